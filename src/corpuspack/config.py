@@ -1,0 +1,241 @@
+"""Corpus configuration: ``corpus.toml``, or ``[tool.corpuspack]`` in ``pyproject.toml``.
+
+Keys (all optional except where a build needs them; see README "Configuration"):
+
+name, title, version, description, homepage, keywords, licenses, sources, contributors
+    Package metadata, with the meanings of the Data Package standard.
+source_dir, data_dir, descriptor
+    Where sources are read, where data files are written, where datapackage.json goes
+    (relative to the config file's folder; data_dir must lie inside the descriptor's folder).
+[defaults]
+    Metadata every document starts with (a sidecar, manifest or the source can override it).
+[options]
+    Build options (see :class:`Options`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from corpuspack.errors import ConfigError
+
+CONFIG_FILE = "corpus.toml"
+PYPROJECT = "pyproject.toml"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+# semver.org's regular expression for a version
+_SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    """Build options, set in the ``[options]`` table."""
+
+    shard_size_mb: int = 64
+    """Target size of one data file; the shard count is the smallest power of two that keeps
+    every shard near or under it."""
+    compression: str = "none"
+    """"none" (plain JSON lines: git diffs them line by line) or "gzip"."""
+    language_prefix_chars: int = 1000
+    """Characters of each document the language identifier reads (0: all)."""
+    max_file_mb: int = 256
+    """Largest source file (other than JSONL, which is streamed) read into memory."""
+    max_inflated_mb: int = 4096
+    """Most bytes a compressed source file may inflate to."""
+    max_document_mb: int = 64
+    """Largest single JSONL line."""
+    exact_dedup: bool = True
+    """Drop documents whose normalised text equals that of a document with a smaller id."""
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """Where a corpus lives and what its package says about it."""
+
+    root: Path
+    source_dir: Path
+    data_dir: Path
+    descriptor: Path
+    name: str = "corpus"
+    title: str | None = None
+    version: str = "0.1.0"
+    description: str | None = None
+    homepage: str | None = None
+    keywords: tuple[str, ...] = ()
+    licenses: tuple[dict[str, Any], ...] = ()
+    sources: tuple[dict[str, Any], ...] = ()
+    contributors: tuple[dict[str, Any], ...] = ()
+    defaults: dict[str, Any] = field(default_factory=dict)
+    options: Options = Options()
+    config_file: Path | None = None
+
+    @property
+    def package_dir(self) -> Path:
+        """The folder datapackage.json is in (resource paths are relative to it)."""
+        return self.descriptor.parent
+
+
+_PACKAGE_KEYS = {"name", "title", "version", "description", "homepage", "keywords", "licenses",
+                 "sources", "contributors"}
+_PATH_KEYS = {"source_dir", "data_dir", "descriptor"}
+_TABLE_KEYS = {"defaults", "options"}
+_KNOWN = _PACKAGE_KEYS | _PATH_KEYS | _TABLE_KEYS
+_OPTION_NAMES = {f.name: f.type for f in fields(Options)}
+
+
+def _unknown(key: str, known: set[str], where: str) -> ConfigError:
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return ConfigError(f"unknown key '{key}' in {where}{hint}")
+
+
+def _options(table: dict[str, Any], where: str) -> Options:
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in _OPTION_NAMES:
+            raise _unknown(key, set(_OPTION_NAMES), f"{where} [options]")
+        expected = type(getattr(Options(), key))
+        if type(value) is not expected:
+            raise ConfigError(f"option '{key}' in {where} must be a {expected.__name__}")
+        values[key] = value
+    opts = Options(**values)
+    if opts.compression not in ("none", "gzip"):
+        raise ConfigError(f"option 'compression' in {where} must be \"none\" or \"gzip\"")
+    for key in ("shard_size_mb", "max_file_mb", "max_inflated_mb", "max_document_mb"):
+        if getattr(opts, key) <= 0:
+            raise ConfigError(f"option '{key}' in {where} must be positive")
+    if opts.language_prefix_chars < 0:
+        raise ConfigError(f"option 'language_prefix_chars' in {where} must not be negative")
+    return opts
+
+
+def _licenses(value: Any, where: str) -> tuple[dict[str, Any], ...]:
+    if isinstance(value, str):
+        value = [{"name": value}]
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f"'licenses' in {where} must be a list of tables with name/path/title")
+    for item in value:
+        if not (item.get("name") or item.get("path")):
+            raise ConfigError(f"each licence in {where} needs a 'name' or a 'path'")
+    return tuple(value)
+
+
+def from_table(table: dict[str, Any], root: Path, where: str) -> CorpusConfig:
+    """Build a config from the parsed TOML table of a config file in folder ``root``."""
+    for key in table:
+        if key not in _KNOWN:
+            raise _unknown(key, _KNOWN, where)
+    name = table.get("name", root.resolve().name.lower())
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(f"'name' in {where} must be lower case letters, digits, '.', '-', '_'")
+    version = str(table.get("version", "0.1.0"))
+    if not _SEMVER.match(version):
+        raise ConfigError(f"'version' in {where} must be a semantic version such as 1.2.0")
+    for key in ("defaults", "options"):
+        if not isinstance(table.get(key, {}), dict):
+            raise ConfigError(f"'{key}' in {where} must be a table")
+    paths = {k: root / str(table.get(k, default)) for k, default in
+             (("source_dir", "corpus/sources"), ("data_dir", "corpus/data"),
+              ("descriptor", "datapackage.json"))}
+    for key in ("keywords", "sources", "contributors"):
+        if not isinstance(table.get(key, []), list):
+            raise ConfigError(f"'{key}' in {where} must be a list")
+    config = CorpusConfig(
+        root=root,
+        source_dir=paths["source_dir"],
+        data_dir=paths["data_dir"],
+        descriptor=paths["descriptor"],
+        name=name,
+        title=table.get("title"),
+        version=version,
+        description=table.get("description"),
+        homepage=table.get("homepage"),
+        keywords=tuple(table.get("keywords", [])),
+        licenses=_licenses(table.get("licenses", []), where),
+        sources=tuple(table.get("sources", [])),
+        contributors=tuple(table.get("contributors", [])),
+        defaults=dict(table.get("defaults", {})),
+        options=_options(table.get("options", {}), where),
+    )
+    check_layout(config)
+    return config
+
+
+def check_layout(config: CorpusConfig) -> None:
+    """Refuse layouts that would read the build's own output or write outside the package."""
+    src = os.path.realpath(config.source_dir)
+    data = os.path.realpath(config.data_dir)
+    pkg = os.path.realpath(config.package_dir)
+    if data == src or data.startswith(src + os.sep):
+        raise ConfigError("the data folder must not lie inside the source folder")
+    if src.startswith(data + os.sep):
+        raise ConfigError("the source folder must not lie inside the data folder")
+    if not data.startswith(pkg + os.sep):
+        raise ConfigError("the data folder must lie inside the folder of datapackage.json")
+
+
+def load_config(path: Path | None = None, cwd: Path | None = None) -> CorpusConfig:
+    """Load the corpus config: ``path`` if given, else corpus.toml or pyproject.toml in ``cwd``."""
+    cwd = cwd or Path.cwd()
+    if path is None:
+        for candidate in (cwd / CONFIG_FILE, cwd / PYPROJECT):
+            if candidate.is_file() and (candidate.name == CONFIG_FILE or _has_tool(candidate)):
+                path = candidate
+                break
+        else:
+            raise ConfigError(
+                f"no {CONFIG_FILE} or [tool.corpuspack] in {PYPROJECT} in {cwd}; "
+                "give SOURCE_DIR and --out, or run 'corpuspack init'"
+            )
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    if path.name == PYPROJECT:
+        table = data.get("tool", {}).get("corpuspack")
+        if table is None:
+            raise ConfigError(f"{path} has no [tool.corpuspack] table")
+        where = f"{path} [tool.corpuspack]"
+    else:
+        table, where = data, str(path)
+    config = from_table(table, path.parent.resolve(), where)
+    return _with_file(config, path.resolve())
+
+
+def _has_tool(path: Path) -> bool:
+    try:
+        return "corpuspack" in tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+
+
+def _with_file(config: CorpusConfig, path: Path) -> CorpusConfig:
+    from dataclasses import replace
+
+    return replace(config, config_file=path)
+
+
+def zero_config(source_dir: Path, out: Path, base: CorpusConfig | None = None) -> CorpusConfig:
+    """Config for ``build SOURCE_DIR --out PACKAGE_DIR``: data in PACKAGE_DIR/data."""
+    from dataclasses import replace
+
+    out = out.resolve()
+    if base is None:
+        name = re.sub(r"[^a-z0-9._-]+", "-", out.name.lower()).strip("-._") or "corpus"
+        base = CorpusConfig(root=out, source_dir=source_dir, data_dir=out / "data",
+                            descriptor=out / "datapackage.json", name=name)
+    config = replace(base, source_dir=source_dir.resolve(), data_dir=out / "data",
+                     descriptor=out / "datapackage.json")
+    check_layout(config)
+    return config

@@ -1,0 +1,191 @@
+"""The one record type of corpuspack and every schema derived from it.
+
+:class:`Document` is the only definition of a corpus record. The JSON line layout, the Arrow
+schema and the Frictionless Table Schema are all derived here from its fields, so adding a
+column means adding one field below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+ID_HEX_CHARS = 16
+ID_PATTERN = f"^[0-9a-f]{{{ID_HEX_CHARS}}}$"
+SHA256_PATTERN = "^[0-9a-f]{64}$"
+LANGUAGE_PATTERN = "^[a-z]{2,3}$"
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+FORMATS = ("text", "markdown", "html", "jsonl")
+
+
+def _column(
+    kind: str, description: str, *, required: bool = False, default: Any = None, **constraints: Any
+) -> Any:
+    """Declare a Document field together with its schema facts."""
+    meta = {"kind": kind, "description": description, "required": required, **constraints}
+    if required:
+        return field(metadata=meta)
+    if isinstance(default, dict):
+        return field(default_factory=dict, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(slots=True, kw_only=True)
+class Document:
+    """One normalised document of a corpus.
+
+    Field order is the column order everywhere (JSON lines, Arrow, Table Schema); ``id`` comes
+    first so that sorted shards can be merged by a prefix of each line.
+    """
+
+    id: str = _column(
+        "string",
+        "Stable id: the first 16 hex digits of BLAKE2b over the source path "
+        "(plus '#' and the record key for JSONL records). An edited source keeps its id.",
+        required=True,
+        pattern=ID_PATTERN,
+        unique=True,
+    )
+    source: str = _column(
+        "string", "Path of the source file relative to the source folder (POSIX, NFC).",
+        required=True,
+    )
+    format: str = _column(
+        "string", "Source format the document was read from.", required=True, enum=list(FORMATS)
+    )
+    record: str | None = _column(
+        "string", "Record key inside a JSONL source: its id field, or L<line number>."
+    )
+    title: str | None = _column("string", "Title, from curator metadata or the source itself.")
+    url: str | None = _column("string", "Canonical URL of the original, when known.")
+    date: str | None = _column(
+        "date", "Publication date (ISO 8601, YYYY-MM-DD), when known."
+    )
+    author: str | None = _column("string", "Author(s), when known.")
+    publisher: str | None = _column("string", "Publisher or site name, when known.")
+    language: str | None = _column(
+        "string",
+        "Language: ISO 639-1 code where the language has one, else ISO 639-3.",
+        pattern=LANGUAGE_PATTERN,
+    )
+    language_score: float | None = _column(
+        "number",
+        "Confidence of the language identifier (0 to 1); empty when the language was declared.",
+        minimum=0,
+        maximum=1,
+    )
+    license: str | None = _column(
+        "string", "Licence of the document (an SPDX identifier, LicenseRef-… or NOASSERTION)."
+    )
+    encoding: str = _column(
+        "string", "Character encoding the source bytes were decoded with.", required=True
+    )
+    n_chars: int = _column(
+        "integer", "Number of Unicode code points in text.", required=True, minimum=1
+    )
+    n_words: int = _column(
+        "integer", "Number of whitespace-separated tokens in text.", required=True, minimum=0
+    )
+    sha256: str = _column(
+        "string", "Hex SHA-256 of the UTF-8 encoded text.", required=True, pattern=SHA256_PATTERN
+    )
+    meta: dict[str, Any] = _column(
+        "object", "Further metadata from the source, sidecar or manifest.", default={}
+    )
+    text: str = _column(
+        "string",
+        "Normalised text: NFC, LF line ends, no trailing spaces, at most one blank line in a row.",
+        required=True,
+    )
+
+
+@dataclass(frozen=True)
+class Column:
+    """Schema facts of one Document field."""
+
+    name: str
+    kind: str
+    description: str
+    required: bool
+    constraints: dict[str, Any]
+
+
+def _columns() -> tuple[Column, ...]:
+    cols = []
+    for f in dataclasses.fields(Document):
+        meta = dict(f.metadata)
+        kind, description, required = meta.pop("kind"), meta.pop("description"), meta.pop("required")
+        cols.append(Column(f.name, kind, description, required, meta))
+    return tuple(cols)
+
+
+COLUMNS: tuple[Column, ...] = _columns()
+COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+
+_ARROW_TYPES = {
+    "string": pa.string(),
+    "integer": pa.int64(),
+    "number": pa.float64(),
+    "date": pa.date32(),
+    # free-form metadata travels as a JSON object text: Arrow, Parquet and Hugging Face
+    # features have no type for an object whose keys differ from row to row
+    "object": pa.string(),
+}
+
+
+def arrow_schema() -> pa.Schema:
+    """The Arrow schema of a corpus table (used for Parquet releases)."""
+    return pa.schema(
+        [
+            pa.field(c.name, _ARROW_TYPES[c.kind], nullable=not c.required,
+                     metadata={"description": c.description})
+            for c in COLUMNS
+        ]
+    )
+
+
+def table_schema() -> dict[str, Any]:
+    """The Frictionless Table Schema of the corpus's JSON lines shards."""
+    fields = []
+    for c in COLUMNS:
+        spec: dict[str, Any] = {"name": c.name, "type": c.kind, "description": c.description}
+        constraints = {k: v for k, v in c.constraints.items()}
+        if c.required:
+            constraints["required"] = True
+        if constraints:
+            spec["constraints"] = constraints
+        fields.append(spec)
+    return {"fields": fields, "primaryKey": ["id"], "missingValues": [""]}
+
+
+def document_id(source: str, record: str | None = None) -> str:
+    """Derive the stable id of a document from its source path and JSONL record key."""
+    key = source if record is None else f"{source}#{record}"
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=ID_HEX_CHARS // 2).hexdigest()
+
+
+def text_sha256(text: str) -> str:
+    """Hex SHA-256 of the UTF-8 encoding of ``text``."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def to_json_line(doc: Document) -> bytes:
+    """Serialise a document as one JSON line (keys in schema order, UTF-8, ending in LF)."""
+    return orjson.dumps({name: getattr(doc, name) for name in COLUMN_NAMES},
+                        option=orjson.OPT_APPEND_NEWLINE)
+
+
+def from_json(obj: dict[str, Any]) -> Document:
+    """Build a document from a parsed JSON line, ignoring unknown keys."""
+    return Document(**{k: obj[k] for k in COLUMN_NAMES if k in obj})
+
+
+def line_id(line: bytes) -> bytes:
+    """The id of a serialised document, read without parsing the line."""
+    # to_json_line writes '{"id":"' first; ids have a fixed length
+    return line[7 : 7 + ID_HEX_CHARS]

@@ -1,0 +1,118 @@
+"""Per-document metadata: key names, value clean-up and the order in which layers win.
+
+Metadata reaches a document in layers, each overriding the one before:
+config ``defaults`` < what the source says about itself (HTML head, Markdown front matter,
+JSONL keys) < folder manifests < the file's sidecar. Keys naming a column (title, url, date,
+author, publisher, language, license, or one of their aliases) fill that column; every other
+key is kept in the document's ``meta`` object.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from corpuspack.document import LANGUAGE_PATTERN
+
+COLUMN_KEYS = ("title", "url", "date", "author", "publisher", "language", "license")
+ALIASES = {
+    "licence": "license", "licenses": "license", "licences": "license", "rights": "license",
+    "lang": "language", "languages": "language",
+    "published": "date", "date_published": "date", "datepublished": "date",
+    "published_at": "date", "publication_date": "date", "pubdate": "date",
+    "link": "url", "source_url": "url", "canonical_url": "url", "canonical": "url",
+    "site": "publisher", "site_name": "publisher", "sitename": "publisher",
+    "authors": "author", "creator": "author", "headline": "title",
+}
+TEXT_KEYS = ("text", "content")
+RECORD_ID_KEYS = ("id", "_id", "doc_id", "document_id")
+_LANGUAGE = re.compile(LANGUAGE_PATTERN)
+_SPACES = re.compile(r"\s+")
+
+
+def clean_inline(value: Any) -> str | None:
+    """A one-line string for a column: lists joined with '; ', white space collapsed."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        parts = [clean_inline(v) for v in value]
+        value = "; ".join(p for p in parts if p)
+    text = _SPACES.sub(" ", str(value)).strip()
+    return text or None
+
+
+def normalise_date(value: Any) -> str | None:
+    """An ISO 8601 calendar date (YYYY-MM-DD) from a date, datetime or ISO string, else None."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        return dt.date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        pass
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        return None
+
+
+def normalise_language(value: Any) -> str | None:
+    """The primary subtag of a language tag ('en-GB' -> 'en'), if it is a 2-3 letter code."""
+    if not isinstance(value, str):
+        return None
+    code = value.strip().lower().replace("_", "-").split("-")[0]
+    return code if _LANGUAGE.match(code) else None
+
+
+def jsonable(value: Any) -> Any:
+    """Make YAML values (dates, tuples, odd keys) JSON-serialisable, recursively."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def canonical_key(key: str) -> str:
+    """The column a metadata key fills, or the key itself when it fills none."""
+    lower = key.strip().lower()
+    return ALIASES.get(lower, lower) if (lower in ALIASES or lower in COLUMN_KEYS) else key
+
+
+def merge_layers(*layers: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Merge metadata layers (later wins) into (column values, extra ``meta``).
+
+    Raw values that do not fit their column (a date that is not ISO 8601, a language that is
+    not a code) are kept in ``meta`` under ``<column>_raw`` rather than lost.
+    """
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if value is None:
+                continue
+            merged[canonical_key(key)] = value
+    columns: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in merged.items():
+        if key == "date":
+            columns["date"] = normalise_date(value)
+            if columns["date"] is None:
+                extra["date_raw"] = jsonable(value)
+        elif key == "language":
+            columns["language"] = normalise_language(value)
+            if columns["language"] is None:
+                extra["language_raw"] = jsonable(value)
+        elif key in COLUMN_KEYS:
+            columns[key] = clean_inline(value)
+        else:
+            extra[key] = jsonable(value)
+    return columns, dict(sorted(extra.items()))

@@ -1,0 +1,59 @@
+"""The Frictionless Data Package (v2) descriptor of a built corpus."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from corpuspack import __version__
+from corpuspack.config import CorpusConfig
+from corpuspack.write import ShardInfo
+
+PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
+SCHEMA_FILE = "schema.json"
+REPORT_FILE = "build-report.json"
+
+
+def relative(path: Path, start: Path) -> str:
+    """``path`` relative to ``start`` as a POSIX path (how a descriptor names files)."""
+    return Path(os.path.relpath(path, start)).as_posix()
+
+
+def descriptor(config: CorpusConfig, shards: list[ShardInfo], statistics: dict[str, Any],
+               build: dict[str, Any]) -> dict[str, Any]:
+    """The datapackage.json of a corpus whose data files are ``shards`` in config.data_dir."""
+    data = relative(config.data_dir, config.package_dir)
+    out: dict[str, Any] = {"$schema": PROFILE, "name": config.name}
+    for key in ("title", "version", "description", "homepage"):
+        value = getattr(config, key)
+        if value:
+            out[key] = value
+    for key in ("keywords", "licenses", "sources", "contributors"):
+        value = getattr(config, key)
+        if value:
+            out[key] = list(value)
+    resources = []
+    for shard in shards:
+        resource: dict[str, Any] = {
+            "name": shard.name,
+            "type": "table",
+            "path": f"{data}/{shard.filename}",
+            "format": "jsonl",
+            "mediatype": "application/jsonl",
+            "encoding": "utf-8",
+        }
+        if shard.filename.endswith(".gz"):
+            resource["compression"] = "gz"
+        resource.update({"bytes": shard.bytes, "hash": f"sha256:{shard.sha256}",
+                         "schema": f"{data}/{SCHEMA_FILE}"})
+        resources.append(resource)
+    out["resources"] = resources
+    out["corpuspack"] = {
+        "generator": f"corpuspack {__version__}",
+        "report": f"{data}/{REPORT_FILE}",
+        "rows": {shard.name: shard.rows for shard in shards},
+        "statistics": statistics,
+        "build": build,
+    }
+    return out

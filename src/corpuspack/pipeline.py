@@ -1,0 +1,145 @@
+"""Per-file work: one source file in, its documents (or reasons to skip) out.
+
+:func:`process_file` is a pure function of the file, its sidecar and the settings. It shares
+no state with other calls, so the build can run it on any number of processes (or on a
+distributed engine) and get the same documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from corpuspack.document import Document, document_id, text_sha256
+from corpuspack.errors import SkipFile
+from corpuspack.language import LanguageIdentifier
+from corpuspack.metadata import clean_inline, merge_layers
+from corpuspack.normalise import normalise_explained, normalise_text
+from corpuspack.report import Skipped
+from corpuspack.sources.files import SourceFile, iter_lines, read_bytes
+from corpuspack.sources.metadata_files import read_sidecar
+from corpuspack.sources.readers import (
+    RawRecord,
+    iter_jsonl,
+    read_html,
+    read_markdown,
+    read_text,
+)
+
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything per-file work depends on besides the file itself (picklable)."""
+
+    defaults: dict[str, Any] = field(default_factory=dict)
+    language_prefix_chars: int = 1000
+    max_file_bytes: int = 256 * MiB
+    max_inflated_bytes: int = 4096 * MiB
+    max_document_bytes: int = 64 * MiB
+
+
+@lru_cache(maxsize=4)
+def language_identifier(prefix_chars: int) -> LanguageIdentifier:
+    """One identifier per process and prefix length: loading the model costs 0.1 s."""
+    return LanguageIdentifier(prefix_chars)
+
+
+@dataclass(slots=True)
+class FileStats:
+    """What reading one file cost and found (summed over a build)."""
+
+    bytes_in: int = 0
+    repaired_mojibake: int = 0
+
+
+def _records(src: SourceFile, settings: Settings,
+             langid: LanguageIdentifier) -> Iterator[RawRecord | tuple[str, str]]:
+    score = langid.score
+    if src.format == "jsonl":
+        limit = settings.max_inflated_bytes if src.compressed else 1 << 62
+        lines = iter_lines(src, limit, settings.max_document_bytes)
+        yield from iter_jsonl(lines, settings.max_document_bytes, score)
+        return
+    limit = settings.max_file_bytes
+    data = read_bytes(src, min(limit, settings.max_inflated_bytes) if src.compressed else limit)
+    if src.format == "html":
+        yield read_html(data, score)
+    elif src.format == "markdown":
+        yield read_markdown(data, score)
+    else:
+        yield read_text(data, score)
+
+
+def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],
+                  settings: Settings, langid: LanguageIdentifier) -> tuple[Document, bool]:
+    """Normalise a raw record and give it its columns; also say if mojibake was repaired.
+
+    Raises SkipFile when no text is left.
+    """
+    text, repaired = normalise_explained(raw.text)
+    if not text.strip():
+        raise SkipFile("empty or white space only after decoding")
+    columns, extra = merge_layers(settings.defaults, raw.meta, src.manifest, sidecar)
+    language = columns.get("language")
+    score = None
+    if language is None:
+        found = langid.identify(text)
+        if found is not None:
+            language, score = found.code, found.score
+    title = columns.get("title")
+    doc = Document(
+        id=document_id(src.rel, raw.record),
+        source=src.rel,
+        format=src.format,
+        record=raw.record,
+        title=clean_inline(normalise_text(title)) if title else None,
+        url=columns.get("url"),
+        date=columns.get("date"),
+        author=columns.get("author"),
+        publisher=columns.get("publisher"),
+        language=language,
+        language_score=score,
+        license=columns.get("license"),
+        encoding=raw.encoding,
+        n_chars=len(text),
+        n_words=len(text.split()),
+        sha256=text_sha256(text),
+        meta=extra,
+        text=text,
+    )
+    return doc, repaired
+
+
+def process_file(src: SourceFile, settings: Settings,
+                 stats: FileStats | None = None) -> Iterator[Document | Skipped]:
+    """Read one source file and yield its documents, and a Skipped for each part that failed.
+
+    A failure of the whole file (unreadable, binary, too large) yields one Skipped for the
+    file; a bad JSONL line yields a Skipped for that line and the other lines go on.
+    """
+    langid = language_identifier(settings.language_prefix_chars)
+    if stats is not None:
+        stats.bytes_in += src.size
+    try:
+        sidecar = read_sidecar(src.path)
+        for item in _records(src, settings, langid):
+            if isinstance(item, tuple):
+                yield Skipped(src.rel, item[0], item[1])
+                continue
+            try:
+                doc, repaired = make_document(src, item, sidecar, settings, langid)
+            except SkipFile as exc:
+                yield Skipped(src.rel, item.record, exc.reason)
+                continue
+            if repaired and stats is not None:
+                stats.repaired_mojibake += 1
+            yield doc
+    except SkipFile as exc:
+        yield Skipped(src.rel, None, exc.reason)
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop a build
+        yield Skipped(src.rel, None, f"unexpected error: {type(exc).__name__}: {exc}")
+

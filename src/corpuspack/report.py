@@ -1,0 +1,120 @@
+"""The build report: what was read, what was written, what was skipped and why."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Skipped:
+    """A source file, or one record of a JSONL file, that did not become a document."""
+
+    path: str
+    record: str | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path}
+        if self.record is not None:
+            out["record"] = self.record
+        out["reason"] = self.reason
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """A document dropped because another document (kept) has the same text."""
+
+    id: str
+    source: str
+    duplicate_of: str
+    duplicate_of_source: str
+
+    def to_line(self) -> bytes:
+        return orjson.dumps([self.id, self.duplicate_of, self.source, self.duplicate_of_source],
+                            option=orjson.OPT_APPEND_NEWLINE)
+
+    @classmethod
+    def from_line(cls, line: bytes) -> Duplicate:
+        id_, of, source, of_source = orjson.loads(line)
+        return cls(id_, source, of, of_source)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "source": self.source, "duplicate_of": self.duplicate_of,
+                "duplicate_of_source": self.duplicate_of_source}
+
+
+@dataclass
+class BuildReport:
+    """Counts and lists describing one build. Only ``seconds`` varies between equal builds."""
+
+    files_seen: int = 0
+    files_read: int = 0
+    documents_read: int = 0
+    documents_written: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    repaired_mojibake: int = 0
+    encodings: Counter[str] = field(default_factory=Counter)
+    skipped: list[Skipped] = field(default_factory=list)
+    duplicates_dropped: int = 0
+    duplicates_file: Path | None = None
+    seconds: float = 0.0
+    data_files: list[str] = field(default_factory=list)
+    check_differences: list[str] = field(default_factory=list)
+
+    @property
+    def skipped_by_reason(self) -> dict[str, int]:
+        """How many files or records were skipped, per reason (reasons without details)."""
+        counts = Counter(s.reason.split(":")[0] for s in self.skipped)
+        return dict(sorted(counts.items()))
+
+    def iter_duplicates(self) -> Iterator[Duplicate]:
+        """Every dropped duplicate, in id order (read from disk: the list can be long)."""
+        if self.duplicates_file is None:
+            return
+        with open(self.duplicates_file, "rb") as fh:
+            for line in fh:
+                yield Duplicate.from_line(line)
+
+    def summary(self, *, timing: bool) -> dict[str, Any]:
+        """The counts of the report (no lists); with ``timing`` also time and throughput."""
+        out: dict[str, Any] = {
+            "files_seen": self.files_seen,
+            "files_read": self.files_read,
+            "files_skipped": len({s.path for s in self.skipped if s.record is None}),
+            "records_skipped": sum(1 for s in self.skipped if s.record is not None),
+            "skipped_by_reason": self.skipped_by_reason,
+            "documents_read": self.documents_read,
+            "duplicates_dropped": self.duplicates_dropped,
+            "documents_written": self.documents_written,
+            "repaired_mojibake": self.repaired_mojibake,
+            "encodings": dict(sorted(self.encodings.items())),
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
+        }
+        if timing:
+            out["seconds"] = round(self.seconds, 3)
+            out["mb_per_second"] = round(self.bytes_in / 1e6 / self.seconds, 2) if self.seconds else None
+        return out
+
+    def write_json(self, path: Path, *, timing: bool) -> None:
+        """Write the whole report as JSON, streaming the duplicate list from disk."""
+        head = self.summary(timing=timing)
+        head["skipped"] = [s.to_dict() for s in sorted(self.skipped)]
+        with open(path, "wb") as out:
+            body = orjson.dumps(head, option=orjson.OPT_INDENT_2)
+            out.write(body[:-2])  # reopen the object to append the duplicates array
+            out.write(b',\n  "duplicates": [')
+            first = True
+            for dup in self.iter_duplicates():
+                out.write(b"\n    " if first else b",\n    ")
+                out.write(orjson.dumps(dup.to_dict()))
+                first = False
+            out.write(b"\n  ]\n}\n" if not first else b"]\n}\n")

@@ -1,0 +1,153 @@
+"""Readers: turn the bytes of one source file into raw records (text + own metadata).
+
+Each reader handles one format; none of them normalises text or decides columns, which
+happens once for every format in :mod:`corpuspack.pipeline`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import frontmatter
+import orjson
+import yaml
+from resiliparse.extract.html2text import extract_plain_text
+from resiliparse.parse.encoding import detect_encoding
+from resiliparse.parse.html import HTMLTree
+
+from corpuspack.errors import SkipFile
+from corpuspack.metadata import RECORD_ID_KEYS, TEXT_KEYS
+from corpuspack.sources.decode import Scorer, decode_bytes
+
+_ATX_HEADING = re.compile(r"^#\s+(.+?)(?:\s+#+)?\s*$", re.MULTILINE)
+_HTML_DATE_CONFIG = {"extensive_search": False, "original_date": True}
+
+
+@dataclass(slots=True)
+class RawRecord:
+    """Decoded text of one document and the metadata its source states about itself."""
+
+    text: str
+    encoding: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    record: str | None = None
+
+
+def read_text(data: bytes, score: Scorer | None) -> RawRecord:
+    """A plain text file is one document."""
+    decoded = decode_bytes(data, score=score)
+    return RawRecord(decoded.text, decoded.encoding)
+
+
+def read_markdown(data: bytes, score: Scorer | None) -> RawRecord:
+    """Markdown: YAML front matter becomes metadata, the body is the text."""
+    decoded = decode_bytes(data, score=score)
+    try:
+        post = frontmatter.loads(decoded.text)
+    except (yaml.YAMLError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SkipFile(f"invalid front matter: {first}") from None
+    meta = dict(post.metadata)
+    if "title" not in meta:
+        heading = _ATX_HEADING.search(post.content)
+        if heading:
+            meta["title"] = heading.group(1)
+    return RawRecord(post.content, decoded.encoding, meta)
+
+
+def _html_metadata(html: str) -> dict[str, Any]:
+    # trafilatura is imported here: it costs a quarter second and only HTML needs it
+    from trafilatura.metadata import extract_metadata
+
+    found = extract_metadata(html, extensive=False, date_config=_HTML_DATE_CONFIG)
+    if found is None:
+        return {}
+    meta: dict[str, Any] = {}
+    title = found.title.rstrip(" ¶#").strip() if found.title else None
+    pairs = (("title", title), ("author", found.author), ("date", found.date),
+             ("publisher", found.sitename), ("url", found.url),
+             ("description", found.description))
+    for key, value in pairs:
+        if value:
+            meta[key] = value
+    for key in ("categories", "tags"):
+        values = getattr(found, key, None)
+        if values:
+            meta[key] = list(values)
+    return meta
+
+
+def read_html(data: bytes, score: Scorer | None) -> RawRecord:
+    """HTML: main text by Resiliparse, page metadata by trafilatura, ``<html lang>`` kept."""
+    declared = None
+    if not data.isascii():
+        declared = detect_encoding(data, html5_compatible=False, from_html_meta=True)
+    decoded = decode_bytes(data, declared=declared, score=score)
+    tree = HTMLTree.parse(decoded.text)
+    options = {"alt_texts": False, "links": False, "form_fields": False, "noscript": False,
+               "comments": False, "list_bullets": True, "preserve_formatting": True}
+    text = extract_plain_text(tree, main_content=True, **options)
+    if not text.strip():
+        # the main-content heuristics can discard everything on a sparse page
+        text = extract_plain_text(tree, main_content=False, **options)
+    meta = _html_metadata(decoded.text)
+    root = tree.document.query_selector("html") if tree.document else None
+    lang = root.getattr("lang") if root is not None else None
+    if lang:
+        meta["html_lang"] = lang
+    if "title" not in meta and tree.title:
+        meta["title"] = tree.title
+    return RawRecord(text, decoded.encoding, meta)
+
+
+def read_jsonl_line(line: bytes, number: int, score: Scorer | None) -> RawRecord:
+    """One JSONL line: an object with a string ``text`` (or ``content``) and metadata keys."""
+    encoding = "utf-8"
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        try:
+            line.decode("utf-8")
+            raise SkipFile(f"invalid JSON: {exc}") from None
+        except UnicodeDecodeError:
+            decoded = decode_bytes(line, score=score)
+            encoding = decoded.encoding
+            try:
+                value = orjson.loads(decoded.text)
+            except orjson.JSONDecodeError as exc2:
+                raise SkipFile(f"invalid JSON: {exc2}") from None
+    if not isinstance(value, dict):
+        raise SkipFile("JSON value is not an object")
+    text_key = next((k for k in TEXT_KEYS if k in value), None)
+    if text_key is None:
+        raise SkipFile("object has no 'text' or 'content' key")
+    text = value.pop(text_key)
+    if not isinstance(text, str):
+        raise SkipFile(f"'{text_key}' is not a string")
+    record = f"L{number}"
+    for key in RECORD_ID_KEYS:
+        rid = value.get(key)
+        if isinstance(rid, (str, int)) and not isinstance(rid, bool) and str(rid).strip():
+            record = str(rid).strip()
+            value.pop(key)
+            value["source_id"] = rid
+            break
+    return RawRecord(text, encoding, value, record)
+
+
+def iter_jsonl(lines: Iterator[tuple[int, bytes]], max_line: int,
+               score: Scorer | None) -> Iterator[RawRecord | tuple[str, str]]:
+    """Records of a JSONL file; a bad line yields (record key, reason) instead."""
+    for number, line in lines:
+        if len(line) > max_line:
+            yield f"L{number}", f"line longer than the limit of {max_line} bytes"
+            continue
+        if not line.strip():
+            continue
+        try:
+            yield read_jsonl_line(line, number, score)
+        except SkipFile as exc:
+            yield f"L{number}", exc.reason

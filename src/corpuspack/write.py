@@ -1,0 +1,236 @@
+"""Writing data files: id-range shards, and the atomic swap of a finished package.
+
+Shards
+    Documents are sorted by id and shard ``i`` of ``n`` holds the ids whose first 32 bits
+    fall in the i-th of n equal ranges. Adding a document therefore changes one shard only
+    (good for git), and the shard count ``n`` is the smallest power of two that keeps shards
+    near the configured size, so no file grows without bound.
+Commit
+    A build writes everything into a staging folder beside the data folder, then records a
+    commit journal and swaps the folders and the descriptor. If the process dies before the
+    journal exists, the previous package is untouched; after, the next build (or
+    :func:`recover`) completes the swap. Either way a reader never sees a half-written package.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import orjson
+
+DESCRIPTOR_IN_STAGING = "datapackage.json"
+STAGING_PREFIX = ".corpuspack-staging-"
+OLD_PREFIX = ".corpuspack-old-"
+WORK_PREFIX = ".corpuspack-work-"
+
+
+def shard_count(total_bytes: int, shard_bytes: int) -> int:
+    """The smallest power of two n with total_bytes / n <= shard_bytes."""
+    n = 1
+    while total_bytes > n * shard_bytes:
+        n *= 2
+    return n
+
+
+def shard_of(doc_id: bytes, n: int) -> int:
+    """The shard an id belongs to among n shards."""
+    return (int(doc_id[:8], 16) * n) >> 32
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    """One written data file."""
+
+    name: str
+    filename: str
+    rows: int
+    bytes: int
+    sha256: str
+
+
+class _HashingFile(io.RawIOBase):
+    """A write-only file that hashes and counts what goes through it."""
+
+    def __init__(self, path: Path) -> None:
+        self._fh = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self._fh.write(data)
+        self.sha.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+        super().close()
+
+
+class ShardWriter:
+    """Write sorted document lines into id-range shards, one open file at a time."""
+
+    def __init__(self, folder: Path, n_shards: int, compression: str = "none") -> None:
+        self.folder, self.n, self.compression = folder, n_shards, compression
+        self.shards: list[ShardInfo] = []
+        self._current = -1
+        self._raw: _HashingFile | None = None
+        self._out: IO[bytes] | None = None
+        self._rows = 0
+        self._last_id = b""
+
+    def _filename(self, index: int) -> str:
+        ext = ".jsonl.gz" if self.compression == "gzip" else ".jsonl"
+        return f"documents-{index:05d}-of-{self.n:05d}{ext}"
+
+    def _close_current(self) -> None:
+        if self._raw is None or self._out is None:
+            return
+        if self._out is not self._raw:
+            self._out.close()
+        self._raw.close()
+        filename = self._filename(self._current)
+        self.shards.append(ShardInfo(filename.split(".")[0], filename, self._rows,
+                                     self._raw.size, self._raw.sha.hexdigest()))
+        self._raw = self._out = None
+
+    def add(self, doc_id: bytes, line: bytes) -> None:
+        """Append one document line; ids must come in strictly increasing order."""
+        if doc_id <= self._last_id:
+            raise ValueError("document ids must be written in increasing order")
+        self._last_id = doc_id
+        index = shard_of(doc_id, self.n)
+        if index != self._current:
+            self._close_current()
+            self._current, self._rows = index, 0
+            self._raw = _HashingFile(self.folder / self._filename(index))
+            if self.compression == "gzip":
+                # fixed mtime and no file name: the same data gives the same bytes
+                self._out = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw,
+                                          compresslevel=6, mtime=0)
+            else:
+                self._out = self._raw  # type: ignore[assignment]
+        assert self._out is not None
+        self._out.write(line)
+        self._rows += 1
+
+    def close(self) -> list[ShardInfo]:
+        """Finish the last shard and list every shard written."""
+        self._close_current()
+        return self.shards
+
+
+def write_json(path: Path, value: object) -> None:
+    """Write JSON deterministically (2-space indent, trailing newline) and fsync it."""
+    with open(path, "wb") as fh:
+        fh.write(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a package's descriptor and data folder are."""
+
+    descriptor: Path
+    data_dir: Path
+
+    @property
+    def parent(self) -> Path:
+        return self.data_dir.parent
+
+    @property
+    def journal(self) -> Path:
+        return self.parent / f".corpuspack-commit-{self.data_dir.name}.json"
+
+    def new_staging(self) -> Path:
+        self.parent.mkdir(parents=True, exist_ok=True)
+        path = self.parent / f"{STAGING_PREFIX}{self.data_dir.name}-{os.getpid()}"
+        if path.exists():
+            shutil.rmtree(path)
+        path.mkdir()
+        return path
+
+    def new_workdir(self) -> Path:
+        self.parent.mkdir(parents=True, exist_ok=True)
+        path = self.parent / f"{WORK_PREFIX}{self.data_dir.name}-{os.getpid()}"
+        if path.exists():
+            shutil.rmtree(path)
+        path.mkdir()
+        return path
+
+
+def commit(layout: Layout, staging: Path) -> None:
+    """Make the staged package the current one (see the module docstring)."""
+    for entry in staging.iterdir():
+        if entry.is_file():
+            with open(entry, "rb") as fh:
+                os.fsync(fh.fileno())
+    _fsync_dir(staging)
+    old = layout.parent / f"{OLD_PREFIX}{layout.data_dir.name}-{os.getpid()}"
+    tmp = layout.journal.with_suffix(".tmp")
+    write_json(tmp, {"staging": staging.name, "old": old.name})
+    os.replace(tmp, layout.journal)
+    _fsync_dir(layout.parent)
+    _roll_forward(layout, staging, old)
+
+
+def _roll_forward(layout: Layout, staging: Path, old: Path) -> None:
+    if staging.exists() and layout.data_dir.exists() and not old.exists():
+        os.rename(layout.data_dir, old)
+    staged_descriptor = staging / DESCRIPTOR_IN_STAGING
+    if staged_descriptor.exists():
+        layout.descriptor.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged_descriptor, layout.descriptor)
+    if staging.exists():
+        os.rename(staging, layout.data_dir)
+    _fsync_dir(layout.parent)
+    if old.exists():
+        shutil.rmtree(old)
+    layout.journal.unlink(missing_ok=True)
+
+
+def pending_commit(layout: Layout) -> bool:
+    """True when an interrupted build left a commit to finish."""
+    return layout.journal.exists()
+
+
+def recover(layout: Layout) -> bool:
+    """Finish an interrupted commit and remove leftovers of interrupted builds.
+
+    Returns True when a commit was completed.
+    """
+    finished = False
+    if layout.journal.exists():
+        info = orjson.loads(layout.journal.read_bytes())
+        _roll_forward(layout, layout.parent / info["staging"], layout.parent / info["old"])
+        finished = True
+    if layout.parent.exists():
+        prefixes = tuple(p + layout.data_dir.name + "-"
+                         for p in (STAGING_PREFIX, OLD_PREFIX, WORK_PREFIX))
+        for entry in layout.parent.iterdir():
+            if entry.name.startswith(prefixes) and entry.is_dir():
+                shutil.rmtree(entry)
+        layout.journal.with_suffix(".tmp").unlink(missing_ok=True)
+    return finished
