@@ -285,7 +285,7 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
 
     progress.stage("writing shards (documents)", report.documents_read - dedup.duplicates)
     data = staging
-    n_shards = shard_count(dedup.kept_bytes, config.options.shard_size_mb * MiB)
+    n_shards = shard_count(dedup.kept_bytes, max(1, int(config.options.shard_size_mb * MiB)))
     writer = ShardWriter(data, n_shards, config.options.compression)
     stats = CorpusStats()
     collisions: list[Skipped] = []

@@ -40,7 +40,7 @@ _SEMVER = re.compile(
 class Options:
     """Build options, set in the ``[options]`` table."""
 
-    shard_size_mb: int = 64
+    shard_size_mb: float = 64.0
     """Target size of one data file; the shard count is the smallest power of two that keeps
     every shard near or under it."""
     compression: str = "none"
@@ -104,8 +104,11 @@ def _options(table: dict[str, Any], where: str) -> Options:
         if key not in _OPTION_NAMES:
             raise _unknown(key, set(_OPTION_NAMES), f"{where} [options]")
         expected = type(getattr(Options(), key))
+        if expected is float and type(value) is int:
+            value = float(value)
         if type(value) is not expected:
-            raise ConfigError(f"option '{key}' in {where} must be a {expected.__name__}")
+            kind = "number" if expected is float else expected.__name__
+            raise ConfigError(f"option '{key}' in {where} must be a {kind}")
         values[key] = value
     opts = Options(**values)
     if opts.compression not in ("none", "gzip"):

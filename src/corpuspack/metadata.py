@@ -17,7 +17,7 @@ from corpuspack.document import LANGUAGE_PATTERN
 
 COLUMN_KEYS = ("title", "url", "date", "author", "publisher", "language", "license")
 ALIASES = {
-    "licence": "license", "licenses": "license", "licences": "license", "rights": "license",
+    "licence": "license", "licenses": "license", "licences": "license",
     "lang": "language", "languages": "language",
     "published": "date", "date_published": "date", "datepublished": "date",
     "published_at": "date", "publication_date": "date", "pubdate": "date",

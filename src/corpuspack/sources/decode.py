@@ -49,6 +49,8 @@ _WINDOWS_OF = {
     "iso8859-8": "cp1255", "iso8859-6": "cp1256", "iso8859-13": "cp1257",
     "iso8859-4": "cp1257", "iso8859-11": "cp874", "tis-620": "cp874",
 }
+# ISO code pages whose Windows counterpart decodes every byte they do the same way
+_SUPERSET_OF = {"iso8859-1", "ascii", "iso8859-9"}
 _MULTIBYTE = {"shift_jis", "cp932", "euc_jp", "iso2022_jp", "gb2312", "gbk", "gb18030",
               "big5", "big5hkscs", "cp950", "euc_kr", "cp949", "johab", "iso2022_kr",
               "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"}
@@ -117,7 +119,9 @@ def _candidates(data: bytes, declared: str | None) -> list[str]:
     for codec in list(found):
         windows = _WINDOWS_OF.get(codec)
         if windows and windows not in found:
-            found.append(windows)
+            # where the Windows page is a superset, it names the same text better
+            at = found.index(codec) if codec in _SUPERSET_OF else len(found)
+            found.insert(at, windows)
     if not any(c in _MULTIBYTE for c in found) and "cp1252" not in found:
         found.append("cp1252")
     return found

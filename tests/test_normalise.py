@@ -1,0 +1,99 @@
+"""Normalisation: exact rules on real text, and properties on arbitrary input."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import ftfy
+import pytest
+from ftfy.badness import is_bad
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from corpuspack.errors import SkipFile
+from corpuspack.normalise import maybe_mojibake, normalise_explained, normalise_text
+from corpuspack.sources.decode import decode_bytes
+
+from .conftest import SEED, mojibake, text_of
+
+
+def test_line_ends_spaces_and_blank_lines() -> None:
+    raw = "  Title  \r\n\r\n\r\n\r\nbody\tline \t\rnext\u2028para\x0c\n\n\n"
+    assert normalise_text(raw) == "  Title\n\nbody\tline\nnext\npara"
+
+
+def test_controls_removed_tabs_and_newlines_kept() -> None:
+    assert normalise_text("a\x00b\x07c\td\x1be\x7ffg\ufeffh\ud800") == "abc\tdefgh"
+
+
+def test_c1_controls_are_read_as_cp1252_by_ftfy() -> None:
+    # text decoded as latin-1 that was really cp1252 keeps C1 controls; ftfy restores them
+    assert normalise_text("\x93quoted\x94 \x85") == "“quoted”"
+
+
+def test_nfc() -> None:
+    assert normalise_text("Cafe\u0301 Zu\u0308rich") == "Café Zürich"
+    assert unicodedata.is_normalized("NFC", normalise_text("e\u0301" * 50))
+
+
+@pytest.mark.parametrize("lang", ["fr-fr", "de-de", "it-it", "pl-pl", "ru-ru", "el-gr", "ja-jp"])
+def test_mojibake_repaired(lang: str) -> None:
+    clean = normalise_text(text_of(lang))
+    text, repaired = normalise_explained(mojibake(clean))
+    assert repaired
+    assert text == clean
+
+
+@pytest.mark.parametrize("lang", ["fr-fr", "de-de", "cs-cz", "ru-ru", "el-gr", "ja-jp", "zh-cn",
+                                  "ar-ma", "ko-kr", "tr-tr"])
+def test_clean_text_untouched(lang: str) -> None:
+    text = text_of(lang).strip()
+    # the Arabic sample is not in NFC (mark order): NFC is the only change allowed
+    assert normalise_explained(text) == (unicodedata.normalize("NFC", text), False)
+
+
+def test_seed_is_kept_whole() -> None:
+    raw = SEED.read_text(encoding="utf-8")
+    text = normalise_text(raw)
+    assert text.startswith("Iraq’s Looming Massacre of Iranian MEK Refugees\n\nCamp Ashraf")
+    assert "“a syncretic mix of Marxism and Islam.”" in text
+    assert "\n\n\n" not in text and not text.endswith("\n")
+
+
+@given(st.text())
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+def test_normalise_text_is_idempotent(text: str) -> None:
+    once = normalise_text(text)
+    assert normalise_text(once) == once
+    assert "\r" not in once and "\n\n\n" not in once
+    assert unicodedata.is_normalized("NFC", once)
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60).map(
+    lambda t: t.encode("utf-8").decode("cp1252", errors="ignore")))
+@settings(max_examples=300)
+def test_normalise_idempotent_on_mojibake_shaped_text(text: str) -> None:
+    once = normalise_text(text)
+    assert normalise_text(once) == once
+
+
+@given(st.binary(max_size=2048))
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+def test_bytes_never_raise_and_normalise_idempotently(data: bytes) -> None:
+    try:
+        decoded = decode_bytes(data)
+    except SkipFile:
+        return  # binary input is rejected with a reason, by design
+    once = normalise_text(decoded.text)
+    again = decode_bytes(once.encode("utf-8"))
+    assert normalise_text(again.text) == once
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FFF), max_size=40))
+@settings(max_examples=2000)
+def test_mojibake_gate_never_hides_what_ftfy_would_fix(text: str) -> None:
+    # the cheap gate must be a necessary condition of ftfy's own detector
+    if is_bad(text):
+        assert maybe_mojibake(text)
+    if not maybe_mojibake(text):
+        assert ftfy.fix_encoding(text) == text

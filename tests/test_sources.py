@@ -1,0 +1,211 @@
+"""Walking source trees and reading each format into documents."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+from corpuspack.pipeline import FileStats, Settings, process_file
+from corpuspack.report import Skipped
+from corpuspack.sources.files import SourceFile, walk_sources
+
+from .conftest import FIXTURES, text_of
+
+
+def walk(src: Path) -> tuple[dict[str, SourceFile], dict[str, str]]:
+    files, skipped = {}, {}
+    for item in walk_sources(src):
+        if isinstance(item, Skipped):
+            skipped[item.path] = item.reason
+        else:
+            files[item.rel] = item
+    return files, skipped
+
+
+def docs_of(src: SourceFile, settings: Settings | None = None) -> tuple[list, list[Skipped]]:
+    docs, skips = [], []
+    for item in process_file(src, settings or Settings(), FileStats()):
+        (skips if isinstance(item, Skipped) else docs).append(item)
+    return docs, skips
+
+
+def test_walk_is_sorted_and_skips_hidden_and_metadata_files(tree: Path) -> None:
+    files, skipped = walk(tree)
+    names = list(files)
+    assert names == sorted(names, key=lambda n: n.split("/"))
+    assert not any("hidden" in n or "dotfile" in n for n in names + list(skipped))
+    assert "news/seed.meta.yaml" not in names and "_manifest.csv" not in names
+    assert skipped["bad/scan.pdf"] == "unsupported file type: .pdf"
+
+
+def test_symlinks(tree: Path) -> None:
+    files, skipped = walk(tree)
+    assert skipped["link-out.txt"] == "symbolic link leads outside the source folder"
+    assert "link-in.txt" in files  # a link to a file inside the tree is read
+
+
+def test_symlinked_folder_outside_is_not_entered(tmp_path: Path) -> None:
+    src, outside = tmp_path / "src", tmp_path / "elsewhere"
+    src.mkdir()
+    outside.mkdir()
+    (outside / "x.txt").write_text("private", encoding="utf-8")
+    os.symlink(outside, src / "dir")
+    files, skipped = walk(src)
+    assert files == {} and skipped == {"dir": "symbolic link leads outside the source folder"}
+
+
+def test_manifest_and_sidecar_layers(tree: Path) -> None:
+    files, _ = walk(tree)
+    assert files["encodings/es-cp1252.txt"].manifest == {"license": "CC-BY-SA-3.0",
+                                                         "collection": "handbook"}
+    (doc,), _ = docs_of(files["news/seed.txt"])
+    assert (doc.title, doc.author, doc.publisher, doc.date, doc.license) == (
+        "Iraq’s Looming Massacre of Iranian MEK Refugees", "Geoffrey Robertson",
+        "The Daily Beast", "2011-12-09", "NOASSERTION")
+    assert doc.meta == {"collection": "news"}
+
+
+def test_sidecar_wins_over_manifest_and_defaults(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text(text_of("fr-fr"), encoding="utf-8")
+    (src / "a.txt.meta.json").write_text(json.dumps({"license": "CC0-1.0", "lang": "fr-CA"}))
+    (src / "_manifest.jsonl").write_text(json.dumps({"path": "a.txt", "license": "MIT",
+                                                     "publisher": "P"}) + "\n")
+    files, _ = walk(src)
+    (doc,), _ = docs_of(files["a.txt"], Settings(defaults={"license": "X", "author": "A"}))
+    assert (doc.license, doc.publisher, doc.author, doc.language) == ("CC0-1.0", "P", "A", "fr")
+    assert doc.language_score is None  # declared, not identified
+
+
+def test_invalid_sidecar_skips_with_reason(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("some text", encoding="utf-8")
+    (src / "a.meta.yaml").write_text("title: [unclosed", encoding="utf-8")
+    files, _ = walk(src)
+    docs, skips = docs_of(files["a.txt"])
+    assert docs == [] and skips[0].reason.startswith("invalid metadata file a.meta.yaml")
+
+
+def test_encodings_are_recorded(tree: Path) -> None:
+    files, _ = walk(tree)
+    expected = {"encodings/fr-utf8-bom.txt": ("utf-8-sig", "fr"),
+                "encodings/de-utf16.txt": ("utf-16-le", "de"),
+                "encodings/es-cp1252.txt": ("cp1252", "es"),
+                "encodings/cs-cp1250.txt": ("cp1250", "cs"),
+                "encodings/ru-koi8r.txt": ("koi8-r", "ru"),
+                "encodings/ja-shiftjis.txt": ("shift_jis", "ja"),
+                "encodings/it-mojibake.txt": ("utf-8", "it")}
+    for rel, (encoding, language) in expected.items():
+        (doc,), _ = docs_of(files[rel])
+        assert (doc.encoding, doc.language) == (encoding, language), rel
+        assert doc.language_score is not None and doc.language_score > 0.9
+    (doc,), _ = docs_of(files["encodings/it-mojibake.txt"])
+    assert doc.text == text_of("it-it").strip()
+
+
+def test_html_main_text_and_metadata(tree: Path) -> None:
+    files, _ = walk(tree)
+    (doc,), _ = docs_of(files["html/stable.html"])
+    assert doc.title == "2.5. Why Debian Bullseye?"
+    assert doc.url == "https://debian-handbook.info/browse/stable/sect.why-debian-stable.html"
+    assert doc.language == "en"
+    for chrome in ("Download the ebook", "Prev", "Next"):
+        assert chrome not in doc.text.splitlines()
+
+
+def test_html_declared_legacy_charset(tree: Path) -> None:
+    files, _ = walk(tree)
+    (doc,), _ = docs_of(files["html/knoppix-cp1252.html"])
+    assert doc.encoding == "cp1252"
+    assert "Si vous cumulez ce CD-Rom avec une clé USB" in doc.text
+
+
+def test_markdown_front_matter(tree: Path) -> None:
+    files, _ = walk(tree)
+    (doc,), _ = docs_of(files["notes/post.md"])
+    assert (doc.title, doc.language, doc.date, doc.meta) == ("Des notes", "fr", "2024-03-01",
+                                                             {"tags": ["a", "b"]})
+    assert not doc.text.startswith("---")
+    (doc,), _ = docs_of(files["notes/heading.md"])
+    assert doc.title == "Notizen"
+
+
+def test_jsonl_good_lines_go_in_bad_lines_are_reported(tree: Path) -> None:
+    files, _ = walk(tree)
+    docs, skips = docs_of(files["dump/records.jsonl"])
+    assert [(d.record, d.language) for d in docs] == [("a1", "pt"), ("L7", "pl")]
+    assert docs[0].url == "https://example.org/a1" and docs[0].meta == {"source_id": "a1"}
+    assert docs[1].license == "CC-BY-SA-3.0"
+    reasons = {s.record: s.reason for s in skips}
+    assert reasons["L2"].startswith("invalid JSON")
+    assert reasons["L3"] == "JSON value is not an object"
+    assert reasons["L4"] == "object has no 'text' or 'content' key"
+    assert reasons["L5"] == "'text' is not a string"
+    assert len(skips) == 4  # the blank line 6 is not a record
+
+
+def test_gzip_jsonl(tree: Path) -> None:
+    files, _ = walk(tree)
+    (doc,), skips = docs_of(files["dump/more.jsonl.gz"])
+    assert (doc.record, doc.language, skips) == ("7", "tr", [])
+
+
+def test_bad_files_are_skipped_with_reasons(tree: Path) -> None:
+    files, _ = walk(tree)
+    reasons = {}
+    for rel in ("bad/image.txt", "bad/empty.txt", "bad/spaces.txt", "bad/broken.txt.gz"):
+        docs, (skip,) = docs_of(files[rel])
+        assert docs == []
+        reasons[rel] = skip.reason
+    assert reasons["bad/image.txt"].startswith("binary content")
+    assert reasons["bad/empty.txt"] == reasons["bad/spaces.txt"] == (
+        "empty or white space only after decoding")
+    assert reasons["bad/broken.txt.gz"].startswith("corrupt gzip data")
+
+
+def test_compressed_file_cannot_inflate_past_the_cap(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    with gzip.open(src / "bomb.txt.gz", "wb") as fh:
+        fh.write(b"a" * (8 << 20))  # 8 MiB of 'a' compresses to a few kB
+    with gzip.open(src / "bomb.jsonl.gz", "wb") as fh:
+        for _ in range(100_000):
+            fh.write(b'{"text": "' + b"b" * 80 + b'"}\n')
+    files, _ = walk(src)
+    settings = Settings(max_inflated_bytes=1 << 20)
+    docs, (skip,) = docs_of(files["bomb.txt.gz"], settings)
+    assert docs == [] and skip.reason == "decompressed size exceeds the limit of 1048576 bytes"
+    docs, skips = docs_of(files["bomb.jsonl.gz"], settings)
+    assert 0 < len(docs) < 100_000  # the lines before the cap go in, then the file stops
+    assert skips[-1].record is None and "exceeds the limit" in skips[-1].reason
+
+
+def test_long_jsonl_line_is_skipped_alone(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    long_line = json.dumps({"text": "x" * 5000})
+    (src / "d.jsonl").write_text(long_line + "\n" + json.dumps({"text": "short one"}) + "\n")
+    files, _ = walk(src)
+    docs, skips = docs_of(files["d.jsonl"], Settings(max_document_bytes=1000))
+    assert [d.text for d in docs] == ["short one"]
+    assert skips[0].record == "L1" and "longer than the limit" in skips[0].reason
+
+
+def test_ids_are_stable_and_depend_on_path_and_record(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "d").mkdir(parents=True)
+    (src / "d" / "a.txt").write_text("first version", encoding="utf-8")
+    files, _ = walk(src)
+    (before,), _ = docs_of(files["d/a.txt"])
+    (src / "d" / "a.txt").write_text("edited version", encoding="utf-8")
+    (after,), _ = docs_of(walk(src)[0]["d/a.txt"])
+    assert before.id == after.id and before.sha256 != after.sha256
+
+
+def test_handbook_fixture_is_real_html() -> None:
+    assert (FIXTURES / "html" / "handbook-en-why-debian-stable.html").read_bytes().startswith(
+        b"<?xml")
