@@ -119,7 +119,8 @@ def _columns() -> tuple[Column, ...]:
     cols = []
     for f in dataclasses.fields(Document):
         meta = dict(f.metadata)
-        kind, description, required = meta.pop("kind"), meta.pop("description"), meta.pop("required")
+        kind, description = meta.pop("kind"), meta.pop("description")
+        required = meta.pop("required")
         cols.append(Column(f.name, kind, description, required, meta))
     return tuple(cols)
 

@@ -101,7 +101,8 @@ class BuildReport:
         }
         if timing:
             out["seconds"] = round(self.seconds, 3)
-            out["mb_per_second"] = round(self.bytes_in / 1e6 / self.seconds, 2) if self.seconds else None
+            rate = self.bytes_in / 1e6 / self.seconds if self.seconds else None
+            out["mb_per_second"] = round(rate, 2) if rate is not None else None
         return out
 
     def write_json(self, path: Path, *, timing: bool) -> None:

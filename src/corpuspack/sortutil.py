@@ -17,6 +17,10 @@ MAX_FAN_IN = 128
 Key = Callable[[bytes], bytes]
 
 
+def _identity(line: bytes) -> bytes:
+    return line
+
+
 def write_sorted(lines: list[bytes], path: Path, key: Key | None = None) -> Path:
     """Sort ``lines`` in memory and write them to ``path``."""
     lines.sort(key=key)
@@ -30,7 +34,8 @@ def _iter_file(path: Path) -> Iterator[bytes]:
         yield from fh
 
 
-def merge_files(paths: list[Path], key: Key | None = None, workdir: Path | None = None) -> Iterator[bytes]:
+def merge_files(paths: list[Path], key: Key | None = None,
+                workdir: Path | None = None) -> Iterator[bytes]:
     """Merge files that are each sorted into one sorted stream of lines.
 
     More than ``MAX_FAN_IN`` files are first merged in groups into files under ``workdir``,
@@ -45,13 +50,16 @@ def merge_files(paths: list[Path], key: Key | None = None, workdir: Path | None 
         for start in range(0, len(paths), MAX_FAN_IN):
             group = paths[start : start + MAX_FAN_IN]
             out = workdir / f"merge-{level}-{start // MAX_FAN_IN:06d}"
+            lines: Iterator[bytes] = heapq.merge(*(_iter_file(p) for p in group),
+                                                 key=key or _identity)
             with open(out, "wb") as fh:
-                fh.writelines(heapq.merge(*(_iter_file(p) for p in group), key=key))
+                fh.writelines(lines)
             merged.append(out)
         paths, level = merged, level + 1
     with ExitStack() as stack:
         files = [stack.enter_context(open(p, "rb", buffering=1 << 20)) for p in paths]
-        yield from heapq.merge(*files, key=key)
+        streams: list[Iterator[bytes]] = [iter(f) for f in files]
+        yield from heapq.merge(*streams, key=key or _identity)
 
 
 def sort_lines(lines: Iterable[bytes], workdir: Path, name: str,

@@ -91,7 +91,7 @@ def _frictionless(path: Path, report: ValidationReport) -> None:
 
 def _open(path: Path, resource: dict[str, Any]) -> IO[bytes]:
     if resource.get("compression") == "gz" or path.name.endswith(".gz"):
-        return gzip.open(path, "rb")
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     return open(path, "rb")
 
 

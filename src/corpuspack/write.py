@@ -119,8 +119,8 @@ class ShardWriter:
             self._raw = _HashingFile(self.folder / self._filename(index))
             if self.compression == "gzip":
                 # fixed mtime and no file name: the same data gives the same bytes
-                self._out = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw,
-                                          compresslevel=6, mtime=0)
+                self._out = gzip.GzipFile(  # type: ignore[assignment]
+                    filename="", mode="wb", fileobj=self._raw, compresslevel=6, mtime=0)
             else:
                 self._out = self._raw  # type: ignore[assignment]
         assert self._out is not None

@@ -12,7 +12,8 @@ Order, cheapest and most certain first (measurements in docs/design.md):
    identifier recognises with the highest probability wins; ties go to the declared charset,
    then to the detector.
 
-Bytes whose decoding has more than 5% control or replacement characters are binary and rejected with :class:`~corpuspack.errors.SkipFile`.
+Bytes whose decoding has more than 5% control or replacement characters are binary and
+rejected with :class:`~corpuspack.errors.SkipFile`.
 """
 
 from __future__ import annotations

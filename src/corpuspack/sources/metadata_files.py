@@ -3,7 +3,8 @@
 Sidecar
     ``NAME.meta.json``, ``NAME.meta.yaml`` or ``NAME.meta.yml`` next to a source file, where
     NAME is the file's full name (``page.html.meta.yaml``) or its name without its format
-    and ``.gz`` extensions (``page.meta.yaml``); the full-name form wins. It holds one object of metadata.
+    and ``.gz`` extensions (``page.meta.yaml``); the full-name form wins. It holds one
+    object of metadata.
 Manifest
     ``_manifest.csv`` or ``_manifest.jsonl`` in any folder. Each row has a ``path`` (relative to
     the manifest's folder, shell wildcards allowed, ``*`` also matching ``/``) and metadata

@@ -80,6 +80,13 @@ def _html_metadata(html: str) -> dict[str, Any]:
     return meta
 
 
+def _plain_text(tree: HTMLTree, main_content: bool) -> str:
+    text: str = extract_plain_text(
+        tree, main_content=main_content, alt_texts=False, links=False, form_fields=False,
+        noscript=False, comments=False, list_bullets=True, preserve_formatting=True)
+    return text
+
+
 def read_html(data: bytes, score: Scorer | None) -> RawRecord:
     """HTML: main text by Resiliparse, page metadata by trafilatura, ``<html lang>`` kept."""
     declared = None
@@ -87,12 +94,10 @@ def read_html(data: bytes, score: Scorer | None) -> RawRecord:
         declared = detect_encoding(data, html5_compatible=False, from_html_meta=True)
     decoded = decode_bytes(data, declared=declared, score=score)
     tree = HTMLTree.parse(decoded.text)
-    options = {"alt_texts": False, "links": False, "form_fields": False, "noscript": False,
-               "comments": False, "list_bullets": True, "preserve_formatting": True}
-    text = extract_plain_text(tree, main_content=True, **options)
+    text = _plain_text(tree, main_content=True)
     if not text.strip():
         # the main-content heuristics can discard everything on a sparse page
-        text = extract_plain_text(tree, main_content=False, **options)
+        text = _plain_text(tree, main_content=False)
     meta = _html_metadata(decoded.text)
     root = tree.document.query_selector("html") if tree.document else None
     lang = root.getattr("lang") if root is not None else None

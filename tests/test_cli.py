@@ -1,0 +1,96 @@
+"""The command line: thin wrappers, one-line errors, exit codes, JSON output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from corpuspack.cli import app
+
+from .conftest import SEED
+
+runner = CliRunner()
+
+
+def small_tree(tmp_path: Path) -> Path:
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(SEED, src / "seed.txt")
+    (src / "bad.txt").write_bytes(b"")
+    return src
+
+
+def test_build_and_validate(tmp_path: Path) -> None:
+    src = small_tree(tmp_path)
+    result = runner.invoke(app, ["build", str(src), "--out", str(tmp_path / "pkg"), "-j", "1"])
+    assert result.exit_code == 0, result.output
+    assert "documents: 1 read, 0 exact duplicates dropped, 1 written" in result.output
+    assert "skipped (1): empty or white space only after decoding" in result.output
+    result = runner.invoke(app, ["validate", str(tmp_path / "pkg")])
+    assert result.exit_code == 0 and "valid (1 data file(s), 1 documents)" in result.output
+
+
+def test_build_json(tmp_path: Path) -> None:
+    src = small_tree(tmp_path)
+    result = runner.invoke(app, ["build", str(src), "--out", str(tmp_path / "pkg"), "-j", "1",
+                                 "--json"])
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["documents_written"] == 1 and report["files_seen"] == 2
+    assert report["skipped"] == [{"path": "bad.txt",
+                                  "reason": "empty or white space only after decoding"}]
+    assert report["seconds"] >= 0 and report["duplicates"] == []
+
+
+def test_strict_exit_code(tmp_path: Path) -> None:
+    src = small_tree(tmp_path)
+    result = runner.invoke(app, ["build", str(src), "--out", str(tmp_path / "pkg"), "-j", "1",
+                                 "--strict"])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "error: --strict: 1 file(s)" in result.stderr
+
+
+def test_validate_json_and_exit_codes(tmp_path: Path) -> None:
+    src = small_tree(tmp_path)
+    runner.invoke(app, ["build", str(src), "--out", str(tmp_path / "pkg"), "-j", "1"])
+    result = runner.invoke(app, ["validate", str(tmp_path / "pkg"), "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["valid"] is True
+    shard = next((tmp_path / "pkg" / "data").glob("documents-*.jsonl"))
+    shard.write_text(shard.read_text().replace("Camp", "Kamp"))
+    result = runner.invoke(app, ["validate", str(tmp_path / "pkg"), "--json"])
+    assert result.exit_code == 1 and json.loads(result.stdout)["valid"] is False
+    result = runner.invoke(app, ["validate", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "no datapackage.json" in result.stderr
+
+
+def test_misuse(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["build", str(tmp_path)])
+    assert result.exit_code == 2 and "--out PACKAGE_DIR is required" in result.stderr
+    result = runner.invoke(app, ["build", "--config", str(tmp_path / "none.toml")])
+    assert result.exit_code == 2 and "config file not found" in result.stderr
+
+
+def test_debug_shows_traceback(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["build", str(tmp_path), "--debug"])
+    assert result.exit_code != 0 and isinstance(result.exception, Exception)
+
+
+def test_config_build_and_check(tmp_path: Path) -> None:
+    (tmp_path / "corpus" / "sources").mkdir(parents=True)
+    shutil.copy(SEED, tmp_path / "corpus" / "sources" / "seed.txt")
+    (tmp_path / "corpus.toml").write_text(
+        'name = "demo"\ntitle = "Demo"\nversion = "1.0.0"\n'
+        '[defaults]\nlicense = "CC0-1.0"\n', encoding="utf-8")
+    cfg = ["--config", str(tmp_path / "corpus.toml")]
+    assert runner.invoke(app, ["build", *cfg, "-j", "1"]).exit_code == 0
+    desc = json.loads((tmp_path / "datapackage.json").read_text())
+    assert (desc["name"], desc["title"], desc["version"]) == ("demo", "Demo", "1.0.0")
+    assert desc["resources"][0]["path"] == "corpus/data/documents-00000-of-00001.jsonl"
+    result = runner.invoke(app, ["build", *cfg, "--check", "-j", "1"])
+    assert result.exit_code == 0 and "up to date" in result.output
+    (tmp_path / "corpus" / "sources" / "more.txt").write_text("More news.", encoding="utf-8")
+    result = runner.invoke(app, ["build", *cfg, "--check", "-j", "1"])
+    assert result.exit_code == 1 and "stale" in result.output

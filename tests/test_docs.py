@@ -1,0 +1,68 @@
+"""The README tells the truth: quick start, schema, options, commands, CI."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import typer.main
+
+from corpuspack.cli import app
+from corpuspack.config import Options
+from corpuspack.document import COLUMNS
+
+from .conftest import REPO
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def section(title: str) -> str:
+    match = re.search(rf"^#+ {re.escape(title)}\n(.*?)(?=^#+ |\Z)", README, re.S | re.M)
+    assert match, title
+    return match.group(1)
+
+
+def quick_start_commands() -> list[str]:
+    block = re.search(r"```[a-z]*\n(.*?)```", section("Quick start"), re.S)
+    assert block
+    return [line for line in block.group(1).splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
+    commands = quick_start_commands()
+    assert len(commands) == 2
+    build_cmd, test_cmd = commands
+    assert "pip install" in build_cmd and "corpuspack build" in build_cmd
+    assert "corpuspack validate" in build_cmd
+    assert "pytest" in test_cmd
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert test_cmd in ci.splitlines()
+
+
+def test_schema_table_matches_document() -> None:
+    rows = re.findall(r"^\| `(\w+)` \| (\w+) \| (.*) \|$", section("The document schema"), re.M)
+    assert [(c.name, c.kind, c.description) for c in COLUMNS] == rows
+
+
+def test_options_table_matches_options() -> None:
+    rows = dict(re.findall(r"^\| `(\w+)` \| ([^|]+?) \|", section("Configuration"), re.M))
+    for f in dataclasses.fields(Options):
+        assert f.name in rows, f.name
+        default = f.default
+        shown = rows[f.name].strip('`"')
+        expected = str(default).lower() if isinstance(default, bool) else str(default)
+        assert shown in (expected, expected.removesuffix(".0")), (f.name, shown, expected)
+
+
+def test_every_command_and_option_is_documented() -> None:
+    cli = section("Command line")
+    group = typer.main.get_command(app)
+    commands = group.commands  # type: ignore[attr-defined]
+    assert commands
+    for name, command in commands.items():
+        assert f"corpuspack {name}" in cli, name
+        for param in command.params:
+            for opt in param.opts:
+                if opt.startswith("--"):
+                    assert opt in cli, f"{name} {opt}"
