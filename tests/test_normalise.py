@@ -5,8 +5,9 @@ from __future__ import annotations
 import unicodedata
 
 import ftfy
+import ftfy.bad_codecs  # noqa: F401 - registers the sloppy-windows code pages
 import pytest
-from ftfy.badness import is_bad
+from ftfy.chardata import CHARMAP_ENCODINGS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -89,11 +90,28 @@ def test_bytes_never_raise_and_normalise_idempotently(data: bytes) -> None:
     assert normalise_text(again.text) == once
 
 
-@given(st.text(alphabet=st.characters(max_codepoint=0x2FFF), max_size=40))
-@settings(max_examples=2000)
+def _misread(text: str, encoding: str, cut: int, at: int, stand_in: str) -> str:
+    """UTF-8 of ``text`` read in a single-byte code page ftfy knows, cut somewhere, and one
+    character replaced the way lossy software does (a space, "?", U+FFFD, nothing)."""
+    garbled = text.encode("utf-8").decode(encoding, errors="replace")
+    garbled = garbled[cut:] + garbled[:cut]
+    return garbled[:at] + stand_in + garbled[at + 1 :] if at < len(garbled) else garbled
+
+
+@given(st.one_of(
+    st.text(alphabet=st.characters(max_codepoint=0x2FFF), max_size=40),
+    st.builds(_misread, st.text(max_size=30), st.sampled_from(CHARMAP_ENCODINGS),
+              st.integers(0, 40), st.integers(0, 40),
+              st.sampled_from(["", " ", "?", "\ufffd", "\xa0", "a"])),
+))
+@settings(max_examples=3000)
 def test_mojibake_gate_never_hides_what_ftfy_would_fix(text: str) -> None:
-    # the cheap gate must be a necessary condition of ftfy's own detector
-    if is_bad(text):
-        assert maybe_mojibake(text)
     if not maybe_mojibake(text):
         assert ftfy.fix_encoding(text) == text
+
+
+@pytest.mark.parametrize("encoding", CHARMAP_ENCODINGS)
+@pytest.mark.parametrize("lang", ["fr-fr", "de-de", "pl-pl", "ru-ru", "el-gr", "tr-tr"])
+def test_mojibake_gate_sees_every_code_page(lang: str, encoding: str) -> None:
+    garbled = text_of(lang).encode("utf-8").decode(encoding, errors="replace")
+    assert maybe_mojibake(garbled)

@@ -29,13 +29,18 @@ class LanguageIdentifier:
     def __init__(self, prefix_chars: int = 1000) -> None:
         self.prefix_chars = prefix_chars
         # max_input_length=None: the library's default cuts input to 80 characters.
-        self._detector = LangDetector(LangDetectConfig(model="lite", max_input_length=None))
+        # normalize_input=False: its check for upper-case text runs two regular expressions
+        # over the input; identify() lower-cases upper-case text itself, for a fraction.
+        self._detector = LangDetector(LangDetectConfig(
+            model="lite", max_input_length=None, normalize_input=False))
 
     def identify(self, text: str) -> Language | None:
         """Return the most likely language of ``text``, or None when it has no letters."""
         sample = text[: self.prefix_chars] if self.prefix_chars > 0 else text
         if not any(ch.isalpha() for ch in sample):
             return None
+        if sample.isupper():  # the model mistakes upper-case Latin text for other languages
+            sample = sample.lower()
         best = self._detector.detect(sample, k=1)[0]
         code = str(best["lang"]).lower().replace("_", "-").split("-")[0]
         return Language(_TO_ISO639_1.get(code, code), round(float(best["score"]), 4))

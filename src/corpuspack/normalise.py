@@ -12,6 +12,8 @@ import re
 import unicodedata
 
 import ftfy
+import ftfy.bad_codecs  # noqa: F401 - registers the sloppy-windows code pages
+from ftfy.chardata import ALTERED_UTF8_RE, CHARMAP_ENCODINGS, LOSSY_UTF8_RE
 
 # Everything str.splitlines() treats as a line break, so that "\n" is the only one left.
 _LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -20,23 +22,86 @@ _LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _CONTROLS = re.compile(
     "[\x00-\x08\x0e-\x1f\x7f-\x9f\ufeff\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
 )
-_C1 = re.compile("[\x80-\x9f]")
-_TRAILING_SPACE = re.compile(r"[^\S\n]+$", re.MULTILINE)
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
-# A cheap necessary condition for ftfy.badness.is_bad(), which is the gate ftfy itself uses
-# before trying any repair: every pattern of its BADNESS_RE needs a C1 control, one of Ã Â Œ œ,
-# or two adjacent non-ASCII characters. Text that fails this test cannot be changed by
-# ftfy.fix_encoding, so clean prose (most of a corpus) skips ftfy's slower regex entirely.
-# tests/test_normalise.py checks the implication against ftfy on generated text.
-_MAYBE_MOJIBAKE = re.compile("[\x80-\x9f\u00c2\u00c3\u0152\u0153]|[^\x00-\x7f]{2}")
 
+# Lead bytes after which ftfy accepts a stand-in for a continuation byte: a space for a
+# no-break space turned into a space, "?" for a byte a lossy encoder dropped (its
+# ALTERED_UTF8_RE and LOSSY_UTF8_RE); U+FFFD may follow any lead.
+_SPACE_AFTER = frozenset((0xC2, 0xC3, 0xC5, 0xCE, 0xD0, 0xD9, 0xE0, 0xE1, 0xE2, 0xE3, 0xF0))
+_QUESTION_AFTER = frozenset((0xC2, 0xC3, *range(0xE0, 0xF5)))
+
+
+def _lead_table() -> tuple[re.Pattern[str], frozenset[str], dict[str, tuple[tuple[str, int], ...]]]:
+    """How UTF-8 misread in a code page that ftfy can undo starts, character by character.
+
+    Mojibake of UTF-8 read as a single-byte code page shows, for every misread character, a
+    lead byte (0xC0, 0xC2-0xF4) and its 1-3 continuation bytes (0x80-0xBF), all as
+    characters of that code page. Returns a regex for candidate pairs, the set of pairs that
+    can start such a sequence in one code page, and per lead character the code pages it is
+    a lead in with the number of bytes its sequence has.
+    """
+    pairs: set[str] = set()
+    leads: dict[str, list[tuple[str, int]]] = {}
+    for encoding in CHARMAP_ENCODINGS:
+        cont = bytes(range(0x80, 0xC0)).decode(encoding)
+        for byte in (0xC0, *range(0xC2, 0xF5)):  # C0 80 is the "modified UTF-8" NUL
+            lead = bytes([byte]).decode(encoding)
+            length = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            leads.setdefault(lead, []).append((encoding, length))
+            seconds = set(cont) | {"\ufffd"}
+            seconds |= {" "} if byte in _SPACE_AFTER else set()
+            seconds |= {"?"} if byte in _QUESTION_AFTER else set()
+            pairs.update(lead + second for second in seconds)
+
+    def klass(chars: set[str]) -> str:
+        return "".join(re.escape(c) for c in sorted(chars))
+
+    firsts, seconds_all = {p[0] for p in pairs}, {p[1] for p in pairs}
+    pattern = re.compile(f"[\\x80-\\x9f]|[{klass(firsts)}][{klass(seconds_all)}]")
+    return pattern, frozenset(pairs), {c: tuple(v) for c, v in leads.items()}
+
+
+_CANDIDATE, _PAIRS, _LEADS = _lead_table()
 _MAX_REPAIR_ROUNDS = 4
 
 
+def _misread_sequence(text: str, at: int) -> bool:
+    """Do the characters at ``at`` re-encode to a UTF-8 sequence ftfy would restore?"""
+    for encoding, length in _LEADS[text[at]]:
+        try:  # ftfy's sloppy code pages encode U+FFFD as 0x1A, its mark for a lost byte
+            data = text[at : at + length].encode(encoding)
+        except UnicodeEncodeError:
+            continue
+        if ALTERED_UTF8_RE.match(data) or LOSSY_UTF8_RE.match(data):
+            return True
+        try:
+            data.decode("utf-8-variants")
+        except UnicodeDecodeError:
+            continue
+        if len(data) == length:
+            return True
+    return False
+
+
 def maybe_mojibake(text: str) -> bool:
-    """True unless the text certainly holds nothing ftfy would call mojibake."""
-    return not text.isascii() and _MAYBE_MOJIBAKE.search(text) is not None
+    """True unless the text certainly holds nothing ftfy's fix_encoding would change.
+
+    This gate lets clean text skip ftfy, whose own detector (``ftfy.badness.is_bad``) costs
+    about 1 ms per 6 kB; tests/test_normalise.py checks that it never hides a repair.
+    """
+    if text.isascii():
+        return False
+    search = _CANDIDATE.search
+    match = search(text)
+    while match is not None:
+        found = match.group()
+        if len(found) == 1:
+            return True  # a C1 control: ftfy reads it as cp1252
+        if found in _PAIRS and _misread_sequence(text, match.start()):
+            return True
+        match = search(text, match.start() + 1)  # candidates may overlap
+    return False
 
 
 def repair_mojibake(text: str) -> str:
@@ -72,8 +137,9 @@ def normalise_explained(text: str) -> tuple[str, bool]:
         if cleaned == text:
             break
         text = _LINE_BREAKS.sub("\n", cleaned)
-    text = _TRAILING_SPACE.sub("", text)
-    text = _BLANK_RUNS.sub("\n\n", text)
+    text = "\n".join(line.rstrip() for line in text.split("\n"))
+    if "\n\n\n" in text:
+        text = _BLANK_RUNS.sub("\n\n", text)
     return text.strip("\n"), repaired
 
 

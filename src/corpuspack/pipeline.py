@@ -125,7 +125,7 @@ def process_file(src: SourceFile, settings: Settings,
     if stats is not None:
         stats.bytes_in += src.size
     try:
-        sidecar = read_sidecar(src.path)
+        sidecar = read_sidecar(src.sidecar)
         for item in _records(src, settings, langid):
             if isinstance(item, tuple):
                 yield Skipped(src.rel, item[0], item[1])

@@ -23,6 +23,7 @@ from corpuspack.sources.metadata_files import (
     Manifest,
     is_sidecar,
     load_manifest,
+    sidecar_names,
 )
 
 FORMAT_BY_SUFFIX = {
@@ -36,7 +37,7 @@ _CHUNK = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    """One source file to read: where it is, what it is, and metadata from manifests."""
+    """One source file to read: where it is, what it is, manifest metadata, its sidecar."""
 
     path: str
     rel: str
@@ -44,6 +45,7 @@ class SourceFile:
     compressed: bool
     size: int
     manifest: dict[str, Any] = field(default_factory=dict)
+    sidecar: str | None = None
 
 
 def source_format(name: str) -> tuple[str, bool] | None:
@@ -84,6 +86,7 @@ def _walk(
         yield Skipped(prefix.rstrip("/") or ".", None, f"cannot list folder: {exc.strerror}")
         return
     here = list(manifests)
+    names = {entry.name for entry in entries}
     for entry in entries:
         if entry.name in MANIFEST_NAMES and entry.is_file(follow_symlinks=False):
             rel = _rel_name(prefix, entry.name)
@@ -138,7 +141,9 @@ def _walk(
         meta: dict[str, Any] = {}
         for manifest in here:
             meta.update(manifest.lookup(rel))
-        yield SourceFile(path, rel, kind[0], kind[1], st.st_size, meta)
+        sidecar = next((n for n in sidecar_names(name) if n in names), None)
+        yield SourceFile(path, rel, kind[0], kind[1], st.st_size, meta,
+                         os.path.join(directory, sidecar) if sidecar else None)
 
 
 class _CappedReader:

@@ -53,26 +53,24 @@ def _parse_mapping(data: bytes, name: str) -> dict[str, Any]:
     return {str(k): v for k, v in value.items()}
 
 
-def sidecar_paths(path: str) -> list[str]:
-    """Candidate sidecar paths of a source file, most specific first."""
-    directory, name = os.path.split(path)
+def sidecar_names(name: str) -> list[str]:
+    """Candidate sidecar file names of a source file name, most specific first."""
     base = name[:-3] if name.lower().endswith(".gz") else name
     stem = os.path.splitext(base)[0]
-    out = [os.path.join(directory, name + s) for s in SIDECAR_SUFFIXES]
+    out = [name + s for s in SIDECAR_SUFFIXES]
     if stem != name:
-        out += [os.path.join(directory, stem + s) for s in SIDECAR_SUFFIXES]
+        out += [stem + s for s in SIDECAR_SUFFIXES]
     return out
 
 
-def read_sidecar(path: str) -> dict[str, Any]:
-    """Metadata from the sidecar of a source file ({} when it has none)."""
-    for candidate in sidecar_paths(path):
-        if os.path.isfile(candidate):
-            if os.path.getsize(candidate) > _MAX_METADATA_BYTES:
-                raise SkipFile(f"metadata file {os.path.basename(candidate)} is too large")
-            with open(candidate, "rb") as fh:
-                return _parse_mapping(fh.read(), os.path.basename(candidate))
-    return {}
+def read_sidecar(path: str | None) -> dict[str, Any]:
+    """Metadata from a sidecar file ({} for None)."""
+    if path is None:
+        return {}
+    if os.path.getsize(path) > _MAX_METADATA_BYTES:
+        raise SkipFile(f"metadata file {os.path.basename(path)} is too large")
+    with open(path, "rb") as fh:
+        return _parse_mapping(fh.read(), os.path.basename(path))
 
 
 @dataclass(frozen=True)

