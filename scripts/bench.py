@@ -176,7 +176,7 @@ writer.close()
 """
 
 DATATROVE = """
-import hashlib, re, sys, unicodedata
+import sys
 from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.formatters import FTFYFormatter
@@ -202,12 +202,13 @@ class LanguageId(PipelineStep):
             doc.metadata["language"], doc.metadata["language_score"] = best["lang"], best["score"]
             yield doc
 
-SPACES = re.compile(r"[^\\S\\n]+$", re.M)
-BLANKS = re.compile(r"\\n{3,}")
-
 class Clean(PipelineStep):
     name = "nfc + white space + sha256"
     def run(self, data, rank=0, world_size=1):
+        # imports inside: datatrove ships steps to its workers without this module's globals
+        import hashlib, re, unicodedata
+        SPACES = re.compile(r"[^\\S\\n]+$", re.M)
+        BLANKS = re.compile(r"\\n{3,}")
         for doc in data:
             text = unicodedata.normalize("NFC", doc.text.replace("\\r\\n", "\\n"))
             doc.text = BLANKS.sub("\\n\\n", SPACES.sub("", text)).strip("\\n")

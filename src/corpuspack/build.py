@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+import threading
 import time
 import weakref
 from collections.abc import Iterator
@@ -25,15 +26,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import orjson
 
 from corpuspack.config import CorpusConfig
 from corpuspack.dedup import find_exact_duplicates, key_line
-from corpuspack.document import Document, line_id, table_schema, to_json_line
+from corpuspack.document import Document, DocumentView, line_id, table_schema, to_json_line
 from corpuspack.errors import CorpusError, UsageError
 from corpuspack.package import REPORT_FILE, SCHEMA_FILE, descriptor
-from corpuspack.pipeline import FileStats, Settings, process_file
+from corpuspack.pipeline import FileStats, Settings, identify_languages, process_file
 from corpuspack.progress import NoProgress, ProgressHook
 from corpuspack.report import BuildReport, Skipped
 from corpuspack.sortutil import merge_files
@@ -53,6 +55,7 @@ MiB = 1 << 20
 TASK_MAX_FILES = 256
 TASK_MAX_BYTES = 32 * MiB
 RUN_SPILL_BYTES = 64 * MiB
+LANGUAGE_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class TaskResult:
     bytes_in: int = 0
     repaired_mojibake: int = 0
     encodings: dict[str, int] = field(default_factory=dict)
+    stats: CorpusStats = field(default_factory=CorpusStats)
 
 
 def run_task(task: Task) -> TaskResult:
@@ -101,24 +105,37 @@ def run_task(task: Task) -> TaskResult:
             result.runs.append(str(path))
         buffer, buffered = [], 0
 
+    batch: list[Document] = []
+
+    def flush(keys: IO[bytes]) -> None:
+        nonlocal buffered
+        identify_languages(batch, task.settings)
+        for doc in batch:
+            line = to_json_line(doc)
+            buffer.append(line)
+            buffered += len(line)
+            keys.write(key_line(doc.sha256, doc.id, len(line), doc.source))
+            result.encodings[doc.encoding] = result.encodings.get(doc.encoding, 0) + 1
+            result.stats.add(DocumentView(doc))
+        batch.clear()
+        if buffered >= RUN_SPILL_BYTES:
+            spill()
+
     with open(keys_path, "wb") as keys:
         for src in task.files:
             result.files += 1
             file_failed = False
-            for item in process_file(src, task.settings, stats):
+            for item in process_file(src, task.settings, stats, identify=False):
                 if isinstance(item, Skipped):
                     result.skipped.append(item)
                     file_failed = file_failed or item.record is None
                     continue
-                line = to_json_line(item)
-                buffer.append(line)
-                buffered += len(line)
-                keys.write(key_line(item.sha256, item.id, len(line), item.source))
+                batch.append(item)
                 result.documents += 1
-                result.encodings[item.encoding] = result.encodings.get(item.encoding, 0) + 1
-                if buffered >= RUN_SPILL_BYTES:
-                    spill()
+                if len(batch) >= LANGUAGE_BATCH:
+                    flush(keys)
             result.files_read += 0 if file_failed else 1
+        flush(keys)
     spill()
     result.bytes_in = stats.bytes_in
     result.repaired_mojibake = stats.repaired_mojibake
@@ -139,14 +156,26 @@ def _tasks(files: Iterator[SourceFile], settings: Settings, workdir: Path) -> It
         yield Task(index, tuple(batch), settings, str(workdir))
 
 
+def _mp_context() -> multiprocessing.context.BaseContext:
+    # fork starts workers at once with everything imported, but forking a process that runs
+    # other threads (a progress bar's) can deadlock a child: then use a fork server instead
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["corpuspack.pipeline"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
 def _map(tasks: Iterator[Task], workers: int) -> Iterator[TaskResult]:
     """Run tasks in this process (workers=1) or on a process pool, results as they finish."""
     if workers <= 1:
         for task in tasks:
             yield run_task(task)
         return
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["corpuspack.pipeline"])
+    context = _mp_context()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: set[Future[TaskResult]] = set()
         for task in tasks:
@@ -258,6 +287,7 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
     progress.stage("reading sources (files)")
     runs: list[Path] = []
     keys: list[Path] = []
+    stats = CorpusStats()
     for result in _map(_tasks(files(), settings, workdir), workers or default_workers()):
         runs.extend(Path(r) for r in result.runs)
         keys.append(Path(result.keys))
@@ -268,6 +298,7 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
         report.repaired_mojibake += result.repaired_mojibake
         report.encodings.update(result.encodings)
         report.skipped.extend(result.skipped)
+        stats.update(result.stats)
         progress.advance(result.files, result.bytes_in)
     report.skipped.extend(walk_skips)
     report.skipped.sort()
@@ -287,7 +318,6 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
     data = staging
     n_shards = shard_count(dedup.kept_bytes, max(1, int(config.options.shard_size_mb * MiB)))
     writer = ShardWriter(data, n_shards, config.options.compression)
-    stats = CorpusStats()
     collisions: list[Skipped] = []
     drops = report.iter_duplicates()
     next_drop = next(drops, None)
@@ -299,15 +329,16 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
         if next_drop is not None and next_drop.id.encode() == doc_id and doc_id != previous:
             next_drop = next(drops, None)
             previous = doc_id
+            stats.add(orjson.loads(line), sign=-1)
             continue
-        obj = orjson.loads(line)
         if doc_id == previous:
+            obj = orjson.loads(line)
+            stats.add(obj, sign=-1)
             collisions.append(Skipped(obj["source"], obj.get("record"),
                                       f"id collision: another document has id {obj['id']}"))
             continue
         previous = doc_id
         writer.add(doc_id, line)
-        stats.add(obj)
         report.documents_written += 1
         progress.advance(1)
     shards = writer.close()

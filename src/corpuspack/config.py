@@ -45,7 +45,7 @@ class Options:
     every shard near or under it."""
     compression: str = "none"
     """"none" (plain JSON lines: git diffs them line by line) or "gzip"."""
-    language_prefix_chars: int = 1000
+    language_prefix_chars: int = 500
     """Characters of each document the language identifier reads (0: all)."""
     max_file_mb: int = 256
     """Largest source file (other than JSONL, which is streamed) read into memory."""

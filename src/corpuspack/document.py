@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,6 +163,27 @@ def table_schema() -> dict[str, Any]:
             spec["constraints"] = constraints
         fields.append(spec)
     return {"fields": fields, "primaryKey": ["id"], "missingValues": [""]}
+
+
+class DocumentView(Mapping[str, Any]):
+    """A read-only mapping of a document's columns, without copying them."""
+
+    __slots__ = ("_doc",)
+
+    def __init__(self, doc: Document) -> None:
+        self._doc = doc
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return getattr(self._doc, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COLUMN_NAMES)
+
+    def __len__(self) -> int:
+        return len(COLUMN_NAMES)
 
 
 def document_id(source: str, record: str | None = None) -> str:

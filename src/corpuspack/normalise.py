@@ -16,7 +16,7 @@ import ftfy.bad_codecs  # noqa: F401 - registers the sloppy-windows code pages
 from ftfy.chardata import ALTERED_UTF8_RE, CHARMAP_ENCODINGS, LOSSY_UTF8_RE
 
 # Everything str.splitlines() treats as a line break, so that "\n" is the only one left.
-_LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_SEPARATORS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 # C0 (but tab and LF) and C1 controls, DEL, BOM/zero-width no-break space, lone surrogates
 # (possible from JSON escapes) and the non-characters.
 _CONTROLS = re.compile(
@@ -116,6 +116,12 @@ def repair_mojibake(text: str) -> str:
     return fixed
 
 
+def _unify_line_breaks(text: str) -> str:
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _SEPARATORS.sub("\n", text)
+
+
 def normalise_text(text: str) -> str:
     """Return the corpus form of ``text`` (see the module docstring)."""
     return normalise_explained(text)[0]
@@ -124,7 +130,7 @@ def normalise_text(text: str) -> str:
 def normalise_explained(text: str) -> tuple[str, bool]:
     """Like :func:`normalise_text`, also telling whether mojibake was repaired."""
     repaired = False
-    text = _LINE_BREAKS.sub("\n", text)
+    text = _unify_line_breaks(text)
     for _ in range(_MAX_REPAIR_ROUNDS):
         # C1 controls are part of some mojibake (UTF-8 read as latin-1): repair first, then
         # strip. A repair can expose new control characters or non-NFC sequences, and removing
@@ -136,7 +142,7 @@ def normalise_explained(text: str) -> tuple[str, bool]:
             cleaned = unicodedata.normalize("NFC", cleaned)
         if cleaned == text:
             break
-        text = _LINE_BREAKS.sub("\n", cleaned)
+        text = _unify_line_breaks(cleaned)
     text = "\n".join(line.rstrip() for line in text.split("\n"))
     if "\n\n\n" in text:
         text = _BLANK_RUNS.sub("\n\n", text)

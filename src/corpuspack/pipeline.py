@@ -36,7 +36,7 @@ class Settings:
     """Everything per-file work depends on besides the file itself (picklable)."""
 
     defaults: dict[str, Any] = field(default_factory=dict)
-    language_prefix_chars: int = 1000
+    language_prefix_chars: int = 500
     max_file_bytes: int = 256 * MiB
     max_inflated_bytes: int = 4096 * MiB
     max_document_bytes: int = 64 * MiB
@@ -75,7 +75,8 @@ def _records(src: SourceFile, settings: Settings,
 
 
 def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],
-                  settings: Settings, langid: LanguageIdentifier) -> tuple[Document, bool]:
+                  settings: Settings,
+                  langid: LanguageIdentifier | None) -> tuple[Document, bool]:
     """Normalise a raw record and give it its columns; also say if mojibake was repaired.
 
     Raises SkipFile when no text is left.
@@ -86,7 +87,7 @@ def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],
     columns, extra = merge_layers(settings.defaults, raw.meta, src.manifest, sidecar)
     language = columns.get("language")
     score = None
-    if language is None:
+    if language is None and langid is not None:
         found = langid.identify(text)
         if found is not None:
             language, score = found.code, found.score
@@ -114,12 +115,13 @@ def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],
     return doc, repaired
 
 
-def process_file(src: SourceFile, settings: Settings,
-                 stats: FileStats | None = None) -> Iterator[Document | Skipped]:
+def process_file(src: SourceFile, settings: Settings, stats: FileStats | None = None,
+                 identify: bool = True) -> Iterator[Document | Skipped]:
     """Read one source file and yield its documents, and a Skipped for each part that failed.
 
     A failure of the whole file (unreadable, binary, too large) yields one Skipped for the
-    file; a bad JSONL line yields a Skipped for that line and the other lines go on.
+    file; a bad JSONL line yields a Skipped for that line and the other lines go on. With
+    ``identify=False`` undeclared languages are left empty for :func:`identify_languages`.
     """
     langid = language_identifier(settings.language_prefix_chars)
     if stats is not None:
@@ -131,7 +133,8 @@ def process_file(src: SourceFile, settings: Settings,
                 yield Skipped(src.rel, item[0], item[1])
                 continue
             try:
-                doc, repaired = make_document(src, item, sidecar, settings, langid)
+                doc, repaired = make_document(src, item, sidecar, settings,
+                                              langid if identify else None)
             except SkipFile as exc:
                 yield Skipped(src.rel, item.record, exc.reason)
                 continue
@@ -143,3 +146,17 @@ def process_file(src: SourceFile, settings: Settings,
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop a build
         yield Skipped(src.rel, None, f"unexpected error: {type(exc).__name__}: {exc}")
 
+
+
+def identify_languages(docs: list[Document], settings: Settings) -> None:
+    """Fill the language of documents that did not declare one, in one tight loop.
+
+    Running the identifier over a batch, rather than between the other steps of each
+    document, keeps its model in the CPU caches: about a third faster (docs/benchmarks.md).
+    """
+    langid = language_identifier(settings.language_prefix_chars)
+    for doc in docs:
+        if doc.language is None:
+            found = langid.identify(doc.text)
+            if found is not None:
+                doc.language, doc.language_score = found.code, found.score

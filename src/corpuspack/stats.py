@@ -1,15 +1,21 @@
-"""Corpus statistics, computed the same way by the build and by validation."""
+"""Corpus statistics, computed the same way by the build and by validation.
+
+Statistics are additive: workers count their documents, the counts are summed, and the
+documents a corpus-wide pass drops (duplicates) are subtracted again. Dates are counted per
+day, so that the date range stays exact after a subtraction.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass
 class CorpusStats:
-    """Counts over the documents of a corpus, fed one parsed document at a time."""
+    """Counts over the documents of a corpus."""
 
     documents: int = 0
     chars: int = 0
@@ -19,31 +25,40 @@ class CorpusStats:
     formats: Counter[str] = field(default_factory=Counter)
     encodings: Counter[str] = field(default_factory=Counter)
     licenses: Counter[str] = field(default_factory=Counter)
-    date_min: str | None = None
-    date_max: str | None = None
+    dates: Counter[str] = field(default_factory=Counter)
 
-    def add(self, doc: dict[str, Any], text_bytes: int | None = None) -> None:
-        """Count one document (a parsed JSON line)."""
-        self.documents += 1
-        self.chars += doc["n_chars"]
-        self.words += doc["n_words"]
-        self.text_bytes += text_bytes if text_bytes is not None else len(doc["text"].encode())
-        self.languages[doc.get("language") or "unknown"] += 1
-        self.formats[doc["format"]] += 1
-        self.encodings[doc["encoding"]] += 1
-        self.licenses[doc.get("license") or "unspecified"] += 1
-        date = doc.get("date")
-        if date:
-            if self.date_min is None or date < self.date_min:
-                self.date_min = date
-            if self.date_max is None or date > self.date_max:
-                self.date_max = date
+    def add(self, doc: Mapping[str, Any], sign: int = 1) -> None:
+        """Count one document (its columns by name); ``sign=-1`` takes it away again."""
+        self.documents += sign
+        self.chars += sign * doc["n_chars"]
+        self.words += sign * doc["n_words"]
+        self.text_bytes += sign * len(doc["text"].encode("utf-8"))
+        for counter, key, missing in ((self.languages, "language", "unknown"),
+                                      (self.formats, "format", "unknown"),
+                                      (self.encodings, "encoding", "unknown"),
+                                      (self.licenses, "license", "unspecified")):
+            counter[doc.get(key) or missing] += sign
+        if doc.get("date"):
+            self.dates[doc["date"]] += sign
+
+    def update(self, other: CorpusStats) -> None:
+        """Add the counts of another CorpusStats."""
+        self.documents += other.documents
+        self.chars += other.chars
+        self.words += other.words
+        self.text_bytes += other.text_bytes
+        for mine, theirs in ((self.languages, other.languages), (self.formats, other.formats),
+                             (self.encodings, other.encodings), (self.licenses, other.licenses),
+                             (self.dates, other.dates)):
+            mine.update(theirs)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, deterministically ordered statistics for datapackage.json."""
         def ranked(counter: Counter[str]) -> dict[str, int]:
-            return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+            kept = ((k, v) for k, v in counter.items() if v > 0)
+            return dict(sorted(kept, key=lambda kv: (-kv[1], kv[0])))
 
+        dates = [d for d, n in self.dates.items() if n > 0]
         return {
             "documents": self.documents,
             "words": self.words,
@@ -53,6 +68,6 @@ class CorpusStats:
             "formats": ranked(self.formats),
             "encodings": ranked(self.encodings),
             "licenses": ranked(self.licenses),
-            "date_min": self.date_min,
-            "date_max": self.date_max,
+            "date_min": min(dates) if dates else None,
+            "date_max": max(dates) if dates else None,
         }

@@ -73,7 +73,8 @@ def walk_sources(root: Path, exclude: tuple[Path, ...] = ()) -> Iterator[SourceF
 
 
 def _rel_name(prefix: str, name: str) -> str:
-    return unicodedata.normalize("NFC", prefix + name)
+    rel = prefix + name
+    return rel if rel.isascii() else unicodedata.normalize("NFC", rel)
 
 
 def _walk(
@@ -86,7 +87,7 @@ def _walk(
         yield Skipped(prefix.rstrip("/") or ".", None, f"cannot list folder: {exc.strerror}")
         return
     here = list(manifests)
-    names = {entry.name for entry in entries}
+    sidecars = {entry.name for entry in entries if is_sidecar(entry.name)}
     for entry in entries:
         if entry.name in MANIFEST_NAMES and entry.is_file(follow_symlinks=False):
             rel = _rel_name(prefix, entry.name)
@@ -141,7 +142,7 @@ def _walk(
         meta: dict[str, Any] = {}
         for manifest in here:
             meta.update(manifest.lookup(rel))
-        sidecar = next((n for n in sidecar_names(name) if n in names), None)
+        sidecar = next((n for n in sidecar_names(name) if n in sidecars), None) if sidecars else None
         yield SourceFile(path, rel, kind[0], kind[1], st.st_size, meta,
                          os.path.join(directory, sidecar) if sidecar else None)
 
