@@ -142,7 +142,9 @@ def _walk(
         meta: dict[str, Any] = {}
         for manifest in here:
             meta.update(manifest.lookup(rel))
-        sidecar = next((n for n in sidecar_names(name) if n in sidecars), None) if sidecars else None
+        sidecar = None
+        if sidecars:
+            sidecar = next((n for n in sidecar_names(name) if n in sidecars), None)
         yield SourceFile(path, rel, kind[0], kind[1], st.st_size, meta,
                          os.path.join(directory, sidecar) if sidecar else None)
 
