@@ -184,6 +184,19 @@ def test_compressed_file_cannot_inflate_past_the_cap(tmp_path: Path) -> None:
     assert skips[-1].record is None and "exceeds the limit" in skips[-1].reason
 
 
+def test_file_larger_than_the_limit_is_skipped(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "big.txt").write_text("word " * 1000, encoding="utf-8")
+    (src / "small.txt").write_text("word " * 10, encoding="utf-8")
+    files, _ = walk(src)
+    settings = Settings(max_file_bytes=4000)
+    docs, (skip,) = docs_of(files["big.txt"], settings)
+    assert docs == [] and skip.reason == "file size exceeds the limit of 4000 bytes"
+    (doc,), _ = docs_of(files["small.txt"], settings)
+    assert doc.n_words == 10
+
+
 def test_long_jsonl_line_is_skipped_alone(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()

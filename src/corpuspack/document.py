@@ -11,10 +11,12 @@ import dataclasses
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 ID_HEX_CHARS = 16
 ID_PATTERN = f"^[0-9a-f]{{{ID_HEX_CHARS}}}$"
@@ -129,22 +131,22 @@ def _columns() -> tuple[Column, ...]:
 COLUMNS: tuple[Column, ...] = _columns()
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 
-_ARROW_TYPES = {
-    "string": pa.string(),
-    "integer": pa.int64(),
-    "number": pa.float64(),
-    "date": pa.date32(),
-    # free-form metadata travels as a JSON object text: Arrow, Parquet and Hugging Face
-    # features have no type for an object whose keys differ from row to row
-    "object": pa.string(),
-}
-
-
 def arrow_schema() -> pa.Schema:
     """The Arrow schema of a corpus table (used for Parquet releases)."""
+    import pyarrow as pa  # only publishing needs Arrow; building should not pay its import
+
+    types = {
+        "string": pa.string(),
+        "integer": pa.int64(),
+        "number": pa.float64(),
+        "date": pa.date32(),
+        # free-form metadata travels as a JSON object text: Arrow, Parquet and Hugging Face
+        # features have no type for an object whose keys differ from row to row
+        "object": pa.string(),
+    }
     return pa.schema(
         [
-            pa.field(c.name, _ARROW_TYPES[c.kind], nullable=not c.required,
+            pa.field(c.name, types[c.kind], nullable=not c.required,
                      metadata={"description": c.description})
             for c in COLUMNS
         ]

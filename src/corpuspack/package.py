@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from corpuspack import __version__
+import corpuspack
 from corpuspack.config import CorpusConfig
 from corpuspack.write import ShardInfo
 
@@ -50,7 +50,7 @@ def descriptor(config: CorpusConfig, shards: list[ShardInfo], statistics: dict[s
         resources.append(resource)
     out["resources"] = resources
     out["corpuspack"] = {
-        "generator": f"corpuspack {__version__}",
+        "generator": f"corpuspack {corpuspack.__version__}",
         "report": f"{data}/{REPORT_FILE}",
         "rows": {shard.name: shard.rows for shard in shards},
         "statistics": statistics,

@@ -30,7 +30,7 @@ def write_sorted(lines: list[bytes], path: Path, key: Key | None = None) -> Path
 
 
 def _iter_file(path: Path) -> Iterator[bytes]:
-    with open(path, "rb", buffering=1 << 20) as fh:
+    with open(path, "rb", buffering=1 << 16) as fh:
         yield from fh
 
 
@@ -57,7 +57,7 @@ def merge_files(paths: list[Path], key: Key | None = None,
             merged.append(out)
         paths, level = merged, level + 1
     with ExitStack() as stack:
-        files = [stack.enter_context(open(p, "rb", buffering=1 << 20)) for p in paths]
+        files = [stack.enter_context(open(p, "rb", buffering=1 << 16)) for p in paths]
         streams: list[Iterator[bytes]] = [iter(f) for f in files]
         yield from heapq.merge(*streams, key=key or _identity)
 

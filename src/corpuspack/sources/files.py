@@ -180,10 +180,32 @@ def _open(src: SourceFile) -> IO[bytes]:
 _GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 
 
+def _read_plain(src: SourceFile, max_bytes: int) -> bytes:
+    # os.read of the size the walk saw: a buffered read(max_bytes) would allocate max_bytes
+    fd = os.open(src.path, os.O_RDONLY)
+    try:
+        chunks, total = [], 0
+        want = min(src.size, max_bytes) + 1
+        while True:
+            chunk = os.read(fd, want)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > max_bytes:
+                raise SkipFile(f"file size exceeds the limit of {max_bytes} bytes")
+            want = min(_CHUNK, max_bytes + 1 - total)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def read_bytes(src: SourceFile, max_bytes: int) -> bytes:
     """The whole (decompressed) content of a file; SkipFile if it exceeds ``max_bytes``."""
     what = "decompressed size" if src.compressed else "file size"
     try:
+        if not src.compressed:
+            return _read_plain(src, max_bytes)
         with _open(src) as fh:
             return _CappedReader(fh, max_bytes, what).read()
     except _GZIP_ERRORS as exc:
