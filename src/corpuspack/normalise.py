@@ -55,10 +55,13 @@ def _lead_table() -> tuple[re.Pattern[str], frozenset[str], dict[str, tuple[tupl
             pairs.update(lead + second for second in seconds)
 
     def klass(chars: set[str]) -> str:
-        return "".join(re.escape(c) for c in sorted(chars))
+        return "[" + "".join(re.escape(c) for c in sorted(chars)) + "]"
 
     firsts, seconds_all = {p[0] for p in pairs}, {p[1] for p in pairs}
-    pattern = re.compile(f"[\\x80-\\x9f]|[{klass(firsts)}][{klass(seconds_all)}]")
+    # one character class first (C1 controls or leads) lets the regex engine skip ahead fast;
+    # a lead must be followed by a possible second character, a C1 control stands alone
+    pattern = re.compile(f"[\\x80-\\x9f{klass(firsts)[1:-1]}]"
+                         f"(?:(?<=[\\x80-\\x9f])|(?=[{klass(seconds_all)[1:-1]}]))")
     return pattern, frozenset(pairs), {c: tuple(v) for c, v in leads.items()}
 
 
@@ -92,15 +95,12 @@ def maybe_mojibake(text: str) -> bool:
     """
     if text.isascii():
         return False
-    search = _CANDIDATE.search
-    match = search(text)
-    while match is not None:
-        found = match.group()
-        if len(found) == 1:
+    for match in _CANDIDATE.finditer(text):  # a match is one character: they may overlap
+        at = match.start()
+        if "\x80" <= text[at] <= "\x9f":
             return True  # a C1 control: ftfy reads it as cp1252
-        if found in _PAIRS and _misread_sequence(text, match.start()):
+        if text[at : at + 2] in _PAIRS and _misread_sequence(text, at):
             return True
-        match = search(text, match.start() + 1)  # candidates may overlap
     return False
 
 
