@@ -134,20 +134,31 @@ def _descendants(pid: int) -> set[int]:
     return out
 
 
-def median_run(cmd: list[str], env: dict[str, str], repeat: int,
-               before: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """Run cmd ``repeat`` times (removing ``before`` paths first); keep the median time."""
-    runs = []
+Contender = tuple[list[str], tuple[Path, ...]]  # command, paths to remove before each run
+
+
+def interleaved(contenders: dict[str, Contender], env: dict[str, str],
+                repeat: int) -> dict[str, dict[str, Any]]:
+    """Run every contender once per round, ``repeat`` rounds; keep each one's median time.
+
+    Rounds rather than back-to-back repeats, so that a machine slowing down or speeding up
+    during the benchmark affects all contenders alike.
+    """
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in contenders}
     for _ in range(max(1, repeat)):
-        for path in before:
-            shutil.rmtree(path, ignore_errors=True)
-        runs.append(run(cmd, env))
-    runs.sort(key=lambda r: r["seconds"])
-    best = dict(runs[len(runs) // 2])
-    best["all_seconds"] = [round(r["seconds"], 2) for r in runs]
-    best["main_peak_mb"] = max(r["main_peak_mb"] for r in runs)
-    best["worker_peak_mb"] = max(r["worker_peak_mb"] for r in runs)
-    return best
+        for name, (cmd, before) in contenders.items():
+            for path in before:
+                shutil.rmtree(path, ignore_errors=True)
+            runs[name].append(run(cmd, env))
+    results = {}
+    for name, these in runs.items():
+        ordered = sorted(these, key=lambda r: r["seconds"])
+        best: dict[str, Any] = dict(ordered[len(ordered) // 2])
+        best["all_seconds"] = [round(r["seconds"], 2) for r in these]
+        best["main_peak_mb"] = max(r["main_peak_mb"] for r in these)
+        best["worker_peak_mb"] = max(r["worker_peak_mb"] for r in these)
+        results[name] = best
+    return results
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
@@ -289,16 +300,17 @@ def main() -> None:
     corpuspack = [sys.executable, "-m", "corpuspack.cli", "build", str(src), "--out",
                   str(work / "pkg"), "--workers", str(args.workers)]
     env = dict(os.environ, CI="1")
-    results["corpuspack"] = median_run(corpuspack, env, args.repeat)
+    contenders: dict[str, Contender] = {"corpuspack": (corpuspack, ())}
     if args.datatrove_python and not args.skip_baselines:
         sample = Options().language_sample_chars  # the same sample as corpuspack's default
-        results["datatrove"] = median_run(
+        contenders["datatrove"] = (
             [args.datatrove_python, "-c", DATATROVE, str(src), str(work / "dt-out"),
              str(work / "dt-logs"), str(args.workers), str(sample)],
-            env, args.repeat, (work / "dt-out", work / "dt-logs"))
+            (work / "dt-out", work / "dt-logs"))
     if not args.skip_baselines:
-        results["io floor"] = median_run([sys.executable, "-c", FLOOR, str(src),
-                                          str(work / "floor.parquet")], env, args.repeat)
+        contenders["io floor"] = ([sys.executable, "-c", FLOOR, str(src),
+                                   str(work / "floor.parquet")], ())
+    results.update(interleaved(contenders, env, args.repeat))
     rows = [(name, r, mb) for name, r in results.items()]
     if args.scale > 1:
         big = work / "src-big"
@@ -310,7 +322,7 @@ def main() -> None:
                      big_size / 1e6))
     print(f"machine: {machine()}")
     print(f"workload: {args.docs} documents, {mb:.1f} MB; workers: {args.workers}; "
-          f"median of {args.repeat} runs at 1x")
+          f"median of {args.repeat} interleaved rounds at 1x")
     print(f"{'':<18}{'MB':>8}{'seconds':>10}{'MB/s':>8}{'main MB':>9}{'worker MB':>11}")
     for name, r, size_mb in rows:
         print(f"{name:<18}{size_mb:>8.1f}{r['seconds']:>10.2f}{size_mb / r['seconds']:>8.2f}"

@@ -381,15 +381,3 @@ def _compare(config: CorpusConfig, staging: Path) -> list[str]:
         differences.append(descriptor_rel)
     return differences
 
-
-def build_document_stream(config: CorpusConfig) -> Iterator[Document | Skipped]:
-    """Every document (unsorted, undeduplicated) and skip of the sources, in this process.
-
-    For library users who want to feed documents into their own pipeline.
-    """
-    settings = settings_for(config)
-    for item in walk_sources(config.source_dir, (config.data_dir,)):
-        if isinstance(item, Skipped):
-            yield item
-        else:
-            yield from process_file(item, settings)
