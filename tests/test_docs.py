@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
 import typer.main
 
 from corpuspack.cli import app
-from corpuspack.config import Options
+from corpuspack.config import option_help
 from corpuspack.document import COLUMNS
 
 from .conftest import REPO
@@ -34,7 +33,7 @@ def test_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
     assert len(commands) == 2
     build_cmd, test_cmd = commands
     assert "pip install" in build_cmd and "corpuspack build" in build_cmd
-    assert "corpuspack validate" in build_cmd
+    assert "corpuspack validate" in build_cmd and "corpuspack publish" in build_cmd
     assert "pytest" in test_cmd
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert test_cmd in ci.splitlines()
@@ -46,13 +45,15 @@ def test_schema_table_matches_document() -> None:
 
 
 def test_options_table_matches_options() -> None:
-    rows = dict(re.findall(r"^\| `(\w+)` \| ([^|]+?) \|", section("Configuration"), re.M))
-    for f in dataclasses.fields(Options):
-        assert f.name in rows, f.name
-        default = f.default
-        shown = rows[f.name].strip('`"')
+    table = section("Configuration").split("| option | default | meaning |", 1)[1]
+    rows = {name: (default, meaning) for name, default, meaning in re.findall(
+        r"^\| `(\w+)` \| `([^`]*)` \| (.*) \|$", table, re.M)}
+    assert list(rows) == [name for name, _, _ in option_help()]
+    for name, default, help_text in option_help():
+        shown, meaning = rows[name]
         expected = str(default).lower() if isinstance(default, bool) else str(default)
-        assert shown in (expected, expected.removesuffix(".0")), (f.name, shown, expected)
+        assert shown.strip('"') in (expected, expected.removesuffix(".0")), name
+        assert meaning == help_text, name
 
 
 def test_every_command_and_option_is_documented() -> None:

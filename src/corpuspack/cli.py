@@ -155,13 +155,17 @@ def _print_build_summary(report: Any, cfg: Any, check: bool) -> None:
 def validate(
     path: Annotated[Path, typer.Argument(
         help="Package folder or datapackage.json.")] = Path("datapackage.json"),
+    base: Annotated[str | None, typer.Option(
+        "--base", help="Also fail when documents changed since this version (folder, "
+        "datapackage.json or git revision; 'auto': the newest release tag) but the version "
+        "did not grow.")] = None,
     json_out: Json = False,
     debug: Debug = False,
 ) -> None:
     """Validate a corpus package (exit 0 valid, 1 invalid, 2 misuse)."""
     from corpuspack.validate import validate_package
 
-    report = _run(debug, lambda: validate_package(path))
+    report = _run(debug, lambda: validate_package(path, base))
     if json_out:
         _print_json(report.to_dict())
     else:
@@ -175,6 +179,146 @@ def validate(
         if report.problems_not_listed:
             out.print(f"  ... and {report.problems_not_listed} more problems")
     raise typer.Exit(0 if report.valid else 1)
+
+
+PackageArg = Annotated[Path | None, typer.Argument(
+    help="Package folder (with datapackage.json). Default: the corpus of the config.",
+    file_okay=False)]
+
+
+@app.command()
+def card(
+    package: PackageArg = None,
+    config: ConfigOpt = None,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Write nothing; exit 1 if DATA_CARD.md is stale.")] = False,
+    debug: Debug = False,
+) -> None:
+    """(Re)generate DATA_CARD.md and its plots from the package, keeping hand-written text."""
+    from corpuspack.card import update
+    from corpuspack.project import locate
+
+    def go() -> int:
+        project = locate(package, config)
+        stale = update(project, check)
+        if check:
+            for name in stale:
+                out.print(f"stale: {name}")
+            out.print("run 'corpuspack card' and commit the result" if stale
+                      else f"{project.card}: up to date")
+            return 1 if stale else 0
+        out.print(f"wrote {project.card} and plots in {project.plots}")
+        return 0
+
+    raise typer.Exit(_run(debug, go))
+
+
+@app.command()
+def publish(
+    package: PackageArg = None,
+    out_dir: Annotated[Path, typer.Option(
+        "--out", "-o", help="Release folder to write (replaced whole).", file_okay=False)
+    ] = Path("dist"),
+    config: ConfigOpt = None,
+    push: Annotated[str | None, typer.Option(
+        "--push", help="Upload the release to this Hugging Face dataset repository.")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="With --push: list what would be uploaded, upload nothing.")] = False,
+    base: Annotated[str | None, typer.Option(
+        "--base", help="Version the changelog entry compares with. Default: the previous "
+        "release tag.")] = None,
+    json_out: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Write a release: Parquet, SHA256SUMS, card, Croissant; optionally push to the Hub."""
+    from corpuspack.project import locate
+    from corpuspack.publish import publish_project
+
+    def go() -> None:
+        project = locate(package, config)
+        release = publish_project(project, out_dir, base=base, push_to=push, dry_run=dry_run)
+        if json_out:
+            _print_json({"folder": str(release.folder), "documents": release.documents,
+                         "files": [{"path": p, "bytes": b, "sha256": s}
+                                   for p, b, s in release.files],
+                         "pushed": release.pushed,
+                         "would_upload": [{"path": p, "bytes": b} for p, b in release.plan]
+                         if dry_run else None})
+            return
+        out.print(f"wrote {release.folder}: {release.documents} documents in "
+                  f"{release.parquet_files} Parquet file(s), {len(release.files) + 1} files")
+        if dry_run:
+            target = push or project.hub_repo or "(no repository given)"
+            out.print(f"dry run: would upload to {target}:")
+            for path, size in release.plan:
+                out.print(f"  {path} ({_human_bytes(size)})")
+        elif release.pushed:
+            out.print(f"pushed: {release.pushed}")
+
+    _run(debug, go)
+
+
+@app.command()
+def diff(
+    old: Annotated[str, typer.Argument(help="Package folder, datapackage.json or git revision.")],
+    new: Annotated[str, typer.Argument(
+        help="Package folder, datapackage.json or git revision.")] = "datapackage.json",
+    json_out: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Documents added, removed and changed between two versions of a corpus."""
+    from corpuspack.project import locate
+    from corpuspack.reader import open_package
+    from corpuspack.versions import KINDS
+    from corpuspack.versions import diff as diff_packages
+
+    def go() -> None:
+        try:
+            project = locate()
+            opener = project.open_revision
+        except CorpusError:
+            def opener(spec: str) -> Any:
+                return open_package(spec)
+        result = diff_packages(opener(old), opener(new))
+        if json_out:
+            head = result.summary()
+            sys.stdout.write(orjson.dumps(head)[:-1].decode())
+            for kind in KINDS:  # stream the id lists: they can be long
+                sys.stdout.write(f', "{kind}": [')
+                for i, (doc_id, _) in enumerate(result.entries(kind)):
+                    sys.stdout.write(("," if i else "") + f'"{doc_id}"')
+                sys.stdout.write("]")
+            sys.stdout.write("}\n")
+            return
+        c = result.counts
+        out.print(f"{result.old} ({result.old_version}) -> {result.new} ({result.new_version})")
+        out.print(f"{c['added']} added, {c['removed']} removed, {c['changed']} changed, "
+                  f"{c['unchanged']} unchanged")
+        for kind in KINDS:
+            for i, (doc_id, source) in enumerate(result.entries(kind)):
+                if i == 20:
+                    out.print(f"  ... {c[kind] - 20} more {kind}")
+                    break
+                out.print(f"  {kind:8} {doc_id} {source}", markup=False)
+
+    _run(debug, go)
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="Folder of the new corpus repository.",
+                                           file_okay=False)],
+    name: Annotated[str | None, typer.Option("--name", help="Package name.")] = None,
+    debug: Debug = False,
+) -> None:
+    """Scaffold a corpus repository: config, sources folder, card, .gitignore, CI workflow."""
+    from corpuspack.scaffold import scaffold
+
+    created = _run(debug, lambda: scaffold(folder, name))
+    for path in created:
+        out.print(f"created {path}")
+    out.print(f"next: put sources in {folder / 'corpus' / 'sources'}, then run "
+              "'corpuspack build' in that folder")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -4,6 +4,8 @@ Keys (all optional except where a build needs them; see README "Configuration"):
 
 name, title, version, description, homepage, keywords, licenses, sources, contributors
     Package metadata, with the meanings of the Data Package standard.
+hub_repo
+    The Hugging Face dataset repository releases go to (``owner/name``), if any.
 source_dir, data_dir, descriptor
     Where sources are read, where data files are written, where datapackage.json goes
     (relative to the config file's folder; data_dir must lie inside the descriptor's folder).
@@ -36,26 +38,31 @@ _SEMVER = re.compile(
 )
 
 
+def _option(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class Options:
-    """Build options, set in the ``[options]`` table."""
+    """Build options, set in the ``[options]`` table (each field's ``help`` says what)."""
 
-    shard_size_mb: float = 64.0
-    """Target size of one data file; the shard count is the smallest power of two that keeps
-    every shard near or under it."""
-    compression: str = "none"
-    """"none" (plain JSON lines: git diffs them line by line) or "gzip"."""
-    language_sample_chars: int = 300
-    """Characters of each document the language identifier reads, in five windows spread
-    over the text (0: all of it)."""
-    max_file_mb: int = 256
-    """Largest source file (other than JSONL, which is streamed) read into memory."""
-    max_inflated_mb: int = 4096
-    """Most bytes a compressed source file may inflate to."""
-    max_document_mb: int = 64
-    """Largest single JSONL line."""
-    exact_dedup: bool = True
-    """Drop documents whose normalised text equals that of a document with a smaller id."""
+    shard_size_mb: float = _option(
+        64.0, "target size of one data file; the shard count is the smallest power of two "
+        "that keeps shards under it")
+    compression: str = _option(
+        "none", '"none" (plain JSON lines, which git diffs line by line) or "gzip"')
+    language_sample_chars: int = _option(
+        300, "characters the language identifier reads, in five windows spread over the "
+        "text (0: all)")
+    max_file_mb: int = _option(256, "largest non-JSONL source file read (JSONL is streamed)")
+    max_inflated_mb: int = _option(4096, "most a compressed source file may inflate to")
+    max_document_mb: int = _option(64, "longest JSONL line")
+    exact_dedup: bool = _option(True, "drop exact duplicates, keeping the smallest id")
+
+
+def option_help() -> list[tuple[str, Any, str]]:
+    """(name, default, help) of every build option."""
+    return [(f.name, f.default, f.metadata["help"]) for f in fields(Options)]
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class CorpusConfig:
     version: str = "0.1.0"
     description: str | None = None
     homepage: str | None = None
+    hub_repo: str | None = None
     keywords: tuple[str, ...] = ()
     licenses: tuple[dict[str, Any], ...] = ()
     sources: tuple[dict[str, Any], ...] = ()
@@ -86,7 +94,7 @@ class CorpusConfig:
 
 
 _PACKAGE_KEYS = {"name", "title", "version", "description", "homepage", "keywords", "licenses",
-                 "sources", "contributors"}
+                 "sources", "contributors", "hub_repo"}
 _PATH_KEYS = {"source_dir", "data_dir", "descriptor"}
 _TABLE_KEYS = {"defaults", "options"}
 _KNOWN = _PACKAGE_KEYS | _PATH_KEYS | _TABLE_KEYS
@@ -163,6 +171,7 @@ def from_table(table: dict[str, Any], root: Path, where: str) -> CorpusConfig:
         version=version,
         description=table.get("description"),
         homepage=table.get("homepage"),
+        hub_repo=table.get("hub_repo"),
         keywords=tuple(table.get("keywords", [])),
         licenses=_licenses(table.get("licenses", []), where),
         sources=tuple(table.get("sources", [])),

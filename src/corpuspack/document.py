@@ -153,6 +153,35 @@ def arrow_schema() -> pa.Schema:
     )
 
 
+_HF_DTYPES = {"string": "string", "integer": "int64", "number": "float64", "date": "date32",
+              "object": "string"}
+
+
+def hf_features() -> list[dict[str, str]]:
+    """Hugging Face ``dataset_info.features`` of the Parquet release (same as the Arrow
+    schema: free-form metadata as JSON text)."""
+    return [{"name": c.name, "dtype": _HF_DTYPES[c.kind]} for c in COLUMNS]
+
+
+def to_arrow(docs: list[dict[str, Any]]) -> pa.RecordBatch:
+    """Parsed documents (JSON objects) as an Arrow record batch of :func:`arrow_schema`."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    columns: dict[str, list[Any]] = {name: [] for name in COLUMN_NAMES}
+    for doc in docs:
+        for c in COLUMNS:
+            value = doc.get(c.name)
+            if value is not None and c.kind == "date":
+                value = dt.date.fromisoformat(value)
+            elif c.kind == "object":
+                value = orjson.dumps(value or {}, option=orjson.OPT_SORT_KEYS).decode()
+            columns[c.name].append(value)
+    schema = arrow_schema()
+    return pa.record_batch([pa.array(columns[f.name], f.type) for f in schema], schema=schema)
+
+
 def table_schema() -> dict[str, Any]:
     """The Frictionless Table Schema of the corpus's JSON lines shards."""
     fields = []

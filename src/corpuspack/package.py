@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ def descriptor(config: CorpusConfig, shards: list[ShardInfo], statistics: dict[s
     out["resources"] = resources
     out["corpuspack"] = {
         "generator": f"corpuspack {corpuspack.__version__}",
+        "options": dataclasses.asdict(config.options),
         "report": f"{data}/{REPORT_FILE}",
         "rows": {shard.name: shard.rows for shard in shards},
         "statistics": statistics,

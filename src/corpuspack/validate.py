@@ -19,8 +19,8 @@ from typing import IO, Any
 import orjson
 
 from corpuspack.document import text_sha256
-from corpuspack.errors import UsageError
 from corpuspack.normalise import is_normalised
+from corpuspack.reader import resolve_descriptor
 from corpuspack.stats import CorpusStats
 from corpuspack.write import Layout, pending_commit, shard_of
 
@@ -61,15 +61,6 @@ class ValidationReport:
         out = asdict(self)
         out["problems"] = [{k: v for k, v in p.items() if v is not None} for p in out["problems"]]
         return out
-
-
-def resolve_descriptor(path: Path) -> Path:
-    """A package folder or a datapackage.json path, as the descriptor path."""
-    if path.is_dir():
-        path = path / "datapackage.json"
-    if not path.is_file():
-        raise UsageError(f"no datapackage.json at {path}")
-    return path
 
 
 def _frictionless(path: Path, report: ValidationReport) -> None:
@@ -154,8 +145,42 @@ def _check_documents(base: Path, desc: dict[str, Any], report: ValidationReport)
                                    f"{recorded.get(key)!r}, the data gives {actual.get(key)!r}"))
 
 
-def validate_package(path: Path) -> ValidationReport:
-    """Validate the package at ``path`` (a folder or its datapackage.json)."""
+def check_version(path: Path, base: str) -> list[Problem]:
+    """Problems when content changed since ``base`` but the version did not grow.
+
+    ``base`` is a folder, datapackage.json or git revision; ``auto`` means the newest
+    release tag (``v<version>``), and no check when there is none.
+    """
+    from corpuspack.project import locate
+    from corpuspack.versions import diff, latest_release, parse_version
+
+    project = locate(path)
+    if base == "auto":
+        if project.repo is None or (found := latest_release(project.repo)) is None:
+            return []
+        base = found[0]
+    old = project.open_revision(base)
+    new = project.package
+    changes = diff(old, new)
+    old_v, new_v = parse_version(old.version), parse_version(new.version)
+    counts = changes.counts
+    what = (f"{counts['added']} added, {counts['removed']} removed, "
+            f"{counts['changed']} changed since {base}")
+    if old_v is not None and new_v is not None and new_v < old_v:
+        return [Problem("version-went-back", f"version {new.version} is lower than "
+                        f"{old.version} of {base}")]
+    if changes.changed_anything and old.version == new.version:
+        return [Problem("version-not-bumped", f"documents changed ({what}) but the version "
+                        f"is still {new.version}: raise it in the corpus config")]
+    return []
+
+
+def validate_package(path: Path, base: str | None = None) -> ValidationReport:
+    """Validate the package at ``path`` (a folder or its datapackage.json).
+
+    With ``base`` also fail when its documents changed since ``base`` but its version did
+    not (see :func:`check_version`).
+    """
     descriptor = resolve_descriptor(path)
     report = ValidationReport(str(path))
     try:
@@ -168,13 +193,16 @@ def validate_package(path: Path) -> ValidationReport:
         return report
     resources = desc.get("resources") or []
     report.resources = len(resources)
-    base = descriptor.parent
+    folder = descriptor.parent
     if resources and isinstance(resources[0], dict) and "path" in resources[0]:
-        data_dir = (base / str(resources[0]["path"])).parent
+        data_dir = (folder / str(resources[0]["path"])).parent
         if pending_commit(Layout(descriptor, data_dir)):
             report.add(Problem("pending-commit", "an interrupted build left a commit to finish: "
                                "run 'corpuspack build' again"))
     _frictionless(descriptor, report)
-    _check_documents(base, desc, report)
+    _check_documents(folder, desc, report)
+    if base is not None:
+        for problem in check_version(descriptor.parent, base):
+            report.add(problem)
     report.valid = not report.problems and not report.problems_not_listed
     return report

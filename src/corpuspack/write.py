@@ -234,3 +234,33 @@ def recover(layout: Layout) -> bool:
                 shutil.rmtree(entry)
         layout.journal.with_suffix(".tmp").unlink(missing_ok=True)
     return finished
+
+
+def replace_dir(staging: Path, target: Path) -> None:
+    """Put the complete folder ``staging`` in the place of ``target`` (two renames).
+
+    Killed between the renames, the previous folder waits beside it under an
+    ``.corpuspack-old-`` name, and :func:`recover_dir` puts it back.
+    """
+    old = target.parent / f"{OLD_PREFIX}{target.name}-{os.getpid()}"
+    _fsync_dir(staging)
+    if target.exists():
+        os.rename(target, old)
+    os.rename(staging, target)
+    _fsync_dir(target.parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_dir(target: Path) -> None:
+    """Undo a :func:`replace_dir` that was interrupted, and remove its leftovers."""
+    if not target.parent.exists():
+        return
+    prefix = f"{OLD_PREFIX}{target.name}-"
+    olds = sorted(p for p in target.parent.iterdir() if p.name.startswith(prefix))
+    if olds and not target.exists():
+        os.rename(olds[-1], target)
+        olds = olds[:-1]
+    for leftover in olds:
+        shutil.rmtree(leftover, ignore_errors=True)
+    for staging in target.parent.glob(f"{STAGING_PREFIX}{target.name}-*"):
+        shutil.rmtree(staging, ignore_errors=True)

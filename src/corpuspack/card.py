@@ -1,0 +1,308 @@
+"""``corpuspack card``: the data card (DATA_CARD.md), generated from the package.
+
+Generated sections sit between ``<!-- corpuspack:begin NAME -->`` and
+``<!-- corpuspack:end NAME -->`` markers and are rewritten on every run; everything outside
+the markers is the curator's and is kept as it is. Plots (document lengths, language mix)
+are PNG files beside the card; the card records a digest of the numbers they show, so that
+``card --check`` sees a stale plot without comparing image bytes (which differ between
+matplotlib versions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from corpuspack.document import COLUMNS
+from corpuspack.project import Project
+from corpuspack.reader import Package
+
+SECTIONS = ("summary", "loading", "schema", "statistics", "provenance", "normalisation",
+            "limitations")
+_BLOCK = re.compile(r"<!-- corpuspack:begin (\w+) -->\n.*?<!-- corpuspack:end \1 -->\n?", re.S)
+# hand-written sections of a new card, with what the curator should write there
+_TEMPLATE = {
+    "summary": ("", ""),
+    "loading": ("## How to load", ""),
+    "schema": ("## Schema", ""),
+    "statistics": ("## Statistics", ""),
+    "provenance": ("## Provenance and licences",
+                   "## Motivation and curation\n\n_Who collects these documents, why, and "
+                   "how they are chosen. (Written by hand; `corpuspack card` keeps it.)_\n"),
+    "normalisation": ("## Normalisation applied", ""),
+    "limitations": ("## Known limitations",
+                    "## Maintenance and contact\n\n_Who maintains the corpus and how to report "
+                    "a problem. (Written by hand.)_\n"),
+}
+LENGTH_EDGES = tuple(10 ** (k / 4) for k in range(0, 33))  # 1 to 10^8 characters
+
+
+@dataclass
+class CorpusProfile:
+    """What the card shows that the descriptor's statistics do not: one pass, bounded."""
+
+    lengths: Counter[int] = field(default_factory=Counter)  # bin index -> documents
+    by_folder: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)
+    folder_docs: Counter[str] = field(default_factory=Counter)
+
+    def add(self, doc: dict[str, Any]) -> None:
+        n = max(1, int(doc["n_chars"]))
+        self.lengths[min(len(LENGTH_EDGES) - 2, int(math.log10(n) * 4))] += 1
+        folder = doc["source"].split("/", 1)[0] if "/" in doc["source"] else "(top level)"
+        self.folder_docs[folder] += 1
+        slot = self.by_folder.setdefault(folder, {"license": Counter(), "publisher": Counter()})
+        slot["license"][doc.get("license") or "unspecified"] += 1
+        if doc.get("publisher"):
+            slot["publisher"][doc["publisher"]] += 1
+
+
+def profile(package: Package) -> CorpusProfile:
+    """Stream the documents of a package once into a CorpusProfile."""
+    prof = CorpusProfile()
+    for doc in package.iter_documents():
+        prof.add(doc)
+    return prof
+
+
+def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(n: int) -> str:
+    return f"{n:,}"
+
+
+def _length_rows(prof: CorpusProfile) -> list[tuple[str, str]]:
+    total = sum(prof.lengths.values())
+    rows = []
+    for index in sorted(prof.lengths):
+        low, high = LENGTH_EDGES[index], LENGTH_EDGES[index + 1]
+        rows.append((f"{math.ceil(low):,}-{math.ceil(high) - 1:,}",
+                     f"{prof.lengths[index]:,} ({prof.lengths[index] / total:.0%})"))
+    return rows
+
+
+def plots(stats: dict[str, Any], prof: CorpusProfile) -> dict[str, bytes]:
+    """PNG images: document length distribution and language mix."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = {}
+    fig, ax = plt.subplots(figsize=(7, 3.2), dpi=100)
+    indexes = sorted(prof.lengths)
+    ax.bar([LENGTH_EDGES[i] for i in indexes], [prof.lengths[i] for i in indexes],
+           width=[LENGTH_EDGES[i + 1] - LENGTH_EDGES[i] for i in indexes], align="edge",
+           color="#4c72b0", edgecolor="white")
+    ax.set_xscale("log")
+    ax.set_xlabel("characters per document")
+    ax.set_ylabel("documents")
+    ax.set_title("Document lengths")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    plt.close(fig)
+    out["lengths.png"] = buf.getvalue()
+
+    langs = list(stats.get("languages", {}).items())
+    shown = langs[:15] + ([("other", sum(n for _, n in langs[15:]))] if len(langs) > 15 else [])
+    fig, ax = plt.subplots(figsize=(7, max(1.6, 0.3 * len(shown) + 0.8)), dpi=100)
+    ax.barh([k for k, _ in shown][::-1], [n for _, n in shown][::-1], color="#55a868")
+    ax.set_xlabel("documents")
+    ax.set_title("Languages")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    plt.close(fig)
+    out["languages.png"] = buf.getvalue()
+    return out
+
+
+def _sections(package: Package, prof: CorpusProfile, report: dict[str, Any],
+              plots_rel: str, loader: str) -> dict[str, str]:
+    d = package.descriptor
+    stats = package.statistics
+    title = d.get("title") or d.get("name", "corpus")
+    words, docs = stats.get("words", 0), stats.get("documents", 0)
+    summary = f"# {title}\n\n"
+    if d.get("description"):
+        summary += f"{d['description']}\n\n"
+    summary += _table([
+        ("name", f"`{d.get('name', '')}`"), ("version", d.get("version", "")),
+        ("documents", _fmt(docs)), ("words", _fmt(words)),
+        ("characters", _fmt(stats.get("chars", 0))),
+        ("languages", ", ".join(list(stats.get("languages", {}))[:10]) or "-"),
+        ("date range", f"{stats.get('date_min') or '-'} to {stats.get('date_max') or '-'}"),
+    ], ("", ""))
+    loading = (
+        "With Hugging Face datasets (the release folder, or its Hub repository):\n\n"
+        f"```python\nfrom datasets import load_dataset\n\nds = load_dataset(\"{loader}\", "
+        "split=\"train\")\n```\n\nThe release's Parquet files with pandas or DuckDB:\n\n"
+        "```python\nimport pandas as pd\n\ndf = pd.read_parquet(\"data/\")\n```\n\n"
+        "```sql\nSELECT language, count(*) FROM 'data/*.parquet' GROUP BY language;\n```\n\n"
+        "The corpus itself is JSON lines described by `datapackage.json` (Frictionless Data "
+        "Package v2): `frictionless validate datapackage.json` checks it.\n"
+    )
+    schema = "One row per document, sorted by `id`:\n\n" + _table(
+        [(f"`{c.name}`", c.kind, c.description) for c in COLUMNS], ("column", "type", "meaning"))
+    digest = hashlib.sha256(orjson.dumps(
+        [sorted(prof.lengths.items()), list(stats.get("languages", {}).items())])).hexdigest()
+    statistics = (
+        f"![Document lengths]({plots_rel}/lengths.png)\n\n"
+        + _table(_length_rows(prof), ("characters", "documents"))
+        + f"\n![Languages]({plots_rel}/languages.png)\n\n"
+        + _table([(k, _fmt(v)) for k, v in stats.get("languages", {}).items()],
+                 ("language", "documents"))
+        + "\n" + _table([(k, _fmt(v)) for k, v in stats.get("formats", {}).items()],
+                        ("source format", "documents"))
+        + "\n" + _table([(k, _fmt(v)) for k, v in stats.get("encodings", {}).items()],
+                        ("source encoding", "documents"))
+        + f"\nBuilding read {_fmt(report.get('files_seen', 0))} files, skipped "
+        f"{_fmt(report.get('files_skipped', 0))} files and "
+        f"{_fmt(report.get('records_skipped', 0))} JSONL records, dropped "
+        f"{_fmt(report.get('duplicates_dropped', 0))} exact duplicates and repaired "
+        f"{_fmt(report.get('repaired_mojibake', 0))} documents from mojibake.\n"
+        + ("\n" + _table(sorted(report.get("skipped_by_reason", {}).items()),
+                         ("skipped because", "files or records"))
+           if report.get("skipped_by_reason") else "")
+        + f"\n<!-- plot data sha256:{digest} -->\n"
+    )
+    provenance_rows = []
+    for folder in sorted(prof.folder_docs):
+        slot = prof.by_folder[folder]
+        provenance_rows.append((
+            f"`{folder}`", _fmt(prof.folder_docs[folder]),
+            ", ".join(f"{k} ({v})" for k, v in slot["license"].most_common()),
+            ", ".join(k for k, _ in slot["publisher"].most_common(3)) or "-"))
+    provenance = _table(provenance_rows, ("source folder", "documents", "licences", "publishers"))
+    if d.get("sources"):
+        provenance += "\nSources named by the package:\n\n" + "".join(
+            f"- {s.get('title', '')}" + (f" <{s['path']}>" if s.get("path") else "") + "\n"
+            for s in d["sources"])
+    if d.get("licenses"):
+        provenance += "\nPackage licence statement:\n\n" + "".join(
+            f"- {lic.get('title') or lic.get('name')}" + (f" ({lic['path']})" if lic.get("path")
+                                                          else "") + "\n"
+            for lic in d["licenses"])
+    normalisation = (
+        "Every document went through the same steps (corpuspack "
+        f"{d.get('corpuspack', {}).get('generator', '').removeprefix('corpuspack ')}):\n\n"
+        "1. decoding: byte order mark, else strict UTF-8, else the best of the declared "
+        "charset, a detector's guess and related code pages (the codec is in `encoding`);\n"
+        "2. HTML: main text only (navigation, sidebars, footers dropped), page metadata kept;\n"
+        "3. mojibake repaired with ftfy where detected; control characters removed;\n"
+        "4. Unicode NFC; LF line ends; no trailing spaces; at most one blank line in a row;\n"
+        "5. language identified from a "
+        f"{_sample_words(d.get('corpuspack', {}).get('options', {}))} unless declared;\n"
+        "6. exact duplicates (same text) dropped, keeping the smallest id.\n"
+    )
+    limitations = (
+        "- Language labels come from a fastText model reading a sample of each document; "
+        "documents mixing languages get the language of most of the sample.\n"
+        "- Only exact duplicates are removed.\n"
+        "- Licences are as recorded by curators; `NOASSERTION` means none was determined.\n"
+    )
+    return {"summary": summary, "loading": loading, "schema": schema,
+            "statistics": statistics, "provenance": provenance,
+            "normalisation": normalisation, "limitations": limitations}
+
+
+def _sample_words(options: dict[str, Any]) -> str:
+    chars = options.get("language_sample_chars")
+    if chars == 0:
+        return "document's whole text"
+    return f"{chars}-character sample" if chars else "sample of each document"
+
+
+def _block(name: str, body: str) -> str:
+    return f"<!-- corpuspack:begin {name} -->\n{body.rstrip()}\n<!-- corpuspack:end {name} -->\n"
+
+
+def merge(existing: str | None, sections: dict[str, str]) -> str:
+    """Put generated sections into a card, keeping everything outside the markers."""
+    if existing is None or not _BLOCK.search(existing):
+        parts = []
+        for name in SECTIONS:
+            heading, handwritten = _TEMPLATE[name]
+            if handwritten:
+                parts.append(handwritten)
+            parts.append((heading + "\n\n" if heading else "") + _block(name, sections[name]))
+        if existing and existing.strip():  # a card written before corpuspack: keep it all
+            notes = re.sub(r"\A# .*\n+", "", existing.strip() + "\n")
+            parts.insert(1, "## Notes\n\n" + notes)
+        return "\n".join(parts)
+    seen = set()
+
+    def replace(match: re.Match[str]) -> str:
+        seen.add(match.group(1))
+        return _block(match.group(1), sections.get(match.group(1), ""))
+
+    text = _BLOCK.sub(replace, existing)
+    for name in SECTIONS:
+        if name not in seen:
+            heading = _TEMPLATE[name][0]
+            text = text.rstrip("\n") + "\n\n" + (heading + "\n\n" if heading else "") + _block(
+                name, sections[name])
+    return text
+
+
+@dataclass
+class Card:
+    """A rendered card and its plots."""
+
+    text: str
+    images: dict[str, bytes]
+
+
+def render(package: Package, existing: str | None, plots_rel: str = "card",
+           loader: str = "path/to/release") -> Card:
+    """Render the data card of ``package``, keeping the hand-written parts of ``existing``."""
+    prof = profile(package)
+    report_path = package.descriptor.get("corpuspack", {}).get("report")
+    report: dict[str, Any] = {}
+    if report_path:
+        try:
+            report = orjson.loads(package.read(report_path))
+        except (OSError, orjson.JSONDecodeError):
+            report = {}
+    text = merge(existing, _sections(package, prof, report, plots_rel, loader))
+    return Card(text, plots(package.statistics, prof))
+
+
+def write(card: Card, path: Path, plots_dir: Path) -> None:
+    """Write the card and its plots."""
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    for name, data in card.images.items():
+        (plots_dir / name).write_bytes(data)
+    path.write_text(card.text, encoding="utf-8")
+
+
+def stale(card: Card, path: Path, plots_dir: Path) -> list[str]:
+    """What differs between a rendered card and the files on disk (plots: only presence)."""
+    out = []
+    if not path.exists() or path.read_text(encoding="utf-8") != card.text:
+        out.append(str(path))
+    out += [str(plots_dir / n) for n in card.images if not (plots_dir / n).exists()]
+    return out
+
+
+def update(project: Project, check: bool = False) -> list[str]:
+    """Regenerate a project's data card and plots; with ``check`` only list what is stale."""
+    existing = project.card.read_text(encoding="utf-8") if project.card.exists() else None
+    card = render(project.package, existing, plots_rel=project.plots_rel,
+                  loader=project.hub_repo or "path/to/release")
+    if check:
+        return stale(card, project.card, project.plots)
+    write(card, project.card, project.plots)
+    return []

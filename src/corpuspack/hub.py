@@ -1,0 +1,151 @@
+"""The Hugging Face side of a release: dataset card metadata, its checks, and the upload.
+
+``DatasetCard.validate()`` needs the Hub (it fails offline) and both the Hub and
+``datasets`` accept a misspelled key or a bogus language code silently, so the metadata is
+checked here against the Hub's licence list, ISO 639 and the size categories.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from corpuspack.document import hf_features
+from corpuspack.errors import CorpusError
+
+# The Hub's licence identifiers (huggingface/hub-docs, docs/hub/repositories-licenses.md).
+HUB_LICENSES = frozenset("""
+apache-2.0 mit openrail bigscience-openrail-m creativeml-openrail-m bigscience-bloom-rail-1.0
+bigcode-openrail-m afl-3.0 artistic-2.0 bsl-1.0 bsd bsd-2-clause bsd-3-clause
+bsd-3-clause-clear c-uda cc cc0-1.0 cc-by-2.0 cc-by-2.5 cc-by-3.0 cc-by-4.0 cc-by-sa-3.0
+cc-by-sa-4.0 cc-by-nc-2.0 cc-by-nc-3.0 cc-by-nc-4.0 cc-by-nd-4.0 cc-by-nc-nd-3.0
+cc-by-nc-nd-4.0 cc-by-nc-sa-2.0 cc-by-nc-sa-3.0 cc-by-nc-sa-4.0 cdla-sharing-1.0
+cdla-permissive-1.0 cdla-permissive-2.0 wtfpl ecl-2.0 epl-1.0 epl-2.0 etalab-2.0 eupl-1.1
+agpl-3.0 gfdl gpl gpl-2.0 gpl-3.0 lgpl lgpl-2.1 lgpl-3.0 isc lppl-1.3c ms-pl mpl-2.0 odc-by
+odbl openrail++ osl-3.0 postgresql ofl-1.1 ncsa unlicense zlib pddl lgpl-lr
+deepfloyd-if-license llama2 gemma unknown other
+""".split())
+SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                   (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"),
+                   (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B"))
+UNKNOWN_LICENSES = {"noassertion", "unspecified", "unknown", "none"}
+SPLIT = "train"
+
+
+def size_category(n: int) -> str:
+    """The Hub's size category for ``n`` examples."""
+    return next((label for limit, label in SIZE_CATEGORIES if n < limit), "n>1B")
+
+
+def hub_license(document_licenses: dict[str, int], package_licenses: list[dict[str, Any]]
+                ) -> dict[str, str]:
+    """The card's licence keys: the Hub identifier, and a name and link for ``other``."""
+    names = {str(lic.get("name", "")).lower() for lic in package_licenses} - {""}
+    if len(names) == 1 and next(iter(names)) in HUB_LICENSES:
+        return {"license": next(iter(names))}
+    found = {name.lower() for name, count in document_licenses.items() if count > 0}
+    if not found or found <= UNKNOWN_LICENSES:
+        return {"license": "unknown"}
+    if len(found) == 1 and next(iter(found)) in HUB_LICENSES:
+        return {"license": next(iter(found))}
+    return {"license": "other", "license_name": "mixed-per-document",
+            "license_link": "LICENSE.md"}
+
+
+def is_language_code(code: str) -> bool:
+    """True for an ISO 639-1 or ISO 639-3 code (pycountry's ISO 639-3 tables)."""
+    import pycountry
+
+    if len(code) == 2:
+        return pycountry.languages.get(alpha_2=code) is not None
+    return len(code) == 3 and pycountry.languages.get(alpha_3=code) is not None
+
+
+@dataclass(frozen=True)
+class ReleaseShape:
+    """What the card's metadata says about the Parquet files of a release."""
+
+    num_examples: int
+    num_bytes: int
+    download_size: int
+
+
+def card_metadata(*, title: str, languages: dict[str, int], document_licenses: dict[str, int],
+                  package_licenses: list[dict[str, Any]], keywords: list[str],
+                  shape: ReleaseShape) -> dict[str, Any]:
+    """The YAML front matter of the release's README.md (the Hugging Face dataset card)."""
+    meta: dict[str, Any] = {"pretty_name": title}
+    meta.update(hub_license(document_licenses, package_licenses))
+    codes = sorted(code for code, n in languages.items() if n > 0 and is_language_code(code))
+    if codes:
+        meta["language"] = codes
+    meta["size_categories"] = [size_category(shape.num_examples)]
+    meta["task_categories"] = ["text-generation"]
+    if keywords:
+        meta["tags"] = list(keywords)
+    meta["configs"] = [{"config_name": "default",
+                        "data_files": [{"split": SPLIT, "path": "data/*.parquet"}]}]
+    meta["dataset_info"] = {
+        "features": hf_features(),
+        "splits": [{"name": SPLIT, "num_bytes": shape.num_bytes,
+                    "num_examples": shape.num_examples}],
+        "download_size": shape.download_size,
+        "dataset_size": shape.num_bytes,
+    }
+    return meta
+
+
+def check_card_metadata(meta: dict[str, Any]) -> list[str]:
+    """Problems with card metadata that the Hub and ``datasets`` would let pass."""
+    known = {"pretty_name", "license", "license_name", "license_link", "language",
+             "size_categories", "task_categories", "tags", "configs", "dataset_info"}
+    problems = [f"unknown card key '{k}'" for k in meta if k not in known]
+    if meta.get("license") not in HUB_LICENSES:
+        problems.append(f"license '{meta.get('license')}' is not a Hub licence identifier")
+    if meta.get("license") == "other" and not meta.get("license_name"):
+        problems.append("license 'other' needs a license_name")
+    for code in meta.get("language", []):
+        if not is_language_code(code):
+            problems.append(f"language '{code}' is not an ISO 639 code")
+    labels = {label for _, label in SIZE_CATEGORIES} | {"n>1B"}
+    for label in meta.get("size_categories", []):
+        if label not in labels:
+            problems.append(f"size category '{label}' is not one of the Hub's")
+    splits = meta.get("dataset_info", {}).get("splits", [])
+    if not splits or any("num_bytes" not in s or "num_examples" not in s for s in splits):
+        problems.append("dataset_info.splits needs num_bytes and num_examples")
+    if not meta.get("configs"):
+        problems.append("configs with data_files are missing")
+    return problems
+
+
+def upload_plan(folder: Path) -> list[tuple[str, int]]:
+    """(path, bytes) of every file an upload of ``folder`` sends, sorted."""
+    return sorted((p.relative_to(folder).as_posix(), p.stat().st_size)
+                  for p in folder.rglob("*") if p.is_file())
+
+
+def push(folder: Path, repo_id: str, version: str) -> str:
+    """Upload a release folder to a Hugging Face dataset repository; return its URL.
+
+    The token comes from ``HF_TOKEN`` or ``huggingface-cli login``, as huggingface_hub finds
+    it; it is never printed. Any failure becomes one CorpusError line.
+    """
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    try:
+        api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
+        info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="dataset",
+                                 commit_message=f"corpus {version}")
+    except Exception as exc:  # noqa: BLE001 - network, auth and Hub errors alike
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        token = os.environ.get("HF_TOKEN")
+        if token:
+            reason = reason.replace(token, "***")
+        raise CorpusError(f"upload to {repo_id} failed: {type(exc).__name__}: {reason} "
+                          f"(the release in {folder} is complete; nothing else changed)"
+                          ) from None
+    return str(getattr(info, "commit_url", "") or f"https://huggingface.co/datasets/{repo_id}")

@@ -1,0 +1,63 @@
+"""Where the parts of a corpus are, for the commands that work on a built package.
+
+A package is named either by its folder (``corpuspack card PKG``) or by the corpus config of
+the current folder; from either follow the data card, its plots, the changelog and, in a
+git repository, the path of datapackage.json that older revisions are read from.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpuspack.config import load_config
+from corpuspack.reader import Package, git_root, open_package, resolve_descriptor
+
+CARD = "DATA_CARD.md"
+CHANGELOG = "CHANGELOG.md"
+
+
+@dataclass
+class Project:
+    """A built package and the files that go with it."""
+
+    package: Package
+    descriptor: Path
+    card: Path
+    plots: Path
+    changelog: Path
+    hub_repo: str | None
+    repo: Path | None
+
+    @property
+    def plots_rel(self) -> str:
+        """The plots folder as the card links it."""
+        return Path(os.path.relpath(self.plots, self.card.parent)).as_posix()
+
+    @property
+    def descriptor_in_repo(self) -> str:
+        """datapackage.json's path from the repository root (for reading old revisions)."""
+        if self.repo is None:
+            return "datapackage.json"
+        return Path(os.path.relpath(self.descriptor, self.repo)).as_posix()
+
+    def open_revision(self, spec: str) -> Package:
+        """Another version: a folder, a datapackage.json, or a git revision of this corpus."""
+        return open_package(spec, self.repo or Path.cwd(), self.descriptor_in_repo)
+
+
+def locate(package_dir: Path | None = None, config: Path | None = None,
+           cwd: Path | None = None) -> Project:
+    """The project of a package folder, else of the corpus config found from ``cwd``."""
+    cwd = (cwd or Path.cwd()).resolve()
+    if package_dir is not None:
+        descriptor = resolve_descriptor(package_dir.resolve())
+        base = descriptor.parent
+        return Project(open_package(descriptor), descriptor, base / CARD, base / "card",
+                       base / CHANGELOG, None, git_root(base))
+    cfg = load_config(config, cwd)
+    descriptor = resolve_descriptor(cfg.descriptor)
+    corpus = cfg.data_dir.parent
+    return Project(open_package(descriptor), descriptor, cfg.root / CARD, corpus / "card",
+                   corpus / CHANGELOG, cfg.hub_repo, git_root(cfg.root))

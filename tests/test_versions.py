@@ -1,0 +1,119 @@
+"""Versions: per-document diffs between folders and git revisions, the changelog, and
+validation that fails when documents change but the version does not."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from corpuspack.build import build
+from corpuspack.config import load_config
+from corpuspack.reader import open_package
+from corpuspack.validate import validate_package
+from corpuspack.versions import diff, update_changelog
+
+from .conftest import SEED, build_to, text_of
+
+
+def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "corpuspack.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, env={**os.environ, "CI": "1"})
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+                   cwd=cwd, check=True, capture_output=True)
+
+
+def sources(root: Path) -> Path:
+    src = root / "corpus" / "sources"
+    src.mkdir(parents=True)
+    shutil.copy(SEED, src / "seed.txt")
+    for lang in ("fr-fr", "de-de", "es-es"):
+        (src / f"{lang}.txt").write_text(text_of(lang), encoding="utf-8")
+    return src
+
+
+def ids_by_source(package: Path) -> dict[str, str]:
+    return {d["source"]: d["id"] for d in open_package(package).iter_documents()}
+
+
+def test_diff_of_edits_additions_and_removals(tmp_path: Path) -> None:
+    src = sources(tmp_path)
+    old, _ = build_to(src, tmp_path / "v1" / "pkg")
+    (src / "fr-fr.txt").write_text(text_of("fr-fr") + "\nUne phrase de plus.", encoding="utf-8")
+    (src / "it-it.txt").write_text(text_of("it-it"), encoding="utf-8")
+    (src / "es-es.txt").unlink()
+    new, _ = build_to(src, tmp_path / "v2" / "pkg")
+    a, b = ids_by_source(old.package_dir), ids_by_source(new.package_dir)
+    result = diff(open_package(old.package_dir), open_package(new.package_dir))
+    assert result.counts == {"added": 1, "removed": 1, "changed": 1, "unchanged": 2}
+    assert list(result.entries("added")) == [(b["it-it.txt"], "it-it.txt")]
+    assert list(result.entries("removed")) == [(a["es-es.txt"], "es-es.txt")]
+    assert list(result.entries("changed")) == [(b["fr-fr.txt"], "fr-fr.txt")]
+    assert a["fr-fr.txt"] == b["fr-fr.txt"]  # an edited source keeps its id
+    done = cli(tmp_path, "diff", str(old.package_dir), str(new.package_dir), "--json")
+    out = json.loads(done.stdout)
+    assert (out["added"], out["removed"], out["changed"]) == (
+        [b["it-it.txt"]], [a["es-es.txt"]], [b["fr-fr.txt"]])
+    assert out["counts"]["unchanged"] == 2
+
+
+def test_versions_in_a_git_repository(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    src = sources(repo)
+    (repo / "corpus.toml").write_text('name = "demo"\nversion = "0.1.0"\n', encoding="utf-8")
+    git(repo, "init", "-q")
+    assert cli(repo, "build", "-j", "1").returncode == 0
+    assert cli(repo, "publish", "--out", str(tmp_path / "dist")).returncode == 0
+    changelog = (repo / "corpus" / "CHANGELOG.md").read_text()
+    assert "## 0.1.0" in changelog and "first release): 4 added" in changelog
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "0.1.0")
+    git(repo, "tag", "v0.1.0")
+
+    (src / "de-de.txt").write_text(text_of("de-de") + "\nNoch ein Satz.", encoding="utf-8")
+    build(load_config(cwd=repo), workers=1)
+    report = validate_package(repo, base="auto")
+    assert not report.valid
+    assert [p.code for p in report.problems] == ["version-not-bumped"]
+    done = cli(repo, "validate", "--base", "auto")
+    assert done.returncode == 1 and "version is still 0.1.0" in done.stdout
+
+    done = cli(repo, "diff", "v0.1.0")
+    assert "0 added, 0 removed, 1 changed, 3 unchanged" in done.stdout
+
+    (repo / "corpus.toml").write_text('name = "demo"\nversion = "0.2.0"\n', encoding="utf-8")
+    build(load_config(cwd=repo), workers=1)
+    assert validate_package(repo, base="auto").valid
+    assert cli(repo, "publish", "--out", str(tmp_path / "dist")).returncode == 0
+    changelog = (repo / "corpus" / "CHANGELOG.md").read_text()
+    assert changelog.index("## 0.2.0") < changelog.index("## 0.1.0")
+    assert "Compared with version 0.1.0: 0 added, 0 removed, 1 changed, 3 unchanged." in changelog
+    assert (tmp_path / "dist" / "CHANGELOG.md").read_text() == changelog
+
+
+def test_changelog_entries_are_kept() -> None:
+    text = update_changelog(None, "## 0.1.0\n\nfirst\n")
+    text = update_changelog(text, "## 0.2.0\n\nsecond\n")
+    assert update_changelog(text, "## 0.1.0\n\nrewritten\n") == text
+    assert text.startswith("# Changelog\n\n## 0.2.0") and "first" in text
+
+
+def test_unknown_version_spec(tmp_path: Path) -> None:
+    done = cli(tmp_path, "diff", "no-such-thing", "other")
+    assert done.returncode == 2
+    assert "neither a package folder, a datapackage.json, nor a git revision" in done.stderr
+
+
+@pytest.mark.parametrize("base", ["auto"])
+def test_no_release_tags_means_no_version_check(tmp_path: Path, base: str) -> None:
+    src = sources(tmp_path)
+    config, _ = build_to(src, tmp_path / "pkg")
+    assert validate_package(config.package_dir, base=base).valid
