@@ -38,7 +38,7 @@ def croissant(descriptor: dict[str, Any], files: list[tuple[str, int, str]],
     metadata = mlc.Metadata(
         name=descriptor.get("name", "corpus"),
         description=descriptor.get("description") or descriptor.get("title") or "",
-        url=url or descriptor.get("homepage") or "https://example.invalid/corpus",
+        url=url or descriptor.get("homepage"),
         version=descriptor.get("version"),
         license=licenses,
         keywords=list(descriptor.get("keywords", [])) or None,
