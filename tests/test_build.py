@@ -50,7 +50,9 @@ def test_package_contents(built) -> None:
     # the Markdown body: in each group only the smallest id is kept
     dups = list(report.iter_duplicates())
     groups = [{"news/seed.txt", "news/seed-crlf.txt", "link-in.txt"},
-              {"encodings/fr-utf8-bom.txt", "notes/post.md"}]
+              {"encodings/fr-utf8-bom.txt", "notes/post.md"},
+              # "# Notizen" over the German text: a near-duplicate of the German file
+              {"encodings/de-utf16.txt", "notes/heading.md"}]
     for group in groups:
         kept = group & set(by_source)
         assert len(kept) == 1
@@ -59,8 +61,10 @@ def test_package_contents(built) -> None:
     ids = {d["source"]: d["id"] for d in docs}
     for d in dups:
         assert d.duplicate_of == ids[d.duplicate_of_source] < d.id
-    assert report.duplicates_dropped == 3
-    assert report.documents_written == len(docs) == report.documents_read - 3
+        assert (d.kind, d.similarity) == (("near", d.similarity) if d.source == "notes/heading.md"
+                                          else ("exact", 1.0))
+    assert report.duplicates_dropped == 3 and report.near_duplicates_dropped == 1
+    assert report.documents_written == len(docs) == report.documents_read - 4
     skipped = {(s.path, s.record) for s in report.skipped}
     assert {("bad/image.txt", None), ("bad/empty.txt", None), ("bad/spaces.txt", None),
             ("bad/scan.pdf", None), ("bad/broken.txt.gz", None), ("link-out.txt", None),
@@ -73,7 +77,7 @@ def test_build_report_file_lists_skips_and_duplicates(built) -> None:
     config, report = built
     saved = json.loads((config.data_dir / "build-report.json").read_text())
     assert saved["documents_written"] == report.documents_written
-    assert len(saved["duplicates"]) == 3
+    assert len(saved["duplicates"]) == 4
     assert {"path": "bad/scan.pdf", "reason": "unsupported file type: .pdf"} in saved["skipped"]
     assert "seconds" not in saved  # committed files carry no timings
 

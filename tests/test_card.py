@@ -28,7 +28,8 @@ def test_card_from_package(tmp_path: Path, built) -> None:
     assert f"| documents | {report.documents_written:,} |" in text
     assert "![Document lengths](card/lengths.png)" in text
     assert "| `news` | 1 | NOASSERTION (1) | The Daily Beast |" in text
-    assert "dropped 3 exact duplicates" in text
+    assert "dropped 3 exact and 1 near duplicates" in text
+    assert "| trailing_block | 3 |" in text
     assert "| unsupported file type | 1 |" in text
     for png in ("lengths.png", "languages.png"):
         assert (package / "card" / png).read_bytes().startswith(b"\x89PNG")

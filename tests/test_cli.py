@@ -27,7 +27,9 @@ def test_build_and_validate(tmp_path: Path) -> None:
     src = small_tree(tmp_path)
     result = runner.invoke(app, ["build", str(src), "--out", str(tmp_path / "pkg"), "-j", "1"])
     assert result.exit_code == 0, result.output
-    assert "documents: 1 read, 0 exact duplicates dropped, 1 written" in result.output
+    assert "documents: 1 read, 0 exact and 0 near duplicates dropped, 0 filtered out, " \
+        "1 written" in result.output
+    assert "boilerplate trailing_block: 14 lines" in result.output
     assert "skipped (1): empty or white space only after decoding" in result.output
     result = runner.invoke(app, ["validate", str(tmp_path / "pkg")])
     assert result.exit_code == 0 and "valid (1 data file(s), 1 documents)" in result.output

@@ -8,7 +8,9 @@ from corpuspack.build import build
 from corpuspack.config import load_config
 from corpuspack.validate import validate_package
 
-from .conftest import REPO, read_docs
+from .conftest import REPO, SEED, read_docs
+
+SEED_TEXT = SEED.read_text(encoding="utf-8")
 
 
 def test_repository_corpus_is_valid() -> None:
@@ -29,6 +31,15 @@ def test_seed_document() -> None:
     assert (seed["author"], seed["publisher"], seed["date"]) == (
         "Geoffrey Robertson", "The Daily Beast", "2011-12-09")
     assert seed["license"] == "NOASSERTION" and "not cleared" in seed["meta"]["rights"]
+    # boilerplate removal keeps every paragraph of the article and drops the site's tail
+    text = seed["text"]
+    assert "The time bomb that is ticking" in text
+    assert text.endswith("killing innocent people that both governments disliked.")
+    for tail in ("ICFTO Newsletter", "Please consider supporting", "Maryam Rajavi"):
+        assert tail not in text
+    original = SEED_TEXT.split("ICFTO Newsletter")[0]
+    paragraphs = [p.strip() for p in original.split("\n") if len(p.split()) > 20]
+    assert all(p in text for p in paragraphs)
     desc = json.loads((REPO / "datapackage.json").read_text())
     assert desc["name"] == "corpuspack-corpus"
     assert desc["corpuspack"]["statistics"]["documents"] == len(docs)

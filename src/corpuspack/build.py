@@ -3,42 +3,52 @@
 Stages, each streaming and bounded in memory:
 
 1. walk the source folder and batch files into tasks;
-2. map: each task runs :func:`~corpuspack.pipeline.process_file` over its files (on a process
-   pool) and writes its documents as a run file sorted by id, plus one dedup key per document;
-3. exact dedup over all keys (:mod:`corpuspack.dedup`);
-4. merge the sorted runs, drop duplicates, write id-range shards and count statistics;
-5. write the schema, build report and descriptor into a staging folder and commit it
+2. map (:mod:`corpuspack.passes`, on a process pool): read, decode, normalise, strip
+   per-document boilerplate, redact, identify languages; write runs sorted by id with their
+   dedup keys, MinHash signatures and line keys (:mod:`corpuspack.runs`);
+3. count lines across documents of each source; if some are frequent, or quality filters
+   are set, refine every run (again on the pool);
+4. exact dedup over all keys (:mod:`corpuspack.dedup`), near-duplicate clusters from the
+   band keys and signatures (:mod:`corpuspack.neardup`);
+5. merge the sorted runs, drop or mark duplicates, write id-range shards;
+6. write the schema, build report and descriptor into a staging folder and commit it
    atomically (:mod:`corpuspack.write`), or with ``check`` compare it with what is there.
 """
 
 from __future__ import annotations
 
 import fcntl
-import multiprocessing
 import os
 import shutil
 import tempfile
-import threading
 import time
 import weakref
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import orjson
 
 from corpuspack.config import CorpusConfig
-from corpuspack.dedup import find_exact_duplicates, key_line
-from corpuspack.document import Document, DocumentView, line_id, table_schema, to_json_line
+from corpuspack.dedup import find_exact_duplicates
+from corpuspack.document import line_id, table_schema
 from corpuspack.errors import CorpusError, UsageError
+from corpuspack.neardup import find_clusters
 from corpuspack.package import REPORT_FILE, SCHEMA_FILE, descriptor
-from corpuspack.pipeline import FileStats, Settings, identify_languages, process_file
+from corpuspack.passes import (
+    RefineTask,
+    default_workers,
+    frequent_lines,
+    parallel_map,
+    run_refine,
+    run_task,
+    tasks,
+)
+from corpuspack.pipeline import Settings
 from corpuspack.progress import NoProgress, ProgressHook
-from corpuspack.report import BuildReport, Skipped
-from corpuspack.sortutil import merge_files
+from corpuspack.report import BuildReport, Duplicate, Skipped
+from corpuspack.runs import Refine
+from corpuspack.sortutil import merge_files, sort_lines
 from corpuspack.sources.files import SourceFile, walk_sources
 from corpuspack.stats import CorpusStats
 from corpuspack.write import (
@@ -52,148 +62,6 @@ from corpuspack.write import (
 )
 
 MiB = 1 << 20
-TASK_MAX_FILES = 256
-TASK_MAX_BYTES = 32 * MiB
-RUN_SPILL_BYTES = 64 * MiB
-LANGUAGE_BATCH = 256
-
-
-@dataclass(frozen=True)
-class Task:
-    """A batch of source files for one worker call."""
-
-    index: int
-    files: tuple[SourceFile, ...]
-    settings: Settings
-    workdir: str
-
-
-@dataclass
-class TaskResult:
-    """What one task wrote and found."""
-
-    index: int
-    runs: list[str] = field(default_factory=list)
-    keys: str = ""
-    skipped: list[Skipped] = field(default_factory=list)
-    files: int = 0
-    files_read: int = 0
-    documents: int = 0
-    bytes_in: int = 0
-    repaired_mojibake: int = 0
-    encodings: dict[str, int] = field(default_factory=dict)
-    stats: CorpusStats = field(default_factory=CorpusStats)
-
-
-def run_task(task: Task) -> TaskResult:
-    """Process a batch of files into sorted run files and dedup keys (runs in a worker)."""
-    result = TaskResult(task.index)
-    stats = FileStats()
-    buffer: list[bytes] = []
-    buffered = 0
-    workdir = Path(task.workdir)
-    keys_path = workdir / f"keys-{task.index:07d}"
-    result.keys = str(keys_path)
-
-    def spill() -> None:
-        nonlocal buffer, buffered
-        if buffer:
-            buffer.sort(key=line_id)
-            path = workdir / f"run-{task.index:07d}-{len(result.runs):04d}.jsonl"
-            with open(path, "wb") as fh:
-                fh.writelines(buffer)
-            result.runs.append(str(path))
-        buffer, buffered = [], 0
-
-    batch: list[Document] = []
-
-    def flush(keys: IO[bytes]) -> None:
-        nonlocal buffered
-        identify_languages(batch, task.settings)
-        for doc in batch:
-            line = to_json_line(doc)
-            buffer.append(line)
-            buffered += len(line)
-            keys.write(key_line(doc.sha256, doc.id, len(line), doc.source))
-            result.encodings[doc.encoding] = result.encodings.get(doc.encoding, 0) + 1
-            result.stats.add(DocumentView(doc))
-        batch.clear()
-        if buffered >= RUN_SPILL_BYTES:
-            spill()
-
-    with open(keys_path, "wb") as keys:
-        for src in task.files:
-            result.files += 1
-            file_failed = False
-            for item in process_file(src, task.settings, stats, identify=False):
-                if isinstance(item, Skipped):
-                    result.skipped.append(item)
-                    file_failed = file_failed or item.record is None
-                    continue
-                batch.append(item)
-                result.documents += 1
-                if len(batch) >= LANGUAGE_BATCH:
-                    flush(keys)
-            result.files_read += 0 if file_failed else 1
-        flush(keys)
-    spill()
-    result.bytes_in = stats.bytes_in
-    result.repaired_mojibake = stats.repaired_mojibake
-    return result
-
-
-def _tasks(files: Iterator[SourceFile], settings: Settings, workdir: Path) -> Iterator[Task]:
-    batch: list[SourceFile] = []
-    size = 0
-    index = 0
-    for src in files:
-        batch.append(src)
-        size += src.size
-        if len(batch) >= TASK_MAX_FILES or size >= TASK_MAX_BYTES:
-            yield Task(index, tuple(batch), settings, str(workdir))
-            batch, size, index = [], 0, index + 1
-    if batch:
-        yield Task(index, tuple(batch), settings, str(workdir))
-
-
-def _mp_context() -> multiprocessing.context.BaseContext:
-    # fork starts workers at once with everything imported, but forking a process that runs
-    # other threads (a progress bar's) can deadlock a child: then use a fork server instead
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    if "forkserver" in methods:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["corpuspack.pipeline"])
-        return context
-    return multiprocessing.get_context("spawn")
-
-
-def _map(tasks: Iterator[Task], workers: int) -> Iterator[TaskResult]:
-    """Run tasks in this process (workers=1) or on a process pool, results as they finish."""
-    if workers <= 1:
-        for task in tasks:
-            yield run_task(task)
-        return
-    context = _mp_context()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: set[Future[TaskResult]] = set()
-        for task in tasks:
-            pending.add(pool.submit(run_task, task))
-            if len(pending) >= 2 * workers:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield future.result()
-        for future in pending:
-            yield future.result()
-
-
-def default_workers() -> int:
-    """All cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def settings_for(config: CorpusConfig) -> Settings:
@@ -205,6 +73,8 @@ def settings_for(config: CorpusConfig) -> Settings:
         max_file_bytes=opts.max_file_mb * MiB,
         max_inflated_bytes=opts.max_inflated_mb * MiB,
         max_document_bytes=opts.max_document_mb * MiB,
+        boilerplate=config.boilerplate,
+        pii=config.pii,
     )
 
 
@@ -273,6 +143,8 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
                 progress: ProgressHook) -> BuildReport:
     report = BuildReport()
     settings = settings_for(config)
+    workers = workers or default_workers()
+    rules, near = config.boilerplate, config.near_dedup
     exclude = (config.data_dir, config.data_dir.parent / ".git")
     walk_skips: list[Skipped] = []
 
@@ -285,48 +157,85 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
                 yield item
 
     progress.stage("reading sources (files)")
-    runs: list[Path] = []
-    keys: list[Path] = []
+    stems: list[str] = []
+    groups: dict[str, int] = {}
     stats = CorpusStats()
-    for result in _map(_tasks(files(), settings, workdir), workers or default_workers()):
-        runs.extend(Path(r) for r in result.runs)
-        keys.append(Path(result.keys))
+    audit: list[bytes] = []
+    for result in parallel_map(run_task, tasks(files(), settings, near, rules.frequent_lines,
+                                               workdir), workers):
+        stems.extend(result.stems)
+        for group, n in result.groups.items():
+            groups[group] = groups.get(group, 0) + n
         report.files_seen += result.files
         report.files_read += result.files_read
         report.documents_read += result.documents
-        report.bytes_in += result.bytes_in
-        report.repaired_mojibake += result.repaired_mojibake
+        report.bytes_in += result.file_stats.bytes_in
+        report.repaired_mojibake += result.file_stats.repaired_mojibake
+        report.removed.update(result.file_stats.removed)
+        report.pii.update(result.file_stats.pii)
+        audit.extend(result.file_stats.audit)
         report.encodings.update(result.encodings)
         report.skipped.extend(result.skipped)
         stats.update(result.stats)
-        progress.advance(result.files, result.bytes_in)
-    report.skipped.extend(walk_skips)
-    report.skipped.sort()
+        progress.advance(result.files, result.file_stats.bytes_in)
+    report.skipped = sorted(report.skipped + walk_skips)
+    stems.sort()
 
-    progress.stage("finding exact duplicates")
-    dedup = find_exact_duplicates(keys, workdir / "dedup", config.options.exact_dedup)
+    frequent_file = None
+    if rules.frequent_lines:
+        progress.stage("counting lines across documents")
+        found, report.frequent_lines = frequent_lines(
+            stems, groups, rules.frequent_min_docs, rules.frequent_min_fraction, workdir)
+        frequent_file = str(found) if report.frequent_lines else None
+    if frequent_file or config.quality.active:
+        progress.stage("removing frequent lines, filtering (runs)", len(stems))
+        refine = Refine(frequent_file, rules, config.quality, near)
+        refine_tasks = [RefineTask(stem, refine, f"{stem}-r") for stem in stems]
+        stems, stats = [], CorpusStats()
+        for refined in parallel_map(run_refine, refine_tasks, workers):
+            stems.extend(refined.stems)
+            stats.update(refined.stats)
+            report.removed.update(refined.file_stats.removed)
+            audit.extend(refined.file_stats.audit)
+            report.filtered.extend(refined.filtered)
+            progress.advance(1)
+        stems.sort()
+        report.filtered.sort()
+
+    progress.stage("finding duplicates")
+    dedup = find_exact_duplicates([Path(f"{s}.keys") for s in stems], workdir / "dedup",
+                                  config.options.exact_dedup)
     report.duplicates_dropped = dedup.duplicates
-    report.duplicates_file = dedup.duplicates_file
-    if report.documents_read - dedup.duplicates <= 0:
+    clusters: dict[str, tuple[str, float]] = {}
+    if near.enabled:
+        found_clusters = find_clusters([Path(f"{s}.bands") for s in stems],
+                                       [Path(f"{s}.sig") for s in stems],
+                                       workdir / "near", near)
+        clusters = found_clusters.members
+        report.near_pairs_checked = found_clusters.pairs_checked
+        report.near_duplicate_clusters = len({c for c, _ in clusters.values()})
+    written = report.documents_read - len(report.filtered) - dedup.duplicates
+    if written <= 0:
         raise CorpusError(
-            f"no documents: {report.files_seen} file(s) seen, {len(report.skipped)} skipped "
-            f"(see the reasons with --json)"
+            f"no documents: {report.files_seen} file(s) seen, {len(report.skipped)} skipped, "
+            f"{len(report.filtered)} filtered (see the reasons with --json)"
         )
 
-    progress.stage("writing shards (documents)", report.documents_read - dedup.duplicates)
-    data = staging
+    progress.stage("writing shards (documents)", written)
     n_shards = shard_count(dedup.kept_bytes, max(1, int(config.options.shard_size_mb * MiB)))
-    writer = ShardWriter(data, n_shards, config.options.compression)
+    writer = ShardWriter(staging, n_shards, config.options.compression)
     collisions: list[Skipped] = []
-    drops = report.iter_duplicates()
-    next_drop = next(drops, None)
+    near_drops: list[bytes] = []
+    exact = _iter_duplicates(dedup.duplicates_file)
+    next_drop = next(exact, None)
     previous = b""
-    for line in merge_files(runs, key=line_id, workdir=workdir):
+    for line in merge_files([Path(f"{s}.jsonl") for s in stems], key=line_id,
+                            workdir=workdir):
         doc_id = line_id(line)
         while next_drop is not None and next_drop.id.encode() < doc_id:
-            next_drop = next(drops, None)
+            next_drop = next(exact, None)
         if next_drop is not None and next_drop.id.encode() == doc_id and doc_id != previous:
-            next_drop = next(drops, None)
+            next_drop = next(exact, None)
             previous = doc_id
             stats.add(orjson.loads(line), sign=-1)
             continue
@@ -337,20 +246,70 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
                                       f"id collision: another document has id {obj['id']}"))
             continue
         previous = doc_id
+        member = clusters.get(doc_id.decode()) if clusters else None
+        if member is not None:
+            obj = orjson.loads(line)
+            cluster, similarity = member
+            if cluster != obj["id"] and not near.keep:
+                stats.add(obj, sign=-1)
+                near_drops.append(Duplicate(obj["id"], obj["source"], cluster, "", "near",
+                                            similarity).to_line())
+                continue
+            obj["cluster"] = cluster
+            line = orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
         writer.add(doc_id, line)
         report.documents_written += 1
         progress.advance(1)
     shards = writer.close()
     report.skipped = sorted(report.skipped + collisions)
+    report.near_duplicates_dropped = len(near_drops)
+    report.duplicates_file = _all_duplicates(dedup.duplicates_file, near_drops, stems, workdir)
     report.bytes_out = sum(s.bytes for s in shards)
     report.data_files = [s.filename for s in shards]
 
-    write_json(data / SCHEMA_FILE, table_schema())
-    report.write_json(data / REPORT_FILE, timing=False)
-    build_summary = report.summary(timing=False)
+    write_json(staging / SCHEMA_FILE, table_schema())
+    if rules.audit:
+        with open(staging / AUDIT_FILE, "wb") as fh:
+            fh.writelines(sort_lines(iter(audit), workdir, "audit"))
+        report.data_files.append(AUDIT_FILE)
+    report.write_json(staging / REPORT_FILE, timing=False)
     write_json(staging / DESCRIPTOR_IN_STAGING,
-               descriptor(config, shards, stats.to_dict(), build_summary))
+               descriptor(config, shards, stats.to_dict(), report.summary(timing=False)))
     return report
+
+
+AUDIT_FILE = "boilerplate-audit.jsonl"
+
+
+def _iter_duplicates(path: Path) -> Iterator[Duplicate]:
+    with open(path, "rb") as fh:
+        for line in fh:
+            yield Duplicate.from_line(line)
+
+
+def _all_duplicates(exact: Path, near: list[bytes], stems: list[str], workdir: Path) -> Path:
+    """One file of every dropped duplicate, in id order; near ones get their kept document's
+    source filled in from the keys (the merge saw only ids)."""
+    if not near:
+        return exact
+    wanted = {Duplicate.from_line(line).duplicate_of for line in near}
+    sources: dict[str, str] = {}
+    for stem in stems:
+        with open(f"{stem}.keys", "rb") as fh:
+            for line in fh:
+                _, doc_id, _, source = line.rstrip(b"\n").split(b"\t", 3)
+                if doc_id.decode() in wanted:
+                    sources[doc_id.decode()] = orjson.loads(source)
+    filled = []
+    for line in near:
+        dup = Duplicate.from_line(line)
+        filled.append(Duplicate(dup.id, dup.source, dup.duplicate_of,
+                                sources.get(dup.duplicate_of, ""), dup.kind,
+                                dup.similarity).to_line())
+    out = workdir / "all-duplicates.jsonl"
+    with open(exact, "rb") as fh, open(out, "wb") as dest:
+        dest.writelines(sort_lines(iter(list(fh) + filled), workdir, "alldups"))
+    return out
 
 
 def _keep_duplicates(report: BuildReport) -> None:

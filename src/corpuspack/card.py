@@ -23,6 +23,7 @@ import orjson
 
 from corpuspack.document import COLUMNS
 from corpuspack.project import Project
+from corpuspack.quality import SIGNALS
 from corpuspack.reader import Package
 
 SECTIONS = ("summary", "loading", "schema", "statistics", "provenance", "normalisation",
@@ -50,6 +51,8 @@ class CorpusProfile:
     """What the card shows that the descriptor's statistics do not: one pass, bounded."""
 
     lengths: Counter[int] = field(default_factory=Counter)  # bin index -> documents
+    signal_sums: Counter[str] = field(default_factory=Counter)
+    signal_docs: Counter[str] = field(default_factory=Counter)
     by_folder: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)
     folder_docs: Counter[str] = field(default_factory=Counter)
 
@@ -62,6 +65,10 @@ class CorpusProfile:
         slot["license"][doc.get("license") or "unspecified"] += 1
         if doc.get("publisher"):
             slot["publisher"][doc["publisher"]] += 1
+        for name in SIGNALS:
+            if doc.get(name) is not None:
+                self.signal_sums[name] += doc[name]
+                self.signal_docs[name] += 1
 
 
 def profile(package: Package) -> CorpusProfile:
@@ -168,14 +175,31 @@ def _sections(package: Package, prof: CorpusProfile, report: dict[str, Any],
                         ("source format", "documents"))
         + "\n" + _table([(k, _fmt(v)) for k, v in stats.get("encodings", {}).items()],
                         ("source encoding", "documents"))
-        + f"\nBuilding read {_fmt(report.get('files_seen', 0))} files, skipped "
+        + "\nQuality signals, mean over the documents (see the schema):\n\n"
+        + _table([(f"`{name}`", f"{prof.signal_sums[name] / prof.signal_docs[name]:.3f}")
+                  for name in SIGNALS if prof.signal_docs[name]], ("signal", "mean"))
+        + "\n### What was removed, and why\n\n"
+        + f"Building read {_fmt(report.get('files_seen', 0))} files, skipped "
         f"{_fmt(report.get('files_skipped', 0))} files and "
         f"{_fmt(report.get('records_skipped', 0))} JSONL records, dropped "
-        f"{_fmt(report.get('duplicates_dropped', 0))} exact duplicates and repaired "
+        f"{_fmt(report.get('duplicates_dropped', 0))} exact and "
+        f"{_fmt(report.get('near_duplicates_dropped', 0))} near duplicates, filtered out "
+        f"{_fmt(report.get('documents_filtered', 0))} documents on quality and repaired "
         f"{_fmt(report.get('repaired_mojibake', 0))} documents from mojibake.\n"
         + ("\n" + _table(sorted(report.get("skipped_by_reason", {}).items()),
                          ("skipped because", "files or records"))
            if report.get("skipped_by_reason") else "")
+        + ("\n" + _table(sorted(report.get("filtered_by_reason", {}).items()),
+                         ("filtered out on", "documents"))
+           if report.get("filtered_by_reason") else "")
+        + ("\nBoilerplate removed from the text of documents kept:\n\n" + _table(
+            [(rule, _fmt(v.get("documents", 0)), _fmt(v.get("lines", 0)),
+              _fmt(v.get("chars", 0))) for rule, v in report["boilerplate_removed"].items()],
+            ("rule", "documents", "lines", "characters"))
+           if report.get("boilerplate_removed") else "")
+        + ("\nPersonal data redacted: " + ", ".join(
+            f"{n} {kind}" for kind, n in report["pii_redacted"].items()) + ".\n"
+           if report.get("pii_redacted") else "")
         + f"\n<!-- plot data sha256:{digest} -->\n"
     )
     provenance_rows = []
@@ -203,14 +227,24 @@ def _sections(package: Package, prof: CorpusProfile, report: dict[str, Any],
         "2. HTML: main text only (navigation, sidebars, footers dropped), page metadata kept;\n"
         "3. mojibake repaired with ftfy where detected; control characters removed;\n"
         "4. Unicode NFC; LF line ends; no trailing spaces; at most one blank line in a row;\n"
-        "5. language identified from a "
+        "5. page boilerplate removed: trailing blocks of link-like lines (related articles, "
+        "newsletter prompts), leading navigation, repeated link lines, and lines frequent "
+        "across the documents of one source;\n"
+        "6. language identified from a "
         f"{_sample_words(d.get('corpuspack', {}).get('options', {}))} unless declared;\n"
-        "6. exact duplicates (same text) dropped, keeping the smallest id.\n"
+        "7. exact duplicates (same text) and near duplicates (MinHash over word 5-grams, "
+        "estimated Jaccard similarity at or above the threshold) dropped, keeping the "
+        "smallest id; quality signals computed, and documents failing the configured "
+        "quality filters dropped.\n"
     )
     limitations = (
         "- Language labels come from a fastText model reading a sample of each document; "
         "documents mixing languages get the language of most of the sample.\n"
-        "- Only exact duplicates are removed.\n"
+        "- Boilerplate rules look at line shapes (length, punctuation, common phrases); "
+        "chrome written as full sentences can stay, and a short last paragraph between "
+        "link lists can go.\n"
+        "- Near-duplicates are judged on word 5-grams of documents of 50 words or more; "
+        "shorter documents are only deduplicated exactly.\n"
         "- Licences are as recorded by curators; `NOASSERTION` means none was determined.\n"
     )
     return {"summary": summary, "loading": loading, "schema": schema,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -74,6 +75,9 @@ def build(
     check: Annotated[bool, typer.Option(
         "--check", help="Write nothing; exit 1 if the committed package differs from a "
         "fresh build.")] = False,
+    keep_near: Annotated[bool, typer.Option(
+        "--keep-near-duplicates", help="Keep near-duplicates, marked with their cluster id, "
+        "instead of dropping them.")] = False,
     json_out: Json = False,
     debug: Debug = False,
 ) -> None:
@@ -91,6 +95,8 @@ def build(
             raise UsageError("--out needs a SOURCE_DIR")
         else:
             cfg = load_config(config)
+        if keep_near:
+            cfg = replace(cfg, near_dedup=replace(cfg.near_dedup, keep=True))
         show = wants_progress(err) and not json_out
         with (RichProgress(err) if show else _null()) as progress:
             report = run_build(cfg, workers=workers, strict=strict, check=check,
@@ -125,9 +131,14 @@ def _print_build_summary(report: Any, cfg: Any, check: bool) -> None:
     s = report.summary(timing=True)
     out.print(f"files: {s['files_seen']} seen, {s['files_read']} read, "
               f"{s['files_skipped']} skipped; {s['records_skipped']} JSONL records skipped")
-    out.print(f"documents: {s['documents_read']} read, {s['duplicates_dropped']} exact "
-              f"duplicates dropped, {s['documents_written']} written; "
+    out.print(f"documents: {s['documents_read']} read, {s['duplicates_dropped']} exact and "
+              f"{s['near_duplicates_dropped']} near duplicates dropped, "
+              f"{s['documents_filtered']} filtered out, {s['documents_written']} written; "
               f"{s['repaired_mojibake']} repaired from mojibake")
+    for rule, counts in s["boilerplate_removed"].items():
+        out.print(f"  boilerplate {rule}: {counts.get('lines', 0)} lines "
+                  f"({counts.get('chars', 0)} characters) from {counts.get('documents', 0)} "
+                  "documents")
     rate = f"{s['mb_per_second']} MB/s" if s["mb_per_second"] is not None else "-"
     out.print(f"bytes: {_human_bytes(s['bytes_in'])} in, {_human_bytes(s['bytes_out'])} out, "
               f"{s['seconds']:.2f} s ({rate})")

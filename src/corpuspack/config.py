@@ -13,6 +13,9 @@ source_dir, data_dir, descriptor
     Metadata every document starts with (a sidecar, manifest or the source can override it).
 [options]
     Build options (see :class:`Options`).
+[boilerplate], [quality], [near_dedup], [pii]
+    Text quality: boilerplate rules, quality filters, near-duplicate detection, redaction
+    of personal data (see README, "Text quality").
 """
 
 from __future__ import annotations
@@ -23,9 +26,13 @@ import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, get_type_hints
 
+from corpuspack.boilerplate import Rules
 from corpuspack.errors import ConfigError
+from corpuspack.neardup import NearDedup
+from corpuspack.pii import Redaction
+from corpuspack.quality import PRESETS, Filters, filters_from
 
 CONFIG_FILE = "corpus.toml"
 PYPROJECT = "pyproject.toml"
@@ -85,6 +92,10 @@ class CorpusConfig:
     contributors: tuple[dict[str, Any], ...] = ()
     defaults: dict[str, Any] = field(default_factory=dict)
     options: Options = Options()
+    boilerplate: Rules = Rules()
+    quality: Filters = Filters()
+    near_dedup: NearDedup = NearDedup()
+    pii: Redaction = Redaction()
     config_file: Path | None = None
 
     @property
@@ -96,9 +107,8 @@ class CorpusConfig:
 _PACKAGE_KEYS = {"name", "title", "version", "description", "homepage", "keywords", "licenses",
                  "sources", "contributors", "hub_repo"}
 _PATH_KEYS = {"source_dir", "data_dir", "descriptor"}
-_TABLE_KEYS = {"defaults", "options"}
+_TABLE_KEYS = {"defaults", "options", "boilerplate", "quality", "near_dedup", "pii"}
 _KNOWN = _PACKAGE_KEYS | _PATH_KEYS | _TABLE_KEYS
-_OPTION_NAMES = {f.name: f.type for f in fields(Options)}
 
 
 def _unknown(key: str, known: set[str], where: str) -> ConfigError:
@@ -107,19 +117,30 @@ def _unknown(key: str, known: set[str], where: str) -> ConfigError:
     return ConfigError(f"unknown key '{key}' in {where}{hint}")
 
 
-def _options(table: dict[str, Any], where: str) -> Options:
+T = TypeVar("T")
+
+
+def _typed(cls: type[T], table: dict[str, Any], where: str, name: str) -> T:
+    """A settings dataclass from a TOML table, each value checked against its default."""
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     values: dict[str, Any] = {}
     for key, value in table.items():
-        if key not in _OPTION_NAMES:
-            raise _unknown(key, set(_OPTION_NAMES), f"{where} [options]")
-        expected = type(getattr(Options(), key))
-        if expected is float and type(value) is int:
+        if key not in known:
+            raise _unknown(key, known, f"{where} [{name}]")
+        hint = str(hints[key])
+        if "float" in hint and type(value) is int:
             value = float(value)
-        if type(value) is not expected:
-            kind = "number" if expected is float else expected.__name__
-            raise ConfigError(f"option '{key}' in {where} must be a {kind}")
+        kinds = [t for t in (bool, int, float, str) if t.__name__ in hint]
+        if kinds and type(value) not in kinds:
+            kind = "number" if float in kinds else kinds[0].__name__
+            raise ConfigError(f"option '{key}' in {where} [{name}] must be a {kind}")
         values[key] = value
-    opts = Options(**values)
+    return cls(**values)
+
+
+def _options(table: dict[str, Any], where: str) -> Options:
+    opts = _typed(Options, table, where, "options")
     if opts.compression not in ("none", "gzip"):
         raise ConfigError(f"option 'compression' in {where} must be \"none\" or \"gzip\"")
     for key in ("shard_size_mb", "max_file_mb", "max_inflated_mb", "max_document_mb"):
@@ -128,6 +149,16 @@ def _options(table: dict[str, Any], where: str) -> Options:
     if opts.language_sample_chars < 0:
         raise ConfigError(f"option 'language_sample_chars' in {where} must not be negative")
     return opts
+
+
+def _quality(table: dict[str, Any], where: str) -> Filters:
+    preset = table.get("preset")
+    if preset is not None and preset not in PRESETS:
+        raise ConfigError(f"[quality] preset in {where} must be one of: {', '.join(PRESETS)}")
+    rest = {k: v for k, v in table.items() if k != "preset"}
+    checked = _typed(Filters, rest, where, "quality")
+    values = {f.name: getattr(checked, f.name) for f in fields(Filters) if f.name in rest}
+    return filters_from({**values, **({"preset": preset} if preset else {})})
 
 
 def _licenses(value: Any, where: str) -> tuple[dict[str, Any], ...]:
@@ -152,7 +183,7 @@ def from_table(table: dict[str, Any], root: Path, where: str) -> CorpusConfig:
     version = str(table.get("version", "0.1.0"))
     if not _SEMVER.match(version):
         raise ConfigError(f"'version' in {where} must be a semantic version such as 1.2.0")
-    for key in ("defaults", "options"):
+    for key in _TABLE_KEYS:
         if not isinstance(table.get(key, {}), dict):
             raise ConfigError(f"'{key}' in {where} must be a table")
     paths = {k: root / str(table.get(k, default)) for k, default in
@@ -178,6 +209,10 @@ def from_table(table: dict[str, Any], root: Path, where: str) -> CorpusConfig:
         contributors=tuple(table.get("contributors", [])),
         defaults=dict(table.get("defaults", {})),
         options=_options(table.get("options", {}), where),
+        boilerplate=_typed(Rules, table.get("boilerplate", {}), where, "boilerplate"),
+        quality=_quality(table.get("quality", {}), where),
+        near_dedup=_typed(NearDedup, table.get("near_dedup", {}), where, "near_dedup"),
+        pii=_typed(Redaction, table.get("pii", {}), where, "pii"),
     )
     check_layout(config)
     return config

@@ -94,9 +94,34 @@ class Document:
     n_words: int = _column(
         "integer", "Number of whitespace-separated tokens in text.", required=True, minimum=0
     )
+    mean_word_length: float | None = _column(
+        "number", "Quality signal: characters per word (Gopher keeps 3 to 10).", minimum=0)
+    symbol_ratio: float | None = _column(
+        "number", "Quality signal: '#' and ellipses per word (Gopher: at most 0.1).", minimum=0)
+    punct_line_fraction: float | None = _column(
+        "number", "Quality signal: share of lines ending in sentence punctuation (C4).",
+        minimum=0, maximum=1)
+    duplicate_line_fraction: float | None = _column(
+        "number", "Quality signal: share of lines repeating an earlier line (Gopher: at most "
+        "0.3).", minimum=0, maximum=1)
+    non_alpha_word_fraction: float | None = _column(
+        "number", "Quality signal: share of words without a letter (Gopher: at most 0.2).",
+        minimum=0, maximum=1)
+    bullet_line_fraction: float | None = _column(
+        "number", "Quality signal: share of lines starting with a bullet (Gopher: at most 0.9).",
+        minimum=0, maximum=1)
+    ellipsis_line_fraction: float | None = _column(
+        "number", "Quality signal: share of lines ending in an ellipsis (Gopher: at most 0.3).",
+        minimum=0, maximum=1)
+    short_line_fraction: float | None = _column(
+        "number", "Quality signal: share of lines under 30 characters (FineWeb).",
+        minimum=0, maximum=1)
     sha256: str = _column(
         "string", "Hex SHA-256 of the UTF-8 encoded text.", required=True, pattern=SHA256_PATTERN
     )
+    cluster: str | None = _column(
+        "string", "Near-duplicate cluster: the id of the cluster's first document (empty when "
+        "the document has no near-duplicate).", pattern=ID_PATTERN)
     meta: dict[str, Any] = _column(
         "object", "Further metadata from the source, sidecar or manifest.", default={}
     )

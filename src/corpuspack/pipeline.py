@@ -7,16 +7,22 @@ distributed engine) and get the same documents.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
+from corpuspack.boilerplate import Removal, Rules, clean
 from corpuspack.document import Document, document_id, text_sha256
 from corpuspack.errors import SkipFile
 from corpuspack.language import LanguageIdentifier
 from corpuspack.metadata import clean_inline, merge_layers
 from corpuspack.normalise import normalise_explained, normalise_text
+from corpuspack.pii import Redaction, redact
+from corpuspack.quality import signals
 from corpuspack.report import Skipped
 from corpuspack.sources.files import SourceFile, iter_lines, read_bytes
 from corpuspack.sources.metadata_files import read_sidecar
@@ -40,6 +46,8 @@ class Settings:
     max_file_bytes: int = 256 * MiB
     max_inflated_bytes: int = 4096 * MiB
     max_document_bytes: int = 64 * MiB
+    boilerplate: Rules = Rules()
+    pii: Redaction = Redaction()
 
 
 @lru_cache(maxsize=4)
@@ -50,10 +58,34 @@ def language_identifier(sample_chars: int) -> LanguageIdentifier:
 
 @dataclass(slots=True)
 class FileStats:
-    """What reading one file cost and found (summed over a build)."""
+    """What reading files cost and found, summed over a task (and then a build)."""
 
     bytes_in: int = 0
     repaired_mojibake: int = 0
+    removed: Counter[str] = field(default_factory=Counter)  # "<rule>:<what>" -> count
+    pii: Counter[str] = field(default_factory=Counter)
+    audit: list[bytes] = field(default_factory=list)
+
+    def record(self, doc_id: str, removals: list[Removal], keep_audit: bool) -> None:
+        """Count what boilerplate rules removed from a document (and keep it for audit)."""
+        for removal in removals:
+            self.removed[f"{removal.rule}:documents"] += 1
+            self.removed[f"{removal.rule}:lines"] += len(removal.lines)
+            self.removed[f"{removal.rule}:chars"] += sum(len(line) + 1 for line in removal.lines)
+            if keep_audit:
+                self.audit.append(orjson.dumps({"id": doc_id, "rule": removal.rule,
+                                                "lines": removal.lines},
+                                               option=orjson.OPT_APPEND_NEWLINE))
+
+
+def fill_text_fields(doc: Document) -> None:
+    """Set every column computed from the text: counts, hash, quality signals."""
+    text = doc.text
+    doc.n_chars = len(text)
+    doc.n_words = len(text.split())
+    doc.sha256 = text_sha256(text)
+    for name, value in signals(text).items():
+        setattr(doc, name, value)
 
 
 def _records(src: SourceFile, settings: Settings,
@@ -75,15 +107,21 @@ def _records(src: SourceFile, settings: Settings,
 
 
 def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],
-                  settings: Settings,
-                  langid: LanguageIdentifier | None) -> tuple[Document, bool]:
-    """Normalise a raw record and give it its columns; also say if mojibake was repaired.
-
-    Raises SkipFile when no text is left.
-    """
+                  settings: Settings, langid: LanguageIdentifier | None,
+                  stats: FileStats | None = None) -> tuple[Document, bool]:
+    """Normalise a raw record, strip its boilerplate, redact it if asked, and give it its
+    columns; also say if mojibake was repaired. Raises SkipFile when no text is left."""
     text, repaired = normalise_explained(raw.text)
     if not text.strip():
         raise SkipFile("empty or white space only after decoding")
+    doc_id = document_id(src.rel, raw.record)
+    text, removals = clean(text, settings.boilerplate)
+    if stats is not None and removals:
+        stats.record(doc_id, removals, settings.boilerplate.audit)
+    if settings.pii.active:
+        text, redacted = redact(text, settings.pii)
+        if stats is not None:
+            stats.pii.update(redacted)
     columns, extra = merge_layers(settings.defaults, raw.meta, src.manifest, sidecar)
     language = columns.get("language")
     score = None
@@ -93,7 +131,7 @@ def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],
             language, score = found.code, found.score
     title = columns.get("title")
     doc = Document(
-        id=document_id(src.rel, raw.record),
+        id=doc_id,
         source=src.rel,
         format=src.format,
         record=raw.record,
@@ -106,12 +144,13 @@ def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],
         language_score=score,
         license=columns.get("license"),
         encoding=raw.encoding,
-        n_chars=len(text),
-        n_words=len(text.split()),
-        sha256=text_sha256(text),
+        n_chars=0,
+        n_words=0,
+        sha256="",
         meta=extra,
         text=text,
     )
+    fill_text_fields(doc)
     return doc, repaired
 
 
@@ -134,7 +173,7 @@ def process_file(src: SourceFile, settings: Settings, stats: FileStats | None = 
                 continue
             try:
                 doc, repaired = make_document(src, item, sidecar, settings,
-                                              langid if identify else None)
+                                              langid if identify else None, stats)
             except SkipFile as exc:
                 yield Skipped(src.rel, item.record, exc.reason)
                 continue

@@ -29,25 +29,29 @@ class Skipped:
 
 @dataclass(frozen=True, slots=True)
 class Duplicate:
-    """A document dropped because another document (kept) has the same text."""
+    """A document dropped because a kept document has the same text (``exact``) or nearly
+    the same (``near``: estimated Jaccard similarity of their word shingles)."""
 
     id: str
     source: str
     duplicate_of: str
     duplicate_of_source: str
+    kind: str = "exact"
+    similarity: float = 1.0
 
     def to_line(self) -> bytes:
-        return orjson.dumps([self.id, self.duplicate_of, self.source, self.duplicate_of_source],
-                            option=orjson.OPT_APPEND_NEWLINE)
+        return orjson.dumps([self.id, self.duplicate_of, self.source, self.duplicate_of_source,
+                             self.kind, self.similarity], option=orjson.OPT_APPEND_NEWLINE)
 
     @classmethod
     def from_line(cls, line: bytes) -> Duplicate:
-        id_, of, source, of_source = orjson.loads(line)
-        return cls(id_, source, of, of_source)
+        id_, of, source, of_source, kind, similarity = orjson.loads(line)
+        return cls(id_, source, of, of_source, kind, similarity)
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "source": self.source, "duplicate_of": self.duplicate_of,
-                "duplicate_of_source": self.duplicate_of_source}
+                "duplicate_of_source": self.duplicate_of_source, "kind": self.kind,
+                "similarity": self.similarity}
 
 
 @dataclass
@@ -63,7 +67,14 @@ class BuildReport:
     repaired_mojibake: int = 0
     encodings: Counter[str] = field(default_factory=Counter)
     skipped: list[Skipped] = field(default_factory=list)
+    filtered: list[Skipped] = field(default_factory=list)
     duplicates_dropped: int = 0
+    near_duplicates_dropped: int = 0
+    near_duplicate_clusters: int = 0
+    near_pairs_checked: int = 0
+    removed: Counter[str] = field(default_factory=Counter)
+    frequent_lines: int = 0
+    pii: Counter[str] = field(default_factory=Counter)
     duplicates_file: Path | None = None
     seconds: float = 0.0
     data_files: list[str] = field(default_factory=list)
@@ -93,6 +104,15 @@ class BuildReport:
             "skipped_by_reason": self.skipped_by_reason,
             "documents_read": self.documents_read,
             "duplicates_dropped": self.duplicates_dropped,
+            "near_duplicates_dropped": self.near_duplicates_dropped,
+            "near_duplicate_clusters": self.near_duplicate_clusters,
+            "near_duplicate_pairs_checked": self.near_pairs_checked,
+            "documents_filtered": len(self.filtered),
+            "filtered_by_reason": dict(sorted(Counter(
+                s.reason.split(" ")[1] for s in self.filtered).items())),
+            "boilerplate_removed": _removed(self.removed),
+            "frequent_lines": self.frequent_lines,
+            "pii_redacted": dict(sorted(self.pii.items())),
             "documents_written": self.documents_written,
             "repaired_mojibake": self.repaired_mojibake,
             "encodings": dict(sorted(self.encodings.items())),
@@ -109,6 +129,7 @@ class BuildReport:
         """Write the whole report as JSON, streaming the duplicate list from disk."""
         head = self.summary(timing=timing)
         head["skipped"] = [s.to_dict() for s in sorted(self.skipped)]
+        head["filtered"] = [s.to_dict() for s in sorted(self.filtered)]
         with open(path, "wb") as out:
             body = orjson.dumps(head, option=orjson.OPT_INDENT_2)
             out.write(body[:-2])  # reopen the object to append the duplicates array
@@ -119,3 +140,12 @@ class BuildReport:
                 out.write(orjson.dumps(dup.to_dict()))
                 first = False
             out.write(b"\n  ]\n}\n" if not first else b"]\n}\n")
+
+
+def _removed(counts: Counter[str]) -> dict[str, dict[str, int]]:
+    """``{"<rule>": {"documents": n, "lines": n, "chars": n}}`` from "<rule>:<what>" counts."""
+    out: dict[str, dict[str, int]] = {}
+    for key, value in sorted(counts.items()):
+        rule, what = key.split(":")
+        out.setdefault(rule, {})[what] = value
+    return out

@@ -1,0 +1,200 @@
+"""Boilerplate removal from plain text: page chrome that survives text extraction.
+
+Rules, each switchable in ``[boilerplate]`` of the corpus config and each explainable (every
+removed line is reported with the rule that removed it):
+
+``trailing_block``
+    The block after the body of a page: related-article lists, newsletter and donation
+    prompts, share and navigation lines. Walking up from the end, link-like lines (short,
+    no sentence ending, or a boilerplate phrase) are taken; a prose line is taken only when
+    link-like lines stand on both sides of it (a teaser under a headline); the walk stops
+    at the first prose line with prose above it, which is the body.
+``leading_block``
+    Navigation at the top: very short lines ("Home", "News", "Skip to content",
+    "Home > World > Europe") before the first line of content.
+``repeated_lines``
+    Later copies of a link-like line already seen in the document.
+``frequent_lines``
+    Lines found in many documents of the same source (publisher, web host or top folder),
+    counted over the whole corpus in a streaming pass (see :mod:`corpuspack.build`).
+
+No rule removes a document whole: a block is kept when removing it would leave fewer than
+``min_words_left`` words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+# Phrases of page chrome, in the languages the fixtures cover; matched anywhere in a line.
+BOILERPLATE = re.compile(
+    r"\b(newsletter|subscribe|unsubscribe|sign ?up|log ?in|sign ?in|follow us|share (this|on)|"
+    r"related (articles?|posts?|stories|content)|read more|more from|recommended for you|"
+    r"advertisement|cookies?|privacy policy|terms of (use|service)|terms and conditions|"
+    r"all rights reserved|copyright|consider supporting|support (us|our)|donate|donation|"
+    r"leave a (comment|reply)|comments?|posted in|tags?:|back to top|skip to (main )?content|"
+    r"print this|email this|click here|"
+    r"abonnieren|anmelden|weiterlesen|datenschutz|impressum|"
+    r"s'abonner|abonnez-vous|lire la suite|mentions l[ée]gales|"
+    r"suscr[ií]bete|leer m[áa]s|aviso legal)\b|©",
+    re.IGNORECASE,
+)
+NAVIGATION = re.compile(r"^(home|menu|search|skip to (main )?content|main menu|navigation)$|"
+                        r"\s[>»|/·•]\s", re.IGNORECASE)
+TERMINAL = tuple(".!?…\"”’»)»:;。！？")
+_WORDS = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Which rules run, and their parameters (``[boilerplate]`` in the config)."""
+
+    trailing_block: bool = True
+    leading_block: bool = True
+    repeated_lines: bool = True
+    frequent_lines: bool = True
+    min_block_lines: int = 3
+    link_max_words: int = 15
+    nav_max_words: int = 4
+    min_words_left: int = 20
+    frequent_min_docs: int = 10
+    frequent_min_fraction: float = 0.05
+    audit: bool = False
+
+
+@dataclass
+class Removal:
+    """What one rule removed from one document."""
+
+    rule: str
+    lines: list[str] = field(default_factory=list)
+
+
+def _kind(line: str, words: int, max_words: int) -> str:
+    """'link' (link-like or chrome), 'prose' (a sentence or a long line) or 'other'."""
+    stripped = line.strip()
+    if BOILERPLATE.search(stripped) and words <= 30:
+        return "link"
+    ends = stripped.endswith(TERMINAL)
+    if words <= max_words and not ends:
+        return "link"
+    if (words >= 8 and ends) or words >= 30:
+        return "prose"
+    return "other"
+
+
+def _trailing(lines: list[str], kinds: list[str | None], rules: Rules) -> int:
+    """Index of the first line of the trailing block (len(lines) when there is none)."""
+    body = [i for i, k in enumerate(kinds) if k is not None]  # non-blank lines
+    start = len(lines)
+    taken_links = 0
+    for pos in range(len(body) - 1, -1, -1):
+        i = body[pos]
+        if kinds[i] == "link":
+            start, taken_links = i, taken_links + 1
+            continue
+        below = kinds[body[pos + 1]] if pos + 1 < len(body) else None
+        above = kinds[body[pos - 1]] if pos > 0 else None
+        if below == "link" and above == "link" and start < len(lines):
+            start = i
+            continue
+        break
+    return start if taken_links >= rules.min_block_lines else len(lines)
+
+
+def _leading(lines: list[str], words: list[int], rules: Rules) -> int:
+    """Index of the first line after the leading navigation block (0 when there is none)."""
+    end, taken = 0, 0
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        nav = NAVIGATION.search(stripped) is not None or (
+            words[i] <= rules.nav_max_words and not stripped.endswith(TERMINAL))
+        if not nav:
+            break
+        end, taken = i + 1, taken + 1
+    return end if taken >= rules.min_block_lines else 0
+
+
+def clean(text: str, rules: Rules) -> tuple[str, list[Removal]]:
+    """Remove the page chrome of one document; return the text and what was removed."""
+    lines = text.split("\n")
+    words = [len(_WORDS.findall(line)) for line in lines]
+    total = sum(words)
+    kinds: list[str | None] = [
+        _kind(line, n, rules.link_max_words) if line.strip() else None
+        for line, n in zip(lines, words, strict=True)]
+    keep = [True] * len(lines)
+    removals: list[Removal] = []
+
+    def drop(rule: str, indexes: list[int]) -> None:
+        indexes = [i for i in indexes if keep[i] and lines[i].strip()]
+        left = total - sum(words[i] for i, k in enumerate(keep) if not k)
+        if not indexes or left - sum(words[i] for i in indexes) < rules.min_words_left:
+            return
+        for i in indexes:
+            keep[i] = False
+        removals.append(Removal(rule, [lines[i] for i in indexes]))
+
+    if rules.trailing_block:
+        drop("trailing_block", list(range(_trailing(lines, kinds, rules), len(lines))))
+    if rules.leading_block:
+        drop("leading_block", list(range(_leading(lines, words, rules))))
+    if rules.repeated_lines:
+        seen: set[str] = set()
+        repeats = []
+        for i, line in enumerate(lines):
+            if not keep[i] or kinds[i] != "link":
+                continue
+            key = line.strip().casefold()
+            if key in seen:
+                repeats.append(i)
+            seen.add(key)
+        drop("repeated_lines", repeats)
+    if not removals:
+        return text, []
+    return _join(line for line, k in zip(lines, keep, strict=True) if k), removals
+
+
+def _join(lines: Iterable[str]) -> str:
+    text = "\n".join(lines)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip("\n")
+
+
+def line_key(line: str) -> str | None:
+    """A short hash of a line for cross-document counting (None for blank lines)."""
+    normal = " ".join(line.casefold().split())
+    if not normal:
+        return None
+    return hashlib.blake2b(normal.encode(), digest_size=8).hexdigest()
+
+
+def source_group(source: str, url: str | None, publisher: str | None) -> str:
+    """The 'same source' whose documents share boilerplate: publisher, web host or folder."""
+    if publisher:
+        return "publisher:" + publisher.casefold()
+    if url and "://" in url:
+        host = url.split("://", 1)[1].split("/", 1)[0].lower()
+        return "host:" + host.removeprefix("www.")
+    return "folder:" + (source.rsplit("/", 1)[0] if "/" in source else "")
+
+
+def remove_frequent(text: str, group: str, frequent: frozenset[str],
+                    rules: Rules) -> tuple[str, Removal | None]:
+    """Drop the lines that recur across many documents of ``group``."""
+    lines = text.split("\n")
+    gone = [i for i, line in enumerate(lines)
+            if (key := line_key(line)) is not None and f"{group}\t{key}" in frequent]
+    if not gone:
+        return text, None
+    removed = set(gone)
+    left = sum(len(_WORDS.findall(line)) for i, line in enumerate(lines) if i not in removed)
+    if left < rules.min_words_left:
+        return text, None
+    return (_join(line for i, line in enumerate(lines) if i not in removed),
+            Removal("frequent_lines", [lines[i] for i in gone]))

@@ -1,0 +1,206 @@
+"""The parallel passes of a build, and the process pool they run on.
+
+``map``: each task reads a batch of source files with
+:func:`~corpuspack.pipeline.process_file`, identifies languages in batches and writes runs
+(:mod:`corpuspack.runs`). ``refine``: each task rewrites one run with
+:func:`~corpuspack.runs.refine_run`. Both are pure functions of their inputs, run here on a
+local process pool; any engine that maps a function over a list (Ray Data's
+``map_batches``, Dask) could run them instead.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from corpuspack.document import Document
+from corpuspack.neardup import NearDedup
+from corpuspack.pipeline import FileStats, Settings, identify_languages, process_file
+from corpuspack.report import Skipped
+from corpuspack.runs import Refine, RefineResult, RunWriter, refine_run
+from corpuspack.sortutil import sort_lines
+from corpuspack.sources.files import SourceFile
+from corpuspack.stats import CorpusStats
+
+MiB = 1 << 20
+TASK_MAX_FILES = 256
+TASK_MAX_BYTES = 32 * MiB
+RUN_SPILL_BYTES = 64 * MiB
+LANGUAGE_BATCH = 256
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Task:
+    """A batch of source files for one worker call."""
+
+    index: int
+    files: tuple[SourceFile, ...]
+    settings: Settings
+    near: NearDedup
+    line_keys: bool
+    workdir: str
+
+
+@dataclass
+class TaskResult:
+    """What one task wrote and found."""
+
+    index: int
+    stems: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    files: int = 0
+    files_read: int = 0
+    documents: int = 0
+    encodings: dict[str, int] = field(default_factory=dict)
+    groups: dict[str, int] = field(default_factory=dict)
+    stats: CorpusStats = field(default_factory=CorpusStats)
+    file_stats: FileStats = field(default_factory=FileStats)
+
+
+def run_task(task: Task) -> TaskResult:
+    """Process a batch of files into runs (in a worker)."""
+    result = TaskResult(task.index)
+    stats = result.file_stats
+    writer = RunWriter(str(Path(task.workdir) / f"run-{task.index:07d}"), task.near,
+                       task.line_keys, RUN_SPILL_BYTES)
+    batch: list[Document] = []
+
+    def flush() -> None:
+        identify_languages(batch, task.settings)
+        for doc in batch:
+            writer.add(doc)
+            result.encodings[doc.encoding] = result.encodings.get(doc.encoding, 0) + 1
+        batch.clear()
+
+    for src in task.files:
+        result.files += 1
+        file_failed = False
+        for item in process_file(src, task.settings, stats, identify=False):
+            if isinstance(item, Skipped):
+                result.skipped.append(item)
+                file_failed = file_failed or item.record is None
+                continue
+            batch.append(item)
+            result.documents += 1
+            if len(batch) >= LANGUAGE_BATCH:
+                flush()
+        result.files_read += 0 if file_failed else 1
+    flush()
+    writer.spill()
+    result.stems, result.groups, result.stats = writer.stems, writer.groups, writer.stats
+    return result
+
+
+def tasks(files: Iterator[SourceFile], settings: Settings, near: NearDedup, line_keys: bool,
+          workdir: Path) -> Iterator[Task]:
+    """Batch files into tasks of at most TASK_MAX_FILES files or TASK_MAX_BYTES bytes."""
+    batch: list[SourceFile] = []
+    size = 0
+    index = 0
+    for src in files:
+        batch.append(src)
+        size += src.size
+        if len(batch) >= TASK_MAX_FILES or size >= TASK_MAX_BYTES:
+            yield Task(index, tuple(batch), settings, near, line_keys, str(workdir))
+            batch, size, index = [], 0, index + 1
+    if batch:
+        yield Task(index, tuple(batch), settings, near, line_keys, str(workdir))
+
+
+@dataclass(frozen=True)
+class RefineTask:
+    """One run to refine."""
+
+    stem: str
+    refine: Refine
+    out_prefix: str
+
+
+def run_refine(task: RefineTask) -> RefineResult:
+    """Refine one run (in a worker)."""
+    return refine_run(task.stem, task.refine, task.out_prefix, RUN_SPILL_BYTES)
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    # fork starts workers at once with everything imported, but forking a process that runs
+    # other threads (a progress bar's) can deadlock a child: then use a fork server instead
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["corpuspack.passes"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """``fn`` over ``items`` in this process (workers=1) or on a process pool; results come
+    as they finish, at most two tasks per worker in flight."""
+    if workers <= 1:
+        for item in items:
+            yield fn(item)
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as pool:
+        pending: set[Future[R]] = set()
+        for item in items:
+            pending.add(pool.submit(fn, item))
+            if len(pending) >= 2 * workers:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+        for future in pending:
+            yield future.result()
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def frequent_lines(stems: list[str], groups: dict[str, int], min_docs: int,
+                   min_fraction: float, workdir: Path) -> tuple[Path, int]:
+    """Write the ``<group><TAB><line hash>`` keys found in enough documents of their group.
+
+    The per-document line keys of all runs are sorted externally and counted in one pass;
+    only groups with at least ``min_docs`` documents take part. Returns the file and how
+    many keys it holds.
+    """
+    out = workdir / "frequent-lines.txt"
+    count = 0
+
+    def keys() -> Iterator[bytes]:
+        for stem in stems:
+            with open(f"{stem}.lines", "rb") as fh:
+                yield from fh
+
+    with open(out, "wb") as fh:
+        current, n = b"", 0
+
+        def flush() -> int:
+            group = current.split(b"\t", 1)[0].decode()
+            size = groups.get(group, 0)
+            if current and size >= min_docs and n >= max(min_docs, min_fraction * size):
+                fh.write(current + b"\n")
+                return 1
+            return 0
+
+        for line in sort_lines(keys(), workdir, "lines", 8 << 20):
+            key = line.rstrip(b"\n")
+            if key != current:
+                count += flush()
+                current, n = key, 0
+            n += 1
+        count += flush()
+    return out, count

@@ -1,0 +1,131 @@
+"""Per-document quality signals (Gopher and C4 style) and the optional filters on them.
+
+Signals are columns of every document, so that users can filter later with any tool; the
+filters set in ``[quality]`` drop documents at build time, and the build report records
+each dropped document with the rule and the value that failed it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+from corpuspack.boilerplate import TERMINAL
+
+BULLETS = ("•", "-", "*", "‣", "·", "–", "▪", "●")
+# scripts written without spaces between words: word-based rules say nothing about them
+NO_SPACES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "wuu", "yue"})
+SIGNALS = ("mean_word_length", "symbol_ratio", "punct_line_fraction",
+           "duplicate_line_fraction", "non_alpha_word_fraction", "bullet_line_fraction",
+           "ellipsis_line_fraction", "short_line_fraction")
+
+
+def signals(text: str) -> dict[str, float]:
+    """The quality signals of a text, each rounded to 4 decimals.
+
+    mean_word_length: characters per whitespace-separated word (Gopher: 3 to 10).
+    symbol_ratio: "#" and ellipses per word (Gopher: at most 0.1).
+    punct_line_fraction: lines ending in sentence punctuation (C4 keeps only such lines).
+    duplicate_line_fraction: lines that repeat an earlier line (Gopher: at most 0.3).
+    non_alpha_word_fraction: words without a letter (Gopher: at most 0.2).
+    bullet_line_fraction: lines starting with a bullet (Gopher: at most 0.9).
+    ellipsis_line_fraction: lines ending in an ellipsis (Gopher: at most 0.3).
+    short_line_fraction: lines under 30 characters (FineWeb: at most 0.67).
+    """
+    words = text.split()
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    n_words, n_lines = max(1, len(words)), max(1, len(lines))
+    seen: set[str] = set()
+    duplicates = 0
+    for line in lines:
+        duplicates += line in seen
+        seen.add(line)
+    values = {
+        "mean_word_length": sum(map(len, words)) / n_words,
+        "symbol_ratio": (text.count("#") + text.count("...") + text.count("…")) / n_words,
+        "punct_line_fraction": sum(line.endswith(TERMINAL) for line in lines) / n_lines,
+        "duplicate_line_fraction": duplicates / n_lines,
+        "non_alpha_word_fraction": sum(not any(c.isalpha() for c in w) for w in words) / n_words,
+        "bullet_line_fraction": sum(line.startswith(BULLETS) for line in lines) / n_lines,
+        "ellipsis_line_fraction": sum(line.endswith(("...", "…")) for line in lines) / n_lines,
+        "short_line_fraction": sum(len(line) < 30 for line in lines) / n_lines,
+    }
+    return {k: round(v, 4) for k, v in values.items()}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Thresholds of ``[quality]``; unset ones do not filter. ``preset = "gopher"`` sets the
+    Gopher rules (Rae et al., 2021) for the ones left unset."""
+
+    min_words: int | None = None
+    max_words: int | None = None
+    min_mean_word_length: float | None = None
+    max_mean_word_length: float | None = None
+    max_symbol_ratio: float | None = None
+    min_punct_line_fraction: float | None = None
+    max_duplicate_line_fraction: float | None = None
+    max_non_alpha_word_fraction: float | None = None
+    max_bullet_line_fraction: float | None = None
+    max_ellipsis_line_fraction: float | None = None
+    max_short_line_fraction: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, f.name) is not None for f in fields(self))
+
+
+GOPHER = Filters(min_words=50, max_words=100_000, min_mean_word_length=3,
+                 max_mean_word_length=10, max_symbol_ratio=0.1,
+                 max_duplicate_line_fraction=0.3, max_non_alpha_word_fraction=0.2,
+                 max_bullet_line_fraction=0.9, max_ellipsis_line_fraction=0.3)
+PRESETS = {"gopher": GOPHER}
+
+
+def filters_from(table: dict[str, Any]) -> Filters:
+    """Filters from a ``[quality]`` table (unknown keys are a KeyError with the name)."""
+    values = dict(table)
+    preset = values.pop("preset", None)
+    known = {f.name for f in fields(Filters)}
+    for key in values:
+        if key not in known:
+            raise KeyError(key)
+    base = PRESETS[preset] if preset else Filters()
+    merged = {f.name: values.get(f.name, getattr(base, f.name)) for f in fields(Filters)}
+    return Filters(**merged)
+
+
+def failed(filters: Filters, n_words: int, language: str | None,
+           values: dict[str, float]) -> str | None:
+    """The first filter a document fails, as a reason, or None when it passes them all."""
+    if not filters.active:
+        return None
+    word_based = language not in NO_SPACES
+    checks: list[tuple[str, float, float | None, bool]] = [
+        ("n_words", n_words, filters.min_words, True),
+        ("n_words", n_words, filters.max_words, False),
+        ("mean_word_length", values["mean_word_length"], filters.min_mean_word_length, True),
+        ("mean_word_length", values["mean_word_length"], filters.max_mean_word_length, False),
+        ("symbol_ratio", values["symbol_ratio"], filters.max_symbol_ratio, False),
+        ("punct_line_fraction", values["punct_line_fraction"], filters.min_punct_line_fraction,
+         True),
+        ("duplicate_line_fraction", values["duplicate_line_fraction"],
+         filters.max_duplicate_line_fraction, False),
+        ("non_alpha_word_fraction", values["non_alpha_word_fraction"],
+         filters.max_non_alpha_word_fraction, False),
+        ("bullet_line_fraction", values["bullet_line_fraction"],
+         filters.max_bullet_line_fraction, False),
+        ("ellipsis_line_fraction", values["ellipsis_line_fraction"],
+         filters.max_ellipsis_line_fraction, False),
+        ("short_line_fraction", values["short_line_fraction"], filters.max_short_line_fraction,
+         False),
+    ]
+    for name, value, limit, is_min in checks:
+        if limit is None or math.isnan(value):
+            continue
+        if not word_based and name in ("n_words", "mean_word_length", "non_alpha_word_fraction"):
+            continue
+        if (is_min and value < limit) or (not is_min and value > limit):
+            return f"quality: {name} {value:g} {'<' if is_min else '>'} {limit:g}"
+    return None
