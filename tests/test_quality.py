@@ -1,0 +1,274 @@
+"""Text quality on real-looking fixtures: boilerplate rules fire where they should and only
+there, near-duplicates of every kind are caught and distinct documents are not merged,
+quality filters and PII redaction do what the config says and the report explains it."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from corpuspack.boilerplate import Rules, clean
+from corpuspack.build import build
+from corpuspack.config import ConfigError, load_config, zero_config
+from corpuspack.neardup import NearDedup, shingles, signature
+from corpuspack.normalise import normalise_text
+from corpuspack.pii import Redaction, redact
+from corpuspack.quality import GOPHER, failed, signals
+
+from .conftest import FIXTURES, read_docs
+
+QUALITY = FIXTURES / "quality"
+
+
+def page(name: str) -> str:
+    return normalise_text((QUALITY / "pages" / name).read_text(encoding="utf-8"))
+
+
+def section(name: str) -> str:
+    return (QUALITY / "handbook" / f"{name}.txt").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- boilerplate, per document
+
+def test_news_page_chrome_goes_and_the_article_stays() -> None:
+    text, removals = clean(page("news-article.txt"), Rules())
+    rules = {r.rule: r.lines for r in removals}
+    assert rules["leading_block"] == ["Skip to main content", "Home", "World", "Technology",
+                                      "Science", "Opinion"]
+    assert rules["trailing_block"][0] == "Share this article"
+    assert rules["trailing_block"][-1] == "© 2024 Example News. All rights reserved."
+    assert text.startswith("Keeping Debian Systems Up to Date Without the Drudgery\n\nBy Example")
+    assert text.endswith("Periodic upgrades can be enabled: it uses a systemd timer or cron.")
+
+
+def test_blog_footer_goes() -> None:
+    text, removals = clean(page("blog-post.txt"), Rules())
+    assert [r.rule for r in removals] == ["trailing_block"]
+    assert removals[0].lines[0] == "Posted in Administration"
+    assert text.startswith("Notes from a small server room")
+    assert text.endswith("come back at the least convenient moment.")
+
+
+@pytest.mark.parametrize("name", ["recipe.txt", "verse.txt", "toc.txt"])
+def test_lists_verse_and_contents_pages_are_left_alone(name: str) -> None:
+    text = page(name)
+    assert clean(text, Rules()) == (text, [])
+
+
+@pytest.mark.parametrize("man", sorted(p.name for p in (QUALITY / "man").glob("*.txt")))
+def test_man_pages_keep_their_body(man: str) -> None:
+    text = normalise_text((QUALITY / "man" / man).read_text(encoding="utf-8"))
+    cleaned, _ = clean(text, Rules())
+    assert "DESCRIPTION" in cleaned and len(cleaned.split()) > 0.8 * len(text.split())
+
+
+def test_rules_can_be_switched_off() -> None:
+    text = page("news-article.txt")
+    kept, removals = clean(text, Rules(trailing_block=False, leading_block=False,
+                                       repeated_lines=False))
+    assert (kept, removals) == (text, [])
+
+
+def test_repeated_link_lines() -> None:
+    body = "\n\n".join(section("sect.user-space").split("\n")[2:6])
+    last = body.split("\n\n")[-1][:200]
+    text = f"Read more\n{body}\nRead more\nFollow us on social media\nRead more\n{last}."
+    cleaned, removals = clean(text, Rules(trailing_block=False))
+    assert [r.rule for r in removals] == ["repeated_lines"]
+    assert removals[0].lines == ["Read more", "Read more"]
+    assert cleaned.count("Read more") == 1
+
+
+def test_no_document_is_dropped_whole() -> None:
+    chrome = "\n".join(["Home", "News", "Sport", "Weather", "Contact us", "Subscribe"])
+    assert clean(chrome, Rules()) == (chrome, [])
+
+
+# ---------------------------------------------------------------- signals, filters, PII
+
+def test_signals_and_gopher_filter() -> None:
+    prose = section("sect.regular-upgrades")
+    values = signals(prose)
+    assert 4 < values["mean_word_length"] < 7 and values["non_alpha_word_fraction"] < 0.1
+    assert failed(GOPHER, len(prose.split()), "en", values) is None
+    table = "\n".join(f"{i} | {i * 7} | {i * 13} | ##" for i in range(200))
+    reason = failed(GOPHER, len(table.split()), "en", signals(table))
+    assert reason is not None and reason.startswith("quality: ")
+    short = "Too short to say anything."
+    assert failed(GOPHER, 5, "en", signals(short)) == "quality: n_words 5 < 50"
+    assert failed(GOPHER, 5, "ja", signals(short)) is None  # word rules skip unspaced scripts
+
+
+def test_pii_redaction() -> None:
+    text = ("Write to jane.doe@example.org or call +1 650-253-0000; the server is at "
+            "192.168.10.24 and 2001:db8::8a2e:370:7334, release 1.2.3 is out.")
+    out, counts = redact(text, Redaction(email=True, phone=True, ip=True))
+    assert out == ("Write to <EMAIL> or call <PHONE>; the server is at <IP> and <IP>, "
+                   "release 1.2.3 is out.")
+    assert counts == {"email": 1, "phone": 1, "ip": 2}
+    assert redact(text, Redaction()) == (text, {})
+
+
+# ---------------------------------------------------------------- near-duplicates
+
+def variants(base: str) -> dict[str, str]:
+    """The near-duplicate kinds the build must catch, made from one real text."""
+    paragraphs = base.split("\n")
+    words = base.split(" ")
+    typo = list(words)
+    typo[len(typo) // 2] = typo[len(typo) // 2] + "x"
+    return {
+        "syndicated": "This article first appeared on Example Wire and is republished with "
+                      "permission.\n\n" + base + "\n\nExample Wire is a reader-funded "
+                      "news service.",
+        "reflowed": "\t" + "  ".join(base.split(" ")).replace(". ", ".\n\n"),
+        "typo": " ".join(typo),
+        "trimmed": base[: int(len(base) * 0.9)],
+        "dropped": "\n".join(paragraphs[:3] + paragraphs[4:]),
+    }
+
+
+def near_tree(root: Path) -> Path:
+    src = root / "src"
+    (src / "wire").mkdir(parents=True)
+    base = section("sect.regular-upgrades")
+    (src / "a-original.txt").write_text(base, encoding="utf-8")
+    for kind, text in variants(base).items():
+        (src / "wire" / f"{kind}.txt").write_text(text, encoding="utf-8")
+    for name in ("sect.user-space", "sect.setup-apt-package-repository"):
+        (src / f"{name}.txt").write_text(section(name), encoding="utf-8")
+    (src / "man").mkdir()
+    for man in (QUALITY / "man").glob("*.txt"):
+        (src / "man" / man.name).write_text(man.read_text(encoding="utf-8"), encoding="utf-8")
+    quote = ("The time bomb that is ticking toward a new human-rights disaster is near "
+             "Baghdad, in a compound where refugees await their fate.")
+    (src / "quote-1.txt").write_text(quote, encoding="utf-8")
+    (src / "quote-2.txt").write_text(quote.replace("their fate", "the cruelest of fates"),
+                                     encoding="utf-8")
+    return src
+
+
+def test_signature_similarity_of_each_kind() -> None:
+    base = section("sect.regular-upgrades")
+    settings = NearDedup()
+    a = signature(base, settings)
+    assert a is not None
+    for kind, text in variants(base).items():
+        b = signature(text, settings)
+        assert b is not None
+        sim = sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
+        assert sim >= settings.threshold, (kind, sim)
+    assert shingles("Hello, World!  hello\tworld", 2) == ["hello world", "world hello",
+                                                         "hello world"]
+
+
+def test_build_drops_near_duplicates_and_keeps_distinct_documents(tmp_path: Path) -> None:
+    config = zero_config(near_tree(tmp_path), tmp_path / "pkg")
+    report = build(config, workers=1)
+    sources = {d["source"] for d in read_docs(config.package_dir)}
+    assert "a-original.txt" in sources or any(s.startswith("wire/") for s in sources)
+    assert not {f"wire/{k}.txt" for k in variants("x y")} <= sources
+    near = [d for d in report.iter_duplicates() if d.kind == "near"]
+    group = {"a-original.txt"} | {f"wire/{k}.txt" for k in variants("x y")}
+    kept = group & sources
+    assert len(kept) == 1 and {d.source for d in near} == group - kept
+    assert all(d.duplicate_of_source in kept and d.similarity >= 0.8 for d in near)
+    for name in ("quote-1.txt", "quote-2.txt", "sect.user-space.txt",
+                 "sect.setup-apt-package-repository.txt"):
+        assert name in sources  # short quotations and pages of one site stay distinct
+    assert sum(s.startswith("man/") for s in sources) == 8  # one template, eight documents
+    saved = json.loads((config.data_dir / "build-report.json").read_text())
+    assert saved["near_duplicates_dropped"] == 5
+    assert {d["kind"] for d in saved["duplicates"]} == {"near"}
+
+
+def test_keep_near_duplicates_marks_clusters(tmp_path: Path) -> None:
+    config = zero_config(near_tree(tmp_path), tmp_path / "pkg")
+    config = replace(config, near_dedup=replace(config.near_dedup, keep=True))
+    report = build(config, workers=2)
+    docs = {d["source"]: d for d in read_docs(config.package_dir)}
+    assert report.near_duplicates_dropped == 0 and len(docs) == 6 + 4 + 8
+    clusters = {d["cluster"] for s, d in docs.items()
+                if s == "a-original.txt" or s.startswith("wire/")}
+    assert len(clusters) == 1 and None not in clusters
+    assert docs["quote-1.txt"]["cluster"] is None and docs["man/cp.txt"]["cluster"] is None
+
+
+# ---------------------------------------------------------------- corpus-wide passes
+
+FOOTER = ("Example Press is an independent newsroom funded by readers like you, and every "
+          "story is free to read.")
+
+
+def site_tree(root: Path) -> Path:
+    src = root / "src"
+    site, other = src / "site", src / "other"
+    site.mkdir(parents=True)
+    other.mkdir()
+    rng = random.Random(4)
+    paragraphs = [p for name in ("sect.user-space", "sect.regular-upgrades",
+                                 "sect.setup-apt-package-repository")
+                  for p in section(name).split("\n") if len(p.split()) > 25]
+    for i in range(14):
+        body = "\n\n".join(rng.sample(paragraphs, 3))
+        (site / f"story-{i:02d}.txt").write_text(f"{body}\n\n{FOOTER}\n", encoding="utf-8")
+    for i in range(3):
+        body = "\n\n".join(rng.sample(paragraphs, 3))
+        (other / f"note-{i}.txt").write_text(f"{body}\n\n{FOOTER}\n", encoding="utf-8")
+    return src
+
+
+def test_lines_frequent_across_a_source_are_removed(tmp_path: Path) -> None:
+    config = zero_config(site_tree(tmp_path), tmp_path / "pkg")
+    config = replace(config, near_dedup=replace(config.near_dedup, enabled=False),
+                     boilerplate=replace(config.boilerplate, audit=True))
+    report = build(config, workers=2)
+    docs = read_docs(config.package_dir)
+    site = [d for d in docs if d["source"].startswith("site/")]
+    other = [d for d in docs if d["source"].startswith("other/")]
+    assert len(site) == 14 and all("Example Press is" not in d["text"] for d in site)
+    assert all("Example Press is" in d["text"] for d in other)  # 3 documents: too few
+    assert report.frequent_lines >= 1
+    assert report.summary(timing=False)["boilerplate_removed"]["frequent_lines"] == {
+        "chars": 14 * (len(FOOTER) + 1), "documents": 14, "lines": 14}
+    audit = [json.loads(line) for line in
+             (config.data_dir / "boilerplate-audit.jsonl").read_text().splitlines()]
+    assert len(audit) == 14 and all(a["rule"] == "frequent_lines" for a in audit)
+    assert [a["id"] for a in audit] == sorted(a["id"] for a in audit)
+
+
+def test_quality_filters_and_pii_in_a_build(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "prose.txt").write_text(section("sect.regular-upgrades")
+                                   + "\nContact the maintainers at team@example.org.",
+                                   encoding="utf-8")
+    (src / "table.txt").write_text("\n".join(f"{i} | {i * 7} | {i * 13} | ##"
+                                             for i in range(200)), encoding="utf-8")
+    (tmp_path / "corpus.toml").write_text(
+        '[quality]\npreset = "gopher"\n[pii]\nemail = true\n', encoding="utf-8")
+    config = zero_config(src, tmp_path / "pkg", load_config(tmp_path / "corpus.toml"))
+    report = build(config, workers=1)
+    (doc,) = read_docs(config.package_dir)
+    assert doc["source"] == "prose.txt" and "<EMAIL>" in doc["text"]
+    assert [(f.path, f.reason.split(" ")[1]) for f in report.filtered] == [
+        ("table.txt", "mean_word_length")]
+    summary = report.summary(timing=False)
+    assert summary["pii_redacted"] == {"email": 1}
+    assert summary["filtered_by_reason"] == {"mean_word_length": 1}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[boilerplate]\ntrailing_blocks = false", "unknown key 'trailing_blocks'"),
+    ("[near_dedup]\nthreshold = \"high\"", "must be a number"),
+    ("[quality]\npreset = \"c5\"", "preset"),
+    ("[quality]\nmin_wordz = 3", "unknown key 'min_wordz'"),
+])
+def test_quality_config_errors(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "corpus.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_config(tmp_path / "corpus.toml")
