@@ -10,8 +10,8 @@ removed line is reported with the rule that removed it):
     link-like lines stand on both sides of it (a teaser under a headline); the walk stops
     at the first prose line with prose above it, which is the body.
 ``leading_block``
-    Navigation at the top: very short lines ("Home", "News", "Skip to content",
-    "Home > World > Europe") before the first line of content.
+    Navigation at the top: one run of very short lines ("Home", "News", "Skip to
+    content", "Home > World > Europe") before the first blank line.
 ``repeated_lines``
     Later copies of a link-like line already seen in the document.
 ``frequent_lines``
@@ -45,7 +45,6 @@ BOILERPLATE = re.compile(
 NAVIGATION = re.compile(r"^(home|menu|search|skip to (main )?content|main menu|navigation)$|"
                         r"\s[>»|/·•]\s", re.IGNORECASE)
 TERMINAL = tuple(".!?…\"”’»)»:;。！？")
-_WORDS = re.compile(r"\S+")
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ class Removal:
 def _kind(line: str, words: int, max_words: int) -> str:
     """'link' (link-like or chrome), 'prose' (a sentence or a long line) or 'other'."""
     stripped = line.strip()
-    if BOILERPLATE.search(stripped) and words <= 30:
+    if words <= 30 and BOILERPLATE.search(stripped):
         return "link"
     ends = stripped.endswith(TERMINAL)
     if words <= max_words and not ends:
@@ -111,6 +110,8 @@ def _leading(lines: list[str], words: list[int], rules: Rules) -> int:
     for i, line in enumerate(lines):
         stripped = line.strip()
         if not stripped:
+            if taken:
+                break  # a menu is one run of lines; what follows a blank line is content
             continue
         nav = NAVIGATION.search(stripped) is not None or (
             words[i] <= rules.nav_max_words and not stripped.endswith(TERMINAL))
@@ -123,7 +124,7 @@ def _leading(lines: list[str], words: list[int], rules: Rules) -> int:
 def clean(text: str, rules: Rules) -> tuple[str, list[Removal]]:
     """Remove the page chrome of one document; return the text and what was removed."""
     lines = text.split("\n")
-    words = [len(_WORDS.findall(line)) for line in lines]
+    words = [len(line.split()) for line in lines]
     total = sum(words)
     kinds: list[str | None] = [
         _kind(line, n, rules.link_max_words) if line.strip() else None
@@ -193,7 +194,7 @@ def remove_frequent(text: str, group: str, frequent: frozenset[str],
     if not gone:
         return text, None
     removed = set(gone)
-    left = sum(len(_WORDS.findall(line)) for i, line in enumerate(lines) if i not in removed)
+    left = sum(len(line.split()) for i, line in enumerate(lines) if i not in removed)
     if left < rules.min_words_left:
         return text, None
     return (_join(line for i, line in enumerate(lines) if i not in removed),

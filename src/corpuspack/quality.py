@@ -8,6 +8,7 @@ each dropped document with the rule and the value that failed it.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -16,6 +17,8 @@ from corpuspack.boilerplate import TERMINAL
 BULLETS = ("•", "-", "*", "‣", "·", "–", "▪", "●")
 # scripts written without spaces between words: word-based rules say nothing about them
 NO_SPACES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "wuu", "yue"})
+# a whitespace-separated token without a letter: only digits, "_", punctuation, symbols
+_NON_ALPHA_WORD = re.compile(r"(?<!\S)(?:[^\w\s]|[\d_])+(?!\S)")
 SIGNALS = ("mean_word_length", "symbol_ratio", "punct_line_fraction",
            "duplicate_line_fraction", "non_alpha_word_fraction", "bullet_line_fraction",
            "ellipsis_line_fraction", "short_line_fraction")
@@ -46,7 +49,7 @@ def signals(text: str) -> dict[str, float]:
         "symbol_ratio": (text.count("#") + text.count("...") + text.count("…")) / n_words,
         "punct_line_fraction": sum(line.endswith(TERMINAL) for line in lines) / n_lines,
         "duplicate_line_fraction": duplicates / n_lines,
-        "non_alpha_word_fraction": sum(not any(c.isalpha() for c in w) for w in words) / n_words,
+        "non_alpha_word_fraction": len(_NON_ALPHA_WORD.findall(text)) / n_words,
         "bullet_line_fraction": sum(line.startswith(BULLETS) for line in lines) / n_lines,
         "ellipsis_line_fraction": sum(line.endswith(("...", "…")) for line in lines) / n_lines,
         "short_line_fraction": sum(len(line) < 30 for line in lines) / n_lines,
