@@ -85,76 +85,101 @@ def _kind(line: str, words: int, max_words: int) -> str:
     return "other"
 
 
-def _trailing(lines: list[str], kinds: list[str | None], rules: Rules) -> int:
+class _Lines:
+    """A document's lines, with word counts and kinds worked out only when asked for."""
+
+    def __init__(self, text: str, rules: Rules) -> None:
+        self.lines = text.split("\n")
+        self.rules = rules
+        self._words: dict[int, int] = {}
+        self._kinds: dict[int, str | None] = {}
+
+    def words(self, i: int) -> int:
+        if i not in self._words:
+            self._words[i] = len(self.lines[i].split())
+        return self._words[i]
+
+    def kind(self, i: int) -> str | None:
+        if i not in self._kinds:
+            line = self.lines[i]
+            self._kinds[i] = (_kind(line, self.words(i), self.rules.link_max_words)
+                              if line.strip() else None)
+        return self._kinds[i]
+
+
+def _trailing(doc: _Lines) -> int:
     """Index of the first line of the trailing block (len(lines) when there is none)."""
-    body = [i for i, k in enumerate(kinds) if k is not None]  # non-blank lines
-    start = len(lines)
+    n = len(doc.lines)
+    body = [i for i in range(n) if doc.lines[i].strip()]  # non-blank lines
+    start = n
     taken_links = 0
     for pos in range(len(body) - 1, -1, -1):
         i = body[pos]
-        if kinds[i] == "link":
+        if doc.kind(i) == "link":
             start, taken_links = i, taken_links + 1
             continue
-        below = kinds[body[pos + 1]] if pos + 1 < len(body) else None
-        above = kinds[body[pos - 1]] if pos > 0 else None
-        if below == "link" and above == "link" and start < len(lines):
+        below = doc.kind(body[pos + 1]) if pos + 1 < len(body) else None
+        above = doc.kind(body[pos - 1]) if pos > 0 else None
+        if below == "link" and above == "link" and start < n:
             start = i
             continue
         break
-    return start if taken_links >= rules.min_block_lines else len(lines)
+    return start if taken_links >= doc.rules.min_block_lines else n
 
 
-def _leading(lines: list[str], words: list[int], rules: Rules) -> int:
+def _leading(doc: _Lines) -> int:
     """Index of the first line after the leading navigation block (0 when there is none)."""
     end, taken = 0, 0
-    for i, line in enumerate(lines):
+    for i, line in enumerate(doc.lines):
         stripped = line.strip()
         if not stripped:
             if taken:
                 break  # a menu is one run of lines; what follows a blank line is content
             continue
         nav = NAVIGATION.search(stripped) is not None or (
-            words[i] <= rules.nav_max_words and not stripped.endswith(TERMINAL))
+            doc.words(i) <= doc.rules.nav_max_words and not stripped.endswith(TERMINAL))
         if not nav:
             break
         end, taken = i + 1, taken + 1
-    return end if taken >= rules.min_block_lines else 0
+    return end if taken >= doc.rules.min_block_lines else 0
 
 
 def clean(text: str, rules: Rules) -> tuple[str, list[Removal]]:
     """Remove the page chrome of one document; return the text and what was removed."""
-    lines = text.split("\n")
-    words = [len(line.split()) for line in lines]
-    total = sum(words)
-    kinds: list[str | None] = [
-        _kind(line, n, rules.link_max_words) if line.strip() else None
-        for line, n in zip(lines, words, strict=True)]
+    if not (rules.trailing_block or rules.leading_block or rules.repeated_lines):
+        return text, []
+    doc = _Lines(text, rules)
+    lines = doc.lines
     keep = [True] * len(lines)
     removals: list[Removal] = []
+    total = len(text.split())
+    removed_words = 0
 
     def drop(rule: str, indexes: list[int]) -> None:
+        nonlocal removed_words
         indexes = [i for i in indexes if keep[i] and lines[i].strip()]
-        left = total - sum(words[i] for i, k in enumerate(keep) if not k)
-        if not indexes or left - sum(words[i] for i in indexes) < rules.min_words_left:
+        gone = sum(doc.words(i) for i in indexes)
+        if not indexes or total - removed_words - gone < rules.min_words_left:
             return
         for i in indexes:
             keep[i] = False
+        removed_words += gone
         removals.append(Removal(rule, [lines[i] for i in indexes]))
 
     if rules.trailing_block:
-        drop("trailing_block", list(range(_trailing(lines, kinds, rules), len(lines))))
+        drop("trailing_block", list(range(_trailing(doc), len(lines))))
     if rules.leading_block:
-        drop("leading_block", list(range(_leading(lines, words, rules))))
+        drop("leading_block", list(range(_leading(doc))))
     if rules.repeated_lines:
-        seen: set[str] = set()
+        first: dict[str, int] = {}
         repeats = []
         for i, line in enumerate(lines):
-            if not keep[i] or kinds[i] != "link":
+            if not keep[i] or not line.strip():
                 continue
             key = line.strip().casefold()
-            if key in seen:
+            if key in first and doc.kind(i) == "link":
                 repeats.append(i)
-            seen.add(key)
+            first.setdefault(key, i)
         drop("repeated_lines", repeats)
     if not removals:
         return text, []

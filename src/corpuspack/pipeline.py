@@ -81,10 +81,11 @@ class FileStats:
 def fill_text_fields(doc: Document) -> None:
     """Set every column computed from the text: counts, hash, quality signals."""
     text = doc.text
+    words = text.split()
     doc.n_chars = len(text)
-    doc.n_words = len(text.split())
+    doc.n_words = len(words)
     doc.sha256 = text_sha256(text)
-    for name, value in signals(text).items():
+    for name, value in signals(text, words).items():
         setattr(doc, name, value)
 
 

@@ -17,15 +17,15 @@ from corpuspack.boilerplate import TERMINAL
 BULLETS = ("•", "-", "*", "‣", "·", "–", "▪", "●")
 # scripts written without spaces between words: word-based rules say nothing about them
 NO_SPACES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "wuu", "yue"})
-# a whitespace-separated token without a letter: only digits, "_", punctuation, symbols
-_NON_ALPHA_WORD = re.compile(r"(?<!\S)(?:[^\w\s]|[\d_])+(?!\S)")
+_LETTER = re.compile(r"[^\W\d_]")
 SIGNALS = ("mean_word_length", "symbol_ratio", "punct_line_fraction",
            "duplicate_line_fraction", "non_alpha_word_fraction", "bullet_line_fraction",
            "ellipsis_line_fraction", "short_line_fraction")
 
 
-def signals(text: str) -> dict[str, float]:
-    """The quality signals of a text, each rounded to 4 decimals.
+def signals(text: str, words: list[str] | None = None) -> dict[str, float]:
+    """The quality signals of a text, each rounded to 4 decimals (``words``: its
+    whitespace-separated words, when the caller has them already).
 
     mean_word_length: characters per whitespace-separated word (Gopher: 3 to 10).
     symbol_ratio: "#" and ellipses per word (Gopher: at most 0.1).
@@ -36,23 +36,33 @@ def signals(text: str) -> dict[str, float]:
     ellipsis_line_fraction: lines ending in an ellipsis (Gopher: at most 0.3).
     short_line_fraction: lines under 30 characters (FineWeb: at most 0.67).
     """
-    words = text.split()
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
-    n_words, n_lines = max(1, len(words)), max(1, len(lines))
+    if words is None:
+        words = text.split()
+    n_words = max(1, len(words))
     seen: set[str] = set()
-    duplicates = 0
-    for line in lines:
+    lines = duplicates = punct = bullets = ellipses = short = 0
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line:
+            continue
+        lines += 1
         duplicates += line in seen
         seen.add(line)
+        punct += line.endswith(TERMINAL)
+        bullets += line.startswith(BULLETS)
+        ellipses += line.endswith(("...", "…"))
+        short += len(line) < 30
+    n_lines = max(1, lines)
+    non_alpha = sum(1 for w in words if not (w.isalpha() or _LETTER.search(w)))
     values = {
         "mean_word_length": sum(map(len, words)) / n_words,
         "symbol_ratio": (text.count("#") + text.count("...") + text.count("…")) / n_words,
-        "punct_line_fraction": sum(line.endswith(TERMINAL) for line in lines) / n_lines,
+        "punct_line_fraction": punct / n_lines,
         "duplicate_line_fraction": duplicates / n_lines,
-        "non_alpha_word_fraction": len(_NON_ALPHA_WORD.findall(text)) / n_words,
-        "bullet_line_fraction": sum(line.startswith(BULLETS) for line in lines) / n_lines,
-        "ellipsis_line_fraction": sum(line.endswith(("...", "…")) for line in lines) / n_lines,
-        "short_line_fraction": sum(len(line) < 30 for line in lines) / n_lines,
+        "non_alpha_word_fraction": non_alpha / n_words,
+        "bullet_line_fraction": bullets / n_lines,
+        "ellipsis_line_fraction": ellipses / n_lines,
+        "short_line_fraction": short / n_lines,
     }
     return {k: round(v, 4) for k, v in values.items()}
 
