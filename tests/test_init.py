@@ -64,3 +64,19 @@ def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
     assert cli(tmp_path, "init", str(tmp_path / "c")).returncode == 0
     done = cli(tmp_path, "init", str(tmp_path / "c"))
     assert done.returncode == 2 and "exists already" in done.stderr
+
+
+def test_config_template_lists_every_option_and_loads(tmp_path: Path) -> None:
+    import re
+
+    from corpuspack.config import load_config
+    from corpuspack.scaffold import config_text
+
+    text = config_text("demo")
+    # uncomment every one-line setting that has a value, as a curator trying them would
+    lines = [re.sub(r"^# (\w+ = (?!\.\.\.)[^\[{].*)$", r"\1", line) for line in text.splitlines()]
+    (tmp_path / "corpus.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = load_config(tmp_path / "corpus.toml")
+    assert config.options.language_sample_chars == 300 and config.quality.min_words == 50
+    for key in ("trailing_block", "threshold", "phone_region", "max_short_line_fraction"):
+        assert f"# {key} = " in text

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from pathlib import Path
 
+from corpuspack.boilerplate import Rules
 from corpuspack.card import SECTIONS, merge
 from corpuspack.config import CONFIG_FILE, option_help
 from corpuspack.errors import UsageError
+from corpuspack.neardup import NearDedup
+from corpuspack.pii import Redaction
+from corpuspack.quality import Filters
 
 WORKFLOW = """\
 # Checks the corpus on every push and pull request (written by 'corpuspack init').
@@ -84,6 +89,17 @@ def config_text(name: str) -> str:
     for option, default, help_text in option_help():
         lines.append(f"# {help_text}")
         lines.append(f"# {option} = {_toml_value(default)}")
+    tables = (("boilerplate", Rules, "page chrome removal rules"),
+              ("near_dedup", NearDedup, "near-duplicate detection (MinHash)"),
+              ("quality", Filters, 'quality filters: unset ones do not filter; preset = "gopher"'),
+              ("pii", Redaction, "redaction of personal data"))
+    for name, cls, what in tables:
+        lines += ["", f"[{name}]", f"# {what} (README, \"Text quality\")"]
+        if name == "quality":
+            lines.append('# preset = "gopher"')
+        for f in fields(cls):
+            value = f.default
+            lines.append(f"# {f.name} = {_toml_value(value) if value is not None else '...'}")
     return "\n".join(lines) + "\n"
 
 
