@@ -18,6 +18,7 @@ Stages, each streaming and bounded in memory:
 from __future__ import annotations
 
 import fcntl
+import heapq
 import os
 import shutil
 import tempfile
@@ -31,7 +32,7 @@ import orjson
 
 from corpuspack.config import CorpusConfig
 from corpuspack.dedup import find_exact_duplicates
-from corpuspack.document import line_id, table_schema
+from corpuspack.document import json_line, line_id, table_schema
 from corpuspack.errors import CorpusError, UsageError
 from corpuspack.neardup import find_clusters
 from corpuspack.package import REPORT_FILE, SCHEMA_FILE, descriptor
@@ -160,7 +161,7 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
     stems: list[str] = []
     groups: dict[str, int] = {}
     stats = CorpusStats()
-    audit: list[bytes] = []
+    audit = open(workdir / "audit.jsonl", "wb")  # noqa: SIM115 - closed below
     for result in parallel_map(run_task, tasks(files(), settings, near, rules.frequent_lines,
                                                workdir), workers):
         stems.extend(result.stems)
@@ -173,7 +174,7 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
         report.repaired_mojibake += result.file_stats.repaired_mojibake
         report.removed.update(result.file_stats.removed)
         report.pii.update(result.file_stats.pii)
-        audit.extend(result.file_stats.audit)
+        audit.writelines(result.file_stats.audit)
         report.encodings.update(result.encodings)
         report.skipped.extend(result.skipped)
         stats.update(result.stats)
@@ -196,7 +197,7 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
             stems.extend(refined.stems)
             stats.update(refined.stats)
             report.removed.update(refined.file_stats.removed)
-            audit.extend(refined.file_stats.audit)
+            audit.writelines(refined.file_stats.audit)
             report.filtered.extend(refined.filtered)
             progress.advance(1)
         stems.sort()
@@ -225,7 +226,9 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
     n_shards = shard_count(dedup.kept_bytes, max(1, int(config.options.shard_size_mb * MiB)))
     writer = ShardWriter(staging, n_shards, config.options.compression)
     collisions: list[Skipped] = []
-    near_drops: list[bytes] = []
+    near_file = workdir / "near-duplicates.jsonl"
+    near_drops = open(near_file, "wb")  # noqa: SIM115 - closed below
+    near_count = 0
     exact = _iter_duplicates(dedup.duplicates_file)
     next_drop = next(exact, None)
     previous = b""
@@ -252,25 +255,28 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
             cluster, similarity = member
             if cluster != obj["id"] and not near.keep:
                 stats.add(obj, sign=-1)
-                near_drops.append(Duplicate(obj["id"], obj["source"], cluster, "", "near",
-                                            similarity).to_line())
+                near_drops.write(Duplicate(obj["id"], obj["source"], cluster, "", "near",
+                                           similarity).to_line())
+                near_count += 1
                 continue
             obj["cluster"] = cluster
-            line = orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
+            line = json_line(obj)
         writer.add(doc_id, line)
         report.documents_written += 1
         progress.advance(1)
     shards = writer.close()
+    near_drops.close()
     report.skipped = sorted(report.skipped + collisions)
-    report.near_duplicates_dropped = len(near_drops)
-    report.duplicates_file = _all_duplicates(dedup.duplicates_file, near_drops, stems, workdir)
+    report.near_duplicates_dropped = near_count
+    report.duplicates_file = _all_duplicates(dedup.duplicates_file, near_file, stems, workdir)
     report.bytes_out = sum(s.bytes for s in shards)
     report.data_files = [s.filename for s in shards]
 
     write_json(staging / SCHEMA_FILE, table_schema())
+    audit.close()
     if rules.audit:
-        with open(staging / AUDIT_FILE, "wb") as fh:
-            fh.writelines(sort_lines(iter(audit), workdir, "audit"))
+        with open(workdir / "audit.jsonl", "rb") as lines, open(staging / AUDIT_FILE, "wb") as fh:
+            fh.writelines(sort_lines(lines, workdir, "audit", 8 << 20))
         report.data_files.append(AUDIT_FILE)
     report.write_json(staging / REPORT_FILE, timing=False)
     write_json(staging / DESCRIPTOR_IN_STAGING,
@@ -287,12 +293,14 @@ def _iter_duplicates(path: Path) -> Iterator[Duplicate]:
             yield Duplicate.from_line(line)
 
 
-def _all_duplicates(exact: Path, near: list[bytes], stems: list[str], workdir: Path) -> Path:
+def _all_duplicates(exact: Path, near_file: Path, stems: list[str], workdir: Path) -> Path:
     """One file of every dropped duplicate, in id order; near ones get their kept document's
-    source filled in from the keys (the merge saw only ids)."""
-    if not near:
+    source filled in from the keys (the merge saw only ids). Only the kept documents of
+    near-duplicate clusters are held in memory."""
+    if near_file.stat().st_size == 0:
         return exact
-    wanted = {Duplicate.from_line(line).duplicate_of for line in near}
+    with open(near_file, "rb") as fh:
+        wanted = {Duplicate.from_line(line).duplicate_of for line in fh}
     sources: dict[str, str] = {}
     for stem in stems:
         with open(f"{stem}.keys", "rb") as fh:
@@ -300,15 +308,17 @@ def _all_duplicates(exact: Path, near: list[bytes], stems: list[str], workdir: P
                 _, doc_id, _, source = line.rstrip(b"\n").split(b"\t", 3)
                 if doc_id.decode() in wanted:
                     sources[doc_id.decode()] = orjson.loads(source)
-    filled = []
-    for line in near:
-        dup = Duplicate.from_line(line)
-        filled.append(Duplicate(dup.id, dup.source, dup.duplicate_of,
+    def filled() -> Iterator[bytes]:
+        with open(near_file, "rb") as fh:
+            for line in fh:
+                dup = Duplicate.from_line(line)
+                yield Duplicate(dup.id, dup.source, dup.duplicate_of,
                                 sources.get(dup.duplicate_of, ""), dup.kind,
-                                dup.similarity).to_line())
+                                dup.similarity).to_line()
+
     out = workdir / "all-duplicates.jsonl"
     with open(exact, "rb") as fh, open(out, "wb") as dest:
-        dest.writelines(sort_lines(iter(list(fh) + filled), workdir, "alldups"))
+        dest.writelines(heapq.merge(fh, filled()))  # both are in id order
     return out
 
 

@@ -253,10 +253,19 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def json_line(value: Any) -> bytes:
+    """``value`` as one line of JSON, in a bytes object of its own size.
+
+    orjson returns its output in the buffer it wrote into (4 kB at least), so a list of
+    short orjson lines costs 4 kB each; buffers of lines to be sorted are sized by length.
+    """
+    return bytes(memoryview(orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE)))
+
+
 def to_json_line(doc: Document) -> bytes:
     """Serialise a document as one JSON line (keys in schema order, UTF-8, ending in LF)."""
     # orjson writes a dataclass's fields in their declared order: the column order
-    return orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE)
+    return json_line(doc)
 
 
 def from_json(obj: dict[str, Any]) -> Document:

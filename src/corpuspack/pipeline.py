@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import orjson
-
 from corpuspack.boilerplate import Removal, Rules, clean
-from corpuspack.document import Document, document_id, text_sha256
+from corpuspack.document import Document, document_id, json_line, text_sha256
 from corpuspack.errors import SkipFile
 from corpuspack.language import LanguageIdentifier
 from corpuspack.metadata import clean_inline, merge_layers
@@ -73,9 +71,8 @@ class FileStats:
             self.removed[f"{removal.rule}:lines"] += len(removal.lines)
             self.removed[f"{removal.rule}:chars"] += sum(len(line) + 1 for line in removal.lines)
             if keep_audit:
-                self.audit.append(orjson.dumps({"id": doc_id, "rule": removal.rule,
-                                                "lines": removal.lines},
-                                               option=orjson.OPT_APPEND_NEWLINE))
+                self.audit.append(json_line({"id": doc_id, "rule": removal.rule,
+                                             "lines": removal.lines}))
 
 
 def fill_text_fields(doc: Document) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 
+from corpuspack.document import json_line
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class Skipped:
@@ -40,8 +42,8 @@ class Duplicate:
     similarity: float = 1.0
 
     def to_line(self) -> bytes:
-        return orjson.dumps([self.id, self.duplicate_of, self.source, self.duplicate_of_source,
-                             self.kind, self.similarity], option=orjson.OPT_APPEND_NEWLINE)
+        return json_line([self.id, self.duplicate_of, self.source, self.duplicate_of_source,
+                          self.kind, self.similarity])
 
     @classmethod
     def from_line(cls, line: bytes) -> Duplicate:
