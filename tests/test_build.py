@@ -21,7 +21,7 @@ from corpuspack.errors import CorpusError
 from corpuspack.validate import validate_package
 from corpuspack.write import Layout, commit, recover
 
-from .conftest import build_to, make_tree, read_docs
+from .conftest import build_to, make_tree, read_docs, text_of
 
 
 def digest_tree(folder: Path) -> dict[str, str]:
@@ -186,3 +186,26 @@ def test_interrupted_commit_is_completed(tree: Path, tmp_path: Path) -> None:
 def test_output_inside_sources_is_refused(tree: Path) -> None:
     with pytest.raises(CorpusError, match="inside the source folder"):
         zero_config(tree, tree / "pkg")
+
+
+@pytest.mark.parametrize("order", ["unique first", "repeat first"])
+def test_a_repeated_record_id_is_reported_and_loses_no_text(tmp_path: Path, order: str) -> None:
+    # two records of one JSONL file carry the same id (a data error): the later one is
+    # reported; a text the dropped record shares with another file is still in the corpus
+    src = tmp_path / "src"
+    src.mkdir()
+    shared, unique = text_of("fr-fr"), text_of("de-de")
+    (src / "a.txt").write_text(shared, encoding="utf-8")
+    records = [{"id": "7", "text": unique}, {"id": "7", "text": shared}]
+    if order == "repeat first":
+        records.reverse()
+    (src / "dump.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records),
+                                    encoding="utf-8")
+    config, report = build_to(src, tmp_path / "pkg")
+    texts = sorted(d["text"] for d in read_docs(config.package_dir))
+    kept, lost = records[0]["text"], records[1]["text"]
+    assert [(s.path, s.record) for s in report.skipped] == [("dump.jsonl", "L2")]
+    assert "id '7' repeats" in report.skipped[0].reason
+    assert texts == sorted({shared.strip(), kept.strip()})
+    assert (lost == unique) == (len(texts) == 1)
+    assert validate_package(config.package_dir).valid

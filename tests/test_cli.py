@@ -96,3 +96,11 @@ def test_config_build_and_check(tmp_path: Path) -> None:
     (tmp_path / "corpus" / "sources" / "more.txt").write_text("More news.", encoding="utf-8")
     result = runner.invoke(app, ["build", *cfg, "--check", "-j", "1"])
     assert result.exit_code == 1 and "stale" in result.output
+
+
+def test_error_text_is_printed_as_is(tmp_path: Path) -> None:
+    # a path with square brackets (rich markup syntax) must reach the user unchanged
+    missing = tmp_path / "[bold]draft[/bold]" / "corpus.toml"
+    result = runner.invoke(app, ["build", "--config", str(missing)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: config file not found: {missing}"

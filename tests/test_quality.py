@@ -241,6 +241,30 @@ def test_lines_frequent_across_a_source_are_removed(tmp_path: Path) -> None:
     assert [a["id"] for a in audit] == sorted(a["id"] for a in audit)
 
 
+@pytest.mark.parametrize("near", [True, False])
+def test_copies_of_one_page_do_not_make_its_body_frequent(tmp_path: Path, near: bool) -> None:
+    # a mirror holds ten exact copies of a page, a revision of it, and ten edited copies
+    # (a typo each): its lines recur in many documents, yet they are the page, not chrome
+    body = section("sect.regular-upgrades")
+    mirror = tmp_path / "src" / "mirror"
+    mirror.mkdir(parents=True)
+    for i in range(10):
+        (mirror / f"copy-{i}.txt").write_text(body, encoding="utf-8")
+        edited = body.replace("upgrade", f"upgrade{'s' * (i + 1)}", 1)
+        (mirror / f"edit-{i}.txt").write_text(edited, encoding="utf-8")
+    (mirror / "revised.txt").write_text(body + "\nA paragraph added in the revision.",
+                                        encoding="utf-8")
+    config = zero_config(tmp_path / "src", tmp_path / "pkg")
+    config = replace(config, near_dedup=replace(config.near_dedup, enabled=near))
+    report = build(config, workers=2)
+    docs = read_docs(config.package_dir)
+    assert report.summary(timing=False)["boilerplate_removed"].get("frequent_lines") is None
+    first_paragraph, last_paragraph = body.strip().split("\n")[0], body.strip().split("\n")[-1]
+    assert docs and all(first_paragraph[:60] in d["text"] and last_paragraph[-60:] in d["text"]
+                        for d in docs)
+    assert len(docs) == (1 if near else 12)
+
+
 def test_quality_filters_and_pii_in_a_build(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()

@@ -222,3 +222,15 @@ def test_ids_are_stable_and_depend_on_path_and_record(tmp_path: Path) -> None:
 def test_handbook_fixture_is_real_html() -> None:
     assert (FIXTURES / "html" / "handbook-en-why-debian-stable.html").read_bytes().startswith(
         b"<?xml")
+
+
+def test_jsonl_with_a_byte_order_mark(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    lines = [json.dumps({"id": "a", "text": "première ligne"}),
+             json.dumps({"id": "b", "text": "second line"})]
+    (src / "d.jsonl").write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode() + b"\n")
+    files, _ = walk(src)
+    docs, skips = docs_of(files["d.jsonl"])
+    assert skips == [] and [(d.record, d.text) for d in docs] == [
+        ("a", "première ligne"), ("b", "second line")]

@@ -117,3 +117,39 @@ def test_no_release_tags_means_no_version_check(tmp_path: Path, base: str) -> No
     src = sources(tmp_path)
     config, _ = build_to(src, tmp_path / "pkg")
     assert validate_package(config.package_dir, base=base).valid
+
+
+def test_a_metadata_change_is_a_change(tmp_path: Path) -> None:
+    src = sources(tmp_path)
+    old, _ = build_to(src, tmp_path / "v1" / "pkg")
+    (src / "fr-fr.meta.yaml").write_text("title: Un titre donné après coup\n", encoding="utf-8")
+    new, _ = build_to(src, tmp_path / "v2" / "pkg")
+    result = diff(open_package(old.package_dir), open_package(new.package_dir))
+    assert result.counts == {"added": 0, "removed": 0, "changed": 1, "unchanged": 3}
+    assert [s for _, s in result.entries("changed")] == ["fr-fr.txt"]
+
+
+def test_an_unknown_revision_is_one_line(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    sources(repo)
+    (repo / "corpus.toml").write_text('name = "demo"\nversion = "0.1.0"\n', encoding="utf-8")
+    git(repo, "init", "-q")
+    assert cli(repo, "build", "-j", "1").returncode == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "first")
+    done = cli(repo, "diff", "no-such-rev")
+    assert done.returncode == 2 and "no-such-rev" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_data_file_missing_from_a_revision_is_an_error(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    sources(repo)
+    (repo / "corpus.toml").write_text('name = "demo"\nversion = "0.1.0"\n', encoding="utf-8")
+    git(repo, "init", "-q")
+    assert cli(repo, "build", "-j", "1").returncode == 0
+    git(repo, "add", "-A")
+    git(repo, "rm", "-q", "--cached", "-r", "corpus/data")
+    git(repo, "commit", "-qm", "descriptor without its data")
+    done = cli(repo, "diff", "HEAD")
+    assert done.returncode == 2 and "cannot read HEAD:corpus/data/" in done.stderr

@@ -16,10 +16,12 @@ removed line is reported with the rule that removed it):
     Later copies of a link-like line already seen in the document.
 ``frequent_lines``
     Lines found in many documents of the same source (publisher, web host or top folder),
-    counted over the whole corpus in a streaming pass (see :mod:`corpuspack.build`).
+    counted over the whole corpus in a streaming pass (see :mod:`corpuspack.build`); each
+    distinct text counts once.
 
 No rule removes a document whole: a block is kept when removing it would leave fewer than
-``min_words_left`` words.
+``min_words_left`` words, and frequent lines are kept in a document where they make up more
+than ``frequent_max_share`` of its words (near-copies of one page share all their lines).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class Rules:
     min_words_left: int = 20
     frequent_min_docs: int = 10
     frequent_min_fraction: float = 0.05
+    frequent_max_share: float = 0.5
     audit: bool = False
 
 
@@ -219,8 +222,10 @@ def remove_frequent(text: str, group: str, frequent: frozenset[str],
     if not gone:
         return text, None
     removed = set(gone)
+    total = len(text.split())
     left = sum(len(line.split()) for i, line in enumerate(lines) if i not in removed)
-    if left < rules.min_words_left:
+    if left < rules.min_words_left or total - left > rules.frequent_max_share * total:
+        # most of the document recurs in its source: near-copies of one page, not chrome
         return text, None
     return (_join(line for i, line in enumerate(lines) if i not in removed),
             Removal("frequent_lines", [lines[i] for i in gone]))

@@ -83,16 +83,26 @@ def settings_for(config: CorpusConfig) -> Settings:
 def _lock(layout: Layout) -> Iterator[None]:
     layout.parent.mkdir(parents=True, exist_ok=True)
     path = layout.parent / f".corpuspack-lock-{layout.data_dir.name}"
-    with open(path, "w") as fh:
+    while True:
+        fh = open(path, "w")  # noqa: SIM115 - closed below
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            fh.close()
             raise CorpusError(f"another build is writing {layout.data_dir}") from None
         try:
-            yield
-        finally:
-            path.unlink(missing_ok=True)
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        fh.close()  # the holder removed the file between our open and lock: take a new one
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)  # before unlocking, which the inode check above relies on
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
 
 
 def build(config: CorpusConfig, *, workers: int | None = None, strict: bool = False,
@@ -126,8 +136,7 @@ def build(config: CorpusConfig, *, workers: int | None = None, strict: bool = Fa
                 if strict and report.skipped:
                     raise CorpusError(
                         f"--strict: {len(report.skipped)} file(s) or record(s) were skipped "
-                        f"(first: {sorted(report.skipped)[0].path}: "
-                        f"{sorted(report.skipped)[0].reason})"
+                        f"(first: {min(report.skipped).path}: {min(report.skipped).reason})"
                     )
                 _keep_duplicates(report)
                 commit(layout, staging)
@@ -231,17 +240,24 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
     near_count = 0
     exact = _iter_duplicates(dedup.duplicates_file)
     next_drop = next(exact, None)
-    previous = b""
+    previous = drops_id = b""
+    drop_shas: list[str] = []  # texts to drop under the current id
     for line in merge_files([Path(f"{s}.jsonl") for s in stems], key=line_id,
                             workdir=workdir):
         doc_id = line_id(line)
-        while next_drop is not None and next_drop.id.encode() < doc_id:
-            next_drop = next(exact, None)
-        if next_drop is not None and next_drop.id.encode() == doc_id and doc_id != previous:
-            next_drop = next(exact, None)
-            previous = doc_id
-            stats.add(orjson.loads(line), sign=-1)
-            continue
+        if doc_id != drops_id:
+            drops_id, drop_shas = doc_id, []
+            while next_drop is not None and next_drop.id.encode() <= doc_id:
+                if next_drop.id.encode() == doc_id:
+                    drop_shas.append(next_drop.sha256)
+                next_drop = next(exact, None)
+        if drop_shas:
+            obj = orjson.loads(line)
+            # two records may share an id (a data error): drop only those whose text repeats
+            if obj["sha256"] in drop_shas:
+                drop_shas.remove(obj["sha256"])
+                stats.add(obj, sign=-1)
+                continue
         if doc_id == previous:
             obj = orjson.loads(line)
             stats.add(obj, sign=-1)

@@ -6,11 +6,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import orjson
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from corpuspack.errors import CorpusError, UsageError
 
@@ -39,7 +40,7 @@ def _run(debug: bool, fn: Callable[[], T]) -> T:
     except CorpusError as exc:
         if debug:
             raise
-        err.print(f"[red]error:[/red] {exc}", markup=True)
+        err.print(Text.assemble(("error:", "red"), f" {exc}"))
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("interrupted; the previous package is unchanged")
@@ -164,8 +165,9 @@ def _print_build_summary(report: Any, cfg: Any, check: bool) -> None:
 
 @app.command()
 def validate(
-    path: Annotated[Path, typer.Argument(
-        help="Package folder or datapackage.json.")] = Path("datapackage.json"),
+    path: Annotated[Path | None, typer.Argument(
+        help="Package folder or datapackage.json. Default: the corpus of the config, else "
+        "./datapackage.json.")] = None,
     base: Annotated[str | None, typer.Option(
         "--base", help="Also fail when documents changed since this version (folder, "
         "datapackage.json or git revision; 'auto': the newest release tag) but the version "
@@ -176,7 +178,7 @@ def validate(
     """Validate a corpus package (exit 0 valid, 1 invalid, 2 misuse)."""
     from corpuspack.validate import validate_package
 
-    report = _run(debug, lambda: validate_package(path, base))
+    report = _run(debug, lambda: validate_package(path or _default_descriptor(), base))
     if json_out:
         _print_json(report.to_dict())
     else:
@@ -190,6 +192,16 @@ def validate(
         if report.problems_not_listed:
             out.print(f"  ... and {report.problems_not_listed} more problems")
     raise typer.Exit(0 if report.valid else 1)
+
+
+def _default_descriptor() -> Path:
+    """datapackage.json of the config in the current folder, else ./datapackage.json."""
+    from corpuspack.config import load_config
+
+    try:
+        return load_config().descriptor
+    except CorpusError:
+        return Path("datapackage.json")
 
 
 PackageArg = Annotated[Path | None, typer.Argument(
@@ -272,8 +284,9 @@ def publish(
 @app.command()
 def diff(
     old: Annotated[str, typer.Argument(help="Package folder, datapackage.json or git revision.")],
-    new: Annotated[str, typer.Argument(
-        help="Package folder, datapackage.json or git revision.")] = "datapackage.json",
+    new: Annotated[str | None, typer.Argument(
+        help="Package folder, datapackage.json or git revision. Default: the corpus of the "
+        "config.")] = None,
     json_out: Json = False,
     debug: Debug = False,
 ) -> None:
@@ -290,7 +303,7 @@ def diff(
         except CorpusError:
             def opener(spec: str) -> Any:
                 return open_package(spec)
-        result = diff_packages(opener(old), opener(new))
+        result = diff_packages(opener(old), opener(new or str(_default_descriptor())))
         if json_out:
             head = result.summary()
             sys.stdout.write(orjson.dumps(head)[:-1].decode())
@@ -330,12 +343,6 @@ def init(
         out.print(f"created {path}")
     out.print(f"next: put sources in {folder / 'corpus' / 'sources'}, then run "
               "'corpuspack build' in that folder")
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print an error line and exit (for commands' own argument checks)."""
-    err.print(f"[red]error:[/red] {message}", markup=True)
-    raise typer.Exit(code)
 
 
 def main() -> None:

@@ -111,6 +111,11 @@ _TABLE_KEYS = {"defaults", "options", "boilerplate", "quality", "near_dedup", "p
 _KNOWN = _PACKAGE_KEYS | _PATH_KEYS | _TABLE_KEYS
 
 
+def slug(text: str) -> str:
+    """A package name from any text (lower case letters, digits, '.', '-', '_')."""
+    return re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-._") or "corpus"
+
+
 def _unknown(key: str, known: set[str], where: str) -> ConfigError:
     close = difflib.get_close_matches(key, sorted(known), n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -177,7 +182,7 @@ def from_table(table: dict[str, Any], root: Path, where: str) -> CorpusConfig:
     for key in table:
         if key not in _KNOWN:
             raise _unknown(key, _KNOWN, where)
-    name = table.get("name", root.resolve().name.lower())
+    name = table.get("name", slug(root.resolve().name))
     if not isinstance(name, str) or not _NAME.match(name):
         raise ConfigError(f"'name' in {where} must be lower case letters, digits, '.', '-', '_'")
     version = str(table.get("version", "0.1.0"))
@@ -280,7 +285,7 @@ def zero_config(source_dir: Path, out: Path, base: CorpusConfig | None = None) -
 
     out = out.resolve()
     if base is None:
-        name = re.sub(r"[^a-z0-9._-]+", "-", out.name.lower()).strip("-._") or "corpus"
+        name = slug(out.name)
         base = CorpusConfig(root=out, source_dir=source_dir, data_dir=out / "data",
                             descriptor=out / "datapackage.json", name=name)
     config = replace(base, source_dir=source_dir.resolve(), data_dir=out / "data",

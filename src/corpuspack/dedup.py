@@ -72,7 +72,8 @@ def find_exact_duplicates(keys_files: list[Path], workdir: Path,
                     kept_bytes += int(other[2])
                     continue
                 yield Duplicate(other[1].decode(), orjson.loads(other[3]),
-                                first[1].decode(), orjson.loads(first[3])).to_line()
+                                first[1].decode(), orjson.loads(first[3]),
+                                sha256=other[0].decode()).to_line()
 
     out_path = workdir / "duplicates.jsonl"
     count = 0

@@ -173,9 +173,10 @@ def frequent_lines(stems: list[str], groups: dict[str, int], min_docs: int,
                    min_fraction: float, workdir: Path) -> tuple[Path, int]:
     """Write the ``<group><TAB><line hash>`` keys found in enough documents of their group.
 
-    The per-document line keys of all runs are sorted externally and counted in one pass;
-    only groups with at least ``min_docs`` documents take part. Returns the file and how
-    many keys it holds.
+    The per-document line keys of all runs are sorted externally and counted in one pass,
+    each distinct text once (exact copies of a page do not make its lines frequent); only
+    groups with at least ``min_docs`` documents take part. Returns the file and how many
+    keys it holds.
     """
     out = workdir / "frequent-lines.txt"
     count = 0
@@ -196,11 +197,14 @@ def frequent_lines(stems: list[str], groups: dict[str, int], min_docs: int,
                 return 1
             return 0
 
+        last_text = b""
         for line in sort_lines(keys(), workdir, "lines", 8 << 20):
-            key = line.rstrip(b"\n")
+            key, text = line.rstrip(b"\n").rsplit(b"\t", 1)
             if key != current:
                 count += flush()
-                current, n = key, 0
-            n += 1
+                current, n, last_text = key, 0, b""
+            if text != last_text:
+                n += 1
+                last_text = text
         count += flush()
     return out, count

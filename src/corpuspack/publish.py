@@ -68,7 +68,8 @@ def write_parquet(package: Package, folder: Path) -> tuple[list[str], ReleaseSha
 
     stats = package.statistics
     total = stats.get("documents", 0)
-    json_bytes = sum(int(r.get("bytes", 0)) for r in package.resources()) or 1
+    # the JSON lines' size, uncompressed (resource bytes are compressed for gzip shards)
+    json_bytes = int(stats.get("text_bytes", 0)) + 600 * total or 1
     n_files = max(1, -(-json_bytes // SHARD_BYTES))
     rows_per_group = max(1000, min(100_000, ROW_GROUP_BYTES * max(1, total) // json_bytes))
     data = folder / "data"

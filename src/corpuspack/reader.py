@@ -72,10 +72,44 @@ class _GitRevision(_Files):
         return done.stdout
 
     def open(self, rel: str) -> IO[bytes]:
-        proc = subprocess.Popen(["git", "-C", str(self.repo), "show", self._spec(rel)],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        assert proc.stdout is not None
-        return proc.stdout
+        return _GitStream(["git", "-C", str(self.repo), "show", self._spec(rel)],
+                          self._spec(rel))  # type: ignore[return-value]
+
+
+class _GitStream:
+    """The output of ``git show``, read as a file; closing it checks that git succeeded."""
+
+    def __init__(self, command: list[str], spec: str) -> None:
+        self.spec = spec
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert self.proc.stdout is not None
+        self.stdout = self.proc.stdout
+
+    def read(self, size: int = -1) -> bytes:
+        return self.stdout.read(size)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.stdout.readline(size)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.stdout)
+
+    def __enter__(self) -> _GitStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.stdout.closed:
+            return
+        self.stdout.close()
+        assert self.proc.stderr is not None
+        with self.proc.stderr:
+            stderr = self.proc.stderr.read()
+        # a negative code is a signal: SIGPIPE when the reader stopped early, not a failure
+        if self.proc.wait() > 0:
+            raise UsageError(f"cannot read {self.spec}: {stderr.decode(errors='replace').strip()}")
 
 
 def git_root(cwd: Path) -> Path | None:

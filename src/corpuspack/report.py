@@ -13,13 +13,18 @@ import orjson
 from corpuspack.document import json_line
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class Skipped:
     """A source file, or one record of a JSONL file, that did not become a document."""
 
     path: str
     record: str | None
     reason: str
+
+    def __lt__(self, other: Skipped) -> bool:
+        # a whole file (record None) sorts before its records
+        return (self.path, self.record or "", self.reason) < (
+            other.path, other.record or "", other.reason)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path}
@@ -40,15 +45,15 @@ class Duplicate:
     duplicate_of_source: str
     kind: str = "exact"
     similarity: float = 1.0
+    sha256: str = ""  # of the dropped text: two records may share an id (a JSONL data error)
 
     def to_line(self) -> bytes:
         return json_line([self.id, self.duplicate_of, self.source, self.duplicate_of_source,
-                          self.kind, self.similarity])
+                          self.kind, self.similarity, self.sha256])
 
     @classmethod
     def from_line(cls, line: bytes) -> Duplicate:
-        id_, of, source, of_source, kind, similarity = orjson.loads(line)
-        return cls(id_, source, of, of_source, kind, similarity)
+        return cls(*_reorder(orjson.loads(line)))
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "source": self.source, "duplicate_of": self.duplicate_of,
@@ -151,3 +156,8 @@ def _removed(counts: Counter[str]) -> dict[str, dict[str, int]]:
         rule, what = key.split(":")
         out.setdefault(rule, {})[what] = value
     return out
+
+
+def _reorder(fields: list[Any]) -> tuple[Any, ...]:
+    id_, of, source, of_source, kind, similarity, sha256 = fields
+    return id_, source, of, of_source, kind, similarity, sha256

@@ -68,7 +68,8 @@ class RunWriter:
             group = source_group(doc.source, doc.url, doc.publisher).replace("\t", " ")
             self.groups[group] = self.groups.get(group, 0) + 1
             keys = {k for k in map(line_key, doc.text.split("\n")) if k is not None}
-            lines = b"".join(f"{group}\t{k}\n".encode() for k in sorted(keys))
+            # with the text's hash: copies of one document count once
+            lines = b"".join(f"{group}\t{k}\t{doc.sha256}\n".encode() for k in sorted(keys))
         self.stats.add(DocumentView(doc))
         self._records.append((line_id(line), line, key, signature_bytes, bands, lines))
         self._size += len(line)

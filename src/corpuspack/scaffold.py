@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import fields
 from pathlib import Path
 
+import corpuspack
 from corpuspack.boilerplate import Rules
 from corpuspack.card import SECTIONS, merge
-from corpuspack.config import CONFIG_FILE, option_help
+from corpuspack.config import CONFIG_FILE, option_help, slug
 from corpuspack.errors import UsageError
 from corpuspack.neardup import NearDedup
 from corpuspack.pii import Redaction
@@ -31,7 +31,9 @@ jobs:
         with:
           python-version: "3.11"
       - name: Install corpuspack
-        run: python -m pip install corpuspack
+        # pinned: datapackage.json records the corpuspack version that built it, so a
+        # newer corpuspack makes 'build --check' report the corpus stale until rebuilt
+        run: python -m pip install "corpuspack=={version}"
       - name: The committed corpus is what the sources build
         run: corpuspack build --check
       - name: The corpus is valid, and its version grew if its documents changed
@@ -108,14 +110,13 @@ def scaffold(folder: Path, name: str | None = None) -> list[Path]:
 
     Refuses to overwrite: an existing config or card is a UsageError.
     """
-    name = name or re.sub(r"[^a-z0-9._-]+", "-", folder.resolve().name.lower()).strip("-._")
-    if not name:
-        raise UsageError("give --name: the folder name makes no package name")
+    name = name or slug(folder.resolve().name)
     files = {
         folder / CONFIG_FILE: config_text(name),
         folder / "DATA_CARD.md": merge(None, dict.fromkeys(SECTIONS, PENDING)),
         folder / ".gitignore": GITIGNORE,
-        folder / ".github" / "workflows" / "corpus.yml": WORKFLOW,
+        folder / ".github" / "workflows" / "corpus.yml": WORKFLOW.replace(
+            "{version}", corpuspack.__version__),
         folder / "corpus" / "sources" / ".gitkeep": "",
     }
     existing = [p for p in files if p.exists() and p.name != ".gitignore"]

@@ -7,6 +7,7 @@ go to temporary files and are streamed out.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 import tempfile
@@ -57,13 +58,17 @@ class Diff:
                 "counts": dict(self.counts)}
 
 
-def _pairs(package: Package) -> Iterator[tuple[str, str, str]]:
-    for doc in package.iter_documents():
-        yield doc["id"], doc["sha256"], doc["source"]
+def _pairs(package: Package) -> Iterator[tuple[str, bytes, str]]:
+    # a document changed when any of its columns did (text, licence, title, cluster ...)
+    for line in package.iter_lines():
+        doc = orjson.loads(line)
+        yield doc["id"], hashlib.blake2b(line.rstrip(b"\n"), digest_size=16).digest(), doc["source"]
 
 
 def diff(old: Package | None, new: Package) -> Diff:
-    """Compare two versions document by document (``old`` None: everything is added)."""
+    """Compare two versions document by document (``old`` None: everything is added).
+
+    A document is ``changed`` when any column differs: its text, or its metadata."""
     result = Diff(old.label if old else "(nothing)", new.label,
                   old.version if old else "", new.version)
     for kind in KINDS:
@@ -154,7 +159,8 @@ def update_changelog(text: str | None, entry: str) -> str:
     entries = {m.group(1): m.group(0).rstrip("\n") + "\n" for m in _ENTRY.finditer(text)}
     if version in entries:
         return text
-    head = text[: text.index("## ")] if entries else text
+    first = _ENTRY.search(text)
+    head = text[: first.start()] if first else text
     entries[version] = entry.rstrip("\n") + "\n"
 
     def order(item: tuple[str, str]) -> tuple[int, Any]:

@@ -9,7 +9,8 @@ Commit
     A build writes everything into a staging folder beside the data folder, then records a
     commit journal and swaps the folders and the descriptor. If the process dies before the
     journal exists, the previous package is untouched; after, the next build (or
-    :func:`recover`) completes the swap. Either way a reader never sees a half-written package.
+    :func:`recover`) completes the swap. A reader looking in the instant between the renames
+    finds the journal there, and ``validate`` reports the commit as pending.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ happens once for every format in :mod:`corpuspack.pipeline`.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -111,6 +112,8 @@ def read_html(data: bytes, score: Scorer | None) -> RawRecord:
 def read_jsonl_line(line: bytes, number: int, score: Scorer | None) -> RawRecord:
     """One JSONL line: an object with a string ``text`` (or ``content``) and metadata keys."""
     encoding = "utf-8"
+    if number == 1 and line.startswith(codecs.BOM_UTF8):
+        line = line[len(codecs.BOM_UTF8):]
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
@@ -145,7 +148,12 @@ def read_jsonl_line(line: bytes, number: int, score: Scorer | None) -> RawRecord
 
 def iter_jsonl(lines: Iterator[tuple[int, bytes]], max_line: int,
                score: Scorer | None) -> Iterator[RawRecord | tuple[str, str]]:
-    """Records of a JSONL file; a bad line yields (record key, reason) instead."""
+    """Records of a JSONL file; a bad line yields (record key, reason) instead.
+
+    A record whose id repeats an earlier record's id in the file is reported, not read:
+    the two would get one document id. The ids seen are kept for the file's duration.
+    """
+    seen: set[str] = set()
     for number, line in lines:
         if len(line) > max_line:
             yield f"L{number}", f"line longer than the limit of {max_line} bytes"
@@ -153,6 +161,12 @@ def iter_jsonl(lines: Iterator[tuple[int, bytes]], max_line: int,
         if not line.strip():
             continue
         try:
-            yield read_jsonl_line(line, number, score)
+            record = read_jsonl_line(line, number, score)
         except SkipFile as exc:
             yield f"L{number}", exc.reason
+            continue
+        if record.record in seen:
+            yield f"L{number}", f"id {record.record!r} repeats an earlier record's id"
+            continue
+        seen.add(record.record)  # type: ignore[arg-type]  # always set for JSONL
+        yield record
