@@ -72,8 +72,9 @@ FOOTER = ["Sign up for our weekly newsletter", "Privacy Policy", "Terms of Use",
           "© 2024 Example News. All rights reserved."]
 
 
-def generate(folder: Path, n_docs: int, seed: int = 1) -> int:
-    """Write n_docs ~3 KB text files into folder; return their total size in bytes.
+def generate(folder: Path, n_docs: int, seed: int = 1) -> tuple[int, int]:
+    """Write n_docs ~3 KB text files into folder; return their total size in bytes and how
+    many of them are near-duplicate copies of an earlier one.
 
     Each document is random paragraphs of one language. Scraped-page shapes are added as
     real corpora have them: 10% start with a navigation menu, 20% end with share lines,
@@ -91,11 +92,12 @@ def generate(folder: Path, n_docs: int, seed: int = 1) -> int:
     langs = sorted(by_lang)
     if folder.exists():
         shutil.rmtree(folder)
-    total = 0
+    total = planted = 0
     earlier: list[tuple[str, str]] = []
     for i in range(n_docs):
         roll = rng.random()
         if roll < 0.05 and earlier:
+            planted += 1
             lang, text = rng.choice(earlier)
             words = text.split(" ")
             if rng.random() < 0.5:
@@ -132,7 +134,7 @@ def generate(folder: Path, n_docs: int, seed: int = 1) -> int:
         sub.mkdir(parents=True, exist_ok=True)
         (sub / f"{i:07d}.txt").write_bytes(data)
         total += len(data)
-    return total
+    return total, planted
 
 
 def _hwm(pid: int) -> int:
@@ -373,7 +375,7 @@ def main() -> None:
     work = args.work.resolve()
     work.mkdir(exist_ok=True)
     src = work / "src"
-    size = generate(src, args.docs)
+    size, planted = generate(src, args.docs)
     mb = size / 1e6
     (work / "basic.toml").write_text(BASIC_CONFIG, encoding="utf-8")
     (work / "quality.toml").write_text(QUALITY_CONFIG, encoding="utf-8")
@@ -403,7 +405,7 @@ def main() -> None:
     rows = [(name, r, mb) for name, r in results.items()]
     if args.scale > 1:
         big = work / "src-big"
-        big_size = generate(big, args.docs * args.scale, seed=2)
+        big_size, _ = generate(big, args.docs * args.scale, seed=2)
         name = f"corpuspack all rules {args.scale}x"
         results[name] = run(corpuspack(big, "pkg-big", "quality.toml"), env)
         rows.append((name, results[name], big_size / 1e6))
@@ -420,8 +422,54 @@ def main() -> None:
         if ours in results and theirs in results:
             ratio = results[theirs]["seconds"] / results[ours]["seconds"]
             print(f"{ours} / {theirs} throughput: {ratio:.2f}x")
+    kept = outcome(work)
+    print(f"planted near-duplicate copies: {planted}")
+    for name, what in kept.items():
+        print(f"{name}: {what}")
     print(json.dumps({"machine": machine(), "docs": args.docs, "mb": round(mb, 2),
-                      "workers": args.workers, "results": results}))
+                      "workers": args.workers, "planted_near_duplicates": planted,
+                      "results": results, "outcome": kept}))
+
+
+def outcome(work: Path) -> dict[str, dict[str, Any]]:
+    """What each run of the last round kept and dropped (from its own output and logs)."""
+    import pyarrow.parquet as pq
+
+    out: dict[str, dict[str, Any]] = {}
+    for name, pkg in (("corpuspack basic", "pkg"), ("corpuspack all rules", "pkg-q")):
+        report_file = work / pkg / "data" / "build-report.json"
+        if report_file.is_file():
+            report = json.loads(report_file.read_text(encoding="utf-8"))
+            out[name] = {k: report[k] for k in (
+                "documents_written", "duplicates_dropped", "near_duplicates_dropped",
+                "documents_filtered")}
+    for name, folder in (("datatrove basic", "dt"), ("datatrove all rules", "dtq")):
+        files = sorted((work / f"{folder}-out").glob("*.parquet"))
+        if not files:
+            continue
+        out[name] = {"documents_written": sum(pq.ParquetFile(f).metadata.num_rows
+                                              for f in files)}
+        stats = work / f"{folder}-work" / "logs-cluster" / "stats.json"
+        if stats.is_file():  # datatrove's MinHash cluster step: how many it marked to remove
+            text = stats.read_text(encoding="utf-8")
+            out[name]["near_duplicates_dropped"] = _stat(json.loads(text), "to_remove")
+    return out
+
+
+def _stat(tree: Any, key: str) -> Any:
+    """The first value under ``key`` anywhere in datatrove's stats.json (a total, or
+    a dict with one)."""
+    if isinstance(tree, dict):
+        if key in tree:
+            value = tree[key]
+            return value.get("total", value) if isinstance(value, dict) else value
+        tree = list(tree.values())
+    if isinstance(tree, list):
+        for item in tree:
+            found = _stat(item, key)
+            if found is not None:
+                return found
+    return None
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from corpuspack.build import build
 from corpuspack.card import update
+from corpuspack.config import load_config, zero_config
 from corpuspack.project import locate
 
 from .conftest import build_to, text_of
@@ -67,3 +68,20 @@ def test_card_goes_stale_when_the_corpus_changes(tmp_path: Path) -> None:
 
 def test_repository_card_is_current() -> None:
     assert update(locate(cwd=Path(__file__).parent.parent), check=True) == []
+
+
+def test_card_describes_the_text_quality_settings_used(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text(text_of("de-de"), encoding="utf-8")
+    (tmp_path / "corpus.toml").write_text(
+        '[near_dedup]\nkeep = true\nshingle_words = 4\n[boilerplate]\nleading_block = false\n'
+        '[quality]\nmin_words = 10\n[pii]\nemail = true\n', encoding="utf-8")
+    config = zero_config(src, tmp_path / "pkg", load_config(tmp_path / "corpus.toml"))
+    build(config, workers=1)
+    project = locate(config.package_dir)
+    assert update(project) == []
+    card = project.card.read_text()
+    assert "word 4-grams" in card and "marked with the id of the kept document" in card
+    assert "leading navigation" not in card and "repeated link lines" in card
+    assert "(`min_words` 10)" in card and "e-mail addresses replaced" in card

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 
 import typer.main
 
+from corpuspack.boilerplate import Rules
 from corpuspack.cli import app
 from corpuspack.config import option_help
 from corpuspack.document import COLUMNS
+from corpuspack.neardup import NearDedup
+from corpuspack.pii import Redaction
+from corpuspack.quality import Filters
 
 from .conftest import REPO
 
@@ -67,3 +72,12 @@ def test_every_command_and_option_is_documented() -> None:
             for opt in param.opts:
                 if opt.startswith("--"):
                     assert opt in cli, f"{name} {opt}"
+
+
+def test_every_text_quality_key_is_documented() -> None:
+    text = section("Text quality")
+    for table, settings in (("boilerplate", Rules), ("near_dedup", NearDedup),
+                            ("quality", Filters), ("pii", Redaction)):
+        assert f"`[{table}]`" in text, table
+        for f in fields(settings):
+            assert f"`{f.name}`" in text, f"[{table}] {f.name}"

@@ -6,12 +6,14 @@ removed line is reported with the rule that removed it):
 ``trailing_block``
     The block after the body of a page: related-article lists, newsletter and donation
     prompts, share and navigation lines. Walking up from the end, link-like lines (short,
-    no sentence ending, or a boilerplate phrase) are taken; a prose line is taken only when
-    link-like lines stand on both sides of it (a teaser under a headline); the walk stops
-    at the first prose line with prose above it, which is the body.
+    no sentence ending, or a short line with a chrome phrase) are taken; a prose line is
+    taken only when link-like lines stand on both sides of it (a teaser under a headline)
+    and a chrome line ("Related articles", "Newsletter") stands above it in the block; the
+    walk stops at the first prose line with prose above it, which is the body.
 ``leading_block``
     Navigation at the top: one run of very short lines ("Home", "News", "Skip to
-    content", "Home > World > Europe") before the first blank line.
+    content", "Home > World > Europe") before the first blank line, at least one of them
+    a navigation word, a breadcrumb or chrome.
 ``repeated_lines``
     Later copies of a link-like line already seen in the document.
 ``frequent_lines``
@@ -31,14 +33,18 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-# Phrases of page chrome, in the languages the fixtures cover; matched anywhere in a line.
+# Phrases of page chrome, in the languages the fixtures cover; matched anywhere in a line, and
+# only in short lines or lines that are not sentences (see _kind), so that prose mentioning
+# cookies, comments or copyright is not taken for chrome.
 BOILERPLATE = re.compile(
     r"\b(newsletter|subscribe|unsubscribe|sign ?up|log ?in|sign ?in|follow us|share (this|on)|"
     r"related (articles?|posts?|stories|content)|read more|more from|recommended for you|"
-    r"advertisement|cookies?|privacy policy|terms of (use|service)|terms and conditions|"
-    r"all rights reserved|copyright|consider supporting|support (us|our)|donate|donation|"
-    r"leave a (comment|reply)|comments?|posted in|tags?:|back to top|skip to (main )?content|"
-    r"print this|email this|click here|"
+    r"advertisement|cookie (policy|settings|preferences)|(we|this site) uses? cookies|"
+    r"accept (all )?cookies|privacy policy|terms of (use|service)|terms and conditions|"
+    r"all rights reserved|copyright (©|\(c\)|\d{4})|consider supporting|"
+    r"support (us|our (work|journalism|newsroom|mission))|donate|donation|"
+    r"leave a (comment|reply)|\d+ comments?|comments are closed|no comments|posted in|tags?:|"
+    r"back to top|skip to (main )?content|print this|email this|click here|"
     r"abonnieren|anmelden|weiterlesen|datenschutz|impressum|"
     r"s'abonner|abonnez-vous|lire la suite|mentions l[ée]gales|"
     r"suscr[ií]bete|leer m[áa]s|aviso legal)\b|©",
@@ -59,6 +65,7 @@ class Rules:
     frequent_lines: bool = True
     min_block_lines: int = 3
     link_max_words: int = 15
+    phrase_max_words: int = 8
     nav_max_words: int = 4
     min_words_left: int = 20
     frequent_min_docs: int = 10
@@ -75,13 +82,14 @@ class Removal:
     lines: list[str] = field(default_factory=list)
 
 
-def _kind(line: str, words: int, max_words: int) -> str:
+def _kind(line: str, words: int, rules: Rules) -> str:
     """'link' (link-like or chrome), 'prose' (a sentence or a long line) or 'other'."""
     stripped = line.strip()
-    if words <= 30 and BOILERPLATE.search(stripped):
-        return "link"
     ends = stripped.endswith(TERMINAL)
-    if words <= max_words and not ends:
+    if words <= 30 and BOILERPLATE.search(stripped) and (
+            words <= rules.phrase_max_words or not ends):
+        return "link"
+    if words <= rules.link_max_words and not ends:
         return "link"
     if (words >= 8 and ends) or words >= 30:
         return "prose"
@@ -105,46 +113,67 @@ class _Lines:
     def kind(self, i: int) -> str | None:
         if i not in self._kinds:
             line = self.lines[i]
-            self._kinds[i] = (_kind(line, self.words(i), self.rules.link_max_words)
-                              if line.strip() else None)
+            self._kinds[i] = _kind(line, self.words(i), self.rules) if line.strip() else None
         return self._kinds[i]
+
+    def chrome(self, i: int) -> bool:
+        """A link-like line with a chrome phrase ("Related articles", "Newsletter")."""
+        return self.kind(i) == "link" and BOILERPLATE.search(self.lines[i]) is not None
 
 
 def _trailing(doc: _Lines) -> int:
-    """Index of the first line of the trailing block (len(lines) when there is none)."""
+    """Index of the first line of the trailing block (len(lines) when there is none).
+
+    Prose lines between link-like lines (teasers under headlines) belong to the block only
+    below a chrome line such as "Related articles": above it, heading + paragraph sections
+    of the article itself have the same shape.
+    """
     n = len(doc.lines)
     body = [i for i in range(n) if doc.lines[i].strip()]  # non-blank lines
     start = n
-    taken_links = 0
+    teasers: list[int] = []
     for pos in range(len(body) - 1, -1, -1):
         i = body[pos]
         if doc.kind(i) == "link":
-            start, taken_links = i, taken_links + 1
+            start = i
             continue
         below = doc.kind(body[pos + 1]) if pos + 1 < len(body) else None
         above = doc.kind(body[pos - 1]) if pos > 0 else None
         if below == "link" and above == "link" and start < n:
             start = i
+            teasers.append(i)
             continue
         break
-    return start if taken_links >= doc.rules.min_block_lines else n
+    if teasers:
+        anchor = next((i for i in range(start, n) if doc.lines[i].strip() and doc.chrome(i)), n)
+        unanchored = [i for i in teasers if i < anchor]
+        if unanchored:
+            start = max(unanchored) + 1
+    links = sum(1 for i in range(start, n) if doc.kind(i) == "link")
+    return start if links >= doc.rules.min_block_lines else n
 
 
 def _leading(doc: _Lines) -> int:
-    """Index of the first line after the leading navigation block (0 when there is none)."""
-    end, taken = 0, 0
+    """Index of the first line after the leading navigation block (0 when there is none).
+
+    The block is one run of very short lines before the first blank line, and one of them
+    must look like navigation ("Home", "Menu", a breadcrumb) or chrome, so that a title,
+    a byline and a date are not taken for a menu.
+    """
+    end, taken, marked = 0, 0, False
     for i, line in enumerate(doc.lines):
         stripped = line.strip()
         if not stripped:
             if taken:
                 break  # a menu is one run of lines; what follows a blank line is content
             continue
-        nav = NAVIGATION.search(stripped) is not None or (
-            doc.words(i) <= doc.rules.nav_max_words and not stripped.endswith(TERMINAL))
-        if not nav:
+        navigation = NAVIGATION.search(stripped) is not None
+        if not (navigation or (doc.words(i) <= doc.rules.nav_max_words
+                               and not stripped.endswith(TERMINAL))):
             break
+        marked = marked or navigation or doc.chrome(i)
         end, taken = i + 1, taken + 1
-    return end if taken >= doc.rules.min_block_lines else 0
+    return end if taken >= doc.rules.min_block_lines and marked else 0
 
 
 def clean(text: str, rules: Rules) -> tuple[str, list[Removal]]:
@@ -204,13 +233,16 @@ def line_key(line: str) -> str | None:
 
 
 def source_group(source: str, url: str | None, publisher: str | None) -> str:
-    """The 'same source' whose documents share boilerplate: publisher, web host or folder."""
+    """The 'same source' whose documents share boilerplate: publisher, web host or folder
+    (one line of text without tabs: it is a field of the sorted line-count files)."""
     if publisher:
-        return "publisher:" + publisher.casefold()
-    if url and "://" in url:
+        group = "publisher:" + publisher.casefold()
+    elif url and "://" in url:
         host = url.split("://", 1)[1].split("/", 1)[0].lower()
-        return "host:" + host.removeprefix("www.")
-    return "folder:" + (source.rsplit("/", 1)[0] if "/" in source else "")
+        group = "host:" + host.removeprefix("www.")
+    else:
+        group = "folder:" + (source.rsplit("/", 1)[0] if "/" in source else "")
+    return " ".join(group.split())
 
 
 def remove_frequent(text: str, group: str, frequent: frozenset[str],

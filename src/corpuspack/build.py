@@ -191,15 +191,15 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
     report.skipped = sorted(report.skipped + walk_skips)
     stems.sort()
 
-    frequent_file = None
+    frequent_file, frequent_digest = None, ""
     if rules.frequent_lines:
         progress.stage("counting lines across documents")
-        found, report.frequent_lines = frequent_lines(
+        found, report.frequent_lines, frequent_digest = frequent_lines(
             stems, groups, rules.frequent_min_docs, rules.frequent_min_fraction, workdir)
         frequent_file = str(found) if report.frequent_lines else None
     if frequent_file or config.quality.active:
         progress.stage("removing frequent lines, filtering (runs)", len(stems))
-        refine = Refine(frequent_file, rules, config.quality, near)
+        refine = Refine(frequent_file, frequent_digest, rules, config.quality, near)
         refine_tasks = [RefineTask(stem, refine, f"{stem}-r") for stem in stems]
         stems, stats = [], CorpusStats()
         for refined in parallel_map(run_refine, refine_tasks, workers):
@@ -220,10 +220,11 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
     if near.enabled:
         found_clusters = find_clusters([Path(f"{s}.bands") for s in stems],
                                        [Path(f"{s}.sig") for s in stems],
-                                       workdir / "near", near)
+                                       workdir / "near", near,
+                                       (d.id for d in _iter_duplicates(dedup.duplicates_file)))
         clusters = found_clusters.members
         report.near_pairs_checked = found_clusters.pairs_checked
-        report.near_duplicate_clusters = len({c for c, _ in clusters.values()})
+        report.near_duplicate_clusters = found_clusters.clusters
     written = report.documents_read - len(report.filtered) - dedup.duplicates
     if written <= 0:
         raise CorpusError(

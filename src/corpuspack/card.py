@@ -192,7 +192,8 @@ def _sections(package: Package, prof: CorpusProfile, report: dict[str, Any],
         + ("\n" + _table(sorted(report.get("filtered_by_reason", {}).items()),
                          ("filtered out on", "documents"))
            if report.get("filtered_by_reason") else "")
-        + ("\nBoilerplate removed from the text of documents kept:\n\n" + _table(
+        + ("\nBoilerplate removed from the text of the documents read (before "
+           "deduplication and filtering):\n\n" + _table(
             [(rule, _fmt(v.get("documents", 0)), _fmt(v.get("lines", 0)),
               _fmt(v.get("chars", 0))) for rule, v in report["boilerplate_removed"].items()],
             ("rule", "documents", "lines", "characters"))
@@ -219,6 +220,8 @@ def _sections(package: Package, prof: CorpusProfile, report: dict[str, Any],
             f"- {lic.get('title') or lic.get('name')}" + (f" ({lic['path']})" if lic.get("path")
                                                           else "") + "\n"
             for lic in d["licenses"])
+    tq = d.get("corpuspack", {}).get("text_quality", {})
+    near = tq.get("near_dedup", {})
     normalisation = (
         "Every document went through the same steps (corpuspack "
         f"{d.get('corpuspack', {}).get('generator', '').removeprefix('corpuspack ')}):\n\n"
@@ -227,29 +230,63 @@ def _sections(package: Package, prof: CorpusProfile, report: dict[str, Any],
         "2. HTML: main text only (navigation, sidebars, footers dropped), page metadata kept;\n"
         "3. mojibake repaired with ftfy where detected; control characters removed;\n"
         "4. Unicode NFC; LF line ends; no trailing spaces; at most one blank line in a row;\n"
-        "5. page boilerplate removed: trailing blocks of link-like lines (related articles, "
-        "newsletter prompts), leading navigation, repeated link lines, and lines frequent "
-        "across the documents of one source;\n"
+        f"5. {_boilerplate_step(tq)};\n"
         "6. language identified from a "
         f"{_sample_words(d.get('corpuspack', {}).get('options', {}))} unless declared;\n"
-        "7. exact duplicates (same text) and near duplicates (MinHash over word 5-grams, "
-        "estimated Jaccard similarity at or above the threshold) dropped, keeping the "
-        "smallest id; quality signals computed, and documents failing the configured "
-        "quality filters dropped.\n"
+        f"7. {_dedup_step(tq)}; quality signals computed"
+        + (", and documents failing the configured quality filters dropped"
+           f" ({_filters(tq)})" if tq.get("quality") else "") + ".\n"
     )
     limitations = (
         "- Language labels come from a fastText model reading a sample of each document; "
         "documents mixing languages get the language of most of the sample.\n"
         "- Boilerplate rules look at line shapes (length, punctuation, common phrases); "
-        "chrome written as full sentences can stay, and a short last paragraph between "
-        "link lists can go.\n"
-        "- Near-duplicates are judged on word 5-grams of documents of 50 words or more; "
-        "shorter documents are only deduplicated exactly.\n"
-        "- Licences are as recorded by curators; `NOASSERTION` means none was determined.\n"
+        "chrome written as full sentences can stay, and a short line list at the end of a "
+        "text (a list of links the author meant to keep) can go.\n"
+        + (f"- Near-duplicates are judged on word {near.get('shingle_words', 5)}-grams of "
+           f"documents of {near.get('min_words', 50)} words or more; shorter documents are "
+           "only deduplicated exactly.\n" if near.get("enabled", True) else "")
+        + "- Licences are as recorded by curators; `NOASSERTION` means none was determined.\n"
     )
     return {"summary": summary, "loading": loading, "schema": schema,
             "statistics": statistics, "provenance": provenance,
             "normalisation": normalisation, "limitations": limitations}
+
+
+_RULES = {
+    "trailing_block": "trailing blocks of link-like lines (related articles, newsletter "
+                      "prompts)",
+    "leading_block": "leading navigation",
+    "repeated_lines": "repeated link lines",
+    "frequent_lines": "lines frequent across the documents of one source",
+}
+
+
+def _boilerplate_step(tq: dict[str, Any]) -> str:
+    rules = tq.get("boilerplate", {})
+    on = [what for rule, what in _RULES.items() if rules.get(rule, True)]
+    step = ("page boilerplate removed: " + ", ".join(on)) if on else "no boilerplate removed"
+    pii = [kind for kind in ("email", "phone", "ip") if tq.get("pii", {}).get(kind)]
+    if pii:
+        names = {"email": "e-mail addresses", "phone": "phone numbers", "ip": "IP addresses"}
+        step += "; " + ", ".join(names[k] for k in pii) + " replaced with placeholders"
+    return step
+
+
+def _dedup_step(tq: dict[str, Any]) -> str:
+    near = tq.get("near_dedup", {})
+    step = "exact duplicates (same text) dropped, keeping the smallest id"
+    if not near.get("enabled", True):
+        return step
+    what = ("marked with the id of the kept document in `cluster`" if near.get("keep")
+            else "dropped")
+    return (f"{step}; near duplicates (MinHash over word {near.get('shingle_words', 5)}-grams, "
+            f"estimated Jaccard similarity of at least {near.get('threshold', 0.8)} with a "
+            f"kept document of smaller id) {what}")
+
+
+def _filters(tq: dict[str, Any]) -> str:
+    return ", ".join(f"`{k}` {v}" for k, v in sorted(tq.get("quality", {}).items()))
 
 
 def _sample_words(options: dict[str, Any]) -> str:

@@ -9,8 +9,14 @@ the main process), each stage is an external sort:
 2. candidate pairs sorted and joined with the signatures (kept in id order), twice, so that
    each pair's estimated Jaccard similarity is computed and checked against the threshold
    (LSH banding alone only sets a soft threshold);
-3. confirmed pairs form clusters (union-find over the near-duplicates only); each
-   cluster's id is its smallest document id, which is the one kept.
+3. the verified pairs, in the order of their larger id, decide which documents go: a
+   document is a near-duplicate when it reaches the threshold with a document of smaller
+   id that is kept. Unlike connected components (datatrove, NeMo Curator), this never
+   chains: every dropped document is within the threshold of the kept document it names,
+   and a page revised many times is not collapsed into its oldest version.
+
+Memory in the main process: the sorts work in fixed chunks; the decisions hold one entry
+per near-duplicate and per kept document that has one (about 150 bytes each).
 """
 
 from __future__ import annotations
@@ -49,21 +55,29 @@ class NearDedup:
         return self.bands * self.rows
 
 
-def shingles(text: str, n: int) -> list[str]:
-    """Word n-grams of the lower-cased text (punctuation and spacing ignored)."""
-    tokens = _TOKEN.findall(text.casefold())
+def words(text: str) -> list[str]:
+    """The lower-cased words of a text (punctuation and spacing ignored; each CJK
+    character is a word)."""
+    return _TOKEN.findall(text.casefold())
+
+
+def shingles(text: str, n: int, tokens: list[str] | None = None) -> list[str]:
+    """Word n-grams of the lower-cased text (``tokens``: its :func:`words`, if known)."""
+    if tokens is None:
+        tokens = words(text)
     if len(tokens) < n:
         return [" ".join(tokens)] if tokens else []
     return [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
 
 
 def signature(text: str, settings: NearDedup) -> list[int] | None:
-    """The MinHash signature of a text (None for texts too short to compare)."""
+    """The MinHash signature of a text (None for texts of fewer than ``min_words`` words)."""
     from rensa import RMinHash
 
-    grams = shingles(text, settings.shingle_words)
-    if len(grams) < settings.min_words:
+    tokens = words(text)
+    if len(tokens) < settings.min_words:
         return None
+    grams = shingles(text, settings.shingle_words, tokens)
     minhash = RMinHash(num_perm=settings.num_perm, seed=settings.seed)
     minhash.update(grams)  # a list: rensa hashes the characters of a bare string
     values: list[int] = minhash.digest()
@@ -121,48 +135,59 @@ def _join(pairs: Iterable[bytes], signatures: Iterator[tuple[bytes, bytes]]
 
 @dataclass
 class Clusters:
-    """Near-duplicate clusters: member id -> (cluster id, similarity to its match)."""
+    """Near-duplicate decisions: document id -> (id of the kept document, similarity).
+
+    Each dropped document maps to the kept document it duplicates, with their estimated
+    Jaccard similarity; each kept document that has near-duplicates maps to itself (1.0).
+    """
 
     members: dict[str, tuple[str, float]]
     pairs_checked: int
     pairs_confirmed: int
 
+    @property
+    def clusters(self) -> int:
+        """How many kept documents have near-duplicates."""
+        return sum(1 for doc, (kept, _) in self.members.items() if doc == kept)
+
 
 def find_clusters(band_files: list[Path], signature_files: list[Path], workdir: Path,
-                  settings: NearDedup) -> Clusters:
-    """Cluster the near-duplicates of a corpus from its band keys and signatures."""
+                  settings: NearDedup, dropped: Iterable[str] = ()) -> Clusters:
+    """Decide the near-duplicates of a corpus from its band keys and signatures.
+
+    ``dropped``: ids of documents dropped already (exact duplicates), in ascending order;
+    they are neither near-duplicates nor kept documents.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     by_first = sort_lines(_pairs(band_files, workdir), workdir, "pairs", CHUNK)
     unique = (line for line, _ in _dedupe(by_first))
     half = (b"%s\t%s\t%s\n" % (b, a, sig)
             for a, b, sig in _join(unique, _signatures(signature_files)))
     by_second = sort_lines(half, workdir, "half", CHUNK)
-    parent: dict[str, str] = {}
-    similarity: dict[str, float] = {}
+    members: dict[str, tuple[str, float]] = {}
+    gone = iter(dropped)
+    next_gone = next(gone, None)
     checked = confirmed = 0
-
-    def root(x: str) -> str:
-        while parent.get(x, x) != x:
-            parent[x] = parent.get(parent[x], parent[x])
-            x = parent[x]
-        return x
-
+    # pairs come sorted by their larger id (b): when b is reached, the fate of every
+    # smaller id is settled
     for b, rest, sig_b in _join(by_second, _signatures(signature_files)):
+        idb = b.decode()
+        while next_gone is not None and next_gone < idb:
+            next_gone = next(gone, None)
+        if idb == next_gone or idb in members:
+            continue
         a, sig_a = rest.split(b"\t", 1)
+        ida = a.decode()
+        if members.get(ida, (ida,))[0] != ida:
+            continue  # a near-duplicate itself: documents are compared with kept ones
         checked += 1
         va, vb = orjson.loads(sig_a), orjson.loads(sig_b)
         sim = sum(x == y for x, y in zip(va, vb, strict=True)) / len(va)
         if sim < settings.threshold:
             continue
         confirmed += 1
-        ida, idb = a.decode(), b.decode()
-        ra, rb = root(ida), root(idb)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-        similarity[idb] = max(similarity.get(idb, 0.0), round(sim, 4))
-        similarity.setdefault(ida, 1.0)
-    members = {doc: (root(doc), similarity.get(doc, 1.0)) for doc in list(parent) + [
-        p for p in similarity if p not in parent]}
+        members[idb] = (ida, round(sim, 4))
+        members[ida] = (ida, 1.0)
     return Clusters(members, checked, confirmed)
 
 

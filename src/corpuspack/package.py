@@ -21,6 +21,16 @@ def relative(path: Path, start: Path) -> str:
     return Path(os.path.relpath(path, start)).as_posix()
 
 
+def text_quality(config: CorpusConfig) -> dict[str, Any]:
+    """The text-quality settings a build ran with (recorded in the descriptor, shown in the
+    card); unset quality thresholds are left out."""
+    filters = {k: v for k, v in dataclasses.asdict(config.quality).items() if v is not None}
+    return {"boilerplate": dataclasses.asdict(config.boilerplate),
+            "near_dedup": dataclasses.asdict(config.near_dedup),
+            "quality": filters,
+            "pii": dataclasses.asdict(config.pii)}
+
+
 def descriptor(config: CorpusConfig, shards: list[ShardInfo], statistics: dict[str, Any],
                build: dict[str, Any]) -> dict[str, Any]:
     """The datapackage.json of a corpus whose data files are ``shards`` in config.data_dir."""
@@ -53,6 +63,7 @@ def descriptor(config: CorpusConfig, shards: list[ShardInfo], statistics: dict[s
     out["corpuspack"] = {
         "generator": f"corpuspack {corpuspack.__version__}",
         "options": dataclasses.asdict(config.options),
+        "text_quality": text_quality(config),
         "report": f"{data}/{REPORT_FILE}",
         "rows": {shard.name: shard.rows for shard in shards},
         "statistics": statistics,

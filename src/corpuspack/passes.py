@@ -10,6 +10,7 @@ local process pool; any engine that maps a function over a list (Ray Data's
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import threading
@@ -170,16 +171,17 @@ def default_workers() -> int:
 
 
 def frequent_lines(stems: list[str], groups: dict[str, int], min_docs: int,
-                   min_fraction: float, workdir: Path) -> tuple[Path, int]:
+                   min_fraction: float, workdir: Path) -> tuple[Path, int, str]:
     """Write the ``<group><TAB><line hash>`` keys found in enough documents of their group.
 
     The per-document line keys of all runs are sorted externally and counted in one pass,
     each distinct text once (exact copies of a page do not make its lines frequent); only
-    groups with at least ``min_docs`` documents take part. Returns the file and how many
-    keys it holds.
+    groups with at least ``min_docs`` documents take part. Returns the file, how many keys
+    it holds and a digest of its content.
     """
     out = workdir / "frequent-lines.txt"
     count = 0
+    digest = hashlib.blake2b(digest_size=16)
 
     def keys() -> Iterator[bytes]:
         for stem in stems:
@@ -194,6 +196,7 @@ def frequent_lines(stems: list[str], groups: dict[str, int], min_docs: int,
             size = groups.get(group, 0)
             if current and size >= min_docs and n >= max(min_docs, min_fraction * size):
                 fh.write(current + b"\n")
+                digest.update(current + b"\n")
                 return 1
             return 0
 
@@ -207,4 +210,4 @@ def frequent_lines(stems: list[str], groups: dict[str, int], min_docs: int,
                 n += 1
                 last_text = text
         count += flush()
-    return out, count
+    return out, count, digest.hexdigest()

@@ -12,9 +12,16 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
-IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+# not "logo@2x.png": a file name with a density suffix is not an address
+EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"
+                   r"(?<!\.png)(?<!\.jpg)(?<!\.jpeg)(?<!\.gif)(?<!\.svg)(?<!\.webp)")
+# an IPv4 address may end a sentence ("at 10.0.0.1."), but not be a part of a longer dotted
+# number; after "version", "release" or "v" it is a version number
+IPV4 = re.compile(r"(?<![\d.])(?<!\bv)(?<!\bversion )(?<!\brelease )"
+                  r"(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)", re.IGNORECASE)
+# at least three groups of hex digits, so that "::" in code ("x[::-1]", "a :: b") is left
+IPV6 = re.compile(r"(?<![\w:])(?=(?:[0-9A-Fa-f]*:){2})(?=(?::*[0-9A-Fa-f]{1,4}(?![0-9A-Fa-f])){3})"
+                  r"(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 PLACEHOLDERS = {"email": "<EMAIL>", "phone": "<PHONE>", "ip": "<IP>"}
 
 
@@ -45,7 +52,8 @@ def redact(text: str, what: Redaction) -> tuple[str, Counter[str]]:
     counts: Counter[str] = Counter()
     if what.email and "@" in text:
         text, n = EMAIL.subn(PLACEHOLDERS["email"], text)
-        counts["email"] += n
+        if n:
+            counts["email"] += n
     if what.ip:
         for pattern in (IPV4, IPV6):
             def swap(match: re.Match[str]) -> str:
@@ -62,5 +70,6 @@ def redact(text: str, what: Redaction) -> tuple[str, Counter[str]]:
             text, what.phone_region, leniency=phonenumbers.Leniency.VALID)]
         for start, end in reversed(spans):
             text = text[:start] + PLACEHOLDERS["phone"] + text[end:]
-        counts["phone"] += len(spans)
+        if spans:
+            counts["phone"] += len(spans)
     return text, counts

@@ -18,6 +18,8 @@ BULLETS = ("•", "-", "*", "‣", "·", "–", "▪", "●")
 # scripts written without spaces between words: word-based rules say nothing about them
 NO_SPACES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "wuu", "yue"})
 _LETTER = re.compile(r"[^\W\d_]")
+# rules counted per whitespace-separated word: meaningless where words are not spaced
+PER_WORD = frozenset({"n_words", "mean_word_length", "symbol_ratio", "non_alpha_word_fraction"})
 SIGNALS = ("mean_word_length", "symbol_ratio", "punct_line_fraction",
            "duplicate_line_fraction", "non_alpha_word_fraction", "bullet_line_fraction",
            "ellipsis_line_fraction", "short_line_fraction")
@@ -137,7 +139,7 @@ def failed(filters: Filters, n_words: int, language: str | None,
     for name, value, limit, is_min in checks:
         if limit is None or math.isnan(value):
             continue
-        if not word_based and name in ("n_words", "mean_word_length", "non_alpha_word_fraction"):
+        if not word_based and name in PER_WORD:
             continue
         if (is_min and value < limit) or (not is_min and value > limit):
             return f"quality: {name} {value:g} {'<' if is_min else '>'} {limit:g}"

@@ -65,7 +65,7 @@ class RunWriter:
                 bands = b"".join(band_lines(doc.id, values, self.near))
         lines = b""
         if self.line_keys:
-            group = source_group(doc.source, doc.url, doc.publisher).replace("\t", " ")
+            group = source_group(doc.source, doc.url, doc.publisher)
             self.groups[group] = self.groups.get(group, 0) + 1
             keys = {k for k in map(line_key, doc.text.split("\n")) if k is not None}
             # with the text's hash: copies of one document count once
@@ -90,7 +90,8 @@ class RunWriter:
 
 
 @lru_cache(maxsize=2)
-def _frequent(file: str) -> frozenset[str]:
+def _frequent(file: str, digest: str) -> frozenset[str]:
+    # keyed by content too: a later build in this process may write a new file at this path
     with open(file, encoding="utf-8") as fh:
         return frozenset(line.rstrip("\n") for line in fh)
 
@@ -100,6 +101,7 @@ class Refine:
     """What the refining pass does to every run (picklable)."""
 
     frequent_file: str | None
+    frequent_digest: str
     boilerplate: Rules
     filters: Filters
     near: NearDedup
@@ -124,7 +126,8 @@ def _old_signatures(stem: str) -> Iterator[tuple[str, list[int]]]:
 
 def refine_run(stem: str, refine: Refine, out_prefix: str, spill_bytes: int) -> RefineResult:
     """Rewrite one run: frequent lines out, text columns recomputed, quality filters on."""
-    frequent = _frequent(refine.frequent_file) if refine.frequent_file else frozenset()
+    frequent = (_frequent(refine.frequent_file, refine.frequent_digest) if refine.frequent_file
+                else frozenset())
     writer = RunWriter(out_prefix, refine.near, False, spill_bytes)
     result = RefineResult([], CorpusStats())
     olds = _old_signatures(stem)
@@ -136,7 +139,7 @@ def refine_run(stem: str, refine: Refine, out_prefix: str, spill_bytes: int) -> 
                 old = next(olds, None)
             sig: list[int] | None | bool = old[1] if old and old[0] == doc.id else None
             if frequent:
-                group = source_group(doc.source, doc.url, doc.publisher).replace("\t", " ")
+                group = source_group(doc.source, doc.url, doc.publisher)
                 text, removal = remove_frequent(doc.text, group, frequent, refine.boilerplate)
                 if removal is not None:
                     doc.text = text
