@@ -35,6 +35,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +73,10 @@ FOOTER = ["Sign up for our weekly newsletter", "Privacy Policy", "Terms of Use",
           "© 2024 Example News. All rights reserved."]
 
 
-def generate(folder: Path, n_docs: int, seed: int = 1) -> tuple[int, int]:
-    """Write n_docs ~3 KB text files into folder; return their total size in bytes and how
-    many of them are near-duplicate copies of an earlier one.
+def generate(folder: Path, n_docs: int, seed: int = 1) -> tuple[int, dict[str, int]]:
+    """Write n_docs ~3 KB text files into folder; return their total size in bytes and the
+    truth about near-duplicates: each file's path -> the number of the document it copies
+    (its own number for an original).
 
     Each document is random paragraphs of one language. Scraped-page shapes are added as
     real corpora have them: 10% start with a navigation menu, 20% end with share lines,
@@ -92,13 +94,13 @@ def generate(folder: Path, n_docs: int, seed: int = 1) -> tuple[int, int]:
     langs = sorted(by_lang)
     if folder.exists():
         shutil.rmtree(folder)
-    total = planted = 0
-    earlier: list[tuple[str, str]] = []
+    total = 0
+    origin: dict[str, int] = {}
+    earlier: list[tuple[str, str, int]] = []
     for i in range(n_docs):
         roll = rng.random()
         if roll < 0.05 and earlier:
-            planted += 1
-            lang, text = rng.choice(earlier)
+            lang, text, source = rng.choice(earlier)
             words = text.split(" ")
             if rng.random() < 0.5:
                 at = rng.randrange(len(words))
@@ -121,8 +123,9 @@ def generate(folder: Path, n_docs: int, seed: int = 1) -> tuple[int, int]:
                 headlines = [" ".join(rng.choice(paras).split()[:8]) for _ in range(4)]
                 tail = "\n\n" + "\n".join(CHROME + headlines + FOOTER)
             text = f"{head}Document {i}\n\n{body}{tail}\n"
+            source = i
             if len(earlier) < 2000:
-                earlier.append((lang, text))
+                earlier.append((lang, text, i))
         kind = rng.random()
         if kind < 0.03:
             data = text.encode(LEGACY.get(lang, "cp1252"), errors="ignore")
@@ -133,8 +136,9 @@ def generate(folder: Path, n_docs: int, seed: int = 1) -> tuple[int, int]:
         sub = folder / f"{i // 1000:04d}"
         sub.mkdir(parents=True, exist_ok=True)
         (sub / f"{i:07d}.txt").write_bytes(data)
+        origin[f"{i // 1000:04d}/{i:07d}.txt"] = source
         total += len(data)
-    return total, planted
+    return total, origin
 
 
 def _hwm(pid: int) -> int:
@@ -375,7 +379,7 @@ def main() -> None:
     work = args.work.resolve()
     work.mkdir(exist_ok=True)
     src = work / "src"
-    size, planted = generate(src, args.docs)
+    size, truth = generate(src, args.docs)
     mb = size / 1e6
     (work / "basic.toml").write_text(BASIC_CONFIG, encoding="utf-8")
     (work / "quality.toml").write_text(QUALITY_CONFIG, encoding="utf-8")
@@ -422,7 +426,8 @@ def main() -> None:
         if ours in results and theirs in results:
             ratio = results[theirs]["seconds"] / results[ours]["seconds"]
             print(f"{ours} / {theirs} throughput: {ratio:.2f}x")
-    kept = outcome(work)
+    kept = outcome(work, truth)
+    planted = sum(1 for path, n in truth.items() if int(path[5:12]) != n)
     print(f"planted near-duplicate copies: {planted}")
     for name, what in kept.items():
         print(f"{name}: {what}")
@@ -431,29 +436,44 @@ def main() -> None:
                       "results": results, "outcome": kept}))
 
 
-def outcome(work: Path) -> dict[str, dict[str, Any]]:
-    """What each run of the last round kept and dropped (from its own output and logs)."""
+def outcome(work: Path, truth: dict[str, int]) -> dict[str, dict[str, Any]]:
+    """What each run of the last round kept and dropped (from its own output and logs),
+    and, against the planted copies: ``copies_left``, documents kept beside another copy
+    of the same document; ``wrongly_merged``, copies of different documents counted as one
+    (corpuspack names the document each dropped one duplicates; datatrove does not)."""
     import pyarrow.parquet as pq
 
     out: dict[str, dict[str, Any]] = {}
     for name, pkg in (("corpuspack basic", "pkg"), ("corpuspack all rules", "pkg-q")):
         report_file = work / pkg / "data" / "build-report.json"
-        if report_file.is_file():
-            report = json.loads(report_file.read_text(encoding="utf-8"))
-            out[name] = {k: report[k] for k in (
-                "documents_written", "duplicates_dropped", "near_duplicates_dropped",
-                "documents_filtered")}
+        if not report_file.is_file():
+            continue
+        report = json.loads(report_file.read_text(encoding="utf-8"))
+        out[name] = {k: report[k] for k in (
+            "documents_written", "duplicates_dropped", "near_duplicates_dropped",
+            "documents_filtered")}
+        kept = [json.loads(line)["source"] for shard in sorted((work / pkg / "data").glob(
+            "documents-*.jsonl")) for line in shard.open(encoding="utf-8")]
+        out[name]["copies_left"] = _copies_left(kept, truth)
+        out[name]["wrongly_merged"] = sum(
+            1 for d in report["duplicates"]
+            if truth[d["source"]] != truth[d["duplicate_of_source"]])
     for name, folder in (("datatrove basic", "dt"), ("datatrove all rules", "dtq")):
         files = sorted((work / f"{folder}-out").glob("*.parquet"))
         if not files:
             continue
-        out[name] = {"documents_written": sum(pq.ParquetFile(f).metadata.num_rows
-                                              for f in files)}
+        kept = [i for f in files for i in pq.read_table(f, columns=["id"])["id"].to_pylist()]
+        out[name] = {"documents_written": len(kept), "copies_left": _copies_left(kept, truth)}
         stats = work / f"{folder}-work" / "logs-cluster" / "stats.json"
         if stats.is_file():  # datatrove's MinHash cluster step: how many it marked to remove
             text = stats.read_text(encoding="utf-8")
             out[name]["near_duplicates_dropped"] = _stat(json.loads(text), "to_remove")
     return out
+
+
+def _copies_left(kept: list[str], truth: dict[str, int]) -> int:
+    groups = Counter(truth[path] for path in kept)
+    return sum(n - 1 for n in groups.values())
 
 
 def _stat(tree: Any, key: str) -> Any:

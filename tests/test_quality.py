@@ -349,8 +349,10 @@ def test_quality_filters_and_pii_in_a_build(tmp_path: Path) -> None:
     report = build(config, workers=1)
     (doc,) = read_docs(config.package_dir)
     assert doc["source"] == "prose.txt" and "<EMAIL>" in doc["text"]
-    assert [(f.path, f.reason.split(" ")[1]) for f in report.filtered] == [
+    assert [(f.path, f.reason.split(" ")[1]) for f in report.iter_filtered()] == [
         ("table.txt", "mean_word_length")]
+    saved = json.loads((config.data_dir / "build-report.json").read_text())
+    assert [f["path"] for f in saved["filtered"]] == ["table.txt"]
     summary = report.summary(timing=False)
     assert summary["pii_redacted"] == {"email": 1}
     assert summary["filtered_by_reason"] == {"mean_word_length": 1}

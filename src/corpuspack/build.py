@@ -126,7 +126,7 @@ def build(config: CorpusConfig, *, workers: int | None = None, strict: bool = Fa
             workdir.mkdir()
             report = _build_into(config, staging, workdir, workers, progress)
             report.check_differences = _compare(config, staging)
-            _keep_duplicates(report)
+            _keep_lists(report)
     else:
         with _lock(layout):
             recover(layout)
@@ -138,7 +138,7 @@ def build(config: CorpusConfig, *, workers: int | None = None, strict: bool = Fa
                         f"--strict: {len(report.skipped)} file(s) or record(s) were skipped "
                         f"(first: {min(report.skipped).path}: {min(report.skipped).reason})"
                     )
-                _keep_duplicates(report)
+                _keep_lists(report)
                 commit(layout, staging)
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -202,15 +202,19 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
         refine = Refine(frequent_file, frequent_digest, rules, config.quality, near)
         refine_tasks = [RefineTask(stem, refine, f"{stem}-r") for stem in stems]
         stems, stats = [], CorpusStats()
-        for refined in parallel_map(run_refine, refine_tasks, workers):
-            stems.extend(refined.stems)
-            stats.update(refined.stats)
-            report.removed.update(refined.file_stats.removed)
-            audit.writelines(refined.file_stats.audit)
-            report.filtered.extend(refined.filtered)
-            progress.advance(1)
+        with open(workdir / "filtered-unsorted.jsonl", "wb") as filtered:
+            for refined in parallel_map(run_refine, refine_tasks, workers):
+                stems.extend(refined.stems)
+                stats.update(refined.stats)
+                report.removed.update(refined.file_stats.removed)
+                audit.writelines(refined.file_stats.audit)
+                filtered.writelines(s.to_line() for s in refined.filtered)
+                report.documents_filtered += len(refined.filtered)
+                report.filtered_by_reason.update(s.reason.split(" ")[1] for s in refined.filtered)
+                progress.advance(1)
         stems.sort()
-        report.filtered.sort()
+        report.filtered_file = _sorted_file(workdir / "filtered-unsorted.jsonl",
+                                            workdir / "filtered.jsonl", workdir)
 
     progress.stage("finding duplicates")
     dedup = find_exact_duplicates([Path(f"{s}.keys") for s in stems], workdir / "dedup",
@@ -225,11 +229,11 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
         clusters = found_clusters.members
         report.near_pairs_checked = found_clusters.pairs_checked
         report.near_duplicate_clusters = found_clusters.clusters
-    written = report.documents_read - len(report.filtered) - dedup.duplicates
+    written = report.documents_read - report.documents_filtered - dedup.duplicates
     if written <= 0:
         raise CorpusError(
             f"no documents: {report.files_seen} file(s) seen, {len(report.skipped)} skipped, "
-            f"{len(report.filtered)} filtered (see the reasons with --json)"
+            f"{report.documents_filtered} filtered (see the reasons with --json)"
         )
 
     progress.stage("writing shards (documents)", written)
@@ -292,8 +296,7 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
     write_json(staging / SCHEMA_FILE, table_schema())
     audit.close()
     if rules.audit:
-        with open(workdir / "audit.jsonl", "rb") as lines, open(staging / AUDIT_FILE, "wb") as fh:
-            fh.writelines(sort_lines(lines, workdir, "audit", 8 << 20))
+        _sorted_file(workdir / "audit.jsonl", staging / AUDIT_FILE, workdir)
         report.data_files.append(AUDIT_FILE)
     report.write_json(staging / REPORT_FILE, timing=False)
     write_json(staging / DESCRIPTOR_IN_STAGING,
@@ -339,15 +342,24 @@ def _all_duplicates(exact: Path, near_file: Path, stems: list[str], workdir: Pat
     return out
 
 
-def _keep_duplicates(report: BuildReport) -> None:
-    """Move the duplicate list out of the work folder, for as long as the report lives."""
-    if report.duplicates_file is None:
-        return
-    fd, name = tempfile.mkstemp(prefix="corpuspack-duplicates-")
-    os.close(fd)
-    shutil.move(report.duplicates_file, name)
-    report.duplicates_file = Path(name)
-    weakref.finalize(report, os.unlink, name)
+def _sorted_file(source: Path, out: Path, workdir: Path) -> Path:
+    """Sort the lines of ``source`` into ``out`` in bounded memory."""
+    with open(source, "rb") as lines, open(out, "wb") as fh:
+        fh.writelines(sort_lines(lines, workdir, out.stem, 8 << 20))
+    return out
+
+
+def _keep_lists(report: BuildReport) -> None:
+    """Move the report's long lists out of the work folder, for as long as it lives."""
+    for attr in ("duplicates_file", "filtered_file"):
+        path = getattr(report, attr)
+        if path is None:
+            continue
+        fd, name = tempfile.mkstemp(prefix=f"corpuspack-{attr.removesuffix('_file')}-")
+        os.close(fd)
+        shutil.move(path, name)
+        setattr(report, attr, Path(name))
+        weakref.finalize(report, os.unlink, name)
 
 
 def _compare(config: CorpusConfig, staging: Path) -> list[str]:

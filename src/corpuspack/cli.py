@@ -103,13 +103,11 @@ def build(
             report = run_build(cfg, workers=workers, strict=strict, check=check,
                                progress=progress)
         if json_out:
-            summary = report.summary(timing=True)
-            summary["skipped"] = [s.to_dict() for s in report.skipped]
-            summary["duplicates"] = [d.to_dict() for d in report.iter_duplicates()]
-            summary["data_files"] = report.data_files
+            extra: dict[str, Any] = {"data_files": report.data_files}
             if check:
-                summary["stale"] = report.check_differences
-            _print_json(summary)
+                extra["stale"] = report.check_differences
+            report.write_to(sys.stdout.buffer, timing=True, extra=extra)
+            sys.stdout.flush()
         else:
             _print_build_summary(report, cfg, check)
         return 1 if check and report.check_differences else 0

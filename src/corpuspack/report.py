@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -32,6 +32,14 @@ class Skipped:
             out["record"] = self.record
         out["reason"] = self.reason
         return out
+
+    def to_line(self) -> bytes:
+        """One JSON line; sorting lines sorts by path, then record."""
+        return json_line([self.path, self.record, self.reason])
+
+    @classmethod
+    def from_line(cls, line: bytes) -> Skipped:
+        return cls(*orjson.loads(line))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +82,9 @@ class BuildReport:
     repaired_mojibake: int = 0
     encodings: Counter[str] = field(default_factory=Counter)
     skipped: list[Skipped] = field(default_factory=list)
-    filtered: list[Skipped] = field(default_factory=list)
+    documents_filtered: int = 0
+    filtered_by_reason: Counter[str] = field(default_factory=Counter)
+    filtered_file: Path | None = None  # documents dropped by quality filters, in order
     duplicates_dropped: int = 0
     near_duplicates_dropped: int = 0
     near_duplicate_clusters: int = 0
@@ -101,6 +111,15 @@ class BuildReport:
             for line in fh:
                 yield Duplicate.from_line(line)
 
+    def iter_filtered(self) -> Iterator[Skipped]:
+        """Every document the quality filters dropped, with the rule and value that failed,
+        in path order (read from disk: the list can be long)."""
+        if self.filtered_file is None:
+            return
+        with open(self.filtered_file, "rb") as fh:
+            for line in fh:
+                yield Skipped.from_line(line)
+
     def summary(self, *, timing: bool) -> dict[str, Any]:
         """The counts of the report (no lists); with ``timing`` also time and throughput."""
         out: dict[str, Any] = {
@@ -114,9 +133,8 @@ class BuildReport:
             "near_duplicates_dropped": self.near_duplicates_dropped,
             "near_duplicate_clusters": self.near_duplicate_clusters,
             "near_duplicate_pairs_checked": self.near_pairs_checked,
-            "documents_filtered": len(self.filtered),
-            "filtered_by_reason": dict(sorted(Counter(
-                s.reason.split(" ")[1] for s in self.filtered).items())),
+            "documents_filtered": self.documents_filtered,
+            "filtered_by_reason": dict(sorted(self.filtered_by_reason.items())),
             "boilerplate_removed": _removed(self.removed),
             "frequent_lines": self.frequent_lines,
             "pii_redacted": dict(sorted(self.pii.items())),
@@ -133,20 +151,29 @@ class BuildReport:
         return out
 
     def write_json(self, path: Path, *, timing: bool) -> None:
-        """Write the whole report as JSON, streaming the duplicate list from disk."""
-        head = self.summary(timing=timing)
-        head["skipped"] = [s.to_dict() for s in sorted(self.skipped)]
-        head["filtered"] = [s.to_dict() for s in sorted(self.filtered)]
+        """Write the whole report as JSON to ``path``."""
         with open(path, "wb") as out:
-            body = orjson.dumps(head, option=orjson.OPT_INDENT_2)
-            out.write(body[:-2])  # reopen the object to append the duplicates array
-            out.write(b',\n  "duplicates": [')
+            self.write_to(out, timing=timing)
+
+    def write_to(self, out: BinaryIO, *, timing: bool, extra: dict[str, Any] | None = None
+                 ) -> None:
+        """Write the whole report as JSON, streaming the long lists from disk; ``extra``
+        keys go after the counts."""
+        head = self.summary(timing=timing)
+        head.update(extra or {})
+        head["skipped"] = [s.to_dict() for s in sorted(self.skipped)]
+        body = orjson.dumps(head, option=orjson.OPT_INDENT_2)
+        out.write(body[:-2])  # reopen the object to append the streamed arrays
+        for name, items in (("filtered", self.iter_filtered()),
+                            ("duplicates", self.iter_duplicates())):
+            out.write(b',\n  "%s": [' % name.encode())
             first = True
-            for dup in self.iter_duplicates():
+            for item in items:
                 out.write(b"\n    " if first else b",\n    ")
-                out.write(orjson.dumps(dup.to_dict()))
+                out.write(orjson.dumps(item.to_dict()))
                 first = False
-            out.write(b"\n  ]\n}\n" if not first else b"]\n}\n")
+            out.write(b"\n  ]" if not first else b"]")
+        out.write(b"\n}\n")
 
 
 def _removed(counts: Counter[str]) -> dict[str, dict[str, int]]:
