@@ -11,6 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from corpuspack import passes
 from corpuspack.boilerplate import Rules, clean
@@ -28,6 +30,7 @@ from corpuspack.neardup import (
 from corpuspack.normalise import normalise_text
 from corpuspack.pii import Redaction, redact
 from corpuspack.quality import GOPHER, failed, signals
+from corpuspack.repetition import ngram_signals
 
 from .conftest import FIXTURES, read_docs
 
@@ -465,3 +468,53 @@ def test_output_does_not_depend_on_how_work_is_batched(
         assert (one.data_dir / name).read_bytes() == (many.data_dir / name).read_bytes(), name
     assert (one.package_dir / "datapackage.json").read_bytes() == (
         many.package_dir / "datapackage.json").read_bytes()
+
+
+# ---------------------------------------------------------------- repetition (Gopher)
+
+def _covered_fraction(words: list[str], n: int) -> float:
+    """Brute force: characters of the words inside any n-gram that occurs twice or more."""
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    covered = {j for i, g in enumerate(grams) if grams.count(g) > 1 for j in range(i, i + n)}
+    return sum(len(words[j]) for j in covered) / max(1, sum(map(len, words)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "bb", "ccc", "a1", "ü"]), max_size=60))
+def test_duplicate_ngram_fractions_match_brute_force(words: list[str]) -> None:
+    values = ngram_signals(words)
+    for n in range(5, 11):
+        expected = _covered_fraction(words, n)
+        assert values[f"duplicate_{n}gram_char_fraction"] == pytest.approx(expected), n
+    assert all(0 <= v <= 1 for v in values.values())
+
+
+def test_gopher_repetition_rules() -> None:
+    prose = section("sect.regular-upgrades")
+    values = signals(prose, repetition_signals=True)
+    assert failed(GOPHER, len(prose.split()), "en", values) is None
+    loop = "\n".join(prose.split("\n")[:6]) + "\n" + "Buy cheap watches online today.\n" * 40
+    reason = failed(GOPHER, len(loop.split()), "en", signals(loop, repetition_signals=True))
+    assert reason is not None and reason.startswith("quality: duplicate_line_fraction")
+    spam = " ".join(["best price cheap pills online now"] * 30) + " " + prose
+    reason = failed(GOPHER, len(spam.split()), "en", signals(spam, repetition_signals=True))
+    assert reason is not None and "gram_char_fraction" in reason
+    # not asked for: the columns stay empty and no rule reads them
+    assert signals(spam)["duplicate_5gram_char_fraction"] is None
+    assert failed(GOPHER, len(spam.split()), "en", signals(spam)) is None
+
+
+def test_repetition_columns_are_filled_only_when_asked(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text(section("sect.user-space"), encoding="utf-8")
+    plain = zero_config(src, tmp_path / "plain")
+    build(plain, workers=1)
+    (doc,) = read_docs(plain.package_dir)
+    assert doc["top_2gram_char_fraction"] is None and doc["mean_word_length"] > 0
+    (tmp_path / "corpus.toml").write_text("[quality]\nrepetition_signals = true\n",
+                                          encoding="utf-8")
+    asked = zero_config(src, tmp_path / "asked", load_config(tmp_path / "corpus.toml"))
+    build(asked, workers=1)
+    (doc,) = read_docs(asked.package_dir)
+    assert 0 < doc["top_2gram_char_fraction"] < 0.2

@@ -76,6 +76,7 @@ def settings_for(config: CorpusConfig) -> Settings:
         max_document_bytes=opts.max_document_mb * MiB,
         boilerplate=config.boilerplate,
         pii=config.pii,
+        repetition_signals=config.quality.wants_repetition,
     )
 
 

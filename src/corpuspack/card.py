@@ -235,7 +235,7 @@ def _sections(package: Package, prof: CorpusProfile, report: dict[str, Any],
         f"{_sample_words(d.get('corpuspack', {}).get('options', {}))} unless declared;\n"
         f"7. {_dedup_step(tq)}; quality signals computed"
         + (", and documents failing the configured quality filters dropped"
-           f" ({_filters(tq)})" if tq.get("quality") else "") + ".\n"
+           f" ({_filters(tq)})" if _filters(tq) else "") + ".\n"
     )
     limitations = (
         "- Language labels come from a fastText model reading a sample of each document; "
@@ -286,7 +286,8 @@ def _dedup_step(tq: dict[str, Any]) -> str:
 
 
 def _filters(tq: dict[str, Any]) -> str:
-    return ", ".join(f"`{k}` {v}" for k, v in sorted(tq.get("quality", {}).items()))
+    return ", ".join(f"`{k}` {v}" for k, v in sorted(tq.get("quality", {}).items())
+                     if k.startswith(("min_", "max_")))
 
 
 def _sample_words(options: dict[str, Any]) -> str:

@@ -116,12 +116,61 @@ class Document:
     short_line_fraction: float | None = _column(
         "number", "Quality signal: share of lines under 30 characters (FineWeb).",
         minimum=0, maximum=1)
+    duplicate_paragraph_fraction: float | None = _column(
+        "number", "Repetition signal (empty unless computed): "
+        "share of paragraphs repeating an earlier paragraph (Gopher: at most 0.3).",
+        minimum=0, maximum=1)
+    duplicate_line_char_fraction: float | None = _column(
+        "number", "Repetition signal (empty unless computed): "
+        "share of characters in lines repeating an earlier line (Gopher: at most 0.2).",
+        minimum=0, maximum=1)
+    duplicate_paragraph_char_fraction: float | None = _column(
+        "number", "Repetition signal (empty unless computed): "
+        "share of characters in paragraphs repeating an earlier paragraph (Gopher: at most 0.2).",
+        minimum=0, maximum=1)
+    top_2gram_char_fraction: float | None = _column(
+        "number", "Repetition signal (empty unless computed): "
+        "share of word characters in the most frequent word 2-gram (Gopher: at most 0.2).",
+        minimum=0, maximum=1)
+    top_3gram_char_fraction: float | None = _column(
+        "number", "Repetition signal (empty unless computed): "
+        "share of word characters in the most frequent word 3-gram (Gopher: at most 0.18).",
+        minimum=0, maximum=1)
+    top_4gram_char_fraction: float | None = _column(
+        "number", "Repetition signal (empty unless computed): "
+        "share of word characters in the most frequent word 4-gram (Gopher: at most 0.16).",
+        minimum=0, maximum=1)
+    duplicate_5gram_char_fraction: float | None = _column(
+        "number", "Repetition signal (empty unless computed): "
+        "share of word characters in word 5-grams occurring more than once (Gopher: at most 0.15).",
+        minimum=0, maximum=1)
+    duplicate_6gram_char_fraction: float | None = _column(
+        "number", "Repetition signal (empty unless computed): "
+        "share of word characters in word 6-grams occurring more than once (Gopher: at most 0.14).",
+        minimum=0, maximum=1)
+    duplicate_7gram_char_fraction: float | None = _column(
+        "number", "Repetition signal (empty unless computed): "
+        "share of word characters in word 7-grams occurring more than once (Gopher: at most 0.13).",
+        minimum=0, maximum=1)
+    duplicate_8gram_char_fraction: float | None = _column(
+        "number", "Repetition signal (empty unless computed): "
+        "share of word characters in word 8-grams occurring more than once (Gopher: at most 0.12).",
+        minimum=0, maximum=1)
+    duplicate_9gram_char_fraction: float | None = _column(
+        "number", "Repetition signal (empty unless computed): "
+        "share of word characters in word 9-grams occurring more than once (Gopher: at most 0.11).",
+        minimum=0, maximum=1)
+    duplicate_10gram_char_fraction: float | None = _column(
+        "number", "Repetition signal (empty unless computed): "
+        "share of word characters in word 10-grams occurring more than once (Gopher: at most 0.1).",
+        minimum=0, maximum=1)
     sha256: str = _column(
         "string", "Hex SHA-256 of the UTF-8 encoded text.", required=True, pattern=SHA256_PATTERN
     )
     cluster: str | None = _column(
-        "string", "Near-duplicate cluster: the id of the cluster's first document (empty when "
-        "the document has no near-duplicate).", pattern=ID_PATTERN)
+        "string", "Near-duplicate cluster, with --keep-near-duplicates: the id of the kept "
+        "document it duplicates (its own id on the kept one; empty without near-duplicates).",
+        pattern=ID_PATTERN)
     meta: dict[str, Any] = _column(
         "object", "Further metadata from the source, sidecar or manifest.", default={}
     )

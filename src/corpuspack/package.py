@@ -24,7 +24,8 @@ def relative(path: Path, start: Path) -> str:
 def text_quality(config: CorpusConfig) -> dict[str, Any]:
     """The text-quality settings a build ran with (recorded in the descriptor, shown in the
     card); unset quality thresholds are left out."""
-    filters = {k: v for k, v in dataclasses.asdict(config.quality).items() if v is not None}
+    filters = {k: v for k, v in dataclasses.asdict(config.quality).items()
+               if v is not None and v is not False}
     return {"boilerplate": dataclasses.asdict(config.boilerplate),
             "near_dedup": dataclasses.asdict(config.near_dedup),
             "quality": filters,

@@ -46,6 +46,7 @@ class Settings:
     max_document_bytes: int = 64 * MiB
     boilerplate: Rules = Rules()
     pii: Redaction = Redaction()
+    repetition_signals: bool = False
 
 
 @lru_cache(maxsize=4)
@@ -75,14 +76,14 @@ class FileStats:
                                              "lines": removal.lines}))
 
 
-def fill_text_fields(doc: Document) -> None:
+def fill_text_fields(doc: Document, repetition_signals: bool) -> None:
     """Set every column computed from the text: counts, hash, quality signals."""
     text = doc.text
     words = text.split()
     doc.n_chars = len(text)
     doc.n_words = len(words)
     doc.sha256 = text_sha256(text)
-    for name, value in signals(text, words).items():
+    for name, value in signals(text, words, repetition_signals).items():
         setattr(doc, name, value)
 
 
@@ -148,7 +149,7 @@ def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],
         meta=extra,
         text=text,
     )
-    fill_text_fields(doc)
+    fill_text_fields(doc, settings.repetition_signals)
     return doc, repaired
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
+from corpuspack import repetition
 from corpuspack.boilerplate import TERMINAL
 
 BULLETS = ("•", "-", "*", "‣", "·", "–", "▪", "●")
@@ -22,10 +23,11 @@ _LETTER = re.compile(r"[^\W\d_]")
 PER_WORD = frozenset({"n_words", "mean_word_length", "symbol_ratio", "non_alpha_word_fraction"})
 SIGNALS = ("mean_word_length", "symbol_ratio", "punct_line_fraction",
            "duplicate_line_fraction", "non_alpha_word_fraction", "bullet_line_fraction",
-           "ellipsis_line_fraction", "short_line_fraction")
+           "ellipsis_line_fraction", "short_line_fraction", *repetition.NAMES)
 
 
-def signals(text: str, words: list[str] | None = None) -> dict[str, float]:
+def signals(text: str, words: list[str] | None = None,
+            repetition_signals: bool = False) -> dict[str, float | None]:
     """The quality signals of a text, each rounded to 4 decimals (``words``: its
     whitespace-separated words, when the caller has them already).
 
@@ -37,6 +39,9 @@ def signals(text: str, words: list[str] | None = None) -> dict[str, float]:
     bullet_line_fraction: lines starting with a bullet (Gopher: at most 0.9).
     ellipsis_line_fraction: lines ending in an ellipsis (Gopher: at most 0.3).
     short_line_fraction: lines under 30 characters (FineWeb: at most 0.67).
+
+    With ``repetition_signals`` also those of :mod:`corpuspack.repetition` (else None):
+    they cost about as much as all the rest of a build's per-document work.
     """
     if words is None:
         words = text.split()
@@ -66,7 +71,11 @@ def signals(text: str, words: list[str] | None = None) -> dict[str, float]:
         "ellipsis_line_fraction": ellipses / n_lines,
         "short_line_fraction": short / n_lines,
     }
-    return {k: round(v, 4) for k, v in values.items()}
+    if repetition_signals:
+        values.update(repetition.signals(text))
+    out: dict[str, float | None] = dict.fromkeys(repetition.NAMES)
+    out.update((k, round(v, 4)) for k, v in values.items())
+    return out
 
 
 @dataclass(frozen=True)
@@ -85,16 +94,44 @@ class Filters:
     max_bullet_line_fraction: float | None = None
     max_ellipsis_line_fraction: float | None = None
     max_short_line_fraction: float | None = None
+    max_duplicate_paragraph_fraction: float | None = None
+    max_duplicate_line_char_fraction: float | None = None
+    max_duplicate_paragraph_char_fraction: float | None = None
+    max_top_2gram_char_fraction: float | None = None
+    max_top_3gram_char_fraction: float | None = None
+    max_top_4gram_char_fraction: float | None = None
+    max_duplicate_5gram_char_fraction: float | None = None
+    max_duplicate_6gram_char_fraction: float | None = None
+    max_duplicate_7gram_char_fraction: float | None = None
+    max_duplicate_8gram_char_fraction: float | None = None
+    max_duplicate_9gram_char_fraction: float | None = None
+    max_duplicate_10gram_char_fraction: float | None = None
+    repetition_signals: bool = False
 
     @property
     def active(self) -> bool:
-        return any(getattr(self, f.name) is not None for f in fields(self))
+        """Whether any threshold is set."""
+        return any(getattr(self, f.name) is not None for f in fields(self)
+                   if f.name.startswith(("min_", "max_")))
+
+    @property
+    def wants_repetition(self) -> bool:
+        """Whether the repetition signals are computed: asked for, or a threshold needs them."""
+        return self.repetition_signals or any(
+            getattr(self, f"max_{name}") is not None for name in repetition.NAMES)
 
 
 GOPHER = Filters(min_words=50, max_words=100_000, min_mean_word_length=3,
                  max_mean_word_length=10, max_symbol_ratio=0.1,
                  max_duplicate_line_fraction=0.3, max_non_alpha_word_fraction=0.2,
-                 max_bullet_line_fraction=0.9, max_ellipsis_line_fraction=0.3)
+                 max_bullet_line_fraction=0.9, max_ellipsis_line_fraction=0.3,
+                 max_duplicate_paragraph_fraction=0.3, max_duplicate_line_char_fraction=0.2,
+                 max_duplicate_paragraph_char_fraction=0.2, max_top_2gram_char_fraction=0.2,
+                 max_top_3gram_char_fraction=0.18, max_top_4gram_char_fraction=0.16,
+                 max_duplicate_5gram_char_fraction=0.15, max_duplicate_6gram_char_fraction=0.14,
+                 max_duplicate_7gram_char_fraction=0.13, max_duplicate_8gram_char_fraction=0.12,
+                 max_duplicate_9gram_char_fraction=0.11,
+                 max_duplicate_10gram_char_fraction=0.10)
 PRESETS = {"gopher": GOPHER}
 
 
@@ -112,35 +149,25 @@ def filters_from(table: dict[str, Any]) -> Filters:
 
 
 def failed(filters: Filters, n_words: int, language: str | None,
-           values: dict[str, float]) -> str | None:
-    """The first filter a document fails, as a reason, or None when it passes them all."""
+           values: dict[str, float | None]) -> str | None:
+    """The first filter a document fails, as a reason, or None when it passes them all.
+
+    Each field ``min_X`` / ``max_X`` of :class:`Filters` bounds the signal ``X`` (``words``:
+    ``n_words``), checked in the order of the fields.
+    """
     if not filters.active:
         return None
     word_based = language not in NO_SPACES
-    checks: list[tuple[str, float, float | None, bool]] = [
-        ("n_words", n_words, filters.min_words, True),
-        ("n_words", n_words, filters.max_words, False),
-        ("mean_word_length", values["mean_word_length"], filters.min_mean_word_length, True),
-        ("mean_word_length", values["mean_word_length"], filters.max_mean_word_length, False),
-        ("symbol_ratio", values["symbol_ratio"], filters.max_symbol_ratio, False),
-        ("punct_line_fraction", values["punct_line_fraction"], filters.min_punct_line_fraction,
-         True),
-        ("duplicate_line_fraction", values["duplicate_line_fraction"],
-         filters.max_duplicate_line_fraction, False),
-        ("non_alpha_word_fraction", values["non_alpha_word_fraction"],
-         filters.max_non_alpha_word_fraction, False),
-        ("bullet_line_fraction", values["bullet_line_fraction"],
-         filters.max_bullet_line_fraction, False),
-        ("ellipsis_line_fraction", values["ellipsis_line_fraction"],
-         filters.max_ellipsis_line_fraction, False),
-        ("short_line_fraction", values["short_line_fraction"], filters.max_short_line_fraction,
-         False),
-    ]
-    for name, value, limit, is_min in checks:
-        if limit is None or math.isnan(value):
+    for f in fields(filters):
+        limit = getattr(filters, f.name)
+        if limit is None or not f.name.startswith(("min_", "max_")):
             continue
-        if not word_based and name in PER_WORD:
+        bound, name = f.name.split("_", 1)
+        name = "n_words" if name == "words" else name
+        value = n_words if name == "n_words" else values[name]
+        if value is None or math.isnan(value) or (not word_based and name in PER_WORD):
             continue
+        is_min = bound == "min"
         if (is_min and value < limit) or (not is_min and value > limit):
             return f"quality: {name} {value:g} {'<' if is_min else '>'} {limit:g}"
     return None

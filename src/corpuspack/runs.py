@@ -143,7 +143,7 @@ def refine_run(stem: str, refine: Refine, out_prefix: str, spill_bytes: int) -> 
                 text, removal = remove_frequent(doc.text, group, frequent, refine.boilerplate)
                 if removal is not None:
                     doc.text = text
-                    fill_text_fields(doc)
+                    fill_text_fields(doc, refine.filters.wants_repetition)
                     sig = True
                     result.file_stats.record(doc.id, [removal], refine.boilerplate.audit)
             values = {name: getattr(doc, name) for name in SIGNALS}
