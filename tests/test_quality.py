@@ -19,6 +19,7 @@ from corpuspack.boilerplate import Rules, clean
 from corpuspack.build import build
 from corpuspack.config import ConfigError, load_config, zero_config
 from corpuspack.document import document_id
+from corpuspack.errors import CorpusError
 from corpuspack.neardup import (
     NearDedup,
     band_lines,
@@ -32,7 +33,7 @@ from corpuspack.pii import Redaction, redact
 from corpuspack.quality import GOPHER, failed, signals
 from corpuspack.repetition import ngram_signals
 
-from .conftest import FIXTURES, read_docs
+from .conftest import FIXTURES, read_docs, text_of
 
 QUALITY = FIXTURES / "quality"
 
@@ -180,6 +181,7 @@ def test_pii_redaction() -> None:
     ("1.2.3.4.5 is a dotted number.", None),
     ("Reverse it with x[::-1]; map :: (a -> b); std::vector<int>.", None),
     ("The icon is logo@2x.png, the clock says 12:30:45 on 2024-01-15.", None),
+    ("Icons: logo@2x.PNG and logo@3x.Jpeg.", None),
     ("Hosts 2001:db8::8a2e:370:7334 and fe80::1:2 answer.", "Hosts <IP> and <IP> answer."),
 ])
 def test_pii_redaction_leaves_what_is_not_personal(text: str, expected: str | None) -> None:
@@ -400,6 +402,36 @@ def test_near_duplicates_do_not_chain(tmp_path: Path) -> None:
     assert found.members == {ids[0]: (ids[0], 1.0), ids[2]: (ids[0], 0.8438)}
 
 
+def test_a_near_duplicate_of_a_kept_document_is_found_behind_a_dropped_one(
+        tmp_path: Path) -> None:
+    # ids x < a < b < c. a is x with band 1 and two values replaced (0.92: dropped). b and
+    # c take a's band 1 and differ from x by one value in every other band, each its own
+    # value, so x shares no band with them and b shares only band 1 with c, where a is
+    # first. b is kept (never paired with x); c is 0.88 similar to b. Pairing each bucket
+    # member with the bucket's first alone compares c only with the dropped a, and keeps c.
+    x = list(range(128))
+    a = x[:8] + [1000 + i for i in range(8)] + x[16:]
+    a[112], a[120] = 1112, 1120
+    b = x[:8] + a[8:16] + x[16:]
+    for band in (0, *range(2, 16)):
+        b[band * 8 + 2] = 2000 + band
+    c = list(b)
+    for band in (0, *range(2, 16)):
+        c[band * 8 + 3] = 3000 + band
+    ids = [f"{i:016x}" for i in range(1, 5)]
+    sigs = dict(zip(ids, (x, a, b, c), strict=True))
+    rows = NearDedup().rows
+    shared = {(i, j): [k for k in range(16) if sigs[i][k * rows:(k + 1) * rows]
+                       == sigs[j][k * rows:(k + 1) * rows]] for i in ids for j in ids if i < j}
+    assert shared[(ids[0], ids[1])] == [0, *range(2, 14)]
+    assert shared[(ids[1], ids[2])] == shared[(ids[1], ids[3])] == shared[(ids[2], ids[3])] == [1]
+    assert not shared[(ids[0], ids[2])] and not shared[(ids[0], ids[3])]
+    bands, sig_file = _signatures_with(tmp_path, sigs)
+    found = find_clusters([bands], [sig_file], tmp_path / "work", NearDedup())
+    assert found.members == {ids[0]: (ids[0], 1.0), ids[1]: (ids[0], 0.9219),
+                             ids[2]: (ids[2], 1.0), ids[3]: (ids[2], 0.8828)}
+
+
 def test_an_exact_copy_makes_no_near_duplicate_cluster(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
@@ -502,6 +534,11 @@ def test_gopher_repetition_rules() -> None:
     # not asked for: the columns stay empty and no rule reads them
     assert signals(spam)["duplicate_5gram_char_fraction"] is None
     assert failed(GOPHER, len(spam.split()), "en", signals(spam)) is None
+    # n-gram rules count CJK characters as words: they do not judge unspaced scripts
+    japanese = text_of("ja-jp")
+    values = signals(japanese, repetition_signals=True)
+    assert values["duplicate_5gram_char_fraction"] > 0.15
+    assert failed(GOPHER, len(japanese.split()), "ja", values) is None
 
 
 def test_repetition_columns_are_filled_only_when_asked(tmp_path: Path) -> None:
@@ -518,3 +555,13 @@ def test_repetition_columns_are_filled_only_when_asked(tmp_path: Path) -> None:
     build(asked, workers=1)
     (doc,) = read_docs(asked.package_dir)
     assert 0 < doc["top_2gram_char_fraction"] < 0.2
+
+
+def test_a_build_that_keeps_nothing_says_why(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text(section("sect.user-space"), encoding="utf-8")
+    (tmp_path / "corpus.toml").write_text("[quality]\nmin_words = 100000\n", encoding="utf-8")
+    config = zero_config(src, tmp_path / "pkg", load_config(tmp_path / "corpus.toml"))
+    with pytest.raises(CorpusError, match=r"1 filtered, 0 duplicates \(quality: n_words: 1\)"):
+        build(config, workers=1)

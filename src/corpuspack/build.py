@@ -232,9 +232,13 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
         report.near_duplicate_clusters = found_clusters.clusters
     written = report.documents_read - report.documents_filtered - dedup.duplicates
     if written <= 0:
+        reasons = {**report.skipped_by_reason, **{
+            f"quality: {k}": v for k, v in sorted(report.filtered_by_reason.items())}}
         raise CorpusError(
             f"no documents: {report.files_seen} file(s) seen, {len(report.skipped)} skipped, "
-            f"{report.documents_filtered} filtered (see the reasons with --json)"
+            f"{report.documents_filtered} filtered, {dedup.duplicates} duplicates"
+            + (" (" + ", ".join(f"{k}: {v}" for k, v in reasons.items()) + ")" if reasons
+               else "")
         )
 
     progress.stage("writing shards (documents)", written)

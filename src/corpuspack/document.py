@@ -168,9 +168,9 @@ class Document:
         "string", "Hex SHA-256 of the UTF-8 encoded text.", required=True, pattern=SHA256_PATTERN
     )
     cluster: str | None = _column(
-        "string", "Near-duplicate cluster, with --keep-near-duplicates: the id of the kept "
-        "document it duplicates (its own id on the kept one; empty without near-duplicates).",
-        pattern=ID_PATTERN)
+        "string", "Near-duplicate cluster: the id of the kept document (its own id on the "
+        "kept one; with --keep-near-duplicates also on its near-duplicates); empty when the "
+        "document has no near-duplicate.", pattern=ID_PATTERN)
     meta: dict[str, Any] = _column(
         "object", "Further metadata from the source, sidecar or manifest.", default={}
     )

@@ -5,7 +5,7 @@ Per document (in the workers): word 5-gram shingles (CJK characters count as wor
 the main process), each stage is an external sort:
 
 1. band keys sorted: documents sharing a band key are candidates, each paired with the
-   smallest id of its bucket;
+   smallest id of its bucket and with the 32 members before it;
 2. candidate pairs sorted and joined with the signatures (kept in id order), twice, so that
    each pair's estimated Jaccard similarity is computed and checked against the threshold
    (LSH banding alone only sets a soft threshold);
@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ import orjson
 from corpuspack.sortutil import sort_lines
 
 CHUNK = 8 << 20
+BUCKET_WINDOW = 32
 _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|"
                     r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
@@ -100,14 +102,24 @@ def signature_line(doc_id: str, sig: list[int]) -> bytes:
 
 
 def _pairs(band_files: list[Path], workdir: Path) -> Iterator[bytes]:
+    """Candidate pairs ``<smaller id>\t<larger id>``: each member of a bucket with the
+    bucket's first and with the ``BUCKET_WINDOW`` members before it. Pairing with the first
+    alone would do for connected components, but a document must meet a *kept* one, and
+    the first may itself be a near-duplicate; the window bounds the work of a huge bucket."""
     lines = (line for path in band_files for line in open(path, "rb"))  # noqa: SIM115
-    key, first = b"", b""
+    key = first = b""
+    members: deque[bytes] = deque(maxlen=BUCKET_WINDOW + 1)
     for line in sort_lines(lines, workdir, "bands", CHUNK):
         bucket, doc_id = line.rstrip(b"\n").split(b"\t")
         if bucket != key:
             key, first = bucket, doc_id
+            members.clear()
         elif doc_id != first:
             yield first + b"\t" + doc_id + b"\n"
+            for earlier in members:
+                if earlier not in (first, doc_id):
+                    yield earlier + b"\t" + doc_id + b"\n"
+        members.append(doc_id)
 
 
 def _signatures(files: list[Path]) -> Iterator[tuple[bytes, bytes]]:

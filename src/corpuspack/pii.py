@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 # not "logo@2x.png": a file name with a density suffix is not an address
 EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"
-                   r"(?<!\.png)(?<!\.jpg)(?<!\.jpeg)(?<!\.gif)(?<!\.svg)(?<!\.webp)")
+                   r"(?<!\.png)(?<!\.jpg)(?<!\.jpeg)(?<!\.gif)(?<!\.svg)(?<!\.webp)",
+                   re.IGNORECASE)
 # an IPv4 address may end a sentence ("at 10.0.0.1."), but not be a part of a longer dotted
 # number; after "version", "release" or "v" it is a version number
 IPV4 = re.compile(r"(?<![\d.])(?<!\bv)(?<!\bversion )(?<!\brelease )"

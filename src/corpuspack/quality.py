@@ -19,8 +19,10 @@ BULLETS = ("•", "-", "*", "‣", "·", "–", "▪", "●")
 # scripts written without spaces between words: word-based rules say nothing about them
 NO_SPACES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "wuu", "yue"})
 _LETTER = re.compile(r"[^\W\d_]")
-# rules counted per whitespace-separated word: meaningless where words are not spaced
-PER_WORD = frozenset({"n_words", "mean_word_length", "symbol_ratio", "non_alpha_word_fraction"})
+# rules counted per word: meaningless where words are not spaced (the n-gram signals count
+# each CJK character as a word, so long katakana words or set phrases look like repetition)
+PER_WORD = frozenset({"n_words", "mean_word_length", "symbol_ratio", "non_alpha_word_fraction",
+                      *(name for name in repetition.NAMES if "gram" in name)})
 SIGNALS = ("mean_word_length", "symbol_ratio", "punct_line_fraction",
            "duplicate_line_fraction", "non_alpha_word_fraction", "bullet_line_fraction",
            "ellipsis_line_fraction", "short_line_fraction", *repetition.NAMES)
