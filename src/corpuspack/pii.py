@@ -16,13 +16,11 @@ from dataclasses import dataclass
 EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"
                    r"(?<!\.png)(?<!\.jpg)(?<!\.jpeg)(?<!\.gif)(?<!\.svg)(?<!\.webp)",
                    re.IGNORECASE)
-# an IPv4 address may end a sentence ("at 10.0.0.1."), but not be a part of a longer dotted
-# number; after "version", "release" or "v" it is a version number
-IPV4 = re.compile(r"(?<![\d.])(?<!\bv)(?<!\bversion )(?<!\brelease )"
-                  r"(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)", re.IGNORECASE)
-# at least three groups of hex digits, so that "::" in code ("x[::-1]", "a :: b") is left
-IPV6 = re.compile(r"(?<![\w:])(?=(?:[0-9A-Fa-f]*:){2})(?=(?::*[0-9A-Fa-f]{1,4}(?![0-9A-Fa-f])){3})"
-                  r"(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+# IP candidates are plain patterns, checked in Python (_ip_in_context): lookarounds at the
+# start of a pattern are tried at every position of the text, which cost 0.3 ms a document
+IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+IPV6 = re.compile(r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]*:[0-9A-Fa-f]{0,4}")
+_VERSION = re.compile(r"(?:\bv|\bversion |\brelease )$", re.IGNORECASE)
 PLACEHOLDERS = {"email": "<EMAIL>", "phone": "<PHONE>", "ip": "<IP>"}
 
 
@@ -48,6 +46,32 @@ def _is_ip(candidate: str) -> bool:
     return True
 
 
+def _ip_in_context(text: str, match: re.Match[str]) -> bool:
+    """Whether a candidate is an IP address where it stands.
+
+    IPv4: not part of a longer dotted number, but may end a sentence ("at 10.0.0.1."); not
+    after "v", "version" or "release" (a version number). IPv6: not inside a word or a
+    longer run of colons, and three groups of hex digits at least, so that "::" in code
+    ("x[::-1]", "a :: b") and short forms such as "::1" are left.
+    """
+    start, end = match.span()
+    before = text[start - 1] if start else " "
+    after = text[end : end + 2]
+    candidate = match.group()
+    if "." in candidate:
+        if before.isdigit() or before == "." or after[:1].isdigit() or (
+                after[:1] == "." and after[1:].isdigit()):
+            return False
+        if _VERSION.search(text, max(0, start - 9), start):
+            return False
+    else:
+        if before.isalnum() or before in "_:" or after[:1].isalnum() or after[:1] in "_:":
+            return False
+        if sum(1 for group in candidate.split(":") if group) < 3:
+            return False
+    return _is_ip(candidate)
+
+
 def redact(text: str, what: Redaction) -> tuple[str, Counter[str]]:
     """Replace personal data in ``text`` with placeholders; count replacements by kind."""
     counts: Counter[str] = Counter()
@@ -56,14 +80,15 @@ def redact(text: str, what: Redaction) -> tuple[str, Counter[str]]:
         if n:
             counts["email"] += n
     if what.ip:
-        for pattern in (IPV4, IPV6):
-            def swap(match: re.Match[str]) -> str:
-                if _is_ip(match.group()):
-                    counts["ip"] += 1
-                    return PLACEHOLDERS["ip"]
-                return match.group()
+        def swap(match: re.Match[str]) -> str:
+            if _ip_in_context(match.string, match):
+                counts["ip"] += 1
+                return PLACEHOLDERS["ip"]
+            return match.group()
 
-            text = pattern.sub(swap, text)
+        text = IPV4.sub(swap, text)
+        if ":" in text:
+            text = IPV6.sub(swap, text)
     if what.phone and any(c.isdigit() for c in text):
         import phonenumbers
 
