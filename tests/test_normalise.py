@@ -115,3 +115,18 @@ def test_mojibake_gate_never_hides_what_ftfy_would_fix(text: str) -> None:
 def test_mojibake_gate_sees_every_code_page(lang: str, encoding: str) -> None:
     garbled = text_of(lang).encode("utf-8").decode(encoding, errors="replace")
     assert maybe_mojibake(garbled)
+
+
+@pytest.mark.parametrize("data", [
+    "Ã‘ó”‘ ".encode(),  # ftfy repairs it only once the trailing space is gone
+    b"\t\t\t\t\t\t\t\t\n          \x8d",  # trimming white space raised the share of U+FFFD
+    b"!!!!!!!!\xc2\x91!!!!!!!!!\x8d",  # a repair shortened the text: same
+])
+def test_found_by_hypothesis_normalise_is_idempotent_and_reads_back(data: bytes) -> None:
+    try:
+        decoded = decode_bytes(data)
+    except SkipFile:
+        return
+    once = normalise_text(decoded.text)
+    assert normalise_text(once) == once
+    assert normalise_text(decode_bytes(once.encode("utf-8")).text) == once

@@ -130,23 +130,43 @@ def normalise_text(text: str) -> str:
 def normalise_explained(text: str) -> tuple[str, bool]:
     """Like :func:`normalise_text`, also telling whether mojibake was repaired."""
     repaired = False
-    text = _unify_line_breaks(text)
+    # ASCII white space can go before ftfy looks: then the loop below rarely needs a second
+    # round (and a second costly look by ftfy) for white space alone
+    text = _tidy_lines(_unify_line_breaks(text), " \t")
     for _ in range(_MAX_REPAIR_ROUNDS):
         # C1 controls are part of some mojibake (UTF-8 read as latin-1): repair first, then
-        # strip. A repair can expose new control characters or non-NFC sequences, and removing
-        # a control can join two halves of a mojibake sequence, so go round until stable.
-        fixed = repair_mojibake(text)
+        # strip. A repair can expose new control characters or non-NFC sequences, removing
+        # a control can join two halves of a mojibake sequence, and ftfy may decide
+        # differently once trailing white space is gone ("Ã‘ó”‘ " vs "Ã‘ó”‘"), so go round
+        # until one round changes nothing. Repair sees the text before other white space is
+        # trimmed: a no-break space ending a line can be half of a misread "à".
+        suspect = maybe_mojibake(text)
+        fixed: str = ftfy.fix_encoding(text) if suspect else text
         repaired = repaired or fixed != text
         cleaned = _CONTROLS.sub("", fixed)
         if not unicodedata.is_normalized("NFC", cleaned):
             cleaned = unicodedata.normalize("NFC", cleaned)
+        unchanged = cleaned == text
+        if fixed is not text:  # a repair can make line separators (U+2028)
+            cleaned = _unify_line_breaks(cleaned)
+        cleaned = _tidy_lines(cleaned)
         if cleaned == text:
             break
-        text = _unify_line_breaks(cleaned)
-    text = "\n".join(line.rstrip() for line in text.split("\n"))
+        text = cleaned
+        if not suspect and unchanged:
+            # only white space went: that makes no new candidate for the gate, so another
+            # round would change nothing
+            break
+    return text, repaired
+
+
+def _tidy_lines(text: str, space: str | None = None) -> str:
+    """No trailing white space (or ``space``) on a line, at most one blank line in a row,
+    none at the ends."""
+    text = "\n".join(line.rstrip(space) for line in text.split("\n"))
     if "\n\n\n" in text:
         text = _BLANK_RUNS.sub("\n\n", text)
-    return text.strip("\n"), repaired
+    return text.strip("\n")
 
 
 def is_normalised(text: str) -> bool:

@@ -37,6 +37,7 @@ _BOMS = (
 _SAMPLE = 8192
 # Control characters other than tab, LF, CR, FF, ESC: their share tells binary from text.
 _BINARY_CHARS = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f\ufffd]")
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f]")
 _MAX_BINARY_SHARE = 0.05
 _C1 = re.compile("[\x80-\x9f]")
 # Detectors name the ISO or DOS code page where the Windows one of the same script is the
@@ -93,9 +94,16 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
-def _check_not_binary(text: str) -> None:
+def _check_not_binary(text: str, replaced: bool = False) -> None:
+    """Reject text with too many control characters, or, where decoding replaced bytes it
+    could not read (``replaced``), replacement characters. A U+FFFD that a strictly valid
+    file holds is a character of it, and normalised text keeps it: counting it would make
+    a normalised document "binary" when read back."""
+    # the share is of the characters that are not white space, so that normalising the
+    # text (which trims white space) cannot turn it from text into "binary"
     sample = text[:_SAMPLE]
-    if sample and len(_BINARY_CHARS.findall(sample)) > _MAX_BINARY_SHARE * len(sample):
+    bad = len((_BINARY_CHARS if replaced else _CONTROL_CHARS).findall(sample))
+    if bad and bad > _MAX_BINARY_SHARE * (len(sample) - sum(map(str.isspace, sample))):
         raise SkipFile("binary content (control characters or undecodable bytes)")
 
 
@@ -138,14 +146,14 @@ def decode_bytes(data: bytes, declared: str | None = None, score: Scorer | None 
     for bom, name, codec in _BOMS:
         if data.startswith(bom):
             text = data.decode(codec, errors="replace")
-            _check_not_binary(text)
+            _check_not_binary(text, replaced=True)
             return Decoded(text, name)
 
     if b"\x00" in data[:_SAMPLE]:
         utf16 = _utf16_without_bom(data)
         if utf16 is not None:
             text = data.decode(utf16, errors="replace")
-            _check_not_binary(text)
+            _check_not_binary(text, replaced=True)
             return Decoded(text, utf16)
 
     as_utf8 = _strict(data, "utf-8")
@@ -171,5 +179,5 @@ def decode_bytes(data: bytes, declared: str | None = None, score: Scorer | None 
         text = data.decode(codec, errors="replace")
     else:
         _, codec, text = best
-    _check_not_binary(text)
+    _check_not_binary(text, replaced=best is None)
     return Decoded(text, codec)
