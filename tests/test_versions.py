@@ -40,6 +40,16 @@ def sources(root: Path) -> Path:
     return src
 
 
+def built_repo(tmp_path: Path) -> Path:
+    """A git repository holding a corpus config and its sources, built, nothing committed."""
+    repo = tmp_path / "repo"
+    sources(repo)
+    (repo / "corpus.toml").write_text('name = "demo"\nversion = "0.1.0"\n', encoding="utf-8")
+    git(repo, "init", "-q")
+    assert cli(repo, "build", "-j", "1").returncode == 0
+    return repo
+
+
 def ids_by_source(package: Path) -> dict[str, str]:
     return {d["source"]: d["id"] for d in open_package(package).iter_documents()}
 
@@ -66,11 +76,8 @@ def test_diff_of_edits_additions_and_removals(tmp_path: Path) -> None:
 
 
 def test_versions_in_a_git_repository(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    src = sources(repo)
-    (repo / "corpus.toml").write_text('name = "demo"\nversion = "0.1.0"\n', encoding="utf-8")
-    git(repo, "init", "-q")
-    assert cli(repo, "build", "-j", "1").returncode == 0
+    repo = built_repo(tmp_path)
+    src = repo / "corpus" / "sources"
     assert cli(repo, "publish", "--out", str(tmp_path / "dist")).returncode == 0
     changelog = (repo / "corpus" / "CHANGELOG.md").read_text()
     assert "## 0.1.0" in changelog and "first release): 4 added" in changelog
@@ -130,11 +137,7 @@ def test_a_metadata_change_is_a_change(tmp_path: Path) -> None:
 
 
 def test_an_unknown_revision_is_one_line(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    sources(repo)
-    (repo / "corpus.toml").write_text('name = "demo"\nversion = "0.1.0"\n', encoding="utf-8")
-    git(repo, "init", "-q")
-    assert cli(repo, "build", "-j", "1").returncode == 0
+    repo = built_repo(tmp_path)
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "first")
     done = cli(repo, "diff", "no-such-rev")
@@ -143,11 +146,7 @@ def test_an_unknown_revision_is_one_line(tmp_path: Path) -> None:
 
 
 def test_a_data_file_missing_from_a_revision_is_an_error(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    sources(repo)
-    (repo / "corpus.toml").write_text('name = "demo"\nversion = "0.1.0"\n', encoding="utf-8")
-    git(repo, "init", "-q")
-    assert cli(repo, "build", "-j", "1").returncode == 0
+    repo = built_repo(tmp_path)
     git(repo, "add", "-A")
     git(repo, "rm", "-q", "--cached", "-r", "corpus/data")
     git(repo, "commit", "-qm", "descriptor without its data")
