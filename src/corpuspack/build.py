@@ -74,6 +74,8 @@ def settings_for(config: CorpusConfig) -> Settings:
         max_file_bytes=opts.max_file_mb * MiB,
         max_inflated_bytes=opts.max_inflated_mb * MiB,
         max_document_bytes=opts.max_document_mb * MiB,
+        max_metadata_bytes=opts.max_metadata_kb * 1024,
+        max_meta_bytes=opts.max_meta_kb * 1024,
         boilerplate=config.boilerplate,
         pii=config.pii,
         repetition_signals=config.quality.wants_repetition,

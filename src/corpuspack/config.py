@@ -65,6 +65,15 @@ class Options:
     max_inflated_mb: int = _option(4096, "most a compressed source file may inflate to")
     max_document_mb: int = _option(64, "longest JSONL line")
     exact_dedup: bool = _option(True, "drop exact duplicates, keeping the smallest id")
+    max_metadata_kb: int = _option(
+        256, "largest sidecar metadata file or Markdown front matter; YAML in either may "
+        "expand to at most 100,000 values and 64 levels of nesting")
+    max_manifest_mb: int = _option(16, "largest _manifest.csv or _manifest.jsonl")
+    max_manifest_patterns: int = _option(
+        1000, "most wildcard rows in one manifest (rows naming one file are not limited)")
+    max_meta_kb: int = _option(
+        64, "largest metadata of one document (its meta object, as JSON); a metadata file "
+        "with a larger value is refused")
 
 
 def option_help() -> list[tuple[str, Any, str]]:
@@ -148,7 +157,8 @@ def _options(table: dict[str, Any], where: str) -> Options:
     opts = _typed(Options, table, where, "options")
     if opts.compression not in ("none", "gzip"):
         raise ConfigError(f"option 'compression' in {where} must be \"none\" or \"gzip\"")
-    for key in ("shard_size_mb", "max_file_mb", "max_inflated_mb", "max_document_mb"):
+    for key in ("shard_size_mb", "max_file_mb", "max_inflated_mb", "max_document_mb",
+                "max_metadata_kb", "max_manifest_mb", "max_manifest_patterns", "max_meta_kb"):
         if getattr(opts, key) <= 0:
             raise ConfigError(f"option '{key}' in {where} must be positive")
     if opts.language_sample_chars < 0:

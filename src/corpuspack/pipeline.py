@@ -44,6 +44,8 @@ class Settings:
     max_file_bytes: int = 256 * MiB
     max_inflated_bytes: int = 4096 * MiB
     max_document_bytes: int = 64 * MiB
+    max_metadata_bytes: int = 256 * 1024
+    max_meta_bytes: int = 64 * 1024
     boilerplate: Rules = Rules()
     pii: Redaction = Redaction()
     repetition_signals: bool = False
