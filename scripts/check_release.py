@@ -1,6 +1,6 @@
-"""Check a release folder with the clients researchers use (CI runs this on dist/).
+"""Check a release folder with the clients researchers use (CI runs this on release/).
 
-    python scripts/check_release.py dist
+    python scripts/check_release.py release
 
 load_dataset (normal and streaming, offline), sha256sum -c, every Croissant record,
 DuckDB and pyarrow on the Parquet files, and stock frictionless on the release's
@@ -59,7 +59,7 @@ def check(folder: Path) -> list[str]:
 
 
 def main() -> None:
-    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "dist")
+    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "release")
     failures = check(folder)
     for failure in failures:
         print(f"FAIL {failure}")

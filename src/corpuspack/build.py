@@ -17,7 +17,6 @@ Stages, each streaming and bounded in memory:
 
 from __future__ import annotations
 
-import fcntl
 import heapq
 import os
 import shutil
@@ -34,9 +33,12 @@ from corpuspack.config import CorpusConfig
 from corpuspack.dedup import find_exact_duplicates
 from corpuspack.document import json_line, line_id, table_schema
 from corpuspack.errors import CorpusError, UsageError
+from corpuspack.lock import exclusive, lock_path
 from corpuspack.neardup import find_clusters
+from corpuspack.ownership import LEGACY_DATA, check_output, check_replaceable
 from corpuspack.package import REPORT_FILE, SCHEMA_FILE, descriptor
 from corpuspack.passes import (
+    INHERITED_FDS,
     RefineTask,
     default_workers,
     frequent_lines,
@@ -49,6 +51,7 @@ from corpuspack.pipeline import Settings
 from corpuspack.progress import NoProgress, ProgressHook
 from corpuspack.report import BuildReport, Duplicate, Skipped
 from corpuspack.runs import Refine
+from corpuspack.safefs import OWN_MARKER, UnsafeFile, open_read, read_bytes, remove_own_dir
 from corpuspack.sortutil import merge_files, sort_lines
 from corpuspack.sources.files import SourceFile, walk_sources
 from corpuspack.stats import CorpusStats
@@ -57,6 +60,7 @@ from corpuspack.write import (
     Layout,
     ShardWriter,
     commit,
+    record_staging,
     recover,
     shard_count,
     write_json,
@@ -84,28 +88,47 @@ def settings_for(config: CorpusConfig) -> Settings:
 
 @contextmanager
 def _lock(layout: Layout) -> Iterator[None]:
-    layout.parent.mkdir(parents=True, exist_ok=True)
-    path = layout.parent / f".corpuspack-lock-{layout.data_dir.name}"
-    while True:
-        fh = open(path, "w")  # noqa: SIM115 - closed below
+    with exclusive(lock_path(layout.parent, layout.data_dir.name), str(layout.data_dir)) as fd:
+        INHERITED_FDS.add(fd)
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.close()
-            raise CorpusError(f"another build is writing {layout.data_dir}") from None
-        try:
-            same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            break
-        fh.close()  # the holder removed the file between our open and lock: take a new one
+            yield
+        finally:
+            INHERITED_FDS.discard(fd)
+
+
+MAX_DESCRIPTOR_BYTES = 64 << 20
+
+
+def check_outputs(config: CorpusConfig) -> None:
+    """Refuse (UsageError, exit 2) a build that would replace what corpuspack did not write.
+
+    The data folder must not overlap the sources, be or contain the config's folder, the
+    current folder or a ``.git`` folder, and may hold only files corpuspack wrote (its
+    record); an existing descriptor must be one corpuspack wrote; a package folder given
+    with ``--out`` is checked like the data folder.
+    """
+    near = [("the sources", config.source_dir)]
+    over = [("the config's folder", config.config_file.parent)] if config.config_file else []
+    if config.config_file is None or config.package_dir != config.root:
+        check_output(config.package_dir, "output folder", not_near=near, not_over=over)
+    check_output(config.data_dir, "data folder", not_near=near, not_over=over)
+    check_replaceable(config.data_dir, "data folder", LEGACY_DATA)
+    _check_descriptor(config.descriptor)
+
+
+def _check_descriptor(path: Path) -> None:
+    if not os.path.lexists(path):
+        return
     try:
-        yield
-    finally:
-        path.unlink(missing_ok=True)  # before unlocking, which the inode check above relies on
-        fcntl.flock(fh, fcntl.LOCK_UN)
-        fh.close()
+        value = orjson.loads(read_bytes(path, max_bytes=MAX_DESCRIPTOR_BYTES,
+                                        what="datapackage.json"))
+        generator = value["corpuspack"]["generator"]
+        ours = isinstance(generator, str) and generator.startswith("corpuspack")
+    except (UnsafeFile, orjson.JSONDecodeError, KeyError, TypeError):
+        ours = False
+    if not ours or os.path.islink(path):
+        raise UsageError(f"{path} was not written by corpuspack: refusing to replace it; "
+                         "move it away or choose another output folder")
 
 
 def build(config: CorpusConfig, *, workers: int | None = None, strict: bool = False,
@@ -128,27 +151,31 @@ def build(config: CorpusConfig, *, workers: int | None = None, strict: bool = Fa
             staging.mkdir()
             workdir.mkdir()
             report = _build_into(config, staging, workdir, workers, progress)
+            record_staging(staging, report.shards)
             report.check_differences = _compare(config, staging)
             _keep_lists(report)
     else:
+        check_outputs(config)
         with _lock(layout):
             recover(layout)
+            check_outputs(config)  # again: recovery may have changed what is there
             staging, workdir = layout.new_staging(), layout.new_workdir()
             try:
                 report = _build_into(config, staging, workdir, workers, progress)
-                if strict and report.skipped:
+                if strict and report.skip_count:
+                    first = report.first_skipped[0]
                     raise CorpusError(
-                        f"--strict: {len(report.skipped)} file(s) or record(s) were skipped "
-                        f"(first: {min(report.skipped).path}: {min(report.skipped).reason})"
-                    )
+                        f"--strict: {report.skip_count} file(s) or record(s) were skipped "
+                        f"(first: {first.path}: {first.reason})")
                 _keep_lists(report)
+                record_staging(staging, report.shards)
                 commit(layout, staging)
             finally:
-                shutil.rmtree(workdir, ignore_errors=True)
-                shutil.rmtree(staging, ignore_errors=True)
+                remove_own_dir(workdir)
+                remove_own_dir(staging)
     report.seconds = time.perf_counter() - started
-    if check and strict and report.skipped:
-        raise CorpusError(f"--strict: {len(report.skipped)} file(s) or record(s) were skipped")
+    if check and strict and report.skip_count:
+        raise CorpusError(f"--strict: {report.skip_count} file(s) or record(s) were skipped")
     return report
 
 
@@ -159,12 +186,13 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
     workers = workers or default_workers()
     rules, near = config.boilerplate, config.near_dedup
     exclude = (config.data_dir, config.data_dir.parent / ".git")
-    walk_skips: list[Skipped] = []
+    skip_files: list[Path] = [workdir / "skips-walk.jsonl"]
+    walk_skips = open(skip_files[0], "xb")  # noqa: SIM115 - closed below
 
     def files() -> Iterator[SourceFile]:
         for item in walk_sources(config.source_dir, exclude):
             if isinstance(item, Skipped):
-                walk_skips.append(item)
+                walk_skips.write(item.to_line())
                 report.files_seen += 1
             else:
                 yield item
@@ -187,11 +215,14 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
         report.removed.update(result.file_stats.removed)
         report.pii.update(result.file_stats.pii)
         audit.writelines(result.file_stats.audit)
+        report.notes.update(getattr(result.file_stats, "notes", {}))
         report.encodings.update(result.encodings)
-        report.skipped.extend(result.skipped)
+        if result.skips_file:
+            skip_files.append(Path(result.skips_file))
         stats.update(result.stats)
         progress.advance(result.files, result.file_stats.bytes_in)
-    report.skipped = sorted(report.skipped + walk_skips)
+    walk_skips.close()
+    report.sort_skipped(skip_files, workdir)
     stems.sort()
 
     frequent_file, frequent_digest = None, ""
@@ -237,7 +268,7 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
         reasons = {**report.skipped_by_reason, **{
             f"quality: {k}": v for k, v in sorted(report.filtered_by_reason.items())}}
         raise CorpusError(
-            f"no documents: {report.files_seen} file(s) seen, {len(report.skipped)} skipped, "
+            f"no documents: {report.files_seen} file(s) seen, {report.skip_count} skipped, "
             f"{report.documents_filtered} filtered, {dedup.duplicates} duplicates"
             + (" (" + ", ".join(f"{k}: {v}" for k, v in reasons.items()) + ")" if reasons
                else "")
@@ -293,8 +324,12 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
         report.documents_written += 1
         progress.advance(1)
     shards = writer.close()
+    report.shards = shards
     near_drops.close()
-    report.skipped = sorted(report.skipped + collisions)
+    if collisions:
+        collision_file = workdir / "skips-collisions.jsonl"
+        collision_file.write_bytes(b"".join(c.to_line() for c in collisions))
+        report.sort_skipped([*skip_files, collision_file], workdir)
     report.near_duplicates_dropped = near_count
     report.duplicates_file = _all_duplicates(dedup.duplicates_file, near_file, stems, workdir)
     report.bytes_out = sum(s.bytes for s in shards)
@@ -358,7 +393,7 @@ def _sorted_file(source: Path, out: Path, workdir: Path) -> Path:
 
 def _keep_lists(report: BuildReport) -> None:
     """Move the report's long lists out of the work folder, for as long as it lives."""
-    for attr in ("duplicates_file", "filtered_file"):
+    for attr in ("duplicates_file", "filtered_file", "skipped_file"):
         path = getattr(report, attr)
         if path is None:
             continue
@@ -372,17 +407,34 @@ def _keep_lists(report: BuildReport) -> None:
 def _compare(config: CorpusConfig, staging: Path) -> list[str]:
     """Files that differ between a staged build and the committed package."""
     differences = []
-    built = {p.name for p in staging.iterdir() if p.is_file() and p.name != DESCRIPTOR_IN_STAGING}
-    present = ({p.name for p in config.data_dir.iterdir() if p.is_file()}
+    skip = {DESCRIPTOR_IN_STAGING, OWN_MARKER}
+    built = {p.name for p in staging.iterdir() if p.is_file() and p.name not in skip}
+    present = ({p.name for p in config.data_dir.iterdir() if p.name != OWN_MARKER}
                if config.data_dir.is_dir() else set())
     rel_data = os.path.relpath(config.data_dir, config.root)
     for name in sorted(built | present):
-        a, b = staging / name, config.data_dir / name
-        if not (a.exists() and b.exists()) or a.read_bytes() != b.read_bytes():
+        if not _same_file(staging / name, config.data_dir / name, config.data_dir):
             differences.append(os.path.join(rel_data, name))
     descriptor_rel = os.path.relpath(config.descriptor, config.root)
-    staged = staging / DESCRIPTOR_IN_STAGING
-    if not config.descriptor.exists() or staged.read_bytes() != config.descriptor.read_bytes():
+    if not _same_file(staging / DESCRIPTOR_IN_STAGING, config.descriptor,
+                      config.descriptor.parent):
         differences.append(descriptor_rel)
     return differences
 
+
+def _same_file(built: Path, committed: Path, root: Path) -> bool:
+    """True when two regular files hold the same bytes (a link or a FIFO never does)."""
+    if not built.is_file() or os.path.islink(committed):
+        return False
+    try:
+        with open(built, "rb") as a, open_read(committed, root=root) as b:
+            if os.fstat(a.fileno()).st_size != os.fstat(b.fileno()).st_size:
+                return False
+            while True:
+                chunk = a.read(1 << 20)
+                if chunk != b.read(len(chunk) or 1):
+                    return False
+                if not chunk:
+                    return True
+    except UnsafeFile:
+        return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -22,9 +23,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# no markup, emoji codes or highlighting: names, ids and text come from data
+out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 T = TypeVar("T")
+
+
+def visible(text: object) -> str:
+    """``text`` with control and format characters (escape sequences, bidi overrides,
+    newlines inside a name) shown as escapes, so data can never drive the terminal."""
+    value = str(text)
+    if value.isprintable():
+        return value
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in value)
+
+
+def say(text: object, console: Console = out) -> None:
+    """Print one line of output; everything in it is shown as plain text."""
+    console.print(Text(visible(text)))
 
 Debug = Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error.")]
 Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
@@ -33,18 +50,47 @@ ConfigOpt = Annotated[Path | None, typer.Option(
     "current folder.", dir_okay=False)]
 
 
+def _error(message: str, code: int) -> typer.Exit:
+    err.print(Text.assemble(("error:", "red"), " ", visible(message)))
+    return typer.Exit(code)
+
+
 def _run(debug: bool, fn: Callable[[], T]) -> T:
-    """Call ``fn``; turn a CorpusError into one line on stderr and its exit code."""
+    """Call ``fn``; turn any error into one line on stderr and an exit code (a CorpusError's
+    own; 1 for a system error such as a full disk; 70 for a bug), a traceback only with
+    ``--debug``."""
     try:
         return fn()
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        err.print("interrupted; the previous package is unchanged")
+        raise typer.Exit(130) from None
     except CorpusError as exc:
         if debug:
             raise
-        err.print(Text.assemble(("error:", "red"), f" {exc}"))
-        raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        err.print("interrupted; the previous package is unchanged")
-        raise typer.Exit(130) from None
+        raise _error(str(exc), exc.exit_code) from None
+    except OSError as exc:
+        if debug:
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        raise _error(f"{exc.strerror or exc}:{where}".rstrip(":"), 1) from None
+    except MemoryError:
+        if debug:
+            raise
+        raise _error("out of memory: lower --workers or the size limits in [options]",
+                     1) from None
+    except RecursionError:
+        if debug:
+            raise
+        raise _error("input nested too deeply", 1) from None
+    except Exception as exc:  # noqa: BLE001 - every failure is one line without --debug
+        if debug:
+            raise
+        raise _error(f"internal error: {type(exc).__name__}: {exc} (run again with --debug "
+                     "for the traceback, and please report it)", 70) from None
 
 
 def _print_json(value: Any) -> None:
@@ -128,37 +174,40 @@ class _null:
 
 def _print_build_summary(report: Any, cfg: Any, check: bool) -> None:
     s = report.summary(timing=True)
-    out.print(f"files: {s['files_seen']} seen, {s['files_read']} read, "
-              f"{s['files_skipped']} skipped; {s['records_skipped']} JSONL records skipped")
-    out.print(f"documents: {s['documents_read']} read, {s['duplicates_dropped']} exact and "
-              f"{s['near_duplicates_dropped']} near duplicates dropped, "
-              f"{s['documents_filtered']} filtered out, {s['documents_written']} written; "
-              f"{s['repaired_mojibake']} repaired from mojibake")
+    say(f"files: {s['files_seen']} seen, {s['files_read']} read, "
+        f"{s['files_skipped']} skipped; {s['records_skipped']} JSONL records skipped")
+    say(f"documents: {s['documents_read']} read, {s['duplicates_dropped']} exact and "
+        f"{s['near_duplicates_dropped']} near duplicates dropped, "
+        f"{s['documents_filtered']} filtered out, {s['documents_written']} written; "
+        f"{s['repaired_mojibake']} repaired from mojibake")
     for rule, counts in s["boilerplate_removed"].items():
-        out.print(f"  boilerplate {rule}: {counts.get('lines', 0)} lines "
-                  f"({counts.get('chars', 0)} characters) from {counts.get('documents', 0)} "
-                  "documents")
+        say(f"  boilerplate {rule}: {counts.get('lines', 0)} lines "
+            f"({counts.get('chars', 0)} characters) from {counts.get('documents', 0)} "
+            "documents")
+    for note, count in s["notes"].items():
+        say(f"  note ({count}): {note}")
     rate = f"{s['mb_per_second']} MB/s" if s["mb_per_second"] is not None else "-"
-    out.print(f"bytes: {_human_bytes(s['bytes_in'])} in, {_human_bytes(s['bytes_out'])} out, "
-              f"{s['seconds']:.2f} s ({rate})")
+    say(f"bytes: {_human_bytes(s['bytes_in'])} in, {_human_bytes(s['bytes_out'])} out, "
+        f"{s['seconds']:.2f} s ({rate})")
     for reason, count in s["skipped_by_reason"].items():
-        out.print(f"  skipped ({count}): {reason}")
-    for skip in report.skipped[:10]:
+        say(f"  skipped ({count}): {reason}")
+    for skip in report.first_skipped:
         where = f"{skip.path}#{skip.record}" if skip.record else skip.path
-        out.print(f"    {where}: {skip.reason}")
-    if len(report.skipped) > 10:
-        out.print(f"    ... {len(report.skipped) - 10} more (see --json or the build report)")
+        say(f"    {where}: {skip.reason}")
+    if report.skip_count > len(report.first_skipped):
+        say(f"    ... {report.skip_count - len(report.first_skipped)} more (see --json or "
+            "the build report)")
     if check:
         if report.check_differences:
-            out.print("stale: the committed package differs from a fresh build in:")
+            say("stale: the committed package differs from a fresh build in:")
             for name in report.check_differences:
-                out.print(f"  {name}")
-            out.print("run 'corpuspack build' and commit the result")
+                say(f"  {name}")
+            say("run 'corpuspack build' and commit the result")
         else:
-            out.print("up to date: a fresh build gives the committed package byte for byte")
+            say("up to date: a fresh build gives the committed package byte for byte")
     else:
-        out.print(f"wrote {len(report.data_files)} data file(s) to {cfg.data_dir} "
-                  f"and {cfg.descriptor}")
+        say(f"wrote {len(report.data_files)} data file(s) to {cfg.data_dir} "
+            f"and {cfg.descriptor}")
 
 
 @app.command()
@@ -176,20 +225,26 @@ def validate(
     """Validate a corpus package (exit 0 valid, 1 invalid, 2 misuse)."""
     from corpuspack.validate import validate_package
 
-    report = _run(debug, lambda: validate_package(path or _default_descriptor(), base))
-    if json_out:
-        _print_json(report.to_dict())
-    else:
-        state = "[green]valid[/green]" if report.valid else "[red]invalid[/red]"
-        out.print(f"{report.descriptor}: {state} ({report.resources} data file(s), "
-                  f"{report.documents} documents)", markup=True)
+    def go() -> int:
+        report = validate_package(path or _default_descriptor(), base)
+        if json_out:
+            _print_json(report.to_dict())
+            return 0 if report.valid else 1
+        state = Text("valid", "green") if report.valid else Text("invalid", "red")
+        out.print(Text.assemble(visible(report.descriptor), ": ", state,
+                                f" ({report.resources} data file(s), {report.documents} "
+                                "documents)"))
         for p in report.problems:
             where = ":".join(str(x) for x in (p.resource, p.line) if x is not None)
             field = f" [{p.field}]" if p.field else ""
-            out.print(f"  {where or 'package'}{field}: {p.code}: {p.message}", markup=False)
+            say(f"  {where or 'package'}{field}: {p.code}: {p.message}")
         if report.problems_not_listed:
-            out.print(f"  ... and {report.problems_not_listed} more problems")
-    raise typer.Exit(0 if report.valid else 1)
+            say(f"  ... and {report.problems_not_listed} more problems")
+        for note in getattr(report, "notes", []):
+            say(f"  note: {note}")
+        return 0 if report.valid else 1
+
+    raise typer.Exit(_run(debug, go))
 
 
 def _default_descriptor() -> Path:
@@ -224,11 +279,11 @@ def card(
         stale = update(project, check)
         if check:
             for name in stale:
-                out.print(f"stale: {name}")
-            out.print("run 'corpuspack card' and commit the result" if stale
-                      else f"{project.card}: up to date")
+                say(f"stale: {name}")
+            say("run 'corpuspack card' and commit the result" if stale
+                else f"{project.card}: up to date")
             return 1 if stale else 0
-        out.print(f"wrote {project.card} and plots in {project.plots}")
+        say(f"wrote {project.card} and plots in {project.plots}")
         return 0
 
     raise typer.Exit(_run(debug, go))
@@ -238,8 +293,9 @@ def card(
 def publish(
     package: PackageArg = None,
     out_dir: Annotated[Path, typer.Option(
-        "--out", "-o", help="Release folder to write (replaced whole).", file_okay=False)
-    ] = Path("dist"),
+        "--out", "-o", help="Release folder to write (replaced whole, if everything in it "
+        "was written by corpuspack).", file_okay=False)
+    ] = Path("release"),
     config: ConfigOpt = None,
     push: Annotated[str | None, typer.Option(
         "--push", help="Upload the release to this Hugging Face dataset repository.")] = None,
@@ -266,15 +322,15 @@ def publish(
                          "would_upload": [{"path": p, "bytes": b} for p, b in release.plan]
                          if dry_run else None})
             return
-        out.print(f"wrote {release.folder}: {release.documents} documents in "
-                  f"{release.parquet_files} Parquet file(s), {len(release.files) + 1} files")
+        say(f"wrote {release.folder}: {release.documents} documents in "
+            f"{release.parquet_files} Parquet file(s), {len(release.files) + 1} files")
         if dry_run:
             target = push or project.hub_repo or "(no repository given)"
-            out.print(f"dry run: would upload to {target}:")
+            say(f"dry run: would upload to {target}:")
             for path, size in release.plan:
-                out.print(f"  {path} ({_human_bytes(size)})")
+                say(f"  {path} ({_human_bytes(size)})")
         elif release.pushed:
-            out.print(f"pushed: {release.pushed}")
+            say(f"pushed: {release.pushed}")
 
     _run(debug, go)
 
@@ -313,15 +369,15 @@ def diff(
             sys.stdout.write("}\n")
             return
         c = result.counts
-        out.print(f"{result.old} ({result.old_version}) -> {result.new} ({result.new_version})")
-        out.print(f"{c['added']} added, {c['removed']} removed, {c['changed']} changed, "
-                  f"{c['unchanged']} unchanged")
+        say(f"{result.old} ({result.old_version}) -> {result.new} ({result.new_version})")
+        say(f"{c['added']} added, {c['removed']} removed, {c['changed']} changed, "
+            f"{c['unchanged']} unchanged")
         for kind in KINDS:
             for i, (doc_id, source) in enumerate(result.entries(kind)):
                 if i == 20:
-                    out.print(f"  ... {c[kind] - 20} more {kind}")
+                    say(f"  ... {c[kind] - 20} more {kind}")
                     break
-                out.print(f"  {kind:8} {doc_id} {source}", markup=False)
+                say(f"  {kind:8} {doc_id} {source}")
 
     _run(debug, go)
 
@@ -338,13 +394,18 @@ def init(
 
     created = _run(debug, lambda: scaffold(folder, name))
     for path in created:
-        out.print(f"created {path}")
-    out.print(f"next: put sources in {folder / 'corpus' / 'sources'}, then run "
-              "'corpuspack build' in that folder")
+        say(f"created {path}")
+    say(f"next: put sources in {folder / 'corpus' / 'sources'}, then run "
+        "'corpuspack build' in that folder")
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops a command the way Ctrl-C does
 
 
 def main() -> None:
     """Entry point of the ``corpuspack`` script."""
+    signal.signal(signal.SIGTERM, _terminate)
     app()
 
 

@@ -10,17 +10,23 @@ local process pool; any engine that maps a function over a list (Ray Data's
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import multiprocessing
 import os
+import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 from corpuspack.document import Document
+from corpuspack.errors import CorpusError
 from corpuspack.neardup import NearDedup
 from corpuspack.pipeline import FileStats, Settings, identify_languages, process_file
 from corpuspack.report import Skipped
@@ -56,7 +62,8 @@ class TaskResult:
 
     index: int
     stems: list[str] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
+    skips_file: str | None = None  # Skipped lines, unsorted (one bad file can have many)
+    skip_count: int = 0
     files: int = 0
     files_read: int = 0
     documents: int = 0
@@ -73,6 +80,8 @@ def run_task(task: Task) -> TaskResult:
     writer = RunWriter(str(Path(task.workdir) / f"run-{task.index:07d}"), task.near,
                        task.line_keys, RUN_SPILL_BYTES)
     batch: list[Document] = []
+    skips_path = Path(task.workdir) / f"skips-{task.index:07d}.jsonl"
+    skips = None
 
     def flush() -> None:
         identify_languages(batch, task.settings)
@@ -86,7 +95,10 @@ def run_task(task: Task) -> TaskResult:
         file_failed = False
         for item in process_file(src, task.settings, stats, identify=False):
             if isinstance(item, Skipped):
-                result.skipped.append(item)
+                if skips is None:
+                    skips = open(skips_path, "xb")  # noqa: SIM115 - closed below
+                skips.write(item.to_line())
+                result.skip_count += 1
                 file_failed = file_failed or item.record is None
                 continue
             batch.append(item)
@@ -96,6 +108,9 @@ def run_task(task: Task) -> TaskResult:
         result.files_read += 0 if file_failed else 1
     flush()
     writer.spill()
+    if skips is not None:
+        skips.close()
+        result.skips_file = str(skips_path)
     result.stems, result.groups, result.stats = writer.stems, writer.groups, writer.stats
     return result
 
@@ -143,14 +158,69 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+# file descriptors a worker must not keep (the output's lock): set by the build
+INHERITED_FDS: set[int] = set()
+_PR_SET_PDEATHSIG = 1
+
+
+def _worker_init() -> None:
+    """Make a pool worker die with the process that started it, within a second.
+
+    Killed main processes (OOM killer, ``kill PID``) left workers running for ever, holding
+    the output's lock. Linux delivers SIGKILL on the parent's death (``PR_SET_PDEATHSIG``);
+    elsewhere, and as a backstop, a thread polls the parent id. Workers ignore SIGINT: the
+    main process handles Ctrl-C and stops them.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for fd in INHERITED_FDS:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="corpuspack-parent-watch", daemon=True).start()
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool at once: pending tasks cancelled, running workers terminated."""
+    processes = list(getattr(pool, "_processes", {}).values())  # no public API in 3.11
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(5)
+
+
 def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
     """``fn`` over ``items`` in this process (workers=1) or on a process pool; results come
-    as they finish, at most two tasks per worker in flight."""
+    as they finish, at most two tasks per worker in flight.
+
+    An exception (Ctrl-C, SIGTERM turned into KeyboardInterrupt by the CLI, an error in a
+    task) stops every worker before it propagates. A worker killed by the system (out of
+    memory) becomes a CorpusError.
+    """
     if workers <= 1:
         for item in items:
             yield fn(item)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
+                               initializer=_worker_init)
+    try:
         pending: set[Future[R]] = set()
         for item in items:
             pending.add(pool.submit(fn, item))
@@ -160,6 +230,14 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iter
                     yield future.result()
         for future in pending:
             yield future.result()
+    except BrokenProcessPool:
+        _stop(pool)
+        raise CorpusError("a worker process died (killed by the system, most likely out of "
+                          "memory): lower --workers or the size limits in [options]") from None
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
 
 
 def default_workers() -> int:

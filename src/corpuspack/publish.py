@@ -6,13 +6,19 @@ Croissant file, LICENSE.md, CHANGELOG.md, the card's plots, and SHA256SUMS for e
 (``sha256sum -c SHA256SUMS``). The same package gives byte-identical files. The folder is
 written beside its destination and swapped in whole; an upload starts only once it is
 complete, so a failed upload leaves nothing half-published locally.
+
+The release folder is corpuspack's own: ``corpuspack-files.json`` records every file in it,
+and a folder holding anything else is never replaced (see :mod:`corpuspack.ownership`); an
+output that is a symbolic link, overlaps the package's data, or is or contains the package
+folder, the current folder or a ``.git`` folder is refused. One publish at a time writes a
+folder (a lock beside it). A version that is already tagged (``v<version>``) with other
+documents is refused: a version names one set of documents.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,18 +30,32 @@ from corpuspack.croissant import croissant
 from corpuspack.document import table_schema, to_arrow
 from corpuspack.errors import CorpusError
 from corpuspack.hub import ReleaseShape, card_metadata, check_card_metadata, push, upload_plan
+from corpuspack.lock import exclusive, lock_path
+from corpuspack.ownership import check_output, check_replaceable, write_record
 from corpuspack.project import Project
 from corpuspack.reader import Package
+from corpuspack.safefs import (
+    OWN_MARKER,
+    make_own_dir,
+    read_bytes,
+    remove_own_dir,
+    replace_file,
+    write_new,
+)
 from corpuspack.versions import (
+    TAG_PREFIX,
     Diff,
     changelog_entry,
     diff,
     previous_release,
+    release_tags,
     update_changelog,
 )
 from corpuspack.write import recover_dir, replace_dir, write_json
 
 MiB = 1 << 20
+MAX_TEXT_BYTES = 64 * MiB  # a data card or changelog to read
+DEFAULT_OUT = "release"  # not "dist": Python packaging writes wheels there
 SHARD_BYTES = 256 * MiB  # of JSON lines per Parquet file; Parquet is several times smaller
 ROW_GROUP_BYTES = 32 * MiB
 PARQUET_MEDIATYPE = "application/vnd.apache.parquet"
@@ -142,7 +162,7 @@ def build_release(package: Package, staging: Path, *, card_text: str | None,
     card = render(package, card_text, plots_rel="card", loader=loader)
     (staging / "card").mkdir()
     for image, data in card.images.items():
-        (staging / "card" / image).write_bytes(data)
+        write_new(staging / "card" / image, data)
     d = package.descriptor
     meta = card_metadata(
         title=d.get("title") or d.get("name", "corpus"),
@@ -154,9 +174,9 @@ def build_release(package: Package, staging: Path, *, card_text: str | None,
     if problems:
         raise CorpusError("dataset card metadata: " + "; ".join(problems))
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
-    (staging / "README.md").write_text(f"---\n{front}---\n\n{card.text}", encoding="utf-8")
-    (staging / "LICENSE.md").write_text(_license_md(package), encoding="utf-8")
-    (staging / "CHANGELOG.md").write_text(changelog, encoding="utf-8")
+    write_new(staging / "README.md", f"---\n{front}---\n\n{card.text}".encode())
+    write_new(staging / "LICENSE.md", _license_md(package).encode())
+    write_new(staging / "CHANGELOG.md", changelog.encode())
 
     parquet = [(n, (staging / n).stat().st_size, _sha256(staging / n)) for n in names]
     descriptor = {k: v for k, v in d.items() if k not in ("resources", "corpuspack")}
@@ -175,13 +195,29 @@ def build_release(package: Package, staging: Path, *, card_text: str | None,
     url = f"https://huggingface.co/datasets/{hub_repo}" if hub_repo else d.get("homepage")
     write_json(staging / "croissant.json", croissant(d, parquet, url))
 
-    files = sorted(p for p in staging.rglob("*") if p.is_file())
+    files = sorted(p for p in staging.rglob("*") if p.is_file() and p.name != OWN_MARKER)
     release.files = [(p.relative_to(staging).as_posix(), p.stat().st_size, _sha256(p))
                      for p in files]
-    with open(staging / "SHA256SUMS", "w", encoding="utf-8") as fh:
-        for rel, _, sha in release.files:
-            fh.write(f"{sha}  {rel}\n")
+    sums = "".join(f"{sha}  {rel}\n" for rel, _, sha in release.files).encode()
+    write_new(staging / "SHA256SUMS", sums)
+    owned = {rel: (size, sha) for rel, size, sha in release.files}
+    owned["SHA256SUMS"] = (len(sums), hashlib.sha256(sums).hexdigest())
+    write_record(staging, owned)
     return release
+
+
+def check_release_out(package: Package, out: Path) -> None:
+    """Refuse (UsageError) a release folder that would damage something (module docstring)."""
+    not_near = []
+    if package.folder is not None:
+        for resource in package.resources():
+            path = resource.get("path") if isinstance(resource, dict) else None
+            if isinstance(path, str) and "/" in path.strip("/"):
+                not_near.append(("the package's data",
+                                 package.folder / path.rsplit("/", 1)[0]))
+    not_over = [("the package folder", package.folder)] if package.folder is not None else []
+    check_output(out, "release folder", not_near=not_near, not_over=not_over)
+    check_replaceable(out, "release folder")
 
 
 def publish(package: Package, out: Path, *, card_text: str | None = None,
@@ -191,43 +227,54 @@ def publish(package: Package, out: Path, *, card_text: str | None = None,
     """Write the release of ``package`` to ``out`` (replacing it whole) and optionally push.
 
     ``changes`` (the diff against the previous release) becomes this version's entry in
-    ``changelog_path`` and in the release's CHANGELOG.md.
+    ``changelog_path`` and in the release's CHANGELOG.md. Raises UsageError for an output
+    corpuspack must not replace (:func:`check_release_out`), CorpusError for an invalid
+    package or when another publish is writing ``out``.
     """
     from corpuspack.validate import validate_package
 
+    check_release_out(package, out)
     if package.folder is not None:
         report = validate_package(package.folder)
         if not report.valid:
             first = report.problems[0] if report.problems else None
             raise CorpusError("the package is not valid; run 'corpuspack validate' "
                               + (f"(first problem: {first.message})" if first else ""))
-    changelog_text = changelog_path.read_text(encoding="utf-8") if (
-        changelog_path and changelog_path.exists()) else None
+    changelog_text = _read_text(changelog_path)
     entry = changelog_entry(changes) if changes is not None else ""
     changelog = update_changelog(changelog_text, entry) if entry else (changelog_text or "")
     if entry and changelog == changelog_text:
         entry = ""  # this version's entry was recorded when it was first released
-    out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    recover_dir(out)
-    staging = out.parent / f".corpuspack-staging-{out.name}-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
-        release = build_release(package, staging, card_text=card_text, changelog=changelog,
-                                hub_repo=push_to or hub_repo)
-        replace_dir(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    out = out.parent.resolve() / out.name
+    with exclusive(lock_path(out.parent, out.name), str(out)):
+        recover_dir(out)
+        check_release_out(package, out)
+        staging = make_own_dir(out.parent, f".corpuspack-staging-{out.name}-")
+        try:
+            release = build_release(package, staging, card_text=card_text,
+                                    changelog=changelog, hub_repo=push_to or hub_repo)
+            replace_dir(staging, out)
+        finally:
+            remove_own_dir(staging)
     release.folder = out
     release.changelog = entry
     if changelog_path is not None and changelog != (changelog_text or ""):
-        changelog_path.write_text(changelog, encoding="utf-8")
+        replace_file(changelog_path, changelog.encode())
     if push_to:
         release.plan = upload_plan(out)
         if not dry_run:
             release.pushed = push(out, push_to, package.version)
     return release
+
+
+def _read_text(path: Path | None) -> str | None:
+    """A hand-written text file of the project (card, changelog), or None when absent; a
+    link out of its folder, a FIFO or a huge file is refused."""
+    if path is None or not os.path.lexists(path):
+        return None
+    return read_bytes(path, root=path.parent, max_bytes=MAX_TEXT_BYTES,
+                      what=path.name).decode("utf-8", "replace")
 
 
 def sha256sums_ok(folder: Path) -> list[str]:
@@ -241,14 +288,30 @@ def sha256sums_ok(folder: Path) -> list[str]:
     return bad
 
 
+def _check_tagged_version(project: Project) -> None:
+    """Refuse to publish a version that is tagged already with other documents."""
+    assert project.repo is not None
+    tag = TAG_PREFIX + project.package.version
+    if not any(name == tag for _, name in release_tags(project.repo)):
+        return
+    changes = diff(project.open_revision(tag), project.package)
+    if changes.changed_anything:
+        c = changes.counts
+        raise CorpusError(f"version {project.package.version} was released already (tag {tag}) "
+                          f"with other documents ({c['added']} added, {c['removed']} removed, "
+                          f"{c['changed']} changed since): raise the version in the config")
+
+
 def publish_project(project: Project, out: Path, *, base: str | None = None,
                     push_to: str | None = None, dry_run: bool = False) -> Release:
     """Publish a project's package: the changelog entry compares it with ``base`` (a
     folder, datapackage.json or git revision), by default the previous release tag."""
+    if project.repo is not None:
+        _check_tagged_version(project)
     if base is None and project.repo is not None:
         base = previous_release(project.repo, project.package.version)
     old = project.open_revision(base) if base else None
-    card_text = project.card.read_text(encoding="utf-8") if project.card.exists() else None
+    card_text = _read_text(project.card)
     return publish(project.package, out, card_text=card_text, changes=diff(old, project.package),
                    changelog_path=project.changelog, hub_repo=project.hub_repo,
                    push_to=push_to or (project.hub_repo if dry_run else None), dry_run=dry_run)

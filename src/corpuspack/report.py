@@ -12,6 +12,8 @@ import orjson
 
 from corpuspack.document import json_line
 
+FIRST_SKIPPED = 10
+
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
@@ -81,7 +83,13 @@ class BuildReport:
     bytes_out: int = 0
     repaired_mojibake: int = 0
     encodings: Counter[str] = field(default_factory=Counter)
-    skipped: list[Skipped] = field(default_factory=list)
+    skipped_file: Path | None = None  # every Skipped, sorted by path and record
+    skip_count: int = 0
+    files_skipped: int = 0
+    skip_reasons: Counter[str] = field(default_factory=Counter)
+    first_skipped: list[Skipped] = field(default_factory=list)  # the first FIRST_SKIPPED
+    notes: Counter[str] = field(default_factory=Counter)  # doubts on record, by kind
+    shards: list[Any] = field(default_factory=list)
     documents_filtered: int = 0
     filtered_by_reason: Counter[str] = field(default_factory=Counter)
     filtered_file: Path | None = None  # documents dropped by quality filters, in order
@@ -100,8 +108,49 @@ class BuildReport:
     @property
     def skipped_by_reason(self) -> dict[str, int]:
         """How many files or records were skipped, per reason (reasons without details)."""
-        counts = Counter(s.reason.split(":")[0] for s in self.skipped)
-        return dict(sorted(counts.items()))
+        return dict(sorted(self.skip_reasons.items()))
+
+    def iter_skipped(self) -> Iterator[Skipped]:
+        """Every skipped file or record, sorted by path then record (read from disk: one
+        bad JSONL file can hold millions of bad lines)."""
+        if self.skipped_file is None:
+            return
+        with open(self.skipped_file, "rb") as fh:
+            for line in fh:
+                yield Skipped.from_line(line)
+
+    @property
+    def skipped(self) -> list[Skipped]:
+        """Every skipped file or record, as a list: use :meth:`iter_skipped` for big ones."""
+        return list(self.iter_skipped())
+
+    def sort_skipped(self, files: list[Path], workdir: Path) -> None:
+        """Sort the Skipped lines of ``files`` into one file, in bounded memory, and count
+        them by reason."""
+        from corpuspack.sortutil import sort_lines
+
+        def lines() -> Iterator[bytes]:
+            for path in files:
+                if path.exists():
+                    with open(path, "rb") as fh:
+                        yield from fh
+
+        out = workdir / "skipped.jsonl"
+        self.skip_count = self.files_skipped = 0
+        self.skip_reasons, self.first_skipped = Counter(), []
+        last_file = None
+        with open(out, "wb") as fh:
+            for line in sort_lines(lines(), workdir, "skipped", 8 << 20):
+                fh.write(line)
+                skip = Skipped.from_line(line)
+                self.skip_count += 1
+                self.skip_reasons[skip.reason.split(":")[0]] += 1
+                if skip.record is None and skip.path != last_file:
+                    self.files_skipped += 1
+                    last_file = skip.path
+                if len(self.first_skipped) < FIRST_SKIPPED:
+                    self.first_skipped.append(skip)
+        self.skipped_file = out
 
     def iter_duplicates(self) -> Iterator[Duplicate]:
         """Every dropped duplicate, in id order (read from disk: the list can be long)."""
@@ -125,9 +174,10 @@ class BuildReport:
         out: dict[str, Any] = {
             "files_seen": self.files_seen,
             "files_read": self.files_read,
-            "files_skipped": len({s.path for s in self.skipped if s.record is None}),
-            "records_skipped": sum(1 for s in self.skipped if s.record is not None),
+            "files_skipped": self.files_skipped,
+            "records_skipped": self.skip_count - self.files_skipped,
             "skipped_by_reason": self.skipped_by_reason,
+            "notes": dict(sorted(self.notes.items())),
             "documents_read": self.documents_read,
             "duplicates_dropped": self.duplicates_dropped,
             "near_duplicates_dropped": self.near_duplicates_dropped,
@@ -161,11 +211,12 @@ class BuildReport:
         keys go after the counts."""
         head = self.summary(timing=timing)
         head.update(extra or {})
-        head["skipped"] = [s.to_dict() for s in sorted(self.skipped)]
         body = orjson.dumps(head, option=orjson.OPT_INDENT_2)
         out.write(body[:-2])  # reopen the object to append the streamed arrays
-        for name, items in (("filtered", self.iter_filtered()),
-                            ("duplicates", self.iter_duplicates())):
+        lists: tuple[tuple[str, Iterator[Skipped] | Iterator[Duplicate]], ...] = (
+            ("skipped", self.iter_skipped()), ("filtered", self.iter_filtered()),
+            ("duplicates", self.iter_duplicates()))
+        for name, items in lists:
             out.write(b',\n  "%s": [' % name.encode())
             first = True
             for item in items:
