@@ -178,7 +178,7 @@ def test_compressed_file_cannot_inflate_past_the_cap(tmp_path: Path) -> None:
     files, _ = walk(src)
     settings = Settings(max_inflated_bytes=1 << 20)
     docs, (skip,) = docs_of(files["bomb.txt.gz"], settings)
-    assert docs == [] and skip.reason == "decompressed size exceeds the limit of 1048576 bytes"
+    assert docs == [] and skip.reason == "decompressed size exceeds the limit of 1,048,576 bytes"
     docs, skips = docs_of(files["bomb.jsonl.gz"], settings)
     assert 0 < len(docs) < 100_000  # the lines before the cap go in, then the file stops
     assert skips[-1].record is None and "exceeds the limit" in skips[-1].reason
@@ -192,7 +192,7 @@ def test_file_larger_than_the_limit_is_skipped(tmp_path: Path) -> None:
     files, _ = walk(src)
     settings = Settings(max_file_bytes=4000)
     docs, (skip,) = docs_of(files["big.txt"], settings)
-    assert docs == [] and skip.reason == "file size exceeds the limit of 4000 bytes"
+    assert docs == [] and skip.reason == "file size exceeds the limit of 4,000 bytes"
     (doc,), _ = docs_of(files["small.txt"], settings)
     assert doc.n_words == 10
 

@@ -292,7 +292,15 @@ class DocumentView(Mapping[str, Any]):
 
 
 def document_id(source: str, record: str | None = None) -> str:
-    """Derive the stable id of a document from its source path and JSONL record key."""
+    """Derive the stable id of a document from its source path and JSONL record key.
+
+    The id is the first 16 hex digits of BLAKE2b over ``source``, plus ``#`` and ``record``
+    for a JSONL record. ``%`` and ``#`` in ``source`` are written ``%25`` and ``%23`` first,
+    so that the key is unambiguous (a file ``a.jsonl#x.txt`` is not record ``x.txt`` of
+    ``a.jsonl``) while a path holding neither keeps the id it always had.
+    """
+    if "%" in source or "#" in source:
+        source = source.replace("%", "%25").replace("#", "%23")
     key = source if record is None else f"{source}#{record}"
     return hashlib.blake2b(key.encode("utf-8"), digest_size=ID_HEX_CHARS // 2).hexdigest()
 

@@ -23,7 +23,7 @@ from corpuspack.pii import Redaction, redact
 from corpuspack.quality import signals
 from corpuspack.report import Skipped
 from corpuspack.sources.files import SourceFile, iter_lines, read_bytes
-from corpuspack.sources.metadata_files import read_sidecar
+from corpuspack.sources.metadata_files import check_meta_size, read_sidecar
 from corpuspack.sources.readers import (
     RawRecord,
     iter_jsonl,
@@ -59,13 +59,19 @@ def language_identifier(sample_chars: int) -> LanguageIdentifier:
 
 @dataclass(slots=True)
 class FileStats:
-    """What reading files cost and found, summed over a task (and then a build)."""
+    """What reading files cost and found, summed over a task (and then a build).
+
+    ``notes`` counts doubts about inputs that were read anyway, by what was done:
+    ``"gzip trailing data ignored"`` (files), ``"lone surrogates removed"`` (code points,
+    from JSON and YAML string escapes of half a UTF-16 pair).
+    """
 
     bytes_in: int = 0
     repaired_mojibake: int = 0
     removed: Counter[str] = field(default_factory=Counter)  # "<rule>:<what>" -> count
     pii: Counter[str] = field(default_factory=Counter)
     audit: list[bytes] = field(default_factory=list)
+    notes: Counter[str] = field(default_factory=Counter)
 
     def record(self, doc_id: str, removals: list[Removal], keep_audit: bool) -> None:
         """Count what boilerplate rules removed from a document (and keep it for audit)."""
@@ -89,20 +95,22 @@ def fill_text_fields(doc: Document, repetition_signals: bool) -> None:
         setattr(doc, name, value)
 
 
-def _records(src: SourceFile, settings: Settings,
-             langid: LanguageIdentifier) -> Iterator[RawRecord | tuple[str, str]]:
+def _records(src: SourceFile, settings: Settings, langid: LanguageIdentifier,
+             notes: Counter[str]) -> Iterator[RawRecord | tuple[str, str]]:
     score = langid.score
     if src.format == "jsonl":
         limit = settings.max_inflated_bytes if src.compressed else 1 << 62
-        lines = iter_lines(src, limit, settings.max_document_bytes)
-        yield from iter_jsonl(lines, settings.max_document_bytes, score)
+        lines = iter_lines(src, limit, settings.max_document_bytes, notes)
+        yield from iter_jsonl(lines, settings.max_document_bytes, score, notes)
         return
     limit = settings.max_file_bytes
-    data = read_bytes(src, min(limit, settings.max_inflated_bytes) if src.compressed else limit)
+    data = read_bytes(src, min(limit, settings.max_inflated_bytes) if src.compressed else limit,
+                      notes)
     if src.format == "html":
         yield read_html(data, score)
     elif src.format == "markdown":
-        yield read_markdown(data, score)
+        yield read_markdown(data, score, max_metadata_bytes=settings.max_metadata_bytes,
+                            max_meta_bytes=settings.max_meta_bytes, notes=notes)
     else:
         yield read_text(data, score)
 
@@ -124,6 +132,7 @@ def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],
         if stats is not None:
             stats.pii.update(redacted)
     columns, extra = merge_layers(settings.defaults, raw.meta, src.manifest, sidecar)
+    check_meta_size(extra, settings.max_meta_bytes, "the metadata of the document")
     language = columns.get("language")
     score = None
     if language is None and langid is not None:
@@ -164,11 +173,14 @@ def process_file(src: SourceFile, settings: Settings, stats: FileStats | None = 
     ``identify=False`` undeclared languages are left empty for :func:`identify_languages`.
     """
     langid = language_identifier(settings.language_sample_chars)
+    notes: Counter[str] = Counter() if stats is None else stats.notes
     if stats is not None:
         stats.bytes_in += src.size
     try:
-        sidecar = read_sidecar(src.sidecar)
-        for item in _records(src, settings, langid):
+        sidecar = read_sidecar(src.sidecar, src.root or None,
+                               max_bytes=settings.max_metadata_bytes,
+                               max_meta_bytes=settings.max_meta_bytes, notes=notes)
+        for item in _records(src, settings, langid, notes):
             if isinstance(item, tuple):
                 yield Skipped(src.rel, item[0], item[1])
                 continue
@@ -185,7 +197,6 @@ def process_file(src: SourceFile, settings: Settings, stats: FileStats | None = 
         yield Skipped(src.rel, None, exc.reason)
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop a build
         yield Skipped(src.rel, None, f"unexpected error: {type(exc).__name__}: {exc}")
-
 
 
 def identify_languages(docs: list[Document], settings: Settings) -> None:

@@ -8,18 +8,24 @@ which are metadata (sidecars and manifests) and which it cannot read.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import unicodedata
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from corpuspack import safefs
 from corpuspack.errors import SkipFile
 from corpuspack.report import Skipped
 from corpuspack.sources.metadata_files import (
     MANIFEST_NAMES,
+    MAX_MANIFEST_BYTES,
+    MAX_MANIFEST_PATTERNS,
+    MAX_META_BYTES,
     Manifest,
     is_sidecar,
     load_manifest,
@@ -33,11 +39,17 @@ FORMAT_BY_SUFFIX = {
     ".jsonl": "jsonl", ".ndjson": "jsonl",
 }
 _CHUNK = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
+GZIP_TRAILING_NOTE = "gzip trailing data ignored"
 
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    """One source file to read: where it is, what it is, manifest metadata, its sidecar."""
+    """One source file to read: where it is, what it is, manifest metadata, its sidecar.
+
+    ``root`` is the real path of the source folder: workers read the file and its sidecar
+    only inside it (see :mod:`corpuspack.safefs`); empty means unchecked.
+    """
 
     path: str
     rel: str
@@ -46,6 +58,7 @@ class SourceFile:
     size: int
     manifest: dict[str, Any] = field(default_factory=dict)
     sidecar: str | None = None
+    root: str = ""
 
 
 def source_format(name: str) -> tuple[str, bool] | None:
@@ -62,14 +75,59 @@ def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root + os.sep)
 
 
-def walk_sources(root: Path, exclude: tuple[Path, ...] = ()) -> Iterator[SourceFile | Skipped]:
+@dataclass(frozen=True, slots=True)
+class _InvalidManifest:
+    rel: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Enter:
+    """A folder to walk next (what a folder's listing yields instead of recursing)."""
+
+    path: str
+    prefix: str
+    manifests: list[Manifest | _InvalidManifest]
+
+
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    root: str
+    excluded: set[str]
+    manifest_bytes: int
+    manifest_patterns: int
+    meta_bytes: int
+
+
+def walk_sources(root: Path, exclude: tuple[Path, ...] = (), *,
+                 max_manifest_bytes: int = MAX_MANIFEST_BYTES,
+                 max_manifest_patterns: int = MAX_MANIFEST_PATTERNS,
+                 max_meta_bytes: int = MAX_META_BYTES) -> Iterator[SourceFile | Skipped]:
     """Yield every source file under ``root`` and a :class:`Skipped` for each unreadable one.
 
     ``exclude`` holds folders never to enter (the build's own output, when it lies inside).
+    The manifest caps are the ``max_manifest_mb`` (in bytes here), ``max_manifest_patterns``
+    and ``max_meta_kb`` (in bytes) options; the defaults equal the options' defaults. A file
+    under a manifest that cannot be read is skipped, with a reason naming the manifest: it
+    would lack the metadata (a licence, say) that the manifest meant to give it.
+
+    The order is fixed: names sorted by code point at every level, a folder's files where
+    the folder sorts. The walk is iterative, so folder depth is limited only by the system.
+    Two names of one folder that are equal once NFC-normalised (as paths and ids are) are
+    twins: the first by code point is read, each other one is skipped with a reason.
     """
     real_root = os.path.realpath(root)
-    excluded = {os.path.realpath(p) for p in exclude}
-    yield from _walk(real_root, "", real_root, excluded, [])
+    limits = _Limits(real_root, {os.path.realpath(p) for p in exclude}, max_manifest_bytes,
+                     max_manifest_patterns, max_meta_bytes)
+    stack = [_folder(real_root, "", [], limits)]
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+        elif isinstance(item, _Enter):
+            stack.append(_folder(item.path, item.prefix, item.manifests, limits))
+        else:
+            yield item
 
 
 def _rel_name(prefix: str, name: str) -> str:
@@ -77,27 +135,33 @@ def _rel_name(prefix: str, name: str) -> str:
     return rel if rel.isascii() else unicodedata.normalize("NFC", rel)
 
 
-def _walk(
-    directory: str, prefix: str, root: str, excluded: set[str], manifests: list[Manifest]
-) -> Iterator[SourceFile | Skipped]:
+def _folder(directory: str, prefix: str, manifests: list[Manifest | _InvalidManifest],
+            limits: _Limits) -> Iterator[SourceFile | Skipped | _Enter]:
+    """What one folder holds, in order; sub-folders as :class:`_Enter`."""
     try:
         with os.scandir(directory) as it:
-            entries = sorted(it, key=lambda e: e.name)
+            entries = sorted((e for e in it if not e.name.startswith(".")),
+                             key=lambda e: e.name)
     except OSError as exc:
         yield Skipped(prefix.rstrip("/") or ".", None, f"cannot list folder: {exc.strerror}")
         return
     here = list(manifests)
-    sidecars = {entry.name for entry in entries if is_sidecar(entry.name)}
     for entry in entries:
-        if entry.name in MANIFEST_NAMES and entry.is_file(follow_symlinks=False):
-            rel = _rel_name(prefix, entry.name)
+        if entry.name in MANIFEST_NAMES and not entry.is_dir(follow_symlinks=False):
+            rel = prefix + entry.name
             try:
-                here.append(load_manifest(Path(entry.path), prefix))
+                here.append(load_manifest(
+                    Path(entry.path), prefix, limits.root, max_bytes=limits.manifest_bytes,
+                    max_patterns=limits.manifest_patterns, max_meta_bytes=limits.meta_bytes))
             except SkipFile as exc:
                 yield Skipped(rel, None, exc.reason)
+                here.append(_InvalidManifest(rel, exc.reason))
+    invalid = [m for m in here if isinstance(m, _InvalidManifest)]
+    sidecars = {entry.name for entry in entries if is_sidecar(entry.name)}
+    twins: dict[str, str] = {}  # NFC path -> the path as named, of the first of its twins
     for entry in entries:
         name = entry.name
-        if name.startswith("."):
+        if name in MANIFEST_NAMES and not entry.is_dir(follow_symlinks=False):
             continue
         rel = _rel_name(prefix, name)
         try:
@@ -106,10 +170,17 @@ def _walk(
             yield Skipped(rel.encode("utf-8", "replace").decode(), None,
                           "file name is not valid UTF-8")
             continue
+        if not is_sidecar(name):
+            first = twins.setdefault(rel, prefix + name)
+            if first != prefix + name:
+                yield Skipped(prefix + name, None,
+                              f"same name as {first!a} once Unicode-normalised (NFC), as "
+                              "paths and ids are: only the first by code point is read")
+                continue
         path = entry.path
         if entry.is_symlink():
             target = os.path.realpath(path)
-            if not _within(target, root):
+            if not _within(target, limits.root):
                 yield Skipped(rel, None, "symbolic link leads outside the source folder")
                 continue
             if not os.path.exists(target):
@@ -120,11 +191,10 @@ def _walk(
                                          "not followed (its files are read where they are)")
                 continue
         if entry.is_dir(follow_symlinks=False):
-            if os.path.realpath(path) in excluded:
-                continue
-            yield from _walk(path, rel + "/", root, excluded, here)
+            if os.path.realpath(path) not in limits.excluded:
+                yield _Enter(path, rel + "/", here)
             continue
-        if name in MANIFEST_NAMES or is_sidecar(name):
+        if is_sidecar(name):
             continue
         try:
             st = os.stat(path)
@@ -139,14 +209,18 @@ def _walk(
             suffix = os.path.splitext(name)[1] or "(none)"
             yield Skipped(rel, None, f"unsupported file type: {suffix}")
             continue
+        if invalid:
+            yield Skipped(rel, None, f"not read: the manifest {invalid[-1].rel} that gives "
+                                     f"its metadata is invalid ({invalid[-1].reason})")
+            continue
         meta: dict[str, Any] = {}
         for manifest in here:
-            meta.update(manifest.lookup(rel))
+            meta.update(manifest.lookup(rel))  # type: ignore[union-attr]
         sidecar = None
         if sidecars:
             sidecar = next((n for n in sidecar_names(name) if n in sidecars), None)
         yield SourceFile(path, rel, kind[0], kind[1], st.st_size, meta,
-                         os.path.join(directory, sidecar) if sidecar else None)
+                         os.path.join(directory, sidecar) if sidecar else None, limits.root)
 
 
 class _CappedReader:
@@ -158,73 +232,110 @@ class _CappedReader:
     def _account(self, data: bytes) -> bytes:
         self.count += len(data)
         if self.count > self.limit:
-            raise SkipFile(f"{self.what} exceeds the limit of {self.limit} bytes")
+            raise SkipFile(f"{self.what} exceeds the limit of {self.limit:,} bytes")
         return data
 
-    def read(self, size: int = -1) -> bytes:
-        if size < 0:
-            size = self.limit + 1 - self.count
+    def read(self, size: int) -> bytes:
         return self._account(self.raw.read(size))
 
     def readline(self, size: int = -1) -> bytes:
         return self._account(self.raw.readline(size))
 
 
-def _open(src: SourceFile) -> IO[bytes]:
-    fh = open(src.path, "rb")  # noqa: SIM115 - closed by the callers' context managers
+class _GzipMembers(io.RawIOBase):
+    """The decompressed bytes of every gzip member of a file, in turn (zlib does the format
+    and checks each member's CRC and length).
+
+    Bytes after the last member that do not start another member (padding, junk appended
+    by a broken tool) are ignored and counted in ``notes`` under :data:`GZIP_TRAILING_NOTE`,
+    as ``gunzip`` ignores them with a warning; a member cut short is an ``EOFError``.
+    """
+
+    def __init__(self, raw: IO[bytes], notes: Counter[str]) -> None:
+        self._raw, self._notes = raw, notes
+        self._member = zlib.decompressobj(wbits=31)  # 16 + 15: gzip header and trailer
+        self._input = b""
+        self._started = self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = len(buffer)
+        while not self._done:
+            if self._member.eof:
+                rest = self._member.unused_data
+                while len(rest) < len(_GZIP_MAGIC):
+                    more = self._raw.read(_CHUNK)
+                    if not more:
+                        break
+                    rest += more
+                if rest and not rest.startswith(_GZIP_MAGIC):
+                    self._notes[GZIP_TRAILING_NOTE] += 1
+                if not rest.startswith(_GZIP_MAGIC):
+                    self._done = True
+                    break
+                self._member = zlib.decompressobj(wbits=31)
+                self._input = rest
+            if not self._input:
+                self._input = self._raw.read(_CHUNK)
+                if not self._input:
+                    if self._started:
+                        raise EOFError("compressed file ended before the end-of-stream "
+                                       "marker was reached")
+                    self._done = True  # an empty file
+                    break
+            self._started = True
+            out = self._member.decompress(self._input, size)
+            self._input = self._member.unconsumed_tail
+            if out:
+                buffer[:len(out)] = out
+                return len(out)
+        return 0
+
+
+def _open(src: SourceFile, notes: Counter[str]) -> IO[bytes]:
+    fh = safefs.open_read(src.path, root=src.root or None, what="file")
     if not src.compressed:
         return fh
-    return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
+    return io.BufferedReader(_GzipMembers(fh, notes), _CHUNK)
 
 
 _GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 
 
-def _read_plain(src: SourceFile, max_bytes: int) -> bytes:
-    # os.read of the size the walk saw: a buffered read(max_bytes) would allocate max_bytes
-    fd = os.open(src.path, os.O_RDONLY)
-    try:
-        chunks, total = [], 0
-        want = min(src.size, max_bytes) + 1
-        while True:
-            chunk = os.read(fd, want)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > max_bytes:
-                raise SkipFile(f"file size exceeds the limit of {max_bytes} bytes")
-            if len(chunk) < want:
-                break  # a regular file returns less than asked only at its end
-            want = min(_CHUNK, max_bytes + 1 - total)
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
-def read_bytes(src: SourceFile, max_bytes: int) -> bytes:
-    """The whole (decompressed) content of a file; SkipFile if it exceeds ``max_bytes``."""
-    what = "decompressed size" if src.compressed else "file size"
+def read_bytes(src: SourceFile, max_bytes: int, notes: Counter[str] | None = None) -> bytes:
+    """The whole (decompressed) content of a file; SkipFile if it exceeds ``max_bytes``, is
+    not a regular file inside ``src.root`` or is corrupt gzip. Doubts go to ``notes``."""
     try:
         if not src.compressed:
-            return _read_plain(src, max_bytes)
-        with _open(src) as fh:
-            return _CappedReader(fh, max_bytes, what).read()
+            return safefs.read_bytes(src.path, root=src.root or None, max_bytes=max_bytes,
+                                     what="file")
+        with _open(src, Counter() if notes is None else notes) as fh:
+            reader = _CappedReader(fh, max_bytes, "decompressed size")
+            chunks = []
+            while chunk := reader.read(_CHUNK):
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except safefs.UnsafeFile as exc:
+        raise SkipFile(exc.reason) from None
     except _GZIP_ERRORS as exc:
         raise SkipFile(f"corrupt gzip data: {exc}") from None
     except OSError as exc:
         raise SkipFile(f"cannot read file: {exc.strerror or exc}") from None
 
 
-def iter_lines(src: SourceFile, max_total: int, max_line: int) -> Iterator[tuple[int, bytes]]:
+def iter_lines(src: SourceFile, max_total: int, max_line: int,
+               notes: Counter[str] | None = None) -> Iterator[tuple[int, bytes]]:
     """Yield (line number, bytes) of a (decompressed) file, lines capped at ``max_line``.
 
     A longer line is yielded cut to ``max_line + 1`` bytes so that the caller can reject it;
-    the rest of it is read and dropped without being kept in memory.
+    the rest of it is read and dropped without being kept in memory. Raises SkipFile as
+    :func:`read_bytes` does (after the lines read so far).
     """
     what = "decompressed size" if src.compressed else "file size"
     try:
-        with _open(src) as fh:
+        with _open(src, Counter() if notes is None else notes) as fh:
             reader = _CappedReader(fh, max_total, what)
             number = 0
             while True:
@@ -238,6 +349,8 @@ def iter_lines(src: SourceFile, max_total: int, max_line: int) -> Iterator[tuple
                         if not rest or rest.endswith(b"\n"):
                             break
                 yield number, line
+    except safefs.UnsafeFile as exc:
+        raise SkipFile(exc.reason) from None
     except _GZIP_ERRORS as exc:
         raise SkipFile(f"corrupt gzip data: {exc}") from None
     except OSError as exc:

@@ -10,15 +10,23 @@ Manifest
     the manifest's folder, shell wildcards allowed, ``*`` also matching ``/``) and metadata
     columns; it applies to matching files in that folder and below. Later rows override
     earlier ones, and deeper manifests override shallower ones; empty CSV cells are ignored.
+
+Both are read through :mod:`corpuspack.safefs` (inside the source folder, regular files, size
+capped) and parsed by :mod:`corpuspack.sources.safeparse` (bounded, faithful values). The
+caps are the ``max_metadata_kb``, ``max_manifest_mb``, ``max_manifest_patterns`` and
+``max_meta_kb`` build options; the defaults here equal the options' defaults.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import fnmatch
 import io
 import os
-from dataclasses import dataclass
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from fnmatch import translate
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +34,17 @@ import orjson
 import yaml
 
 from corpuspack.errors import SkipFile
+from corpuspack.safefs import UnsafeFile, read_bytes
+from corpuspack.sources.safeparse import load_json, load_yaml
 
 SIDECAR_SUFFIXES = (".meta.json", ".meta.yaml", ".meta.yml")
 MANIFEST_NAMES = frozenset({"_manifest.csv", "_manifest.jsonl"})
-_MAX_METADATA_BYTES = 16 << 20
+MAX_METADATA_BYTES = 256 * 1024  # max_metadata_kb
+MAX_MANIFEST_BYTES = 16 << 20  # max_manifest_mb
+MAX_MANIFEST_PATTERNS = 1000  # max_manifest_patterns
+MAX_META_BYTES = 64 * 1024  # max_meta_kb
+SURROGATES_NOTE = "lone surrogates removed"
+_WILDCARD = re.compile(r"[*?\[]")
 
 
 def is_sidecar(name: str) -> bool:
@@ -37,20 +52,52 @@ def is_sidecar(name: str) -> bool:
     return name.lower().endswith(SIDECAR_SUFFIXES)
 
 
-def _parse_mapping(data: bytes, name: str) -> dict[str, Any]:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def check_meta_size(meta: dict[str, Any], max_meta_bytes: int, what: str) -> bytes:
+    """``meta`` as JSON; SkipFile naming ``what`` when it is larger than ``max_meta_bytes``
+    (the ``max_meta_kb`` option) or cannot be written as JSON."""
     try:
-        if name.lower().endswith(".json"):
-            value = orjson.loads(data)
+        data = orjson.dumps(meta)
+    except (orjson.JSONEncodeError, TypeError) as exc:
+        raise SkipFile(f"{what} cannot be written as JSON: {exc}") from None
+    if len(data) > max_meta_bytes:
+        raise SkipFile(f"{what} is {len(data):,} bytes as JSON, over the limit of "
+                       f"{max_meta_bytes:,} bytes (max_meta_kb)")
+    return data
+
+
+def parse_mapping(data: bytes | str, kind: str, what: str, *,
+                  max_meta_bytes: int = MAX_META_BYTES,
+                  notes: Counter[str] | None = None) -> dict[str, Any]:
+    """The mapping of a YAML or JSON metadata text (``kind`` "yaml" or "json"); {} if empty.
+
+    Raises SkipFile whose reason starts ``invalid <what>`` for text that is not a mapping,
+    breaks the bounds of :mod:`~corpuspack.sources.safeparse` or is larger than
+    ``max_meta_bytes`` as JSON. Lone surrogates removed are counted in ``notes``.
+    """
+    try:
+        if kind == "json":
+            if isinstance(data, bytes) and data.startswith(codecs.BOM_UTF8):
+                data = data[len(codecs.BOM_UTF8):]
+            value, removed = load_json(data)
         else:
-            value = yaml.safe_load(data.decode("utf-8-sig"))
-    except (orjson.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SkipFile(f"invalid metadata file {name}: {first}") from None
+            text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+            value, removed = load_yaml(text)
+    except (ValueError, yaml.YAMLError) as exc:  # MetadataError, JSON and decoding errors
+        raise SkipFile(f"invalid {what}: {first_line(exc)}") from None
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise SkipFile(f"invalid metadata file {name}: not a mapping of keys to values")
-    return {str(k): v for k, v in value.items()}
+        raise SkipFile(f"invalid {what}: not a mapping of keys to values")
+    if removed and notes is not None:
+        notes[SURROGATES_NOTE] += removed
+    check_meta_size(value, max_meta_bytes, what)
+    return value
 
 
 def sidecar_names(name: str) -> list[str]:
@@ -63,64 +110,135 @@ def sidecar_names(name: str) -> list[str]:
     return out
 
 
-def read_sidecar(path: str | None) -> dict[str, Any]:
-    """Metadata from a sidecar file ({} for None)."""
+def read_sidecar(path: str | None, root: str | None = None, *,
+                 max_bytes: int = MAX_METADATA_BYTES, max_meta_bytes: int = MAX_META_BYTES,
+                 notes: Counter[str] | None = None) -> dict[str, Any]:
+    """Metadata from a sidecar file ({} for None), read inside ``root`` (the source folder).
+
+    Raises SkipFile naming the sidecar when it is not a regular file inside ``root`` (a
+    link outside, a FIFO, a device), is larger than ``max_bytes`` (``max_metadata_kb``) or
+    is invalid (see :func:`parse_mapping`).
+    """
     if path is None:
         return {}
-    if os.path.getsize(path) > _MAX_METADATA_BYTES:
-        raise SkipFile(f"metadata file {os.path.basename(path)} is too large")
-    with open(path, "rb") as fh:
-        return _parse_mapping(fh.read(), os.path.basename(path))
+    name = os.path.basename(path)
+    what = f"metadata file {name}"
+    try:
+        data = read_bytes(path, root=root, max_bytes=max_bytes, what=what)
+    except UnsafeFile as exc:
+        raise SkipFile(f"{exc.reason} (max_metadata_kb)" if "exceeds the limit" in exc.reason
+                       else exc.reason) from None
+    kind = "json" if name.lower().endswith(".json") else "yaml"
+    return parse_mapping(data, kind, what, max_meta_bytes=max_meta_bytes, notes=notes)
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """Rows of one manifest file, with the folder they are relative to."""
+    """Rows of one manifest file, with the folder they are relative to, indexed for lookup.
+
+    Rows naming one file (no ``*``, ``?`` or ``[``) sit in a dict by path; wildcard rows
+    (at most ``max_manifest_patterns``) sit in buckets by their literal prefix, so a lookup
+    tries only the rows whose prefix the path starts with. ``rows`` counts the rows read.
+    """
 
     prefix: str
-    rows: tuple[tuple[str, dict[str, Any]], ...]
+    exact: dict[str, tuple[tuple[int, dict[str, Any]], ...]] = field(default_factory=dict)
+    wildcard: dict[str, tuple[tuple[int, re.Pattern[str], dict[str, Any]], ...]] = field(
+        default_factory=dict)
+    prefix_lengths: tuple[int, ...] = ()
+    rows: int = 0
+
+    def candidates(self, rel: str) -> list[tuple[int, dict[str, Any]]]:
+        """The (row number, metadata) of every row matching ``rel``, in row order."""
+        if not rel.startswith(self.prefix):
+            return []
+        local = rel[len(self.prefix):]
+        found = list(self.exact.get(local, ()))
+        for length in self.prefix_lengths:
+            if length > len(local):
+                break
+            for number, pattern, meta in self.wildcard.get(local[:length], ()):
+                if pattern.match(local):
+                    found.append((number, meta))
+        found.sort(key=lambda row: row[0])
+        return found
 
     def lookup(self, rel: str) -> dict[str, Any]:
         """Merged metadata of every row whose pattern matches ``rel`` (a source-relative path)."""
-        if not rel.startswith(self.prefix):
-            return {}
-        local = rel[len(self.prefix):]
         out: dict[str, Any] = {}
-        for pattern, meta in self.rows:
-            if pattern == local or fnmatch.fnmatchcase(local, pattern):
-                out.update(meta)
+        for _, meta in self.candidates(rel):
+            out.update(meta)
         return out
 
 
-def load_manifest(path: Path, prefix: str) -> Manifest:
-    """Read a manifest file; ``prefix`` is its folder relative to the source root."""
-    if path.stat().st_size > _MAX_METADATA_BYTES:
-        raise SkipFile("manifest is too large")
-    data = path.read_bytes()
-    rows: list[tuple[str, dict[str, Any]]] = []
-    if path.name.endswith(".csv"):
+def _records(data: bytes, name: str, notes: Counter[str] | None) -> list[Any]:
+    if name.endswith(".csv"):
         try:
             reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
-            records: list[dict[str, Any]] = [
-                {k: v for k, v in row.items() if k and v not in (None, "")} for row in reader
-            ]
+            return [{k: v for k, v in row.items() if k and v not in (None, "")}
+                    for row in reader]
         except (UnicodeDecodeError, csv.Error) as exc:
             raise SkipFile(f"invalid manifest: {exc}") from None
-    else:
-        records = []
-        for number, line in enumerate(data.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                value = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise SkipFile(f"invalid manifest: line {number}: {exc}") from None
-            if not isinstance(value, dict):
-                raise SkipFile(f"invalid manifest: line {number} is not an object")
-            records.append(value)
+    records = []
+    for number, line in enumerate(data.splitlines(), 1):
+        if not line.strip():
+            continue
+        if number == 1 and line.startswith(codecs.BOM_UTF8):
+            line = line[len(codecs.BOM_UTF8):]
+        try:
+            value, removed = load_json(line)
+        except ValueError as exc:
+            raise SkipFile(f"invalid manifest: line {number}: {first_line(exc)}") from None
+        if not isinstance(value, dict):
+            raise SkipFile(f"invalid manifest: line {number} is not an object")
+        if removed and notes is not None:
+            notes[SURROGATES_NOTE] += removed
+        records.append(value)
+    return records
+
+
+def load_manifest(path: Path, prefix: str, root: str | Path | None = None, *,
+                  max_bytes: int = MAX_MANIFEST_BYTES,
+                  max_patterns: int = MAX_MANIFEST_PATTERNS,
+                  max_meta_bytes: int = MAX_META_BYTES,
+                  notes: Counter[str] | None = None) -> Manifest:
+    """Read a manifest file; ``prefix`` is its folder relative to the source root.
+
+    Raises SkipFile when the file is not a regular file inside ``root``, is larger than
+    ``max_bytes`` (``max_manifest_mb``), has more than ``max_patterns`` wildcard rows
+    (``max_manifest_patterns``), a row without a path, a row whose metadata is larger than
+    ``max_meta_bytes`` as JSON (``max_meta_kb``), or is not valid CSV / JSON lines.
+    """
+    try:
+        data = read_bytes(path, root=root, max_bytes=max_bytes, what="manifest")
+    except UnsafeFile as exc:
+        raise SkipFile(f"{exc.reason} (max_manifest_mb)" if "exceeds the limit" in exc.reason
+                       else exc.reason) from None
+    exact: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    wildcard: dict[str, list[tuple[int, re.Pattern[str], dict[str, Any]]]] = {}
+    shared: dict[bytes, dict[str, Any]] = {}  # rows with the same metadata share one dict
+    patterns = 0
+    records = _records(data, path.name, notes)
     for number, record in enumerate(records, 1):
         pattern = record.pop("path", None)
         if not isinstance(pattern, str) or not pattern:
             raise SkipFile(f"invalid manifest: row {number} has no path")
-        rows.append((pattern.removeprefix("./"), record))
-    return Manifest(prefix, tuple(rows))
+        pattern = pattern.removeprefix("./")
+        key = check_meta_size(record, max_meta_bytes, f"invalid manifest: row {number}")
+        if not record:
+            continue
+        meta = shared.setdefault(key, record)
+        exact.setdefault(pattern, []).append((number, meta))  # a name holding '[' too
+        wild = _WILDCARD.search(pattern)
+        if wild is None:
+            continue
+        patterns += 1
+        if patterns > max_patterns:
+            raise SkipFile(f"manifest has more than {max_patterns:,} rows with wildcards "
+                           "(max_manifest_patterns); rows naming one file are not limited")
+        literal = pattern[:wild.start()]
+        compiled = re.compile(translate(pattern))
+        wildcard.setdefault(literal, []).append((number, compiled, meta))
+    return Manifest(prefix, {k: tuple(v) for k, v in exact.items()},
+                    {k: tuple(v) for k, v in wildcard.items()},
+                    tuple(sorted({len(k) for k in wildcard})), len(records))

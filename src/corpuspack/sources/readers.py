@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import frontmatter
-import orjson
-import yaml
+from frontmatter.default_handlers import JSONHandler, YAMLHandler
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import detect_encoding
 from resiliparse.parse.html import HTMLTree
@@ -22,6 +22,14 @@ from resiliparse.parse.html import HTMLTree
 from corpuspack.errors import SkipFile
 from corpuspack.metadata import RECORD_ID_KEYS, TEXT_KEYS
 from corpuspack.sources.decode import Scorer, decode_bytes
+from corpuspack.sources.metadata_files import (
+    MAX_META_BYTES,
+    MAX_METADATA_BYTES,
+    SURROGATES_NOTE,
+    first_line,
+    parse_mapping,
+)
+from corpuspack.sources.safeparse import MetadataError, load_json
 
 _ATX_HEADING = re.compile(r"^#\s+(.+?)(?:\s+#+)?\s*$", re.MULTILINE)
 _HTML_DATE_CONFIG = {"extensive_search": False, "original_date": True}
@@ -43,20 +51,66 @@ def read_text(data: bytes, score: Scorer | None) -> RawRecord:
     return RawRecord(decoded.text, decoded.encoding)
 
 
-def read_markdown(data: bytes, score: Scorer | None) -> RawRecord:
-    """Markdown: YAML front matter becomes metadata, the body is the text."""
+class _FrontMatter:
+    """What a front matter handler needs to read the metadata block within the caps."""
+
+    def __init__(self, max_bytes: int, max_meta_bytes: int, notes: Counter[str] | None):
+        self.max_bytes, self.max_meta_bytes, self.notes = max_bytes, max_meta_bytes, notes
+
+    def load(self, block: str, kind: str) -> dict[str, Any]:
+        size = len(block.encode("utf-8", "surrogatepass"))
+        if size > self.max_bytes:  # before parsing: the cap bounds the parser's work
+            raise SkipFile(f"front matter is {size:,} bytes, over the limit of "
+                           f"{self.max_bytes:,} bytes (max_metadata_kb)")
+        return parse_mapping(block, kind, "front matter", max_meta_bytes=self.max_meta_bytes,
+                             notes=self.notes)
+
+
+class _YAMLFrontMatter(YAMLHandler):
+    """python-frontmatter finds and splits the block; corpuspack's YAML reads it."""
+
+    def __init__(self, caps: _FrontMatter) -> None:
+        super().__init__()
+        self.caps = caps
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return self.caps.load(fm, "yaml")
+
+
+class _JSONFrontMatter(JSONHandler):
+    def __init__(self, caps: _FrontMatter) -> None:
+        super().__init__()
+        self.caps = caps
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return self.caps.load(fm, "json")
+
+
+def read_markdown(data: bytes, score: Scorer | None, *,
+                  max_metadata_bytes: int = MAX_METADATA_BYTES,
+                  max_meta_bytes: int = MAX_META_BYTES,
+                  notes: Counter[str] | None = None) -> RawRecord:
+    """Markdown: YAML (or JSON) front matter becomes metadata, the body is the text.
+
+    The front matter is read as sidecars are (:mod:`corpuspack.sources.safeparse`): at most
+    ``max_metadata_bytes`` (``max_metadata_kb``, checked before parsing), bounded expansion,
+    values as written; SkipFile otherwise.
+    """
     decoded = decode_bytes(data, score=score)
-    try:
-        post = frontmatter.loads(decoded.text)
-    except (yaml.YAMLError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SkipFile(f"invalid front matter: {first}") from None
-    meta = dict(post.metadata)
+    caps = _FrontMatter(max_metadata_bytes, max_meta_bytes, notes)
+    handler = frontmatter.detect_format(decoded.text, [_YAMLFrontMatter(caps),
+                                                       _JSONFrontMatter(caps)])
+    if handler is None:  # never None into frontmatter: it would pick its own handlers
+        meta: dict[str, Any] = {}
+        content = decoded.text.strip()
+    else:
+        found, content = frontmatter.parse(decoded.text, handler=handler)
+        meta = dict(found)
     if "title" not in meta:
-        heading = _ATX_HEADING.search(post.content)
+        heading = _ATX_HEADING.search(content)
         if heading:
             meta["title"] = heading.group(1)
-    return RawRecord(post.content, decoded.encoding, meta)
+    return RawRecord(content, decoded.encoding, meta)
 
 
 def _html_metadata(html: str) -> dict[str, Any]:
@@ -109,24 +163,40 @@ def read_html(data: bytes, score: Scorer | None) -> RawRecord:
     return RawRecord(text, decoded.encoding, meta)
 
 
-def read_jsonl_line(line: bytes, number: int, score: Scorer | None) -> RawRecord:
-    """One JSONL line: an object with a string ``text`` (or ``content``) and metadata keys."""
+def _load_record(line: bytes | str, notes: Counter[str] | None) -> Any:
+    try:
+        value, removed = load_json(line)
+    except MetadataError as exc:
+        raise SkipFile(f"JSON value {exc}") from None
+    if removed and notes is not None:
+        notes[SURROGATES_NOTE] += removed
+    return value
+
+
+def read_jsonl_line(line: bytes, number: int, score: Scorer | None,
+                    notes: Counter[str] | None = None) -> RawRecord:
+    """One JSONL line: an object with a string ``text`` (or ``content``) and metadata keys.
+
+    Parsed by :func:`~corpuspack.sources.safeparse.load_json`: integers beyond 64 bits are
+    kept exactly as strings (and can be record ids), lone surrogate escapes are removed
+    (counted in ``notes``), nesting and size are bounded; SkipFile otherwise.
+    """
     encoding = "utf-8"
     if number == 1 and line.startswith(codecs.BOM_UTF8):
         line = line[len(codecs.BOM_UTF8):]
     try:
-        value = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
+        value = _load_record(line, notes)
+    except ValueError as exc:
         try:
             line.decode("utf-8")
-            raise SkipFile(f"invalid JSON: {exc}") from None
+            raise SkipFile(f"invalid JSON: {first_line(exc)}") from None
         except UnicodeDecodeError:
             decoded = decode_bytes(line, score=score)
             encoding = decoded.encoding
             try:
-                value = orjson.loads(decoded.text)
-            except orjson.JSONDecodeError as exc2:
-                raise SkipFile(f"invalid JSON: {exc2}") from None
+                value = _load_record(decoded.text, notes)
+            except ValueError as exc2:
+                raise SkipFile(f"invalid JSON: {first_line(exc2)}") from None
     if not isinstance(value, dict):
         raise SkipFile("JSON value is not an object")
     text_key = next((k for k in TEXT_KEYS if k in value), None)
@@ -146,12 +216,13 @@ def read_jsonl_line(line: bytes, number: int, score: Scorer | None) -> RawRecord
     return RawRecord(text, encoding, value, record)
 
 
-def iter_jsonl(lines: Iterator[tuple[int, bytes]], max_line: int,
-               score: Scorer | None) -> Iterator[RawRecord | tuple[str, str]]:
+def iter_jsonl(lines: Iterator[tuple[int, bytes]], max_line: int, score: Scorer | None,
+               notes: Counter[str] | None = None) -> Iterator[RawRecord | tuple[str, str]]:
     """Records of a JSONL file; a bad line yields (record key, reason) instead.
 
     A record whose id repeats an earlier record's id in the file is reported, not read:
     the two would get one document id. The ids seen are kept for the file's duration.
+    Doubts (lone surrogates removed) are counted in ``notes``.
     """
     seen: set[str] = set()
     for number, line in lines:
@@ -161,7 +232,7 @@ def iter_jsonl(lines: Iterator[tuple[int, bytes]], max_line: int,
         if not line.strip():
             continue
         try:
-            record = read_jsonl_line(line, number, score)
+            record = read_jsonl_line(line, number, score, notes)
         except SkipFile as exc:
             yield f"L{number}", exc.reason
             continue

@@ -1,0 +1,391 @@
+"""Bounded, faithful parsing of the YAML and JSON that metadata and JSONL records hold.
+
+A corpus repository is untrusted input, and metadata parsers are where small files get
+expensive or wrong. Everything here returns plain JSON values (dict with str keys, list, str,
+int, float, bool, None, plus :class:`datetime.date` for YAML dates) and raises
+:class:`MetadataError` (a ``ValueError``) with a one-line reason otherwise.
+
+Bounds (:data:`MAX_VALUES`, :data:`MAX_DEPTH`)
+    A value may hold at most 100,000 values (keys, items and scalars, every use of a YAML
+    alias counted again) nested at most 64 containers deep. The expanded size of YAML is
+    counted on the composed node graph, memoised per node, so an alias bomb ("billion
+    laughs": 342 bytes that expand to 10⁹ strings) is refused after composing its few
+    dozen nodes, before anything is expanded. 64 levels leave room for any real metadata
+    and stay far below orjson's 255-level limit for writing it back.
+
+YAML (:func:`load_yaml`)
+    libyaml's parser, PyYAML's composer and our own conversion of the node graph, so that
+    YAML 1.1 typing traps do not change what curators wrote: a plain scalar becomes a
+    number only when its canonical form is the text itself (``10`` → 10, ``1.5`` → 1.5,
+    but ``0755``, ``1.10``, ``+1``, ``1e3`` stay strings), ``true``/``false``/``null``
+    (and ``~``, empty) follow the YAML 1.2 core schema (``yes``, ``no``, ``on``, ``off``
+    stay strings), a ``YYYY-MM-DD`` date that exists becomes a date (``2023-02-29`` stays a
+    string). Integers beyond the signed 64-bit range are kept exactly, as strings. ``!!set``
+    becomes a sorted list; ``!!str``, ``!!int``, ``!!float``, ``!!bool``, ``!!null``,
+    ``!!timestamp``, ``!!seq``, ``!!map`` are honoured; any other tag (``!!python/…``,
+    ``!!binary``, application tags) is refused. Merge keys (``<<: *base``) are applied.
+
+JSON (:func:`load_json`)
+    orjson first (fast), the standard library only when orjson cannot be faithful: numbers
+    that orjson turned into floats or that lie outside the signed 64-bit range (kept exactly,
+    as strings), and lone UTF-16 surrogate escapes such as ``"\\ud83c"`` (half an emoji),
+    which orjson rejects and which are removed (and counted).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+
+import orjson
+from yaml._yaml import CParser  # libyaml: the event parser, iterative (no C recursion)
+from yaml.composer import Composer
+from yaml.nodes import Node, ScalarNode, SequenceNode
+from yaml.resolver import BaseResolver
+
+MAX_VALUES = 100_000
+MAX_DEPTH = 64
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+_TAG = "tag:yaml.org,2002:"
+_PLAIN = "corpuspack:plain"  # an untagged plain scalar: typed by the rules of this module
+_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP = (
+    _TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
+_SEQ, _MAP, _SET = _TAG + "seq", _TAG + "map", _TAG + "set"
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_BOOLS = {"true": True, "True": True, "TRUE": True,
+          "false": False, "False": False, "FALSE": False}
+_INT_RE = re.compile(r"[-+]?[0-9]+")
+_FLOAT_RE = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_MAX_INT_DIGITS = 19  # 2**63 has 19 digits: longer integers are never in the int64 range
+
+
+class MetadataError(ValueError):
+    """Metadata that cannot be read faithfully within the bounds; ``str()`` is the reason."""
+
+
+def _too_many() -> MetadataError:
+    return MetadataError(f"holds more than {MAX_VALUES:,} values (YAML aliases counted each "
+                         "time they are used)")
+
+
+def _too_deep() -> MetadataError:
+    return MetadataError(f"is nested more than {MAX_DEPTH} levels deep")
+
+
+def exact_int(text: str) -> int | str:
+    """A decimal integer literal as an int when it fits in 64 bits (signed), else the text.
+
+    JSON and Parquet readers commonly hold integers in 64 bits and round larger ones
+    silently, so a larger integer (a 128-bit id, say) is kept exactly as a string.
+    """
+    if len(text.lstrip("+-")) > _MAX_INT_DIGITS:
+        return text
+    value = int(text)
+    return value if INT64_MIN <= value <= INT64_MAX else text
+
+
+def plain_scalar(text: str) -> Any:
+    """The value of an untagged plain YAML scalar under this module's rules (see above)."""
+    if text in _NULLS:
+        return None
+    found = _BOOLS.get(text)
+    if found is not None:
+        return found
+    first = text[0]
+    if not (first.isdigit() or first in "+-."):
+        return text
+    if _INT_RE.fullmatch(text):
+        number = exact_int(text)
+        return number if str(number) == text else text
+    if _FLOAT_RE.fullmatch(text):
+        value = float(text)
+        return value if repr(value) == text else text
+    if _DATE_RE.fullmatch(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _scrub(text: str, removed: list[int]) -> str:
+    if text.isascii():
+        return text
+    cleaned, count = _SURROGATES.subn("", text)
+    removed[0] += count
+    return cleaned
+
+
+# ---------------------------------------------------------------- YAML
+
+
+class _Loader(Composer, BaseResolver, CParser):
+    """libyaml events composed by PyYAML's composer, with a depth and node budget."""
+
+    def __init__(self, text: str) -> None:
+        CParser.__init__(self, text)
+        Composer.__init__(self)
+        BaseResolver.__init__(self)
+        self.depth = 0
+        self.nodes = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        self.depth += 1
+        self.nodes += 1
+        if self.depth > MAX_DEPTH + 1:  # + 1: the depth counts scalars, MAX_DEPTH containers
+            raise _too_deep()
+        if self.nodes > MAX_VALUES:
+            raise _too_many()
+        try:
+            node: Node | None = Composer.compose_node(self, parent, index)
+        finally:
+            self.depth -= 1
+        return node
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        if kind is ScalarNode:
+            return _PLAIN if implicit[0] else _STR
+        tag: str = BaseResolver.resolve(self, kind, value, implicit)
+        return tag
+
+
+def _measure(node: Node, depth: int, memo: dict[int, tuple[int, int]],
+             active: set[int]) -> tuple[int, int]:
+    """(values, container height) of a node with aliases expanded; raises past the bounds.
+
+    Memoised per node, so shared (aliased) nodes are measured once; the recursion stops at
+    :data:`MAX_DEPTH` containers, however deep the aliases chain.
+    """
+    key = id(node)
+    found = memo.get(key)
+    if found is None:
+        if isinstance(node, ScalarNode):
+            found = (1, 0)
+        else:
+            if depth >= MAX_DEPTH:
+                raise _too_deep()
+            if key in active:
+                raise MetadataError("holds a recursive alias (a value that contains itself)")
+            active.add(key)
+            children = (node.value if isinstance(node, SequenceNode)
+                        else [n for pair in node.value for n in pair])
+            size, height = 1, 0
+            for child in children:
+                child_size, child_height = _measure(child, depth + 1, memo, active)
+                size += child_size
+                height = max(height, child_height)
+                if size > MAX_VALUES:
+                    raise _too_many()
+            active.discard(key)
+            found = (size, height + 1)
+        memo[key] = found
+    if depth + found[1] > MAX_DEPTH:
+        raise _too_deep()
+    return found
+
+
+def _tagged_scalar(node: ScalarNode) -> Any:
+    tag, text = node.tag, node.value
+    if tag == _STR:
+        return text
+    if tag == _NULL:
+        return None
+    if tag == _BOOL:
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+    elif tag == _INT:
+        if _INT_RE.fullmatch(text):
+            return exact_int(text.lstrip("+"))
+    elif tag == _FLOAT:
+        if _FLOAT_RE.fullmatch(text):
+            return float(text)
+    elif tag == _TIMESTAMP:
+        if _DATE_RE.fullmatch(text):
+            try:
+                return dt.date.fromisoformat(text)
+            except ValueError:
+                pass
+        return text  # a date with a time, or an impossible date, kept as written
+    else:
+        raise MetadataError(f"uses the YAML tag {tag!r}, which corpuspack does not read "
+                            "(only JSON-like values, !!set and !!timestamp)")
+    raise MetadataError(f"has {text!r} tagged {tag.removeprefix(_TAG)!r}, which it is not")
+
+
+def _key(node: Node, removed: list[int]) -> str:
+    if not isinstance(node, ScalarNode):
+        raise MetadataError("has a mapping key that is not a plain value")
+    if node.tag not in (_PLAIN, _STR):
+        _tagged_scalar(node)  # refuses unknown tags; the key is the text as written
+    return _scrub(node.value, removed)
+
+
+def _set_order(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (0, 0)
+    if isinstance(value, bool):
+        return (1, value)
+    if isinstance(value, (int, float)):
+        return (2, value)
+    if isinstance(value, dt.date):
+        return (3, value)
+    return (4, str(value))
+
+
+def _convert(node: Node, memo: dict[int, Any], removed: list[int]) -> Any:
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    value: Any
+    if isinstance(node, ScalarNode):
+        if node.tag == _PLAIN:
+            value = plain_scalar(node.value)
+        else:
+            value = _tagged_scalar(node)
+        if isinstance(value, str):
+            value = _scrub(value, removed)
+    elif isinstance(node, SequenceNode):
+        if node.tag != _SEQ:
+            raise MetadataError(f"uses the YAML tag {node.tag!r} on a sequence, which "
+                                "corpuspack does not read")
+        value = [_convert(child, memo, removed) for child in node.value]
+    elif node.tag == _SET:
+        members = []
+        for member, _ in node.value:
+            if not isinstance(member, ScalarNode):
+                raise MetadataError("has a !!set member that is not a plain value")
+            members.append(_convert(member, memo, removed))
+        unique = {(type(m).__name__, m): m for m in members}  # 1 and true stay apart
+        value = sorted(unique.values(), key=_set_order)
+    elif node.tag == _MAP:
+        value = {}
+        merged: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.tag == _PLAIN \
+                    and key_node.value == "<<":
+                bases = (value_node.value if isinstance(value_node, SequenceNode)
+                         else [value_node])
+                for base in reversed(bases):  # the first base listed wins
+                    found = _convert(base, memo, removed)
+                    if not isinstance(found, dict):
+                        raise MetadataError("merges (<<) a value that is not a mapping")
+                    merged.update(found)
+                continue
+            value[_key(key_node, removed)] = _convert(value_node, memo, removed)
+        if merged:
+            value = {**merged, **value}
+    else:
+        raise MetadataError(f"uses the YAML tag {node.tag!r} on a mapping, which corpuspack "
+                            "does not read")
+    memo[key] = value
+    return value
+
+
+def load_yaml(text: str) -> tuple[Any, int]:
+    """The value of one YAML document (None when empty) and the lone surrogates removed.
+
+    Raises :class:`MetadataError` past the bounds or for a refused tag, and
+    ``yaml.YAMLError`` for text that is not YAML (or holds more than one document).
+    """
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    if node is None:
+        return None, 0
+    _measure(node, 0, {}, set())
+    removed = [0]
+    return _convert(node, {}, removed), removed[0]
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def _inspect(value: Any, depth: int, budget: list[int]) -> bool:
+    """Check the bounds of a parsed JSON value; True when a number needs the exact parser
+    (a float orjson may have made of a long integer, or an int beyond the int64 range)."""
+    exact = False
+    if isinstance(value, dict):
+        items: Any = value.values()
+        budget[0] -= len(value)  # the keys
+    elif isinstance(value, list):
+        items = value
+    else:
+        return False
+    if depth >= MAX_DEPTH:
+        raise _too_deep()
+    budget[0] -= len(items)
+    if budget[0] < 0:
+        raise _too_many()
+    for item in items:
+        if isinstance(item, (dict, list)):
+            exact = _inspect(item, depth + 1, budget) or exact
+        elif isinstance(item, float):
+            # orjson makes a float of an integer beyond the 64-bit range
+            exact = exact or not -9.2e18 < item < 9.2e18
+        elif isinstance(item, int) and not isinstance(item, bool):
+            exact = exact or not INT64_MIN <= item <= INT64_MAX
+    return exact
+
+
+def _reject_constant(name: str) -> Any:
+    raise MetadataError(f"holds {name}, which is not JSON")
+
+
+def _scrub_all(value: Any, removed: list[int]) -> Any:
+    if isinstance(value, str):
+        return _scrub(value, removed)
+    if isinstance(value, dict):
+        return {_scrub(k, removed): _scrub_all(v, removed) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_all(v, removed) for v in value]
+    return value
+
+
+def _exact(text: str | bytes) -> tuple[Any, int]:
+    try:
+        value = json.loads(text, parse_int=exact_int, parse_constant=_reject_constant)
+    except RecursionError:
+        raise _too_deep() from None
+    _inspect(value, 0, [MAX_VALUES])
+    removed = [0]
+    if isinstance(value, (str, dict, list)):
+        value = _scrub_all(value, removed)
+    return value, removed[0]
+
+
+def load_json(data: bytes | str) -> tuple[Any, int]:
+    """One JSON value and the number of lone surrogates removed from its strings.
+
+    Raises ``orjson.JSONDecodeError`` (a ``ValueError``) for text that is not JSON,
+    :class:`MetadataError` past the bounds.
+    """
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+        if b"\\u" not in raw:
+            raise
+        try:  # a lone surrogate escape is the one thing orjson refuses that JSON allows
+            return _exact(data)
+        except MetadataError:
+            raise
+        except ValueError:
+            raise exc from None
+    if _inspect(value, 0, [MAX_VALUES]):
+        return _exact(data)
+    return value, 0
+
+
+def json_size(value: Any) -> int:
+    """Bytes of ``value`` as JSON (dates as ISO strings); MetadataError if not writable."""
+    try:
+        return len(orjson.dumps(value))
+    except (orjson.JSONEncodeError, TypeError) as exc:
+        raise MetadataError(f"cannot be written as JSON: {exc}") from None
