@@ -206,9 +206,11 @@ def build_release(package: Package, staging: Path, *, card_text: str | None,
     return release
 
 
-def check_release_out(package: Package, out: Path) -> None:
-    """Refuse (UsageError) a release folder that would damage something (module docstring)."""
-    not_near = []
+def check_release_out(package: Package, out: Path,
+                      protect: tuple[tuple[str, Path], ...] = ()) -> None:
+    """Refuse (UsageError) a release folder that would damage something (module docstring);
+    ``protect`` adds folders it must not overlap (the sources)."""
+    not_near = list(protect)
     if package.folder is not None:
         for resource in package.resources():
             path = resource.get("path") if isinstance(resource, dict) else None
@@ -223,7 +225,7 @@ def check_release_out(package: Package, out: Path) -> None:
 def publish(package: Package, out: Path, *, card_text: str | None = None,
             changes: Diff | None = None, changelog_path: Path | None = None,
             hub_repo: str | None = None, push_to: str | None = None,
-            dry_run: bool = False) -> Release:
+            dry_run: bool = False, protect: tuple[tuple[str, Path], ...] = ()) -> Release:
     """Write the release of ``package`` to ``out`` (replacing it whole) and optionally push.
 
     ``changes`` (the diff against the previous release) becomes this version's entry in
@@ -233,7 +235,7 @@ def publish(package: Package, out: Path, *, card_text: str | None = None,
     """
     from corpuspack.validate import validate_package
 
-    check_release_out(package, out)
+    check_release_out(package, out, protect)
     if package.folder is not None:
         report = validate_package(package.folder)
         if not report.valid:
@@ -249,7 +251,7 @@ def publish(package: Package, out: Path, *, card_text: str | None = None,
     out = out.parent.resolve() / out.name
     with exclusive(lock_path(out.parent, out.name), str(out)):
         recover_dir(out)
-        check_release_out(package, out)
+        check_release_out(package, out, protect)
         staging = make_own_dir(out.parent, f".corpuspack-staging-{out.name}-")
         try:
             release = build_release(package, staging, card_text=card_text,
@@ -314,4 +316,18 @@ def publish_project(project: Project, out: Path, *, base: str | None = None,
     card_text = _read_text(project.card)
     return publish(project.package, out, card_text=card_text, changes=diff(old, project.package),
                    changelog_path=project.changelog, hub_repo=project.hub_repo,
-                   push_to=push_to or (project.hub_repo if dry_run else None), dry_run=dry_run)
+                   push_to=push_to or (project.hub_repo if dry_run else None), dry_run=dry_run,
+                   protect=_sources_of(project))
+
+
+def _sources_of(project: Project) -> tuple[tuple[str, Path], ...]:
+    """The source folder of the config in the current folder, when it builds this package."""
+    from corpuspack.config import load_config
+
+    try:
+        config = load_config()
+    except CorpusError:
+        return ()
+    if os.path.realpath(config.descriptor) != os.path.realpath(project.descriptor):
+        return ()
+    return (("the sources", config.source_dir),)
