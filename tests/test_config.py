@@ -37,7 +37,7 @@ def test_defaults(tmp_path: Path) -> None:
     ('version = "1.0"', "semantic version"),
     ('name = "Has Spaces"', "'name'"),
     ("[options]\ncompression = \"zip\"", "compression"),
-    ("[options]\nshard_size_mb = -1", "positive"),
+    ("[options]\nshard_size_mb = -1", r"\[options\] shard_size_mb in .* must be between 0.001"),
     ("[options]\nworkers = 3", "unknown key 'workers'"),
     ("[options]\nexact_dedup = 1", "must be a bool"),
     ('data_dir = "corpus/sources/data"', "inside the source folder"),

@@ -16,33 +16,54 @@ source_dir, data_dir, descriptor
 [boilerplate], [quality], [near_dedup], [pii]
     Text quality: boilerplate rules, quality filters, near-duplicate detection, redaction
     of personal data (see README, "Text quality").
+
+Every value is checked when the config loads, and each problem is one :class:`ConfigError`
+line naming the key, its table and the file: types (an integer is never a bool), the
+valid range of every numeric setting (:data:`RANGES`; :func:`setting_ranges` lists them),
+the allowed strings (:data:`CHOICES`; ``phone_region`` must be a region ``phonenumbers``
+knows), checks across settings (:data:`DERIVED`: ``bands * rows``, ``min_X <= max_X``), and
+licences: each ``licenses`` entry's ``name`` and ``[defaults] license`` must be written as
+an SPDX licence id or expression, ``LicenseRef-…`` or ``NOASSERTION`` exactly as the SPDX
+list writes it (:mod:`corpuspack.licenses`; a near miss names the id meant).
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import tomllib
+import types
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar, get_type_hints
+from typing import Any, TypeVar, get_args, get_type_hints
 
+from corpuspack import safefs
 from corpuspack.boilerplate import Rules
-from corpuspack.errors import ConfigError
+from corpuspack.errors import ConfigError, CorpusError
+from corpuspack.licenses import LicenseError, check_license
 from corpuspack.neardup import NearDedup
 from corpuspack.pii import Redaction
 from corpuspack.quality import PRESETS, Filters, filters_from
 
 CONFIG_FILE = "corpus.toml"
 PYPROJECT = "pyproject.toml"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-# semver.org's regular expression for a version
+MAX_CONFIG_BYTES = 4 << 20  # a config (or pyproject.toml) larger than this is refused
+NAME_RULE = "lower case letters, digits, '.', '-' and '_', starting with a letter or digit"
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+# semver.org's regular expression for a version (matched whole: fullmatch)
 _SEMVER = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
 )
+
+
+def is_name(name: object) -> bool:
+    """True for a valid package name (:data:`NAME_RULE`)."""
+    return isinstance(name, str) and _NAME.fullmatch(name) is not None
 
 
 def _option(default: Any, help: str) -> Any:
@@ -131,39 +152,187 @@ def _unknown(key: str, known: set[str], where: str) -> ConfigError:
     return ConfigError(f"unknown key '{key}' in {where}{hint}")
 
 
+@dataclass(frozen=True)
+class Range:
+    """The valid values of a numeric setting: ``low`` to ``high``, both included (``low``
+    excluded when ``above``)."""
+
+    low: float
+    high: float
+    above: bool = False
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return False
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        return (self.low < value if self.above else self.low <= value) and value <= self.high
+
+    def text(self) -> str:
+        """``between 0 and 1``, or ``above 0 and at most 65,536``."""
+        low, high = _number(self.low), _number(self.high)
+        return f"above {low} and at most {high}" if self.above else f"between {low} and {high}"
+
+
+def _number(value: float) -> str:
+    return f"{value:,}" if float(value).is_integer() else f"{value:g}"
+
+
+FRACTION = Range(0, 1)
+COUNT = 10**9  # the most of anything counted per document or per corpus
+_MB = Range(1, 1 << 20)  # sizes in MB: up to 1 TiB
+_KB = Range(1, 1 << 20)  # sizes in kB: up to 1 GiB
+_WORDS = Range(0, 100_000)  # word counts of one line
+# The valid range of every numeric setting, by (table, key): checked when the config loads
+# (see README, "Configuration" and "Text quality"). A setting added to a settings dataclass
+# needs its entry here (tests/test_config.py checks that every one has); until it has one,
+# it is only held to finite values within +-ANY.
+RANGES: dict[tuple[str, str], Range] = {
+    ("options", "shard_size_mb"): Range(0.001, 1 << 20),
+    ("options", "language_sample_chars"): Range(0, COUNT),
+    ("options", "max_file_mb"): _MB,
+    ("options", "max_inflated_mb"): _MB,
+    ("options", "max_document_mb"): _MB,
+    ("options", "max_metadata_kb"): _KB,
+    ("options", "max_manifest_mb"): _MB,
+    ("options", "max_manifest_patterns"): Range(1, COUNT),
+    ("options", "max_meta_kb"): _KB,
+    ("boilerplate", "min_block_lines"): Range(1, 10_000),
+    ("boilerplate", "link_max_words"): _WORDS,
+    ("boilerplate", "phrase_max_words"): _WORDS,
+    ("boilerplate", "nav_max_words"): _WORDS,
+    ("boilerplate", "min_words_left"): Range(0, COUNT),
+    ("boilerplate", "frequent_min_docs"): Range(2, COUNT),
+    ("boilerplate", "frequent_min_fraction"): FRACTION,
+    ("boilerplate", "frequent_max_share"): FRACTION,
+    ("near_dedup", "threshold"): FRACTION,
+    ("near_dedup", "shingle_words"): Range(1, 1000),
+    ("near_dedup", "bands"): Range(1, 1024),
+    ("near_dedup", "rows"): Range(1, 1024),
+    ("near_dedup", "min_words"): Range(0, COUNT),
+    ("near_dedup", "seed"): Range(0, 2**64 - 1),  # rensa's seed is an unsigned 64-bit integer
+    ("quality", "min_words"): Range(0, COUNT),
+    ("quality", "max_words"): Range(0, COUNT),
+    ("quality", "min_mean_word_length"): Range(0, 1000),
+    ("quality", "max_mean_word_length"): Range(0, 1000),
+    ("quality", "max_symbol_ratio"): Range(0, 1000),  # '#' and ellipses per word
+    # every other [quality] limit bounds a share of lines, words, paragraphs or characters
+    **{("quality", f.name): FRACTION for f in fields(Filters) if f.name.endswith("_fraction")},
+}
+ANY = Range(-(10**15), 10**15)
+MAX_MINHASH_VALUES = 1024
+
+
+def _phone_regions() -> Collection[str]:
+    import phonenumbers
+
+    return frozenset(phonenumbers.SUPPORTED_REGIONS)
+
+
+# The allowed values of string settings, by (table, key): what they are, and a function
+# giving them (called only when the setting is set).
+CHOICES: dict[tuple[str, str], tuple[str, Callable[[], Collection[str]]]] = {
+    ("options", "compression"): ('"none" or "gzip"', lambda: ("none", "gzip")),
+    ("pii", "phone_region"): ("a region phonenumbers knows (an ISO 3166 code such as US, GB "
+                              "or DE)", _phone_regions),
+}
+
+
+def _minhash_values(settings: Any) -> str | None:
+    n = settings.bands * settings.rows
+    return None if n <= MAX_MINHASH_VALUES else (
+        f"bands * rows must be at most {MAX_MINHASH_VALUES} MinHash values per document, "
+        f"not {settings.bands} * {settings.rows} = {n:,}")
+
+
+def _min_below_max(settings: Any) -> str | None:
+    for f in fields(settings):
+        twin = "max_" + f.name.removeprefix("min_")
+        low, high = getattr(settings, f.name), getattr(settings, twin, None)
+        if f.name.startswith("min_") and low is not None and high is not None and low > high:
+            return f"{f.name} ({_number(low)}) must not exceed {twin} ({_number(high)})"
+    return None
+
+
+# Checks across the settings of one table, on its final values (a preset included): each
+# returns the problem, or None.
+DERIVED: dict[str, tuple[Callable[[Any], str | None], ...]] = {
+    "near_dedup": (_minhash_values,),
+    "quality": (_min_below_max,),
+}
+
+
+def setting_ranges() -> list[tuple[str, str, str]]:
+    """(table, key, valid values) of every checked setting, for documentation."""
+    out = [(table, key, rng.text()) for (table, key), rng in RANGES.items()]
+    out += [(table, key, what) for (table, key), (what, _) in CHOICES.items()]
+    out.append(("near_dedup", "bands * rows", f"at most {MAX_MINHASH_VALUES}"))
+    return out
+
+
+def _shown(value: object) -> str:
+    """A value for an error message: short, on one line, TOML-like."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) and value.bit_length() > 64:
+        return "an integer beyond 64 bits"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_KINDS = {bool: "a bool (true or false)", int: "an integer", float: "a number", str: "a string"}
+
+
+def _checked(table: str, key: str, value: Any, hint: Any, where: str) -> Any:
+    """One setting's value, checked against its type, range and choices."""
+    args = get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    kind = next((k for k in _KINDS if k in args), None)
+    setting = f"[{table}] {key} in {where}"
+    if kind is None:
+        return value
+    ok = type(value) is kind or (kind is float and type(value) is int)
+    if not ok:
+        raise ConfigError(f"{setting} must be {_KINDS[kind]}, not {_shown(value)}")
+    if kind in (int, float):
+        rng = RANGES.get((table, key), ANY)
+        if value not in rng:
+            raise ConfigError(f"{setting} must be {rng.text()}, not {_shown(value)}")
+        return float(value) if kind is float else value
+    what, choices = CHOICES.get((table, key), ("", None))
+    if choices is not None and value not in (allowed := choices()):
+        close = [c for c in (value.upper(), value.lower()) if c in allowed]
+        hint_text = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(f"{setting} must be {what}, not {_shown(value)}{hint_text}")
+    return value
+
+
 T = TypeVar("T")
 
 
 def _typed(cls: type[T], table: dict[str, Any], where: str, name: str) -> T:
-    """A settings dataclass from a TOML table, each value checked against its default."""
+    """A settings dataclass from a TOML table, each value checked (type, range, choices)."""
     hints = get_type_hints(cls)
     known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key not in known:
             raise _unknown(key, known, f"{where} [{name}]")
-        hint = str(hints[key])
-        if "float" in hint and type(value) is int:
-            value = float(value)
-        kinds = [t for t in (bool, int, float, str) if t.__name__ in hint]
-        if kinds and type(value) not in kinds:
-            kind = "number" if float in kinds else kinds[0].__name__
-            raise ConfigError(f"option '{key}' in {where} [{name}] must be a {kind}")
-        values[key] = value
+        values[key] = _checked(name, key, value, hints[key], where)
     return cls(**values)
 
 
-def _options(table: dict[str, Any], where: str) -> Options:
-    opts = _typed(Options, table, where, "options")
-    if opts.compression not in ("none", "gzip"):
-        raise ConfigError(f"option 'compression' in {where} must be \"none\" or \"gzip\"")
-    for key in ("shard_size_mb", "max_file_mb", "max_inflated_mb", "max_document_mb",
-                "max_metadata_kb", "max_manifest_mb", "max_manifest_patterns", "max_meta_kb"):
-        if getattr(opts, key) <= 0:
-            raise ConfigError(f"option '{key}' in {where} must be positive")
-    if opts.language_sample_chars < 0:
-        raise ConfigError(f"option 'language_sample_chars' in {where} must not be negative")
-    return opts
+def _derived(settings: T, name: str, where: str) -> T:
+    for check in DERIVED.get(name, ()):
+        problem = check(settings)
+        if problem:
+            raise ConfigError(f"[{name}] {problem} in {where}")
+    return settings
+
+
+def _settings(cls: type[T], table: dict[str, Any], where: str, name: str) -> T:
+    return _derived(_typed(cls, table, where, name), name, where)
 
 
 def _quality(table: dict[str, Any], where: str) -> Filters:
@@ -173,7 +342,20 @@ def _quality(table: dict[str, Any], where: str) -> Filters:
     rest = {k: v for k, v in table.items() if k != "preset"}
     checked = _typed(Filters, rest, where, "quality")
     values = {f.name: getattr(checked, f.name) for f in fields(Filters) if f.name in rest}
-    return filters_from({**values, **({"preset": preset} if preset else {})})
+    merged = filters_from({**values, **({"preset": preset} if preset else {})})
+    return _derived(merged, "quality", where)
+
+
+def _license(value: Any, what: str) -> str:
+    """A licence value of the config: canonical SPDX as written, else a ConfigError."""
+    try:
+        fixed = check_license(value)
+    except LicenseError as exc:
+        raise ConfigError(f"{what}: {exc}") from None
+    if fixed != value:
+        raise ConfigError(f"{what}: {value!r} is not written as the SPDX licence list "
+                          f"writes it; did you mean {fixed}?")
+    return fixed
 
 
 def _licenses(value: Any, where: str) -> tuple[dict[str, Any], ...]:
@@ -184,50 +366,87 @@ def _licenses(value: Any, where: str) -> tuple[dict[str, Any], ...]:
     for item in value:
         if not (item.get("name") or item.get("path")):
             raise ConfigError(f"each licence in {where} needs a 'name' or a 'path'")
+        for key in ("name", "path", "title"):
+            if key in item and not isinstance(item[key], str):
+                raise ConfigError(f"licence {key} in {where} must be a string, "
+                                  f"not {_shown(item[key])}")
+        if "name" in item:
+            _license(item["name"], f"licence name in {where}")
+    return tuple(value)
+
+
+def _defaults(value: dict[str, Any], where: str) -> dict[str, Any]:
+    from corpuspack.metadata import canonical_key
+
+    for key, item in value.items():
+        if canonical_key(key) == "license":
+            _license(item, f"[defaults] {key} in {where}")
+    return dict(value)
+
+
+def _string(table: dict[str, Any], key: str, where: str, default: str | None = None
+            ) -> str | None:
+    value = table.get(key, default)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"'{key}' in {where} must be a string, not {_shown(value)}")
+    if value is not None and "\0" in value:
+        raise ConfigError(f"'{key}' in {where} must not hold a NUL character")
+    return value
+
+
+def _list(table: dict[str, Any], key: str, where: str, item: type) -> tuple[Any, ...]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, item) for v in value):
+        kind = "strings" if item is str else "tables"
+        raise ConfigError(f"'{key}' in {where} must be a list of {kind}")
     return tuple(value)
 
 
 def from_table(table: dict[str, Any], root: Path, where: str) -> CorpusConfig:
-    """Build a config from the parsed TOML table of a config file in folder ``root``."""
+    """Build a config from the parsed TOML table of a config file in folder ``root``.
+
+    Raises :class:`ConfigError` (one line naming the key) for an unknown key, a value of
+    the wrong type, outside its range (:data:`RANGES`) or choices (:data:`CHOICES`), failing
+    a check across settings (:data:`DERIVED`), a licence that is not SPDX, or a layout that
+    would read the build's own output.
+    """
     for key in table:
         if key not in _KNOWN:
             raise _unknown(key, _KNOWN, where)
     name = table.get("name", slug(root.resolve().name))
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(f"'name' in {where} must be lower case letters, digits, '.', '-', '_'")
-    version = str(table.get("version", "0.1.0"))
-    if not _SEMVER.match(version):
-        raise ConfigError(f"'version' in {where} must be a semantic version such as 1.2.0")
+    if not is_name(name):
+        raise ConfigError(f"'name' in {where} must be {NAME_RULE}, not {_shown(name)}")
+    version = table.get("version", "0.1.0")
+    if not isinstance(version, str) or not _SEMVER.fullmatch(version):
+        raise ConfigError(f"'version' in {where} must be a semantic version such as 1.2.0, "
+                          f"not {_shown(version)}")
     for key in _TABLE_KEYS:
         if not isinstance(table.get(key, {}), dict):
             raise ConfigError(f"'{key}' in {where} must be a table")
-    paths = {k: root / str(table.get(k, default)) for k, default in
+    paths = {k: root / str(_string(table, k, where, default)) for k, default in
              (("source_dir", "corpus/sources"), ("data_dir", "corpus/data"),
               ("descriptor", "datapackage.json"))}
-    for key in ("keywords", "sources", "contributors"):
-        if not isinstance(table.get(key, []), list):
-            raise ConfigError(f"'{key}' in {where} must be a list")
     config = CorpusConfig(
         root=root,
         source_dir=paths["source_dir"],
         data_dir=paths["data_dir"],
         descriptor=paths["descriptor"],
         name=name,
-        title=table.get("title"),
+        title=_string(table, "title", where),
         version=version,
-        description=table.get("description"),
-        homepage=table.get("homepage"),
-        hub_repo=table.get("hub_repo"),
-        keywords=tuple(table.get("keywords", [])),
+        description=_string(table, "description", where),
+        homepage=_string(table, "homepage", where),
+        hub_repo=_string(table, "hub_repo", where),
+        keywords=_list(table, "keywords", where, str),
         licenses=_licenses(table.get("licenses", []), where),
-        sources=tuple(table.get("sources", [])),
-        contributors=tuple(table.get("contributors", [])),
-        defaults=dict(table.get("defaults", {})),
-        options=_options(table.get("options", {}), where),
-        boilerplate=_typed(Rules, table.get("boilerplate", {}), where, "boilerplate"),
+        sources=_list(table, "sources", where, dict),
+        contributors=_list(table, "contributors", where, dict),
+        defaults=_defaults(table.get("defaults", {}), where),
+        options=_settings(Options, table.get("options", {}), where, "options"),
+        boilerplate=_settings(Rules, table.get("boilerplate", {}), where, "boilerplate"),
         quality=_quality(table.get("quality", {}), where),
-        near_dedup=_typed(NearDedup, table.get("near_dedup", {}), where, "near_dedup"),
-        pii=_typed(Redaction, table.get("pii", {}), where, "pii"),
+        near_dedup=_settings(NearDedup, table.get("near_dedup", {}), where, "near_dedup"),
+        pii=_settings(Redaction, table.get("pii", {}), where, "pii"),
     )
     check_layout(config)
     return config
@@ -247,7 +466,13 @@ def check_layout(config: CorpusConfig) -> None:
 
 
 def load_config(path: Path | None = None, cwd: Path | None = None) -> CorpusConfig:
-    """Load the corpus config: ``path`` if given, else corpus.toml or pyproject.toml in ``cwd``."""
+    """Load the corpus config: ``path`` if given, else corpus.toml or pyproject.toml in ``cwd``.
+
+    The file is read through :func:`corpuspack.safefs.read_bytes`: a FIFO, a device, a
+    folder or a file over :data:`MAX_CONFIG_BYTES` is refused, as is TOML that does not
+    parse (integers of more than 4300 digits, nesting too deep for the parser included).
+    Every problem is one :class:`ConfigError` line; see :func:`from_table` for the checks.
+    """
     cwd = cwd or Path.cwd()
     if path is None:
         for candidate in (cwd / CONFIG_FILE, cwd / PYPROJECT):
@@ -259,16 +484,16 @@ def load_config(path: Path | None = None, cwd: Path | None = None) -> CorpusConf
                 f"no {CONFIG_FILE} or [tool.corpuspack] in {PYPROJECT} in {cwd}; "
                 "give SOURCE_DIR and --out, or run 'corpuspack init'"
             )
-    if not path.is_file():
+    if not os.path.exists(path):
         raise ConfigError(f"config file not found: {path}")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    data = _read_toml(path)
     if path.name == PYPROJECT:
-        table = data.get("tool", {}).get("corpuspack")
+        tool = data.get("tool", {})
+        table = tool.get("corpuspack") if isinstance(tool, dict) else None
         if table is None:
             raise ConfigError(f"{path} has no [tool.corpuspack] table")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: tool.corpuspack must be a table")
         where = f"{path} [tool.corpuspack]"
     else:
         table, where = data, str(path)
@@ -276,11 +501,29 @@ def load_config(path: Path | None = None, cwd: Path | None = None) -> CorpusConf
     return _with_file(config, path.resolve())
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The parsed TOML of a config file, or one ConfigError line."""
+    try:
+        raw = safefs.read_bytes(path, max_bytes=MAX_CONFIG_BYTES, what="config file")
+    except CorpusError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: arrays or tables nested too deeply") from None
+    except ValueError as exc:  # tomllib.TOMLDecodeError, or an integer of too many digits
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{path}: {reason}") from None
+
+
 def _has_tool(path: Path) -> bool:
     try:
-        return "corpuspack" in tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {})
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        tool = _read_toml(path).get("tool", {})
+    except ConfigError:
         return False
+    return isinstance(tool, dict) and "corpuspack" in tool
 
 
 def _with_file(config: CorpusConfig, path: Path) -> CorpusConfig:

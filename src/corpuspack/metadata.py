@@ -5,6 +5,11 @@ config ``defaults`` < what the source says about itself (HTML head, Markdown fro
 JSONL keys) < folder manifests < the file's sidecar. Keys naming a column (title, url, date,
 author, publisher, language, license, or one of their aliases) fill that column; every other
 key is kept in the document's ``meta`` object.
+
+Licence values must be SPDX licence ids or expressions, ``LicenseRef-…``, ``NOASSERTION`` or
+``NONE`` (see :mod:`corpuspack.licenses`). A document's sources are untrusted, so a bad
+value never fails a build: case and spacing are corrected (``mit`` -> ``MIT``), and any
+other value becomes ``NOASSERTION`` with the value as given kept in ``meta["license_raw"]``.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import re
 from typing import Any
 
 from corpuspack.document import LANGUAGE_PATTERN
+from corpuspack.licenses import NOASSERTION, canonical
 
 COLUMN_KEYS = ("title", "url", "date", "author", "publisher", "language", "license")
 ALIASES = {
@@ -69,6 +75,20 @@ def normalise_language(value: Any) -> str | None:
     return code if _LANGUAGE.match(code) else None
 
 
+def normalise_license(value: Any) -> tuple[str | None, bool]:
+    """(licence column, whether the value fitted it) for a licence value from a document.
+
+    An SPDX licence id or expression, ``LicenseRef-…``, ``NOASSERTION`` or ``NONE`` (case
+    and spacing corrected, ``'mit'`` -> ``('MIT', True)``; an empty value -> ``(None,
+    True)``); anything else -> ``('NOASSERTION', False)``: the caller keeps the raw value.
+    """
+    text = clean_inline(value)
+    if text is None:
+        return None, True
+    fixed = canonical(text)
+    return (fixed, True) if fixed is not None else (NOASSERTION, False)
+
+
 def jsonable(value: Any) -> Any:
     """Make YAML values (dates, tuples, odd keys) JSON-serialisable, recursively."""
     if isinstance(value, dict):
@@ -92,7 +112,8 @@ def merge_layers(*layers: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     """Merge metadata layers (later wins) into (column values, extra ``meta``).
 
     Raw values that do not fit their column (a date that is not ISO 8601, a language that is
-    not a code) are kept in ``meta`` under ``<column>_raw`` rather than lost.
+    not a code, a licence that is not SPDX) are kept in ``meta`` under ``<column>_raw``
+    rather than lost; such a licence becomes ``NOASSERTION`` (see :func:`normalise_license`).
     """
     merged: dict[str, Any] = {}
     for layer in layers:
@@ -102,17 +123,23 @@ def merge_layers(*layers: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
             merged[canonical_key(key)] = value
     columns: dict[str, Any] = {}
     extra: dict[str, Any] = {}
+    raw: dict[str, Any] = {}
     for key, value in merged.items():
         if key == "date":
             columns["date"] = normalise_date(value)
             if columns["date"] is None:
-                extra["date_raw"] = jsonable(value)
+                raw["date_raw"] = jsonable(value)
         elif key == "language":
             columns["language"] = normalise_language(value)
             if columns["language"] is None:
-                extra["language_raw"] = jsonable(value)
+                raw["language_raw"] = jsonable(value)
+        elif key == "license":
+            columns["license"], fits = normalise_license(value)
+            if not fits:
+                raw["license_raw"] = jsonable(value)
         elif key in COLUMN_KEYS:
             columns[key] = clean_inline(value)
         else:
             extra[key] = jsonable(value)
+    extra.update(raw)  # a source's own "date_raw" key does not hide the value set aside
     return columns, dict(sorted(extra.items()))
