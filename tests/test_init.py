@@ -8,7 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from corpuspack.config import is_name, load_config
+from corpuspack.errors import UsageError
+from corpuspack.scaffold import config_text, scaffold
 
 from .conftest import SEED, text_of
 
@@ -80,3 +87,142 @@ def test_config_template_lists_every_option_and_loads(tmp_path: Path) -> None:
     assert config.options.language_sample_chars == 300 and config.quality.min_words == 50
     for key in ("trailing_block", "threshold", "phone_region", "max_short_line_fraction"):
         assert f"# {key} = " in text
+
+
+# --- names, TOML escaping, links --------------------------------------------------------
+
+NAMES = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,40}", fullmatch=True)
+CREATED = ("corpus.toml", "DATA_CARD.md", ".gitignore", ".github/workflows/corpus.yml",
+           "corpus/sources/.gitkeep")
+
+
+def written_config(repo: Path) -> dict[str, object]:
+    import tomllib
+
+    return tomllib.loads((repo / "corpus.toml").read_text(encoding="utf-8"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(NAMES)
+def test_any_valid_name_is_written_exactly(tmp_path_factory: pytest.TempPathFactory,
+                                           name: str) -> None:
+    repo = tmp_path_factory.mktemp("named") / "repo"
+    created = scaffold(repo, name)
+    assert sorted(p.relative_to(repo).as_posix() for p in created) == sorted(CREATED)
+    data = written_config(repo)
+    assert data["name"] == name and data["title"] == name and data["version"] == "0.1.0"
+    assert load_config(repo / "corpus.toml").name == name
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=30).filter(lambda n: n != "" and not is_name(n)))
+def test_any_invalid_name_is_refused_before_writing(tmp_path_factory: pytest.TempPathFactory,
+                                                    name: str) -> None:
+    repo = tmp_path_factory.mktemp("bad") / "repo"
+    with pytest.raises(UsageError, match="--name must be lower case letters, digits"):
+        scaffold(repo, name)
+    assert not repo.exists()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40))
+def test_any_title_is_escaped_as_toml(title: str) -> None:
+    import tomllib
+
+    data = tomllib.loads(config_text("demo", title=title))
+    assert data["title"] == title and data["name"] == "demo"
+
+
+def test_an_injected_name_is_a_usage_error_and_writes_nothing(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    done = cli(tmp_path, "init", str(repo), "--name", 'x"\nversion = "9')
+    assert done.returncode == 2
+    assert "--name must be lower case letters, digits, '.', '-' and '_'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not repo.exists()
+    for name in ("Upper", "-dash-first", "x\n", "a b", "é"):
+        assert cli(tmp_path, "init", str(repo), "--name", name).returncode == 2
+        assert not repo.exists()
+
+
+def test_gitignore_ignores_the_release_folder_not_dist(tmp_path: Path) -> None:
+    scaffold(tmp_path / "repo")
+    lines = (tmp_path / "repo" / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "/release/" in lines and "dist/" not in lines and ".corpuspack-*" in lines
+
+
+def test_an_existing_gitignore_gets_only_the_lines_it_lacks(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".gitignore").write_text("*.log\n.venv/", encoding="utf-8")
+    created = scaffold(repo, "demo")
+    assert repo / ".gitignore" in created
+    lines = (repo / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert lines[:2] == ["*.log", ".venv/"] and lines.count(".venv/") == 1
+    assert "/release/" in lines
+    before = (repo / ".gitignore").read_bytes()
+    for path in CREATED:
+        if path != ".gitignore":
+            (repo / path).unlink()
+    assert repo / ".gitignore" not in scaffold(repo, "demo")
+    assert (repo / ".gitignore").read_bytes() == before
+
+
+@pytest.mark.parametrize("linked", [".gitignore", ".github/workflows/corpus.yml",
+                                    "corpus.toml", "DATA_CARD.md"])
+def test_a_linked_file_in_the_target_is_refused_and_its_target_untouched(
+        tmp_path: Path, linked: str) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("precious\n", encoding="utf-8")
+    repo = tmp_path / "repo"
+    (repo / linked).parent.mkdir(parents=True, exist_ok=True)
+    (repo / linked).symlink_to(outside)
+    with pytest.raises(UsageError, match="symbolic link"):
+        scaffold(repo, "demo")
+    assert outside.read_text(encoding="utf-8") == "precious\n"
+    assert (repo / linked).is_symlink()
+    assert not any((repo / p).exists() for p in CREATED if p != linked)
+    done = cli(tmp_path, "init", str(repo))
+    assert done.returncode == 2 and "symbolic link" in done.stderr
+    assert outside.read_text(encoding="utf-8") == "precious\n"
+
+
+def test_a_dangling_link_is_not_written_through(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".gitignore").symlink_to(tmp_path / "made-through-link")
+    with pytest.raises(UsageError, match="symbolic link"):
+        scaffold(repo, "demo")
+    assert not (tmp_path / "made-through-link").exists()
+
+
+@pytest.mark.parametrize("linked", [".github", ".github/workflows", "corpus", "corpus/sources"])
+def test_a_linked_folder_in_the_target_is_refused(tmp_path: Path, linked: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    repo = tmp_path / "repo"
+    (repo / linked).parent.mkdir(parents=True, exist_ok=True)
+    (repo / linked).symlink_to(outside, target_is_directory=True)
+    with pytest.raises(UsageError, match="symbolic link"):
+        scaffold(repo, "demo")
+    assert list(outside.iterdir()) == []
+    assert not (repo / "corpus.toml").exists()
+
+
+def test_a_linked_or_file_target_folder_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "link").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(UsageError, match="the target folder is a symbolic link"):
+        scaffold(tmp_path / "link", "demo")
+    assert list(outside.iterdir()) == []
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    with pytest.raises(UsageError, match="not a folder"):
+        scaffold(tmp_path / "file", "demo")
+    assert (tmp_path / "file").read_text(encoding="utf-8") == "x"
+
+
+def test_the_template_shows_each_range() -> None:
+    text = config_text("demo")
+    assert "# threshold = 0.8  # between 0 and 1" in text
+    assert "# bands = 16  # between 1 and 1,024" in text
+    assert "# max_duplicate_line_fraction = ...  # between 0 and 1" in text
