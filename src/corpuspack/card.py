@@ -6,6 +6,16 @@ the markers is the curator's and is kept as it is. Plots (document lengths, lang
 are PNG files beside the card; the card records a digest of the numbers they show, so that
 ``card --check`` sees a stale plot without comparing image bytes (which differ between
 matplotlib versions).
+
+The package is untrusted input: every string taken from it (title, description, folder
+names, publishers, licences, language codes, reasons in the build report …) is escaped for
+Markdown (:func:`md_text`, :func:`md_code`): ``|``, backticks and emphasis characters are
+backslash-escaped, ``<``, ``>`` and ``&`` become HTML entities (so no HTML comment, tag or
+card marker can form), and newlines and other control characters are shown as escapes
+(``\\n``). :func:`merge` recognises a marker only on a line of its own. The build report
+named by the descriptor is read inside the package only, at most
+:data:`~corpuspack.reader.MAX_REPORT_BYTES`; the card and its plots are written through
+:func:`corpuspack.safefs.replace_file` inside the project's root (never through a link).
 """
 
 from __future__ import annotations
@@ -13,7 +23,9 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import os
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +34,19 @@ from typing import Any
 import orjson
 
 from corpuspack.document import COLUMNS
+from corpuspack.errors import UsageError
 from corpuspack.project import Project
 from corpuspack.quality import SIGNALS
-from corpuspack.reader import Package
+from corpuspack.reader import MAX_REPORT_BYTES, Package, parse_json
+from corpuspack.safefs import UnsafeFile, is_within, read_bytes, replace_file
 
 SECTIONS = ("summary", "loading", "schema", "statistics", "provenance", "normalisation",
             "limitations")
-_BLOCK = re.compile(r"<!-- corpuspack:begin (\w+) -->\n.*?<!-- corpuspack:end \1 -->\n?", re.S)
+# a generated block: its markers each on a line of their own
+_BLOCK = re.compile(r"^<!-- corpuspack:begin (\w+) -->\r?\n.*?"
+                    r"^<!-- corpuspack:end \1 -->\r?(?:\n|\Z)", re.S | re.M)
+_MARKER_LINE = re.compile(r"^([ \t]*)<(!--[ \t]*corpuspack:)", re.M)
+MAX_CARD_BYTES = 64 << 20
 # hand-written sections of a new card, with what the curator should write there
 _TEMPLATE = {
     "summary": ("", ""),
@@ -44,6 +62,71 @@ _TEMPLATE = {
                     "a problem. (Written by hand.)_\n"),
 }
 LENGTH_EDGES = tuple(10 ** (k / 4) for k in range(0, 33))  # 1 to 10^8 characters
+# shown as escapes: they break lines or reorder text (bidirectional controls)
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_MD = str.maketrans({c: "\\" + c for c in "\\`*[]|~#"} | {"<": "&lt;", ">": "&gt;",
+                                                         "&": "&amp;"})
+# "_" inside a word emphasises nothing (CommonMark): only "_" at a word's edge is escaped
+_EDGE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+# what would start a list item, or underline a heading, at the start of a line
+_BLOCK_START = re.compile(r"(?:[-+]|\d{1,9}[.)])(?:[ \t]|$)|[-=]+[ \t]*$")
+_PLAIN_CODE = re.compile(r"[^`<>|\\&]+")
+_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#@!$&'()*+,;=%]+")
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters, line and paragraph separators and bidirectional
+    controls shown as escapes (``\\n``, ``\\x07``, ``\\u2028``): one visible line."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch in _NAMED:
+            out.append(_NAMED[ch])
+        elif ch in _BIDI or unicodedata.category(ch) in ("Cc", "Zl", "Zp", "Cs"):
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def md_text(value: object) -> str:
+    """A value from data as inline Markdown text (also safe in a table cell): Markdown
+    characters backslash-escaped, ``<``, ``>``, ``&`` as entities, control characters
+    visible (:func:`visible`), no list or heading marker at its start."""
+    text = (value if isinstance(value, str) else str(value)).translate(_MD)
+    text = visible(_EDGE_UNDERSCORE.sub(r"\\_", text))
+    start = _BLOCK_START.match(text)
+    if start is None:
+        return text
+    digits = len(text) - len(text.lstrip("0123456789"))
+    at = digits if digits else 0  # "1\\. x", "\\- x": the marker's punctuation escaped
+    return text[:at] + "\\" + text[at:]
+
+
+def md_code(value: object) -> str:
+    """A name from data as a code span when it is plain (no backtick, ``<``, ``>``, ``|``,
+    ``\\``, ``&``, control character or outer space), else as :func:`md_text`."""
+    text = value if isinstance(value, str) else str(value)
+    if _PLAIN_CODE.fullmatch(text) and text.strip() == text and visible(text) == text:
+        return f"`{text}`"
+    return md_text(text)
+
+
+def _link(value: str) -> str:
+    """An http(s) URL from data as an autolink (``<url>``) when it holds only URL
+    characters (so no ``<``, ``>`` or space), else as text in parentheses."""
+    if _URL.fullmatch(value):
+        return f"<{value}>"
+    return f"({md_text(value)})"
+
+
+def _label(text: str, limit: int = 40) -> str:
+    """A name from data as a plot label: visible, short, no mathtext (``$``)."""
+    text = visible(text)
+    text = text if len(text) <= limit else text[:limit - 1] + "…"
+    return text.replace("$", "\\$")
 
 
 @dataclass
@@ -125,7 +208,9 @@ def plots(stats: dict[str, Any], prof: CorpusProfile) -> dict[str, bytes]:
     langs = list(stats.get("languages", {}).items())
     shown = langs[:15] + ([("other", sum(n for _, n in langs[15:]))] if len(langs) > 15 else [])
     fig, ax = plt.subplots(figsize=(7, max(1.6, 0.3 * len(shown) + 0.8)), dpi=100)
-    ax.barh([k for k, _ in shown][::-1], [n for _, n in shown][::-1], color="#55a868")
+    labels = [_label(str(k)) for k, _ in shown]
+    ax.barh(range(len(shown)), [n for _, n in shown][::-1], color="#55a868")
+    ax.set_yticks(range(len(shown)), labels[::-1])
     ax.set_xlabel("documents")
     ax.set_title("Languages")
     fig.tight_layout()
@@ -142,19 +227,22 @@ def _sections(package: Package, prof: CorpusProfile, report: dict[str, Any],
     stats = package.statistics
     title = d.get("title") or d.get("name", "corpus")
     words, docs = stats.get("words", 0), stats.get("documents", 0)
-    summary = f"# {title}\n\n"
+    summary = f"# {md_text(title)}\n\n"
     if d.get("description"):
-        summary += f"{d['description']}\n\n"
+        summary += f"{md_text(d['description'])}\n\n"
     summary += _table([
-        ("name", f"`{d.get('name', '')}`"), ("version", d.get("version", "")),
+        ("name", md_code(d.get("name", ""))), ("version", md_text(d.get("version", ""))),
         ("documents", _fmt(docs)), ("words", _fmt(words)),
         ("characters", _fmt(stats.get("chars", 0))),
-        ("languages", ", ".join(list(stats.get("languages", {}))[:10]) or "-"),
-        ("date range", f"{stats.get('date_min') or '-'} to {stats.get('date_max') or '-'}"),
+        ("languages", ", ".join(md_text(k) for k in list(stats.get("languages", {}))[:10])
+         or "-"),
+        ("date range", f"{md_text(stats.get('date_min') or '-')} to "
+                       f"{md_text(stats.get('date_max') or '-')}"),
     ], ("", ""))
+    quoted = visible(orjson.dumps(loader).decode())  # a Python string literal, one line
     loading = (
         "With Hugging Face datasets (the release folder, or its Hub repository):\n\n"
-        f"```python\nfrom datasets import load_dataset\n\nds = load_dataset(\"{loader}\", "
+        f"```python\nfrom datasets import load_dataset\n\nds = load_dataset({quoted}, "
         "split=\"train\")\n```\n\nThe release's Parquet files with pandas or DuckDB:\n\n"
         "```python\nimport pandas as pd\n\ndf = pd.read_parquet(\"data/\")\n```\n\n"
         "```sql\nSELECT language, count(*) FROM 'data/*.parquet' GROUP BY language;\n```\n\n"
@@ -169,11 +257,11 @@ def _sections(package: Package, prof: CorpusProfile, report: dict[str, Any],
         f"![Document lengths]({plots_rel}/lengths.png)\n\n"
         + _table(_length_rows(prof), ("characters", "documents"))
         + f"\n![Languages]({plots_rel}/languages.png)\n\n"
-        + _table([(k, _fmt(v)) for k, v in stats.get("languages", {}).items()],
+        + _table([(md_text(k), _fmt(v)) for k, v in stats.get("languages", {}).items()],
                  ("language", "documents"))
-        + "\n" + _table([(k, _fmt(v)) for k, v in stats.get("formats", {}).items()],
+        + "\n" + _table([(md_text(k), _fmt(v)) for k, v in stats.get("formats", {}).items()],
                         ("source format", "documents"))
-        + "\n" + _table([(k, _fmt(v)) for k, v in stats.get("encodings", {}).items()],
+        + "\n" + _table([(md_text(k), _fmt(v)) for k, v in stats.get("encodings", {}).items()],
                         ("source encoding", "documents"))
         + "\nQuality signals, mean over the documents (see the schema):\n\n"
         + _table([(f"`{name}`", f"{prof.signal_sums[name] / prof.signal_docs[name]:.3f}")
@@ -186,20 +274,22 @@ def _sections(package: Package, prof: CorpusProfile, report: dict[str, Any],
         f"{_fmt(report.get('near_duplicates_dropped', 0))} near duplicates, filtered out "
         f"{_fmt(report.get('documents_filtered', 0))} documents on quality and repaired "
         f"{_fmt(report.get('repaired_mojibake', 0))} documents from mojibake.\n"
-        + ("\n" + _table(sorted(report.get("skipped_by_reason", {}).items()),
+        + ("\n" + _table([(md_text(k), _fmt(v)) for k, v in
+                          sorted(report.get("skipped_by_reason", {}).items())],
                          ("skipped because", "files or records"))
            if report.get("skipped_by_reason") else "")
-        + ("\n" + _table(sorted(report.get("filtered_by_reason", {}).items()),
+        + ("\n" + _table([(md_text(k), _fmt(v)) for k, v in
+                          sorted(report.get("filtered_by_reason", {}).items())],
                          ("filtered out on", "documents"))
            if report.get("filtered_by_reason") else "")
         + ("\nBoilerplate removed from the text of the documents read (before "
            "deduplication and filtering):\n\n" + _table(
-            [(rule, _fmt(v.get("documents", 0)), _fmt(v.get("lines", 0)),
+            [(md_text(rule), _fmt(v.get("documents", 0)), _fmt(v.get("lines", 0)),
               _fmt(v.get("chars", 0))) for rule, v in report["boilerplate_removed"].items()],
             ("rule", "documents", "lines", "characters"))
            if report.get("boilerplate_removed") else "")
         + ("\nPersonal data redacted: " + ", ".join(
-            f"{n} {kind}" for kind, n in report["pii_redacted"].items()) + ".\n"
+            f"{_fmt(n)} {md_text(kind)}" for kind, n in report["pii_redacted"].items()) + ".\n"
            if report.get("pii_redacted") else "")
         + f"\n<!-- plot data sha256:{digest} -->\n"
     )
@@ -207,24 +297,26 @@ def _sections(package: Package, prof: CorpusProfile, report: dict[str, Any],
     for folder in sorted(prof.folder_docs):
         slot = prof.by_folder[folder]
         provenance_rows.append((
-            f"`{folder}`", _fmt(prof.folder_docs[folder]),
-            ", ".join(f"{k} ({v})" for k, v in slot["license"].most_common()),
-            ", ".join(k for k, _ in slot["publisher"].most_common(3)) or "-"))
+            md_code(folder), _fmt(prof.folder_docs[folder]),
+            ", ".join(f"{md_text(k)} ({v})" for k, v in slot["license"].most_common()),
+            ", ".join(md_text(k) for k, _ in slot["publisher"].most_common(3)) or "-"))
     provenance = _table(provenance_rows, ("source folder", "documents", "licences", "publishers"))
     if d.get("sources"):
         provenance += "\nSources named by the package:\n\n" + "".join(
-            f"- {s.get('title', '')}" + (f" <{s['path']}>" if s.get("path") else "") + "\n"
+            f"- {md_text(s.get('title', ''))}"
+            + (f" {_link(s['path'])}" if s.get("path") else "") + "\n"
             for s in d["sources"])
     if d.get("licenses"):
         provenance += "\nPackage licence statement:\n\n" + "".join(
-            f"- {lic.get('title') or lic.get('name')}" + (f" ({lic['path']})" if lic.get("path")
-                                                          else "") + "\n"
+            f"- {md_text(lic.get('title') or lic.get('name'))}"
+            + (f" ({md_text(lic['path'])})" if lic.get("path") else "") + "\n"
             for lic in d["licenses"])
     tq = d.get("corpuspack", {}).get("text_quality", {})
     near = tq.get("near_dedup", {})
     normalisation = (
         "Every document went through the same steps (corpuspack "
-        f"{d.get('corpuspack', {}).get('generator', '').removeprefix('corpuspack ')}):\n\n"
+        f"{md_text((d.get('corpuspack', {}).get('generator') or '').removeprefix('corpuspack '))}"
+        "):\n\n"
         "1. decoding: byte order mark, else strict UTF-8, else the best of the declared "
         "charset, a detector's guess and related code pages (the codec is in `encoding`);\n"
         "2. HTML: main text only (navigation, sidebars, footers dropped), page metadata kept;\n"
@@ -243,8 +335,9 @@ def _sections(package: Package, prof: CorpusProfile, report: dict[str, Any],
         "- Boilerplate rules look at line shapes (length, punctuation, common phrases); "
         "chrome written as full sentences can stay, and a short line list at the end of a "
         "text (a list of links the author meant to keep) can go.\n"
-        + (f"- Near-duplicates are judged on word {near.get('shingle_words', 5)}-grams of "
-           f"documents of {near.get('min_words', 50)} words or more; shorter documents are "
+        + (f"- Near-duplicates are judged on word {md_text(near.get('shingle_words', 5))}-grams "
+           f"of documents of {md_text(near.get('min_words', 50))} words or more; shorter documents "
+           "are "
            "only deduplicated exactly.\n" if near.get("enabled", True) else "")
         + "- Licences are as recorded by curators; `NOASSERTION` means none was determined.\n"
     )
@@ -280,13 +373,14 @@ def _dedup_step(tq: dict[str, Any]) -> str:
         return step
     what = ("marked with the id of the kept document in `cluster`" if near.get("keep")
             else "dropped")
-    return (f"{step}; near duplicates (MinHash over word {near.get('shingle_words', 5)}-grams, "
-            f"estimated Jaccard similarity of at least {near.get('threshold', 0.8)} with a "
-            f"kept document of smaller id) {what}")
+    return (f"{step}; near duplicates (MinHash over word "
+            f"{md_text(near.get('shingle_words', 5))}-grams, estimated Jaccard similarity of at "
+            f"least {md_text(near.get('threshold', 0.8))} with a kept document of smaller id) "
+            f"{what}")
 
 
 def _filters(tq: dict[str, Any]) -> str:
-    return ", ".join(f"`{k}` {v}" for k, v in sorted(tq.get("quality", {}).items())
+    return ", ".join(f"{md_code(k)} {md_text(v)}" for k, v in sorted(tq.get("quality", {}).items())
                      if k.startswith(("min_", "max_")))
 
 
@@ -294,7 +388,7 @@ def _sample_words(options: dict[str, Any]) -> str:
     chars = options.get("language_sample_chars")
     if chars == 0:
         return "document's whole text"
-    return f"{chars}-character sample" if chars else "sample of each document"
+    return f"{md_text(chars)}-character sample" if chars else "sample of each document"
 
 
 def _block(name: str, body: str) -> str:
@@ -302,7 +396,12 @@ def _block(name: str, body: str) -> str:
 
 
 def merge(existing: str | None, sections: dict[str, str]) -> str:
-    """Put generated sections into a card, keeping everything outside the markers."""
+    """Put generated sections into a card, keeping everything outside the markers.
+
+    A block is a begin marker line, the generated text and the matching end marker line;
+    markers anywhere else in a line are text. A card without blocks (written before
+    corpuspack) is kept whole under "Notes", with any marker-like line there defused
+    (``<`` as ``&lt;``) so that it can never start or end a block later."""
     if existing is None or not _BLOCK.search(existing):
         parts = []
         for name in SECTIONS:
@@ -312,6 +411,7 @@ def merge(existing: str | None, sections: dict[str, str]) -> str:
             parts.append((heading + "\n\n" if heading else "") + _block(name, sections[name]))
         if existing and existing.strip():  # a card written before corpuspack: keep it all
             notes = re.sub(r"\A# .*\n+", "", existing.strip() + "\n")
+            notes = _MARKER_LINE.sub(r"\1&lt;\2", notes)
             parts.insert(1, "## Notes\n\n" + notes)
         return "\n".join(parts)
     seen = set()
@@ -337,44 +437,110 @@ class Card:
     images: dict[str, bytes]
 
 
+_REPORT_COUNTS = ("files_seen", "files_skipped", "records_skipped", "duplicates_dropped",
+                  "near_duplicates_dropped", "documents_filtered", "repaired_mojibake")
+_REPORT_TABLES = ("skipped_by_reason", "filtered_by_reason", "pii_redacted")
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def read_report(package: Package) -> dict[str, Any]:
+    """The build report the descriptor names (``corpuspack.report``), as far as the card
+    uses it; {} when there is none.
+
+    Raises CorpusError (one line) when the path is unsafe (outside the package, a link out,
+    a FIFO), the file is larger than MAX_REPORT_BYTES, or it is not a JSON object whose
+    fields the card uses have the types a build writes."""
+    rel = package.descriptor.get("corpuspack", {}).get("report")
+    if not rel or not package.exists(rel):
+        return {}
+    what = "build report"
+    report = parse_json(package.read(rel, MAX_REPORT_BYTES, what), f"{package.label}: {what}")
+    if not isinstance(report, dict):
+        raise UsageError(f"{package.label}: {what} is not a JSON object")
+    bad = [k for k in _REPORT_COUNTS if k in report and not _is_count(report[k])]
+    bad += [k for k in _REPORT_TABLES if k in report and not (
+        isinstance(report[k], dict) and all(_is_count(v) for v in report[k].values()))]
+    rules = report.get("boilerplate_removed", {})
+    if not (isinstance(rules, dict) and all(
+            isinstance(v, dict) and all(_is_count(n) for n in v.values())
+            for v in rules.values())):
+        bad.append("boilerplate_removed")
+    if bad:
+        raise UsageError(f"{package.label}: {what} field {bad[0]} is not what a build writes")
+    return report
+
+
 def render(package: Package, existing: str | None, plots_rel: str = "card",
            loader: str = "path/to/release") -> Card:
-    """Render the data card of ``package``, keeping the hand-written parts of ``existing``."""
+    """Render the data card of ``package``, keeping the hand-written parts of ``existing``.
+
+    Raises CorpusError (one line) when the package's documents or build report cannot be
+    read (see :func:`read_report` and :meth:`corpuspack.reader.Package.iter_documents`)."""
     prof = profile(package)
-    report_path = package.descriptor.get("corpuspack", {}).get("report")
-    report: dict[str, Any] = {}
-    if report_path:
-        try:
-            report = orjson.loads(package.read(report_path))
-        except (OSError, orjson.JSONDecodeError):
-            report = {}
+    report = read_report(package)
     text = merge(existing, _sections(package, prof, report, plots_rel, loader))
     return Card(text, plots(package.statistics, prof))
 
 
-def write(card: Card, path: Path, plots_dir: Path) -> None:
-    """Write the card and its plots."""
+def _read_card(path: Path, root: Path) -> str | None:
+    """The card on disk (None when absent): inside ``root``, a regular file, at most
+    MAX_CARD_BYTES, UTF-8 (UsageError otherwise)."""
+    if not os.path.lexists(path):
+        return None
+    data = read_bytes(path, root=root, max_bytes=MAX_CARD_BYTES, what="data card")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text: not rewriting it") from None
+
+
+def _plots_dir(plots_dir: Path, root: Path) -> None:
+    """Create the plots folder inside ``root`` (UnsafeFile when it, or the nearest folder
+    that exists above it, leads outside ``root``)."""
+    existing = plots_dir
+    while not os.path.lexists(existing) and existing.parent != existing:
+        existing = existing.parent
+    if not is_within(existing, root):
+        raise UnsafeFile(plots_dir, f"lies outside {root} (through a symbolic link)")
     plots_dir.mkdir(parents=True, exist_ok=True)
+
+
+def write(card: Card, path: Path, plots_dir: Path, root: Path | None = None) -> None:
+    """Write the card and its plots, atomically and never through a symbolic link
+    (:func:`corpuspack.safefs.replace_file`), inside ``root`` (default: the card's folder).
+
+    Raises UnsafeFile (one line; the link's target untouched) for a card or plot that is a
+    link or not a regular file, or a plots folder outside ``root``."""
+    root = root if root is not None else path.parent
+    _plots_dir(plots_dir, root)
     for name, data in card.images.items():
-        (plots_dir / name).write_bytes(data)
-    path.write_text(card.text, encoding="utf-8")
+        replace_file(plots_dir / name, data, root=root)
+    replace_file(path, card.text.encode("utf-8"), root=root)
 
 
-def stale(card: Card, path: Path, plots_dir: Path) -> list[str]:
+def stale(card: Card, path: Path, plots_dir: Path, root: Path | None = None) -> list[str]:
     """What differs between a rendered card and the files on disk (plots: only presence)."""
+    root = root if root is not None else path.parent
     out = []
-    if not path.exists() or path.read_text(encoding="utf-8") != card.text:
+    if _read_card(path, root) != card.text:
         out.append(str(path))
-    out += [str(plots_dir / n) for n in card.images if not (plots_dir / n).exists()]
+    out += [str(plots_dir / n) for n in card.images if not (plots_dir / n).is_file()]
     return out
 
 
 def update(project: Project, check: bool = False) -> list[str]:
-    """Regenerate a project's data card and plots; with ``check`` only list what is stale."""
-    existing = project.card.read_text(encoding="utf-8") if project.card.exists() else None
+    """Regenerate a project's data card and plots; with ``check`` only list what is stale.
+
+    Reads and writes only inside the project's root (:attr:`Project.root`); raises
+    CorpusError (one line) for anything refused."""
+    root = project.root or project.card.parent
+    existing = _read_card(project.card, root)
     card = render(project.package, existing, plots_rel=project.plots_rel,
                   loader=project.hub_repo or "path/to/release")
     if check:
-        return stale(card, project.card, project.plots)
-    write(card, project.card, project.plots)
+        return stale(card, project.card, project.plots, root)
+    write(card, project.card, project.plots, root)
     return []

@@ -1,8 +1,11 @@
 """Where the parts of a corpus are, for the commands that work on a built package.
 
-A package is named either by its folder (``corpuspack card PKG``) or by the corpus config of
-the current folder; from either follow the data card, its plots, the changelog and, in a
-git repository, the path of datapackage.json that older revisions are read from.
+A package is named either by its folder (``corpuspack card PKG``, also a release folder) or
+by the corpus config of the current folder; from either follow the data card, its plots, the
+changelog, the root folder they are written in (the package folder, or the config's folder)
+and, in a git repository, the path of datapackage.json that older revisions are read from.
+Opening the package checks its descriptor (:func:`corpuspack.reader.open_package`): a
+refused one is a one-line UsageError.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class Project:
     changelog: Path
     hub_repo: str | None
     repo: Path | None
+    root: Path | None = None  # the card and plots are read and written only inside it
 
     @property
     def plots_rel(self) -> str:
@@ -55,9 +59,9 @@ def locate(package_dir: Path | None = None, config: Path | None = None,
         descriptor = resolve_descriptor(package_dir.resolve())
         base = descriptor.parent
         return Project(open_package(descriptor), descriptor, base / CARD, base / "card",
-                       base / CHANGELOG, None, git_root(base))
+                       base / CHANGELOG, None, git_root(base), base)
     cfg = load_config(config, cwd)
     descriptor = resolve_descriptor(cfg.descriptor)
     corpus = cfg.data_dir.parent
     return Project(open_package(descriptor), descriptor, cfg.root / CARD, corpus / "card",
-                   corpus / CHANGELOG, cfg.hub_repo, git_root(cfg.root))
+                   corpus / CHANGELOG, cfg.hub_repo, git_root(cfg.root), cfg.root)

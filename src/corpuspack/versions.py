@@ -2,7 +2,13 @@
 
 Ids are stable across versions and every package lists its documents in id order, so two
 versions are compared by walking both in step: bounded memory whatever their size. Id lists
-go to temporary files and are streamed out.
+go to temporary files and are streamed out. Documents are compared by content (every column,
+whatever the file format), so a JSON lines package and the Parquet release built from it
+have no changes between them.
+
+Names in the changelog come from data (source paths, ids, versions): they are escaped for
+Markdown (:func:`corpuspack.card.md_text`), so a file name holding a newline, a backtick or
+``## 9.9.9`` cannot forge an entry; existing changelog text is never reordered or dropped.
 """
 
 from __future__ import annotations
@@ -19,13 +25,19 @@ from typing import IO, Any
 import orjson
 from packaging.version import InvalidVersion, Version
 
+from corpuspack.card import md_code, md_text, visible
+from corpuspack.document import COLUMNS
+from corpuspack.errors import UsageError
 from corpuspack.reader import Package
 
 KINDS = ("added", "removed", "changed")
 TAG_PREFIX = "v"
 CHANGELOG_TITLE = "# Changelog\n"
-_ENTRY = re.compile(r"^## (\S+)\n.*?(?=^## |\Z)", re.S | re.M)
 MAX_LISTED = 50
+_HEADING = re.compile(r"## (\S+)[ \t]*")
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+_SAFE_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]*")
+_NUMBERS = frozenset(c.name for c in COLUMNS if c.kind == "number")
 
 
 @dataclass
@@ -58,17 +70,39 @@ class Diff:
                 "counts": dict(self.counts)}
 
 
+def content_digest(doc: dict[str, Any]) -> bytes:
+    """A digest of a document's content, the same for a JSON lines document and the Parquet
+    row it became: keys sorted, empty columns (null, empty ``meta``) left out, whole
+    numbers in number columns as floats."""
+    canon = {k: float(v) if k in _NUMBERS and isinstance(v, int) else v
+             for k, v in doc.items() if v is not None and not (k == "meta" and v == {})}
+    try:
+        data = orjson.dumps(canon, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError as exc:
+        raise UsageError(f"document {visible(str(doc.get('id'))[:40])} cannot be compared: "
+                         f"{exc}") from None
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
 def _pairs(package: Package) -> Iterator[tuple[str, bytes, str]]:
     # a document changed when any of its columns did (text, licence, title, cluster ...)
-    for line in package.iter_lines():
-        doc = orjson.loads(line)
-        yield doc["id"], hashlib.blake2b(line.rstrip(b"\n"), digest_size=16).digest(), doc["source"]
+    previous: str | None = None
+    for doc in package.iter_documents():
+        doc_id = doc["id"]
+        if previous is not None and doc_id <= previous:
+            raise UsageError(f"{package.label}: id {visible(doc_id[:40])} comes after "
+                             f"{visible(previous[:40])}: ids are not unique and sorted; run "
+                             "'corpuspack validate'")
+        previous = doc_id
+        yield doc_id, content_digest(doc), doc["source"]
 
 
 def diff(old: Package | None, new: Package) -> Diff:
     """Compare two versions document by document (``old`` None: everything is added).
 
-    A document is ``changed`` when any column differs: its text, or its metadata."""
+    A document is ``changed`` when any column differs: its text, or its metadata (compared
+    by content: :func:`content_digest`). Raises UsageError when a package cannot be read or
+    its ids are not sorted."""
     result = Diff(old.label if old else "(nothing)", new.label,
                   old.version if old else "", new.version)
     for kind in KINDS:
@@ -131,11 +165,26 @@ def latest_release(repo: Path) -> tuple[str, str] | None:
     return (tags[-1][1], str(tags[-1][0])) if tags else None
 
 
+def heading_version(version: str) -> str:
+    """A version as a changelog heading shows it: one word, every character outside
+    ``A-Z a-z 0-9 . + ! _ -`` shown as an escape (``\\x0a``, ``\\u2028``)."""
+    if _SAFE_VERSION.fullmatch(version):
+        return version
+    out = "".join(ch if re.fullmatch(r"[A-Za-z0-9.+!_-]", ch) else
+                  (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+                  for ch in version)
+    return out or "(none)"
+
+
 def changelog_entry(d: Diff) -> str:
-    """The changelog section of the new version: counts and the documents by kind."""
+    """The changelog section of the new version: counts and the documents by kind.
+
+    Ids and source paths are escaped for Markdown (code spans only for plain names,
+    control characters shown as escapes), the version is one word
+    (:func:`heading_version`): no line of the entry but its first starts with ``#``."""
     c = d.counts
-    base = f"version {d.old_version}" if d.old_version else "nothing (first release)"
-    lines = [f"## {d.new_version}", "",
+    base = f"version {md_text(d.old_version)}" if d.old_version else "nothing (first release)"
+    lines = [f"## {heading_version(d.new_version)}", "",
              f"Compared with {base}: {c['added']} added, {c['removed']} removed, "
              f"{c['changed']} changed, {c['unchanged']} unchanged.", ""]
     for kind in KINDS:
@@ -146,26 +195,53 @@ def changelog_entry(d: Diff) -> str:
             if i == MAX_LISTED:
                 lines.append(f"- ... and {c[kind] - MAX_LISTED} more")
                 break
-            lines.append(f"- `{doc_id}` {source}")
+            lines.append(f"- {md_code(doc_id)} {md_text(source)}")
         lines.append("")
     return "\n".join(lines)
 
 
+def _entries(text: str) -> list[tuple[str, int]]:
+    """(version, offset) of each entry heading of a changelog: a line ``## <word>`` outside
+    fenced code blocks."""
+    found, offset, fence = [], 0, ""
+    for line in text.split("\n"):
+        bare = line.rstrip("\r")
+        opened = _FENCE.match(bare)
+        if fence:
+            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence) \
+                    and not bare[opened.end():].strip():
+                fence = ""
+        elif opened:
+            fence = opened.group(1)
+        else:
+            heading = _HEADING.fullmatch(bare)
+            if heading:
+                found.append((heading.group(1), offset))
+        offset += len(line) + 1
+    return found
+
+
 def update_changelog(text: str | None, entry: str) -> str:
-    """Add the entry of a version, newest first; an entry already recorded for that
-    version stays as it was written when that version was released."""
-    version = entry.split("\n", 1)[0][3:]
+    """Add the entry of a version (as :func:`changelog_entry` writes it), newest first.
+
+    An entry already recorded for that version stays as it was written when that version was
+    released (the text is returned unchanged). Existing text is never reordered or dropped:
+    the entry goes before the first entry of a lower version (the top when the version is
+    not a PEP 440 version), else at the end. Headings inside fenced code blocks are not
+    entries."""
+    version = entry.split("\n", 1)[0][3:].strip()
     text = text or CHANGELOG_TITLE
-    entries = {m.group(1): m.group(0).rstrip("\n") + "\n" for m in _ENTRY.finditer(text)}
-    if version in entries:
+    entries = _entries(text)
+    if any(v == version for v, _ in entries):
         return text
-    first = _ENTRY.search(text)
-    head = text[: first.start()] if first else text
-    entries[version] = entry.rstrip("\n") + "\n"
-
-    def order(item: tuple[str, str]) -> tuple[int, Any]:
-        parsed = parse_version(item[0])
-        return (1, parsed) if parsed is not None else (0, item[0])
-
-    body = "\n".join(e for _, e in sorted(entries.items(), key=order, reverse=True))
-    return head.rstrip("\n") + "\n\n" + body
+    block = entry.rstrip("\n") + "\n"
+    new = parse_version(version)
+    at = None
+    for v, offset in entries:
+        old = parse_version(v)
+        if new is None or (old is not None and old < new):
+            at = offset
+            break
+    if at is None:
+        return text.rstrip("\n") + "\n\n" + block
+    return text[:at] + block + "\n" + text[at:]
