@@ -234,3 +234,38 @@ def test_jsonl_with_a_byte_order_mark(tmp_path: Path) -> None:
     docs, skips = docs_of(files["d.jsonl"])
     assert skips == [] and [(d.record, d.text) for d in docs] == [
         ("a", "première ligne"), ("b", "second line")]
+
+
+def test_gzip_members_and_trailing_data(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    one, two = text_of("fr-fr")[:2000], text_of("de-de")[:2000]
+    members = gzip.compress(one.encode()) + gzip.compress(two.encode())
+    (src / "multi.txt.gz").write_bytes(members)
+    (src / "junk.txt.gz").write_bytes(gzip.compress(one.encode()) + b"trailing junk\n")
+    (src / "padded.txt.gz").write_bytes(members + b"\0" * 1000)
+    record = json.dumps({"id": "r", "text": two}, ensure_ascii=False).encode() + b"\n"
+    (src / "lines.jsonl.gz").write_bytes(gzip.compress(record) + b"x")
+    whole = gzip.compress(one.encode())
+    (src / "cut.txt.gz").write_bytes(whole[:-10])
+    (src / "bad-member.txt.gz").write_bytes(whole + b"\x1f\x8bnot a member")
+    (src / "empty.txt.gz").write_bytes(b"")
+    files, _ = walk(src)
+    results = {}
+    for rel, src_file in files.items():
+        stats = FileStats()
+        items = list(process_file(src_file, Settings(), stats))
+        results[rel] = (items, stats.notes)
+    (doc,), notes = results["multi.txt.gz"]
+    assert doc.text == (one + two).strip() and notes == {}
+    (doc,), notes = results["junk.txt.gz"]
+    assert doc.text == one.strip() and notes == {"gzip trailing data ignored": 1}
+    (doc,), notes = results["padded.txt.gz"]
+    assert doc.text == (one + two).strip() and notes == {"gzip trailing data ignored": 1}
+    (doc,), notes = results["lines.jsonl.gz"]
+    assert doc.record == "r" and notes == {"gzip trailing data ignored": 1}
+    for rel in ("cut.txt.gz", "bad-member.txt.gz"):
+        (skip,), _ = results[rel]
+        assert isinstance(skip, Skipped) and skip.reason.startswith("corrupt gzip data"), rel
+    (skip,), _ = results["empty.txt.gz"]
+    assert skip.reason == "empty or white space only after decoding"

@@ -93,7 +93,7 @@ class _Enter:
 @dataclass(frozen=True, slots=True)
 class _Limits:
     root: str
-    excluded: set[str]
+    excluded: set[tuple[int, int]]  # (device, inode): realpath costs a stat per level
     manifest_bytes: int
     manifest_patterns: int
     meta_bytes: int
@@ -117,8 +117,15 @@ def walk_sources(root: Path, exclude: tuple[Path, ...] = (), *,
     twins: the first by code point is read, each other one is skipped with a reason.
     """
     real_root = os.path.realpath(root)
-    limits = _Limits(real_root, {os.path.realpath(p) for p in exclude}, max_manifest_bytes,
-                     max_manifest_patterns, max_meta_bytes)
+    excluded = set()
+    for folder in exclude:
+        try:
+            st = os.stat(folder)
+        except OSError:
+            continue
+        excluded.add((st.st_dev, st.st_ino))
+    limits = _Limits(real_root, excluded, max_manifest_bytes, max_manifest_patterns,
+                     max_meta_bytes)
     stack = [_folder(real_root, "", [], limits)]
     while stack:
         item = next(stack[-1], None)
@@ -191,7 +198,8 @@ def _folder(directory: str, prefix: str, manifests: list[Manifest | _InvalidMani
                                          "not followed (its files are read where they are)")
                 continue
         if entry.is_dir(follow_symlinks=False):
-            if os.path.realpath(path) not in limits.excluded:
+            st = entry.stat(follow_symlinks=False)
+            if (st.st_dev, st.st_ino) not in limits.excluded:
                 yield _Enter(path, rel + "/", here)
             continue
         if is_sidecar(name):

@@ -148,6 +148,19 @@ class Manifest:
     prefix_lengths: tuple[int, ...] = ()
     rows: int = 0
 
+    def patterns_for(self, rel: str) -> list[tuple[int, re.Pattern[str]]]:
+        """The (row number, pattern) of the wildcard rows a lookup of ``rel`` tries: those
+        whose literal prefix ``rel`` starts with (the work of a lookup, besides one probe)."""
+        if not rel.startswith(self.prefix):
+            return []
+        local = rel[len(self.prefix):]
+        tried = []
+        for length in self.prefix_lengths:
+            if length > len(local):
+                break
+            tried += [(n, p) for n, p, _ in self.wildcard.get(local[:length], ())]
+        return tried
+
     def candidates(self, rel: str) -> list[tuple[int, dict[str, Any]]]:
         """The (row number, metadata) of every row matching ``rel``, in row order."""
         if not rel.startswith(self.prefix):

@@ -1,0 +1,464 @@
+"""A cloned corpus repository is untrusted input: reading sources and metadata stays inside
+the source folder, bounded in memory and time, and one bad file never stops a build.
+
+Real symbolic links, FIFOs, /dev/zero, alias bombs, deep trees and huge manifests. Builds
+that could hang (FIFOs) or blow up (alias bombs) run in a child process with a deadline,
+which also reports its peak memory. Each test asserts what was kept and what was not read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from corpuspack.document import document_id
+from corpuspack.report import Skipped
+from corpuspack.sources.files import SourceFile, walk_sources
+from corpuspack.sources.metadata_files import load_manifest
+from corpuspack.sources.safeparse import (
+    INT64_MAX,
+    INT64_MIN,
+    MetadataError,
+    load_json,
+    load_yaml,
+    plain_scalar,
+)
+from tests.conftest import REPO, build_to, read_docs
+
+PROSE = ("The committee met on Tuesday to discuss the new library opening hours and agreed "
+         "that the reading room should stay open until nine in the evening during the winter "
+         "months.")
+BOMB = (  # "billion laughs": 342 bytes, 9**9 strings once expanded
+    'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+    "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+    "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+    "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+    "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+    "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+    "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+    "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n")
+CHILD = """
+import json, resource, sys
+from pathlib import Path
+from corpuspack.build import build
+from corpuspack.config import zero_config
+report = build(zero_config(Path(sys.argv[1]), Path(sys.argv[2])), workers=1)
+rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+          resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(json.dumps({"rss_kb": rss,
+                  "skipped": [[s.path, s.record, s.reason] for s in report.skipped]}))
+"""
+
+
+def prose(tag: str) -> str:
+    return f"{PROSE} {tag}."
+
+
+def build_in_child(src: Path, out: Path, timeout: float = 120) -> tuple[
+        dict[str, str], dict[str, dict[str, Any]], int]:
+    """Build in a child process with a deadline: (reasons by path, docs by source, peak RSS
+    in kB). A hang fails the test (TimeoutExpired) instead of hanging the suite."""
+    done = subprocess.run([sys.executable, "-c", CHILD, str(src), str(out)], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    reasons = {p + (f"#{r}" if r else ""): reason for p, r, reason in result["skipped"]}
+    return reasons, {str(d["source"]): d for d in read_docs(out)}, result["rss_kb"]
+
+
+def build_here(src: Path, out: Path) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    _, report = build_to(src, out)
+    reasons = {s.path + (f"#{s.record}" if s.record else ""): s.reason for s in report.skipped}
+    return reasons, {str(d["source"]): d for d in read_docs(out)}
+
+
+def package_bytes(out: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file())
+
+
+def tree(tmp_path: Path, files: dict[str, str]) -> Path:
+    src = tmp_path / "src"
+    for rel, text in files.items():
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_text(text, encoding="utf-8")
+    return src
+
+
+# ---------------------------------------------------------------- links, FIFOs, devices
+
+
+def test_sidecar_linked_outside_is_not_read(tmp_path: Path) -> None:
+    secret = tmp_path / "private.yaml"
+    secret.write_text("license: MIT\nsecret_key: s3cr3t-value\n", encoding="utf-8")
+    src = tree(tmp_path, {"a.txt": prose("a"), "b.txt": prose("b")})
+    os.symlink(secret, src / "a.meta.yaml")
+    reasons, docs = build_here(src, tmp_path / "out")
+    assert list(docs) == ["b.txt"]
+    assert "a.meta.yaml" in reasons["a.txt"] and "outside" in reasons["a.txt"]
+    assert reasons["a.meta.yaml"] == "symbolic link leads outside the source folder"
+    assert b"s3cr3t-value" not in package_bytes(tmp_path / "out")
+    assert docs["b.txt"]["license"] is None
+
+
+def test_links_to_dev_zero_are_skipped(tmp_path: Path) -> None:
+    src = tree(tmp_path, {"a.txt": prose("a"), "b.txt": prose("b")})
+    os.symlink("/dev/zero", src / "a.meta.json")
+    os.symlink("/dev/zero", src / "zero.txt")
+    os.symlink("zero.txt", src / "chain.txt")  # a link inside, to a link outside
+    reasons, docs, rss_kb = build_in_child(src, tmp_path / "out", timeout=60)
+    assert list(docs) == ["b.txt"]
+    assert "a.meta.json" in reasons["a.txt"]
+    assert reasons["zero.txt"] == reasons["chain.txt"] == (
+        "symbolic link leads outside the source folder")
+    assert rss_kb < 1_000_000
+
+
+def test_fifo_sidecar_and_manifest_do_not_hang(tmp_path: Path) -> None:
+    src = tree(tmp_path, {"a.txt": prose("a"), "b.txt": prose("b"), "sub/c.txt": prose("c"),
+                          "other/d.txt": prose("d")})
+    os.mkfifo(src / "a.meta.yaml")
+    os.mkfifo(src / "sub" / "_manifest.csv")
+    os.mkfifo(src / "e.txt")
+    reasons, docs, _ = build_in_child(src, tmp_path / "out", timeout=60)
+    assert sorted(docs) == ["b.txt", "other/d.txt"]
+    assert "a.meta.yaml" in reasons["a.txt"] and "not a regular file" in reasons["a.txt"]
+    assert "not a regular file" in reasons["sub/_manifest.csv"]
+    assert "sub/_manifest.csv" in reasons["sub/c.txt"]
+    assert reasons["e.txt"] == "not a regular file"
+
+
+SWAP = """
+import json, os, sys
+from pathlib import Path
+from corpuspack.pipeline import FileStats, Settings, process_file
+from corpuspack.sources.files import walk_sources
+src = Path(sys.argv[1])
+files = {f.rel: f for f in walk_sources(src) if hasattr(f, "rel")}
+os.unlink(src / "a.txt"); os.mkfifo(src / "a.txt")
+os.unlink(src / "b.txt"); os.symlink(sys.argv[2], src / "b.txt")
+os.unlink(src / "c.meta.yaml"); os.mkfifo(src / "c.meta.yaml")
+out = {}
+for rel in ("a.txt", "b.txt", "c.txt"):
+    out[rel] = [getattr(x, "reason", "document") for x in
+                process_file(files[rel], Settings(), FileStats())]
+print(json.dumps(out))
+"""
+
+
+def test_files_swapped_after_the_walk_are_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("never to be read " * 20, encoding="utf-8")
+    src = tree(tmp_path, {"a.txt": prose("a"), "b.txt": prose("b"), "c.txt": prose("c"),
+                          "c.meta.yaml": "title: C\n"})
+    done = subprocess.run([sys.executable, "-c", SWAP, str(src), str(outside)], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["a.txt"] == ["file is not a regular file (a FIFO, device, socket or folder)"]
+    (reason,) = result["b.txt"]
+    assert "outside" in reason
+    (reason,) = result["c.txt"]
+    assert "c.meta.yaml" in reason and "not a regular file" in reason
+
+
+# ---------------------------------------------------------------- expansion and nesting
+
+
+def test_alias_bomb_costs_nothing(tmp_path: Path) -> None:
+    assert len(BOMB.encode()) == 342
+    files = {"a.txt": prose("a"), "b.md": f"---\n{BOMB}---\n{prose('b')}", "c.txt": prose("c")}
+    base = tree(tmp_path / "base", {"a.txt": prose("a"), "b.md": prose("b"),
+                                    "c.txt": prose("c")})
+    _, _, base_rss = build_in_child(base, tmp_path / "base-out")
+    src = tree(tmp_path, files)
+    (src / "a.meta.yaml").write_text(BOMB, encoding="utf-8")
+    reasons, docs, rss = build_in_child(src, tmp_path / "out")
+    assert list(docs) == ["c.txt"]
+    assert reasons["a.txt"] == ("invalid metadata file a.meta.yaml: holds more than 100,000 "
+                                "values (YAML aliases counted each time they are used)")
+    assert reasons["b.md"].startswith("invalid front matter: holds more than 100,000 values")
+    assert rss - base_rss < 30_000, (rss, base_rss)  # kB: expanded, it would be gigabytes
+
+
+def test_deep_metadata_is_refused(tmp_path: Path) -> None:
+    src = tree(tmp_path, {
+        "ok.txt": prose("ok"), "ok.meta.yaml": "a: " + "[" * 63 + "]" * 63 + "\n",
+        "y.txt": prose("y"), "y.meta.yaml": "a: " + "[" * 100 + "]" * 100 + "\n",
+        "j.txt": prose("j"), "j.meta.json": "{\"a\": " + "[" * 300 + "]" * 300 + "}",
+        "aliased.txt": prose("aliased"),
+        "aliased.meta.yaml": "".join(f"l{i}: &l{i} [*l{i - 1}]\n" if i else "l0: &l0 [x]\n"
+                                     for i in range(80)),
+        "r.jsonl": json.dumps({"id": "deep", "text": prose("r"), "m": [[[[1]]]]}) + "\n"
+                   + '{"id": "deeper", "text": "x", "m": ' + "[" * 300 + "]" * 300 + "}\n"
+                   + '{"id": "deepest", "text": "x", "m": ' + "[" * 5000 + "]" * 5000 + "}\n",
+    })
+    reasons, docs = build_here(src, tmp_path / "out")
+    assert sorted(docs) == ["ok.txt", "r.jsonl"]
+    assert docs["r.jsonl"]["record"] == "deep" and docs["r.jsonl"]["meta"]["m"] == [[[[1]]]]
+    for rel in ("y.txt", "j.txt", "aliased.txt"):
+        assert "nested more than 64 levels deep" in reasons[rel], rel
+    assert "nested more than 64 levels deep" in reasons["r.jsonl#L2"]
+    assert reasons["r.jsonl#L3"].startswith("invalid JSON")
+
+
+def test_a_thousand_nested_folders(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    chain = [str(src)]
+    for _ in range(1200):  # os.makedirs, Path.mkdir(parents=True) and shutil.rmtree recurse
+        chain.append(chain[-1] + "/d")
+        os.mkdir(chain[-1])
+    try:
+        Path(chain[-1], "bottom.txt").write_text(prose("bottom"), encoding="utf-8")
+        (src / "top.txt").write_text(prose("top"), encoding="utf-8")
+        (src / "d" / "z.txt").write_text(prose("z"), encoding="utf-8")
+        rels = [item.rel for item in walk_sources(src) if isinstance(item, SourceFile)]
+        assert rels == ["d/" * 1200 + "bottom.txt", "d/z.txt", "top.txt"]
+        _, docs = build_here(src, tmp_path / "out")
+        assert docs["d/" * 1200 + "bottom.txt"]["text"] == prose("bottom")
+    finally:
+        os.unlink(Path(chain[-1], "bottom.txt"))
+        for folder in reversed(chain[2:]):
+            os.rmdir(folder)
+
+
+def test_walk_order_is_code_point_order_at_every_level(tmp_path: Path) -> None:
+    names = ["b.txt", "a/z.txt", "a/B.txt", "a-b.txt", "a0/x.txt", "é/x.txt", "Z.txt",
+             "a/b/c.txt", "a/b.txt", "ä.txt"]
+    src = tree(tmp_path, {n: prose(n) for n in names})
+    rels = [item.rel for item in walk_sources(src) if isinstance(item, SourceFile)]
+    assert rels == sorted(names, key=lambda n: n.split("/"))
+
+
+# ---------------------------------------------------------------- manifests
+
+
+def test_manifest_of_many_wildcard_rows_is_refused(tmp_path: Path) -> None:
+    src = tree(tmp_path, {"news/a.txt": prose("a"), "news/deeper/b.txt": prose("b"),
+                          "other/c.txt": prose("c")})
+    rows = "".join(f"x{i}*.txt,MIT\n" for i in range(50_000))
+    (src / "news" / "_manifest.csv").write_text("path,license\n" + rows, encoding="utf-8")
+    reasons, docs = build_here(src, tmp_path / "out")
+    assert list(docs) == ["other/c.txt"]
+    assert "more than 1,000 rows with wildcards" in reasons["news/_manifest.csv"]
+    for rel in ("news/a.txt", "news/deeper/b.txt"):
+        assert reasons[rel].startswith("not read: the manifest news/_manifest.csv"), rel
+
+
+def test_manifest_of_many_exact_rows_is_looked_up_directly(tmp_path: Path) -> None:
+    src = tree(tmp_path, {f"f{i}.txt": prose(f"f{i}") for i in (0, 50_000, 99_999)})
+    rows = [{"path": f"f{i}.txt", "title": f"T{i}"} for i in range(100_000)]
+    rows += [{"path": "f5*.txt", "publisher": "P"}, {"path": "*.txt", "collection": "all"},
+             {"path": "f0.txt", "title": "Last row wins"}]
+    (src / "_manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    manifest = load_manifest(src / "_manifest.jsonl", "", src)
+    assert manifest.rows == 100_003
+    # work per lookup: one dict probe, plus only the wildcard rows whose literal prefix fits
+    assert [n for n, _ in manifest.patterns_for("f50000.txt")] == [100_002, 100_001]
+    assert [n for n, _ in manifest.patterns_for("g.txt")] == [100_002]
+    reasons, docs = build_here(src, tmp_path / "out")
+    assert reasons == {}
+    assert (docs["f50000.txt"]["title"], docs["f50000.txt"]["publisher"]) == ("T50000", "P")
+    assert docs["f99999.txt"]["title"] == "T99999" and docs["f99999.txt"]["publisher"] is None
+    assert docs["f0.txt"]["title"] == "Last row wins"
+    assert docs["f0.txt"]["meta"] == {"collection": "all"}
+
+
+def test_manifest_caps_are_parameters_of_the_walk(tmp_path: Path) -> None:
+    src = tree(tmp_path, {"a.txt": prose("a")})
+    (src / "_manifest.csv").write_text("path,k\n" + "".join(f"a*,v{i}\n" for i in range(11)))
+    items = list(walk_sources(src, max_manifest_patterns=10))
+    assert [type(i) for i in items] == [Skipped, Skipped]
+    assert "more than 10 rows with wildcards" in items[0].reason  # type: ignore[union-attr]
+    items = list(walk_sources(src, max_manifest_bytes=20))
+    assert "manifest size exceeds the limit of 20 bytes" in items[0].reason  # type: ignore
+    (file,) = walk_sources(src)
+    assert isinstance(file, SourceFile) and file.manifest == {"k": "v10"}
+
+
+def test_invalid_manifest_skips_the_files_it_covers(tmp_path: Path) -> None:
+    outside = tmp_path / "manifest.csv"
+    outside.write_text("path,license\n*,MIT\n", encoding="utf-8")
+    src = tree(tmp_path, {"bad/_manifest.jsonl": '{"path": "*", "license": "MIT"}\n{oops\n',
+                          "bad/a.txt": prose("a"), "bad/sub/b.txt": prose("b"),
+                          "linked/c.txt": prose("c"), "good/d.txt": prose("d"),
+                          "good/_manifest.csv": "path,license\nd.txt,CC0-1.0\n"})
+    os.symlink(outside, src / "linked" / "_manifest.csv")
+    reasons, docs = build_here(src, tmp_path / "out")
+    assert list(docs) == ["good/d.txt"] and docs["good/d.txt"]["license"] == "CC0-1.0"
+    assert reasons["bad/_manifest.jsonl"].startswith("invalid manifest: line 2")
+    assert reasons["bad/sub/b.txt"].startswith("not read: the manifest bad/_manifest.jsonl")
+    assert "outside" in reasons["linked/_manifest.csv"]
+    assert "linked/_manifest.csv" in reasons["linked/c.txt"]
+
+
+def test_metadata_larger_than_max_meta_kb(tmp_path: Path) -> None:
+    big, half = "x" * 70_000, "y" * 40_000
+    src = tree(tmp_path, {
+        "m/a.txt": prose("a"), "m/_manifest.csv": f"path,note\n*,{big}\n",
+        "s.txt": prose("s"), "s.meta.json": json.dumps({"note": big}),
+        "f.md": f"---\nnote: {big}\n---\n{prose('f')}",
+        "both/b.txt": prose("b"), "both/_manifest.csv": f"path,one\nb.txt,{half}\n",
+        "both/b.meta.yaml": f"two: {half}\n",
+        "r.jsonl": json.dumps({"id": "r", "text": prose("r"), "note": big}) + "\n",
+        "ok.txt": prose("ok"), "ok.meta.yaml": f"two: {half}\n",
+    })
+    reasons, docs = build_here(src, tmp_path / "out")
+    assert list(docs) == ["ok.txt"] and docs["ok.txt"]["meta"] == {"two": half}
+    assert "row 1 is 70,011 bytes as JSON, over the limit of 65,536 bytes" in \
+        reasons["m/_manifest.csv"]
+    assert "m/_manifest.csv" in reasons["m/a.txt"]
+    for rel in ("s.txt", "f.md"):
+        assert "over the limit of 65,536 bytes (max_meta_kb)" in reasons[rel], rel
+    for rel in ("both/b.txt", "r.jsonl#r"):
+        assert reasons[rel].startswith("the metadata of the document is "), rel
+
+
+def test_front_matter_size_is_checked_before_parsing(tmp_path: Path) -> None:
+    junk = "[" * 300_000  # would be a parse error (or an expensive parse) if parsed
+    src = tree(tmp_path, {"a.md": f"---\nk: {junk}\n---\n{prose('a')}", "b.txt": prose("b")})
+    reasons, docs = build_here(src, tmp_path / "out")
+    assert list(docs) == ["b.txt"]
+    assert reasons["a.md"] == ("front matter is 300,005 bytes, over the limit of 262,144 "
+                               "bytes (max_metadata_kb)")
+
+
+# ---------------------------------------------------------------- names and ids
+
+
+def test_nfc_twins_are_read_once(tmp_path: Path) -> None:
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    src = tree(tmp_path, {f"{composed}.txt": prose("composed"),
+                          f"{decomposed}.txt": prose("decomposed"),
+                          f"{composed}/x.txt": prose("composed folder"),
+                          f"{decomposed}/x.txt": prose("decomposed folder"),
+                          "plain.txt": prose("plain")})
+    reasons, docs = build_here(src, tmp_path / "out")
+    # the first by code point ("e" + U+0301 sorts before U+00E9) keeps the NFC name and id
+    assert sorted(docs) == [f"{composed}.txt", f"{composed}/x.txt", "plain.txt"]
+    assert docs[f"{composed}.txt"]["text"] == prose("decomposed")
+    assert docs[f"{composed}/x.txt"]["text"] == prose("decomposed folder")
+    assert docs[f"{composed}.txt"]["id"] == document_id(f"{composed}.txt")
+    assert reasons == {
+        f"{composed}.txt": f"same name as {decomposed + '.txt'!a} once Unicode-normalised "
+                           "(NFC), as paths and ids are: only the first by code point is read",
+        composed: f"same name as {decomposed!a} once Unicode-normalised (NFC), as paths and "
+                  "ids are: only the first by code point is read"}
+    assert b"composed folder" not in package_bytes(tmp_path / "out").replace(
+        b"decomposed folder", b"")
+
+
+def test_hash_in_names_does_not_collide_with_records(tmp_path: Path) -> None:
+    src = tree(tmp_path, {
+        "a.jsonl": json.dumps({"id": "x.txt", "text": prose("record")}) + "\n",
+        "a.jsonl#x.txt": prose("file"),  # a text file: its id was record x.txt's
+        "b.jsonl#x.txt": prose("file b"),
+        "b.jsonl": json.dumps({"id": "x.txt", "text": prose("record b")}) + "\n",
+        "c#d.txt": prose("hash"), "c%23d.txt": prose("percent"),
+    })
+    reasons, _ = build_here(src, tmp_path / "out")
+    docs = read_docs(tmp_path / "out")
+    assert reasons == {}
+    ids = {(d["source"], d["record"]): d["id"] for d in docs}
+    assert len(ids) == len(set(ids.values())) == 6
+    assert ids[("c%23d.txt", None)] != ids[("c#d.txt", None)]
+    assert ids[("b.jsonl", "x.txt")] != ids[("b.jsonl#x.txt", None)]
+
+
+def _old_id(source: str, record: str | None) -> str:
+    key = source if record is None else f"{source}#{record}"
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
+
+
+_PATHS = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1)
+
+
+@given(_PATHS.filter(lambda s: "#" not in s and "%" not in s),
+       st.none() | st.text(alphabet=st.characters(blacklist_categories=("Cs",))))
+def test_ids_of_paths_without_hash_or_percent_are_unchanged(source: str,
+                                                            record: str | None) -> None:
+    assert document_id(source, record) == _old_id(source, record)
+
+
+@given(st.tuples(st.text("ab#%23", min_size=1), st.none() | st.text("ab#%23")),
+       st.tuples(st.text("ab#%23", min_size=1), st.none() | st.text("ab#%23")))
+def test_ids_are_distinct_for_distinct_paths_and_records(one: tuple[str, str | None],
+                                                         two: tuple[str, str | None]) -> None:
+    assume(one != two)
+    assert document_id(*one) != document_id(*two)
+
+
+# ---------------------------------------------------------------- YAML and JSON rules
+
+_CORE_BOOLS = {"true", "True", "TRUE", "false", "False", "FALSE"}
+_CORE_NULLS = {"~", "null", "Null", "NULL"}
+_SCALAR_TEXT = st.one_of(
+    st.text("0123456789.-+eE_xo:", min_size=1, max_size=25),
+    st.sampled_from(sorted(_CORE_BOOLS | _CORE_NULLS | {"yes", "No", "ON", "off", "y", "n",
+                                                         ".inf", ".NaN", "0755", "1.10"})),
+    st.dates().map(str),
+    st.integers().map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", fullmatch=True),
+)
+
+
+@settings(max_examples=500)
+@given(_SCALAR_TEXT)
+def test_plain_yaml_scalars_keep_what_was_written(text: str) -> None:
+    try:
+        value, _ = load_yaml(f"k: {text}\n")
+    except Exception:  # noqa: BLE001 - not a plain scalar (e.g. "-" alone): not this rule's
+        assume(False)
+        return
+    found = value["k"] if isinstance(value, dict) else None
+    assume(isinstance(value, dict) and list(value) == ["k"])
+    assert found == plain_scalar(text)
+    if isinstance(found, str):
+        assert found == text
+    elif found is None:
+        assert text in _CORE_NULLS
+    elif isinstance(found, bool):
+        assert text in _CORE_BOOLS
+    elif isinstance(found, int):
+        assert str(found) == text and INT64_MIN <= found <= INT64_MAX
+    elif isinstance(found, float):
+        assert repr(found) == text
+    else:
+        assert isinstance(found, dt.date) and found.isoformat() == text
+    if text.lstrip("-").isdigit() and str(int(text)) == text:
+        assert found == (int(text) if INT64_MIN <= int(text) <= INT64_MAX else text)
+
+
+@given(st.text())
+def test_plain_scalar_never_raises(text: str) -> None:
+    assume(text)
+    plain_scalar(text)
+
+
+@given(st.integers(min_value=-(10 ** 40), max_value=10 ** 40))
+def test_json_integers_are_exact(number: int) -> None:
+    value, removed = load_json(f'{{"n": {number}, "l": [{number}]}}'.encode())
+    expected = number if INT64_MIN <= number <= INT64_MAX else str(number)
+    assert value == {"n": expected, "l": [expected]} and removed == 0
+
+
+def test_json_bounds() -> None:
+    assert load_json(b"[" * 64 + b"]" * 64)[0] is not None
+    with pytest.raises(MetadataError, match="64 levels"):
+        load_json(b"[" * 65 + b"]" * 65)
+    with pytest.raises(MetadataError, match="100,000 values"):
+        load_json(json.dumps(list(range(100_001))).encode())
+    with pytest.raises(ValueError):
+        load_json(b'{"a": NaN}')

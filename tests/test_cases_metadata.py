@@ -1,0 +1,235 @@
+"""The shared cases of metadata values read unfaithfully (../shared/cases), and variants.
+
+Each case folder is built by the real build; the documents are read back from the package.
+The variants cover the same kinds of fault where else a user meets them: YAML sidecars as
+well as front matter, JSON sidecars and JSONL manifests as well as JSONL records.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from corpuspack.pipeline import FileStats, Settings, process_file
+from corpuspack.report import BuildReport, Skipped
+from corpuspack.sources.files import SourceFile, walk_sources
+from tests.conftest import REPO, build_to, read_docs
+
+CASES = REPO.parent / "shared" / "cases"
+PROSE = ("The committee met on Tuesday to discuss the new library opening hours and agreed "
+         "that the reading room should stay open until nine in the evening during the winter "
+         "months.")
+
+
+def case(name: str, tmp_path: Path) -> Path:
+    if not (CASES / name).is_dir():
+        pytest.skip(f"case folder {name} not present")
+    src = tmp_path / name
+    shutil.copytree(CASES / name, src)
+    return src
+
+
+def build_docs(src: Path, tmp_path: Path) -> tuple[dict[str, dict[str, Any]], BuildReport]:
+    _, report = build_to(src, tmp_path / "pkg")
+    docs = {}
+    for doc in read_docs(tmp_path / "pkg"):
+        key = str(doc["source"]) + (f"#{doc['record']}" if doc["record"] else "")
+        docs[key] = doc
+    return docs, report
+
+
+def skips(report: BuildReport) -> dict[str, str]:
+    return {s.path + (f"#{s.record}" if s.record else ""): s.reason for s in report.skipped}
+
+
+def notes_of(src: Path) -> tuple[Counter[str], list[Skipped]]:
+    stats, skipped = FileStats(), []
+    for item in walk_sources(src):
+        if isinstance(item, SourceFile):
+            skipped += [x for x in process_file(item, Settings(), stats)
+                        if isinstance(x, Skipped)]
+    return stats.notes, skipped
+
+
+# ---------------------------------------------------------------- yaml-scalar-types
+
+
+def test_yaml_scalar_types_case(tmp_path: Path) -> None:
+    docs, report = build_docs(case("yaml-scalar-types", tmp_path), tmp_path)
+    assert report.skipped == []
+    album = docs["album-notes.md"]
+    assert album["title"] == "Yes"
+    assert album["meta"] == {"artist": "Yes", "release": "1.10", "catalogue": "0755",
+                             "explicit": "off"}
+    fjord = docs["kveldstur.md"]
+    assert (fjord["language"], fjord["language_score"], fjord["date"]) == ("no", None,
+                                                                            "2023-10-05")
+    leap = docs["leap-day-fair.md"]  # kept, the impossible date kept as written
+    assert leap["date"] is None and leap["meta"] == {"date_raw": "2021-02-29"}
+    assert leap["title"] == "Leap day fair on the green"
+
+
+def test_yaml_scalars_in_sidecars_and_front_matter(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    scalars = (
+        "on: on\noff: off\ny: y\nn: n\nyes: YES\nno: No\noctal: 0o17\nhex: 0x1F\n"
+        "leading_zero: 007\nexponent: 1e3\nplus: +1\ndot: .5\nunderscore: 1_000\n"
+        "sexagesimal: 12:30\nversion: 1.10\nint: 10\nnegative: -3\nfloat: 1.5\n"
+        "true_: true\nTrue_: True\nfalse_: FALSE\nnull_: ~\nempty:\n"
+        "big: 123456789012345678901234567890\nint64_max: 9223372036854775807\n"
+        "int64_over: 9223372036854775808\nday: 2024-02-29\nno_day: 2023-02-29\n"
+        "stamp: 2024-03-01 10:00:00\nquoted: '10'\nstr_tag: !!str 10\n"
+        "set: !!set {b, a, c}\n")
+    (src / "a.txt").write_text(PROSE, encoding="utf-8")
+    (src / "a.meta.yaml").write_text(scalars, encoding="utf-8")
+    (src / "b.md").write_text(f"---\n{scalars}---\n{PROSE} Front matter.", encoding="utf-8")
+    docs, report = build_docs(src, tmp_path)
+    assert report.skipped == []
+    expected = {
+        "on": "on", "off": "off", "y": "y", "n": "n", "yes": "YES", "no": "No",
+        "octal": "0o17", "hex": "0x1F", "leading_zero": "007", "exponent": "1e3",
+        "plus": "+1", "dot": ".5", "underscore": "1_000", "sexagesimal": "12:30",
+        "version": "1.10", "int": 10, "negative": -3, "float": 1.5, "true_": True,
+        "True_": True, "false_": False, "big": "123456789012345678901234567890",
+        "int64_max": 9223372036854775807, "int64_over": "9223372036854775808",
+        "day": "2024-02-29", "no_day": "2023-02-29", "stamp": "2024-03-01 10:00:00",
+        "quoted": "10", "str_tag": "10", "set": ["a", "b", "c"]}
+    for name in ("a.txt", "b.md"):
+        meta = docs[name]["meta"]
+        assert "null_" not in meta and "empty" not in meta  # null values add nothing
+        assert meta == expected, name
+
+
+@pytest.mark.parametrize("text,reason", [
+    ("a: !!python/object/apply:os.system [echo hi]\n", "does not read"),
+    ("a: !!binary aGVsbG8=\n", "does not read"),
+    ("a: !custom x\n", "does not read"),
+    ("a: !!int ten\n", "tagged 'int'"),
+    ("a: &x [1, *x]\n", "recursive alias"),
+    ("? [a, b]\n: c\n", "not a plain value"),
+])
+def test_yaml_tags_outside_json_are_refused(tmp_path: Path, text: str, reason: str) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text(PROSE, encoding="utf-8")
+    (src / "a.meta.yaml").write_text(text, encoding="utf-8")
+    (src / "b.txt").write_text(PROSE + " Another.", encoding="utf-8")
+    docs, report = build_docs(src, tmp_path)
+    assert list(docs) == ["b.txt"]
+    found = skips(report)["a.txt"]
+    assert found.startswith("invalid metadata file a.meta.yaml: ") and reason in found
+
+
+def test_yaml_set_is_sorted_and_merge_keys_apply(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text(PROSE, encoding="utf-8")
+    (src / "a.meta.yaml").write_text(
+        "tags: !!set {zeta, 10, alpha, 2, true}\n"
+        "base: &base {publisher: P, rights: r1}\nextra:\n  <<: *base\n  rights: r2\n",
+        encoding="utf-8")
+    docs, _ = build_docs(src, tmp_path)
+    meta = docs["a.txt"]["meta"]
+    assert meta["tags"] == [True, 2, 10, "alpha", "zeta"]
+    assert meta["extra"] == {"publisher": "P", "rights": "r2"}
+
+
+# ---------------------------------------------------------------- jsonl-big-integers
+
+
+def test_jsonl_big_integers_case(tmp_path: Path) -> None:
+    docs, report = build_docs(case("jsonl-big-integers", tmp_path), tmp_path)
+    assert report.skipped == []
+    assert sorted(d["record"] for d in docs.values()) == [
+        "100000000000000000000001", "100000000000000000000002", "100000000000000000000003"]
+    first = docs["sensor-logbook.jsonl#100000000000000000000001"]
+    assert first["meta"] == {"batch": "340282366920938463463374607431768211455",
+                             "source_id": "100000000000000000000001"}
+    third = docs["sensor-logbook.jsonl#100000000000000000000003"]
+    assert third["meta"]["batch"] == "18446744073709551616"
+
+
+def test_big_integers_everywhere_are_exact(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "d").mkdir(parents=True)
+    rows = [
+        '{"_id": -100000000000000000000001, "text": "%s one", '
+        '"n": {"deep": [18446744073709551615]}}',
+        '{"doc_id": 9223372036854775807, "text": "%s two", "f": 1.5, "e": 1e300}',
+        '{"id": 9223372036854775808, "text": "%s three"}',
+        '{"id": 12345678901234567890123456789, "text": "%s four"}',
+    ]
+    (src / "d" / "x.jsonl").write_text(
+        "\n".join(r.replace("%s", PROSE) for r in rows) + "\n", encoding="utf-8")
+    (src / "d" / "y.txt").write_text(PROSE, encoding="utf-8")
+    (src / "d" / "y.meta.json").write_text('{"serial": 340282366920938463463374607431768211456}')
+    (src / "_manifest.jsonl").write_text(
+        '{"path": "d/*", "batch": 100000000000000000000000000007}\n')
+    docs, report = build_docs(src, tmp_path)
+    assert report.skipped == []
+    by_record = {d["record"]: d["meta"] for d in docs.values() if d["format"] == "jsonl"}
+    batch = "100000000000000000000000000007"
+    assert by_record == {
+        "-100000000000000000000001": {"source_id": "-100000000000000000000001",
+                                      "n": {"deep": ["18446744073709551615"]}, "batch": batch},
+        "9223372036854775807": {"source_id": 9223372036854775807, "f": 1.5, "e": 1e300,
+                                "batch": batch},
+        "9223372036854775808": {"source_id": "9223372036854775808", "batch": batch},
+        "12345678901234567890123456789": {"source_id": "12345678901234567890123456789",
+                                          "batch": batch},
+    }
+    assert docs["d/y.txt"]["meta"] == {"serial": "340282366920938463463374607431768211456",
+                                       "batch": batch}
+
+
+# ---------------------------------------------------------------- jsonl-lone-surrogate
+
+
+def test_jsonl_lone_surrogate_case(tmp_path: Path) -> None:
+    src = case("jsonl-lone-surrogate", tmp_path)
+    docs, report = build_docs(src, tmp_path)
+    assert report.skipped == []
+    texts = {d["record"]: d["text"] for d in docs.values()}
+    assert texts == {
+        "p1": "Just finished the long walk along the coast path, the cliffs were stunning "
+              "this morning.",
+        "p2": "Made it to the lighthouse before the rain started, best day of the holiday so "
+              "far",
+        "p3": "Back home now and already planning the next trip \U0001f30a to the islands in "
+              "June.",
+        "p4": "The café by the harbour had the best fish soup  I have ever tasted.",
+    }
+    notes, skipped = notes_of(src)
+    assert skipped == [] and notes == {"lone surrogates removed": 2}
+
+
+def test_lone_surrogates_in_metadata_are_removed_and_counted(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    lines = [  # the JSON escapes as written: raw strings
+        r'{"id": "a", "text": "@@", "title": "Cut \ud83d here", "tags": ["x\udc00y"], '
+        r'"k\ud800ey": 1}',
+        r'{"id": "b", "text": "\udfff@@ Two.\ud800"}',  # a low one alone, a high one at the end
+        r'{"id": "c", "text": "@@ \ud83d\ude00"}',  # a valid pair stays
+    ]
+    lines = [line.replace("@@", PROSE) for line in lines]
+    (src / "f.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (src / "g.txt").write_text(PROSE + " Sidecar.", encoding="utf-8")
+    (src / "g.meta.json").write_text('{"author": "Ann \\ud83d Lee", "note": "\\ude00"}')
+    docs, report = build_docs(src, tmp_path)
+    assert report.skipped == []
+    a, b, c = (docs[f"f.jsonl#{r}"] for r in "abc")
+    assert a["title"] == "Cut here" and a["meta"] == {"source_id": "a", "tags": ["xy"],
+                                                      "key": 1}
+    assert b["text"] == PROSE + " Two."
+    assert c["text"].endswith("\U0001f600")
+    assert docs["g.txt"]["author"] == "Ann Lee" and docs["g.txt"]["meta"] == {"note": ""}
+    json.dumps(list(docs.values()), ensure_ascii=False).encode("utf-8")  # no surrogate left
+    notes, _ = notes_of(src)
+    assert notes == {"lone surrogates removed": 7}
