@@ -37,6 +37,14 @@ CHUNK = 8 << 20
 BUCKET_WINDOW = 32
 _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|"
                     r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+# where a slice of text may end: before a character that cannot continue a word
+_CUT = re.compile(r"[\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WORDLIKE = re.compile(r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# slices of text whose words are found at once, and shingles handed to rensa at once: about
+# 1 MB of words and 1 MB of shingles in flight, and no slower than one list (measured on
+# plain text of 20 MB: see tests/hostile/test_bounded_cost.py)
+WORD_CHUNK_CHARS = 1 << 17
+SHINGLE_BATCH = 1 << 13
 
 
 @dataclass(frozen=True)
@@ -59,8 +67,33 @@ class NearDedup:
 
 def words(text: str) -> list[str]:
     """The lower-cased words of a text (punctuation and spacing ignored; each CJK
-    character is a word)."""
+    character is a word). Holds them all: :func:`iter_words` streams them."""
     return _TOKEN.findall(text.casefold())
+
+
+def iter_words(text: str, chunk_chars: int = WORD_CHUNK_CHARS) -> Iterator[str]:
+    """The words of :func:`words`, in the same order, from slices of about ``chunk_chars``
+    characters: memory is bounded by the slice, whatever the text's size.
+
+    A slice ends before a character at which no word can continue: one whose case folding
+    starts with neither a letter, digit nor underscore (white space, punctuation, a CJK
+    character). ``str.casefold`` maps each character on its own, so the words of the
+    slices are the words of the whole text. A text without such a character for longer
+    than ``chunk_chars`` (one giant word) is read in one longer slice.
+    """
+    start, size = 0, len(text)
+    while start < size:
+        end = start + chunk_chars
+        if end >= size:
+            cut = size
+        else:
+            found = _CUT.search(text, end)
+            # a few non-word characters fold into letters (U+0345 into iota): skip them
+            while found is not None and _WORDLIKE.match(found.group().casefold()):
+                found = _CUT.search(text, found.end())
+            cut = found.start() if found is not None else size
+        yield from _TOKEN.findall(text[start:cut].casefold())
+        start = cut
 
 
 def shingles(text: str, n: int, tokens: list[str] | None = None) -> list[str]:
@@ -72,18 +105,57 @@ def shingles(text: str, n: int, tokens: list[str] | None = None) -> list[str]:
     return [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
 
 
-def signature(text: str, settings: NearDedup) -> list[int] | None:
-    """The MinHash signature of a text (None for texts of fewer than ``min_words`` words)."""
+def iter_shingle_batches(tokens: Iterable[str], n: int,
+                         batch: int = SHINGLE_BATCH) -> Iterator[list[str]]:
+    """The shingles of :func:`shingles`, in lists of at most ``batch``, from a stream of
+    words: only the last ``n`` words and one batch are held."""
+    window: deque[str] = deque(maxlen=n)
+    out: list[str] = []
+    for token in tokens:
+        window.append(token)
+        if len(window) == n:
+            out.append(" ".join(window))
+            if len(out) >= batch:
+                yield out
+                out = []
+    if out:
+        yield out
+    elif window and len(window) < n:  # fewer words than n: the words are one shingle
+        yield [" ".join(window)]
+
+
+def signature(text: str, settings: NearDedup, chunk_chars: int = WORD_CHUNK_CHARS
+              ) -> list[int] | None:
+    """The MinHash signature of a text: ``settings.num_perm`` unsigned 64-bit integers, or
+    None for texts of fewer than ``min_words`` words.
+
+    Words and shingles are streamed into rensa in batches (:func:`iter_words`,
+    :func:`iter_shingle_batches`), so memory does not grow with the text (holding all
+    shingles cost about 24 times the text's size); MinHash takes the minimum over all
+    shingles, so the batches give the signature of the whole list.
+    """
     from rensa import RMinHash
 
-    tokens = words(text)
-    if len(tokens) < settings.min_words:
-        return None
-    grams = shingles(text, settings.shingle_words, tokens)
     minhash = RMinHash(num_perm=settings.num_perm, seed=settings.seed)
-    minhash.update(grams)  # a list: rensa hashes the characters of a bare string
+    counted = _Counted(iter_words(text, chunk_chars))
+    for batch in iter_shingle_batches(counted, settings.shingle_words):
+        minhash.update(batch)  # a list: rensa hashes the characters of a bare string
+    if counted.n < settings.min_words:
+        return None
     values: list[int] = minhash.digest()
     return values
+
+
+class _Counted:
+    """An iterator that counts what passes through it."""
+
+    def __init__(self, items: Iterator[str]) -> None:
+        self.items, self.n = items, 0
+
+    def __iter__(self) -> Iterator[str]:
+        for item in self.items:
+            self.n += 1
+            yield item
 
 
 def band_lines(doc_id: str, sig: list[int], settings: NearDedup) -> list[bytes]:
