@@ -23,8 +23,9 @@ valid range of every numeric setting (:data:`RANGES`; :func:`setting_ranges` lis
 the allowed strings (:data:`CHOICES`; ``phone_region`` must be a region ``phonenumbers``
 knows), checks across settings (:data:`DERIVED`: ``bands * rows``, ``min_X <= max_X``), and
 licences: each ``licenses`` entry's ``name`` and ``[defaults] license`` must be written as
-an SPDX licence id or expression, ``LicenseRef-…`` or ``NOASSERTION`` exactly as the SPDX
-list writes it (:mod:`corpuspack.licenses`; a near miss names the id meant).
+an SPDX licence id or expression, ``LicenseRef-…``, ``NOASSERTION`` or ``NONE``, exactly as
+the SPDX list writes it (:mod:`corpuspack.licenses`; a near miss, a case difference or a
+deprecated id is an error that names the id meant).
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ class Range:
 
 
 def _number(value: float) -> str:
-    return f"{value:,}" if float(value).is_integer() else f"{value:g}"
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 FRACTION = Range(0, 1)
