@@ -148,6 +148,12 @@ def test_hub_licence_mapping() -> None:
     assert hub_license({"CC-BY-4.0": 3}, []) == {"license": "cc-by-4.0"}
     assert hub_license({"x": 1}, [{"name": "MIT"}]) == {"license": "mit"}
     assert hub_license({"CC-BY-4.0": 1, "MIT": 1}, [])["license"] == "other"
+    # SPDX ids the Hub names without their -only/-or-later suffix or version
+    for spdx, hub in (("GPL-3.0-only", "gpl-3.0"), ("LGPL-2.1-or-later", "lgpl-2.1"),
+                      ("ODbL-1.0", "odbl"), ("PDDL-1.0", "pddl"), ("ODC-By-1.0", "odc-by")):
+        assert hub_license({spdx: 2}, []) == {"license": hub}
+        assert hub_license({}, [{"name": spdx}]) == {"license": hub}
+    assert hub_license({"EUPL-1.2": 1}, [])["license"] == "other"
     meta = card_metadata(title="t", languages={"en": 1, "unknown": 2},
                          document_licenses={"MIT": 1}, package_licenses=[], keywords=[],
                          shape=ReleaseShape(1, 10, 10))

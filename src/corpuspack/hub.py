@@ -8,6 +8,7 @@ checked here against the Hub's licence list, ISO 639 and the size categories.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,17 +40,30 @@ def size_category(n: int) -> str:
     return next((label for limit, label in SIZE_CATEGORIES if n < limit), "n>1B")
 
 
+def hub_id(spdx: str) -> str | None:
+    """The Hub's identifier of an SPDX licence id, if it has one: the id in lower case, or
+    without its ``-only``/``-or-later`` suffix (GPL family), or without its version when the
+    Hub names the licence unversioned (``ODbL-1.0`` -> ``odbl``)."""
+    lower = spdx.strip().lower()
+    for candidate in (lower, re.sub(r"-(only|or-later)$", "", lower),
+                      re.sub(r"(-\d+(\.\d+)*)?(-(only|or-later))?$", "", lower)):
+        if candidate in HUB_LICENSES and candidate not in ("other", "unknown"):
+            return candidate
+    return None
+
+
 def hub_license(document_licenses: dict[str, int], package_licenses: list[dict[str, Any]]
                 ) -> dict[str, str]:
     """The card's licence keys: the Hub identifier, and a name and link for ``other``."""
-    names = {str(lic.get("name", "")).lower() for lic in package_licenses} - {""}
-    if len(names) == 1 and next(iter(names)) in HUB_LICENSES:
-        return {"license": next(iter(names))}
-    found = {name.lower() for name, count in document_licenses.items() if count > 0}
-    if not found or found <= UNKNOWN_LICENSES:
+    names = {str(lic.get("name", "")) for lic in package_licenses} - {""}
+    if len(names) == 1 and (found_id := hub_id(next(iter(names)))):
+        return {"license": found_id}
+    found = {name for name, count in document_licenses.items() if count > 0}
+    if not found or {f.lower() for f in found} <= UNKNOWN_LICENSES:
         return {"license": "unknown"}
-    if len(found) == 1 and next(iter(found)) in HUB_LICENSES:
-        return {"license": next(iter(found))}
+    ids = {hub_id(name) for name in found}
+    if len(ids) == 1 and None not in ids:
+        return {"license": str(next(iter(ids)))}
     return {"license": "other", "license_name": "mixed-per-document",
             "license_link": "LICENSE.md"}
 
