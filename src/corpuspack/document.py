@@ -48,8 +48,9 @@ class Document:
 
     id: str = _column(
         "string",
-        "Stable id: the first 16 hex digits of BLAKE2b over the source path "
-        "(plus '#' and the record key for JSONL records). An edited source keeps its id.",
+        "Stable id: the first 16 hex digits of BLAKE2b over the source path ('%' and '#' "
+        "in it written %25 and %23), plus '#' and the record key for JSONL records. An "
+        "edited source keeps its id.",
         required=True,
         pattern=ID_PATTERN,
         unique=True,

@@ -462,3 +462,18 @@ def test_json_bounds() -> None:
         load_json(json.dumps(list(range(100_001))).encode())
     with pytest.raises(ValueError):
         load_json(b'{"a": NaN}')
+
+
+def test_manifest_rows_adding_up_past_max_meta_kb_skip_the_file_in_the_walk(
+        tmp_path: Path) -> None:
+    half = "z" * 40_000
+    src = tree(tmp_path, {"_manifest.csv": f"path,one\n*,{half}\n",
+                          "sub/_manifest.csv": f"path,two\na.txt,{half}\n",
+                          "sub/a.txt": prose("a"), "sub/b.txt": prose("b")})
+    items = {i.rel if isinstance(i, SourceFile) else i.path: i for i in walk_sources(src)}
+    skipped = items["sub/a.txt"]
+    assert isinstance(skipped, Skipped) and skipped.reason == (
+        "the metadata its manifests give is 80,019 bytes as JSON, over the limit of 65,536 "
+        "bytes (max_meta_kb)")
+    kept = items["sub/b.txt"]
+    assert isinstance(kept, SourceFile) and kept.manifest == {"one": half}

@@ -27,6 +27,7 @@ from corpuspack.sources.metadata_files import (
     MAX_MANIFEST_PATTERNS,
     MAX_META_BYTES,
     Manifest,
+    check_meta_size,
     is_sidecar,
     load_manifest,
     sidecar_names,
@@ -224,6 +225,12 @@ def _folder(directory: str, prefix: str, manifests: list[Manifest | _InvalidMani
         meta: dict[str, Any] = {}
         for manifest in here:
             meta.update(manifest.lookup(rel))  # type: ignore[union-attr]
+        if len(meta) > 1:  # one row was checked on loading; many could add up
+            try:
+                check_meta_size(meta, limits.meta_bytes, "the metadata its manifests give")
+            except SkipFile as exc:
+                yield Skipped(rel, None, exc.reason)
+                continue
         sidecar = None
         if sidecars:
             sidecar = next((n for n in sidecar_names(name) if n in sidecars), None)

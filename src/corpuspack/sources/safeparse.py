@@ -40,10 +40,22 @@ import re
 from typing import Any
 
 import orjson
-from yaml._yaml import CParser  # libyaml: the event parser, iterative (no C recursion)
 from yaml.composer import Composer
 from yaml.nodes import Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
 from yaml.resolver import BaseResolver
+from yaml.scanner import Scanner
+
+try:  # libyaml's event parser (iterative, no C recursion), else PyYAML's own
+    from yaml._yaml import CParser as _EventParser
+except ImportError:  # pragma: no cover - PyYAML wheels ship libyaml
+
+    class _EventParser(Reader, Scanner, Parser):  # type: ignore[no-redef]
+        def __init__(self, text: str) -> None:
+            Reader.__init__(self, text)
+            Scanner.__init__(self)
+            Parser.__init__(self)
 
 MAX_VALUES = 100_000
 MAX_DEPTH = 64
@@ -124,11 +136,11 @@ def _scrub(text: str, removed: list[int]) -> str:
 # ---------------------------------------------------------------- YAML
 
 
-class _Loader(Composer, BaseResolver, CParser):
+class _Loader(Composer, BaseResolver, _EventParser):
     """libyaml events composed by PyYAML's composer, with a depth and node budget."""
 
     def __init__(self, text: str) -> None:
-        CParser.__init__(self, text)
+        _EventParser.__init__(self, text)
         Composer.__init__(self)
         BaseResolver.__init__(self)
         self.depth = 0
@@ -382,10 +394,3 @@ def load_json(data: bytes | str) -> tuple[Any, int]:
         return _exact(data)
     return value, 0
 
-
-def json_size(value: Any) -> int:
-    """Bytes of ``value`` as JSON (dates as ISO strings); MetadataError if not writable."""
-    try:
-        return len(orjson.dumps(value))
-    except (orjson.JSONEncodeError, TypeError) as exc:
-        raise MetadataError(f"cannot be written as JSON: {exc}") from None
