@@ -424,9 +424,9 @@ def _check_metadata(desc: dict[str, Any], issues: list[Issue]) -> None:
         _shape(issues, "corpuspack.files", isinstance(files, dict) and all(
             isinstance(v, dict) and _is_int(v.get("bytes")) and isinstance(v.get("sha256"), str)
             for v in files.values()), "an object of {bytes, sha256} by path")
-    stats = cp.get("statistics")
-    if stats is None:
+    if "statistics" not in cp:
         return
+    stats = cp["statistics"]
     if not _shape(issues, "corpuspack.statistics", isinstance(stats, dict), "an object"):
         return
     for key in _STAT_COUNTS:
@@ -799,7 +799,7 @@ class Package:
 
     @property
     def statistics(self) -> dict[str, Any]:
-        return dict(self.descriptor.get("corpuspack", {}).get("statistics", {}))
+        return dict(self.descriptor.get("corpuspack", {}).get("statistics") or {})
 
     def resources(self) -> list[dict[str, Any]]:
         """The descriptor's resources (all objects: the descriptor was checked)."""
