@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 # Phrases of page chrome, in the languages the fixtures cover; matched anywhere in a line, and
@@ -53,6 +53,72 @@ BOILERPLATE = re.compile(
 NAVIGATION = re.compile(r"^(home|menu|search|skip to (main )?content|main menu|navigation)$|"
                         r"\s[>»|/·•]\s", re.IGNORECASE)
 TERMINAL = tuple(".!?…\"”’»)»:;。！？")
+# Slices in which a huge text is split into words or lines: 1 MiB of text makes lists of
+# about 10 MiB (measured on English prose: 160k words of about 60 bytes each).
+PIECE_CHARS = 1 << 20
+_SPACE = re.compile(r"\s")  # the white space of str.split(): both use Py_UNICODE_ISSPACE
+
+
+def word_pieces(text: str, size: int = PIECE_CHARS) -> Iterator[str]:
+    """``text`` in consecutive slices of about ``size`` characters, each cut before a
+    white-space character, so that the words (``str.split()``) of the slices, in order, are
+    those of the text. A word longer than ``size`` makes a longer slice."""
+    start, end = 0, len(text)
+    while start + size < end:
+        found = _SPACE.search(text, start + size)
+        if found is None:
+            break
+        yield text[start : found.start()]
+        start = found.start()
+    yield text[start:] if start else text
+
+
+def word_count(text: str) -> int:
+    """``len(text.split())`` without holding the list (:func:`word_pieces`)."""
+    return sum(len(piece.split()) for piece in word_pieces(text))
+
+
+def iter_lines(text: str, size: int = PIECE_CHARS) -> Iterator[str]:
+    """The lines of ``text.split("\n")``, in order, split from slices of about ``size``
+    characters (a line longer than that makes a longer slice)."""
+    start, end = 0, len(text)
+    while start + size < end:
+        cut = text.find("\n", start + size)
+        if cut < 0:
+            break
+        yield from text[start:cut].split("\n")
+        start = cut + 1
+    yield from (text[start:] if start else text).split("\n")
+
+
+class FirstSeen:
+    """Remembers which keys (lines, paragraphs) were seen, by their hash and the position of
+    their first occurrence rather than by the key itself.
+
+    A distinct key costs about 110 bytes (a dict entry, two ints) instead of the key's
+    string (about 50 bytes plus its characters): less for keys longer than about 40
+    characters. ``key_at(position)`` gives the key at a position given before, to tell a
+    hash collision from a repeat; keys whose hashes collide are kept whole, so answers are
+    exact.
+    """
+
+    def __init__(self, key_at: Callable[[int], str]) -> None:
+        self._key_at = key_at
+        self._first: dict[int, int] = {}
+        self._colliding: set[str] = set()
+
+    def repeats(self, key: str, position: int) -> bool:
+        """Whether ``key`` was seen before; if not, remember it as seen at ``position``
+        (positions must differ between calls)."""
+        first = self._first.setdefault(hash(key), position)
+        if first == position:
+            return False
+        if self._key_at(first) == key:
+            return True
+        if key in self._colliding:
+            return True
+        self._colliding.add(key)
+        return False
 
 
 @dataclass(frozen=True)
@@ -128,22 +194,31 @@ def _trailing(doc: _Lines) -> int:
     below a chrome line such as "Related articles": above it, heading + paragraph sections
     of the article itself have the same shape.
     """
-    n = len(doc.lines)
-    body = [i for i in range(n) if doc.lines[i].strip()]  # non-blank lines
+    lines = doc.lines
+    n = len(lines)
+
+    def above(i: int) -> int:
+        """The last non-blank line before line i (-1 when there is none)."""
+        i -= 1
+        while i >= 0 and not lines[i].strip():
+            i -= 1
+        return i
+
     start = n
     teasers: list[int] = []
-    for pos in range(len(body) - 1, -1, -1):
-        i = body[pos]
-        if doc.kind(i) == "link":
-            start = i
-            continue
-        below = doc.kind(body[pos + 1]) if pos + 1 < len(body) else None
-        above = doc.kind(body[pos - 1]) if pos > 0 else None
-        if below == "link" and above == "link" and start < n:
-            start = i
+    below = None  # kind of the non-blank line after line i
+    i = above(n)
+    while i >= 0:
+        kind = doc.kind(i)
+        previous = above(i)
+        if kind != "link":
+            if not (below == "link" and previous >= 0 and doc.kind(previous) == "link"
+                    and start < n):
+                break
             teasers.append(i)
-            continue
-        break
+        start = i
+        below = kind
+        i = previous
     if teasers:
         anchor = next((i for i in range(start, n) if doc.lines[i].strip() and doc.chrome(i)), n)
         unanchored = [i for i in teasers if i < anchor]
@@ -182,9 +257,9 @@ def clean(text: str, rules: Rules) -> tuple[str, list[Removal]]:
         return text, []
     doc = _Lines(text, rules)
     lines = doc.lines
-    keep = [True] * len(lines)
+    keep = bytearray(b"\x01") * len(lines)
     removals: list[Removal] = []
-    total = len(text.split())
+    total = word_count(text)
     removed_words = 0
 
     def drop(rule: str, indexes: list[int]) -> None:
@@ -194,7 +269,7 @@ def clean(text: str, rules: Rules) -> tuple[str, list[Removal]]:
         if not indexes or total - removed_words - gone < rules.min_words_left:
             return
         for i in indexes:
-            keep[i] = False
+            keep[i] = 0
         removed_words += gone
         removals.append(Removal(rule, [lines[i] for i in indexes]))
 
@@ -203,15 +278,13 @@ def clean(text: str, rules: Rules) -> tuple[str, list[Removal]]:
     if rules.leading_block:
         drop("leading_block", list(range(_leading(doc))))
     if rules.repeated_lines:
-        first: dict[str, int] = {}
+        first = FirstSeen(lambda j: lines[j].strip().casefold())
         repeats = []
         for i, line in enumerate(lines):
             if not keep[i] or not line.strip():
                 continue
-            key = line.strip().casefold()
-            if key in first and doc.kind(i) == "link":
+            if first.repeats(line.strip().casefold(), i) and doc.kind(i) == "link":
                 repeats.append(i)
-            first.setdefault(key, i)
         drop("repeated_lines", repeats)
     if not removals:
         return text, []

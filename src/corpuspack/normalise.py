@@ -23,6 +23,9 @@ _CONTROLS = re.compile(
     "[\x00-\x08\x0e-\x1f\x7f-\x9f\ufeff\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
 )
 _BLANK_RUNS = re.compile(r"\n{3,}")
+# Longer texts are tidied in slices of lines of this size: a list of all lines held about
+# 1.5 times the text (lines of 100 characters), and a text with nothing to tidy was copied.
+_SLICE_CHARS = 1 << 20
 
 
 # Lead bytes after which ftfy accepts a stand-in for a continuation byte: a space for a
@@ -163,10 +166,31 @@ def normalise_explained(text: str) -> tuple[str, bool]:
 def _tidy_lines(text: str, space: str | None = None) -> str:
     """No trailing white space (or ``space``) on a line, at most one blank line in a row,
     none at the ends."""
-    text = "\n".join(line.rstrip(space) for line in text.split("\n"))
+    text = _rstrip_lines(text, space)
     if "\n\n\n" in text:
         text = _BLANK_RUNS.sub("\n\n", text)
     return text.strip("\n")
+
+
+def _rstrip_lines(text: str, space: str | None) -> str:
+    """``"\n".join(line.rstrip(space) for line in text.split("\n"))``, in bounded memory:
+    a text longer than ``_SLICE_CHARS`` is done in slices of whole lines, and comes back
+    as it is (not copied) when no line changes."""
+    if len(text) <= _SLICE_CHARS:
+        return "\n".join(line.rstrip(space) for line in text.split("\n"))
+    parts: list[str] | None = None
+    start = 0
+    while start <= len(text):
+        end = text.find("\n", start + _SLICE_CHARS)
+        end = len(text) if end < 0 else end
+        piece = text[start:end]
+        tidy = "\n".join(line.rstrip(space) for line in piece.split("\n"))
+        if parts is None and tidy != piece:
+            parts = [text[: start - 1]] if start else []  # the slices before, unchanged
+        if parts is not None:
+            parts.append(tidy)
+        start = end + 1
+    return text if parts is None else "\n".join(parts)
 
 
 def is_normalised(text: str) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from corpuspack import repetition
-from corpuspack.boilerplate import TERMINAL
+from corpuspack.boilerplate import TERMINAL, FirstSeen, iter_lines, word_pieces
 
 BULLETS = ("•", "-", "*", "‣", "·", "–", "▪", "●")
 # scripts written without spaces between words: word-based rules say nothing about them
@@ -44,27 +44,37 @@ def signals(text: str, words: list[str] | None = None,
 
     With ``repetition_signals`` also those of :mod:`corpuspack.repetition` (else None):
     they cost about as much as all the rest of a build's per-document work.
+
+    Memory: without ``words``, words and lines are taken from slices of the text
+    (:func:`~corpuspack.boilerplate.word_pieces`), and lines seen are remembered by hash
+    (:class:`~corpuspack.boilerplate.FirstSeen`): a few MiB plus about 110 bytes per
+    distinct line, whatever the size of the text.
     """
     if words is None:
-        words = text.split()
-    n_words = max(1, len(words))
-    seen: set[str] = set()
-    lines = duplicates = punct = bullets = ellipses = short = 0
-    for raw in text.split("\n"):
+        n_words = word_chars = non_alpha = 0
+        for piece in word_pieces(text):
+            n, chars, no_letter = _word_counts(piece.split())
+            n_words, word_chars, non_alpha = n_words + n, word_chars + chars, non_alpha + no_letter
+    else:
+        n_words, word_chars, non_alpha = _word_counts(words)
+    n_words = max(1, n_words)
+    # a line is found again from its offset and length, packed in one int
+    seen = FirstSeen(lambda at: text[at >> 40 : (at >> 40) + (at & _LENGTH)].strip())
+    lines = duplicates = punct = bullets = ellipses = short = offset = 0
+    for raw in iter_lines(text):
+        at, offset = offset, offset + len(raw) + 1
         line = raw.strip()
         if not line:
             continue
         lines += 1
-        duplicates += line in seen
-        seen.add(line)
+        duplicates += seen.repeats(line, at << 40 | len(raw))
         punct += line.endswith(TERMINAL)
         bullets += line.startswith(BULLETS)
         ellipses += line.endswith(("...", "…"))
         short += len(line) < 30
     n_lines = max(1, lines)
-    non_alpha = sum(1 for w in words if not (w.isalpha() or _LETTER.search(w)))
     values = {
-        "mean_word_length": sum(map(len, words)) / n_words,
+        "mean_word_length": word_chars / n_words,
         "symbol_ratio": (text.count("#") + text.count("...") + text.count("…")) / n_words,
         "punct_line_fraction": punct / n_lines,
         "duplicate_line_fraction": duplicates / n_lines,
@@ -78,6 +88,15 @@ def signals(text: str, words: list[str] | None = None,
     out: dict[str, float | None] = dict.fromkeys(repetition.NAMES)
     out.update((k, round(v, 4)) for k, v in values.items())
     return out
+
+
+_LENGTH = (1 << 40) - 1
+
+
+def _word_counts(words: list[str]) -> tuple[int, int, int]:
+    """How many words, their characters, and how many have no letter."""
+    non_alpha = sum(1 for w in words if not (w.isalpha() or _LETTER.search(w)))
+    return len(words), sum(map(len, words)), non_alpha
 
 
 @dataclass(frozen=True)

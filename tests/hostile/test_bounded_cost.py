@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corpuspack import neardup
+from corpuspack.boilerplate import FirstSeen, iter_lines, word_count, word_pieces
 from corpuspack.neardup import NearDedup, shingles, words
 from tests.conftest import MULTILINGUAL
 
@@ -55,3 +56,34 @@ def test_streamed_signature_is_identical_on_real_text_with_default_slices() -> N
         text = path.read_text(encoding="utf-8")
         text *= 3 * neardup.WORD_CHUNK_CHARS // len(text) + 1  # several slices
         assert neardup.signature(text, near) == reference_signature(text, near), path.name
+
+
+# ---------------------------------------------------------------------------------------
+# Slices of text, and lines remembered by hash: the same answers as lists and sets
+
+
+class _Colliding(str):
+    """A key whose hash collides with every other one's."""
+
+    def __hash__(self) -> int:
+        return 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(keys=st.lists(st.sampled_from(["a", "b", "A", "", "ab", "b a"]), max_size=30),
+       collide=st.booleans())
+def test_first_seen_answers_like_a_set_even_when_hashes_collide(keys: list[str],
+                                                               collide: bool) -> None:
+    first = FirstSeen(lambda at: keys[at])
+    seen: set[str] = set()
+    for position, key in enumerate(keys):
+        assert first.repeats(_Colliding(key) if collide else key, position) == (key in seen)
+        seen.add(key)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=_TEXTS, size=st.integers(1, 40))
+def test_slices_give_the_words_and_lines_of_the_whole_text(text: str, size: int) -> None:
+    assert [w for piece in word_pieces(text, size) for w in piece.split()] == text.split()
+    assert list(iter_lines(text, size)) == text.split("\n")
+    assert word_count(text) == len(text.split())
