@@ -190,7 +190,11 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
     walk_skips = open(skip_files[0], "xb")  # noqa: SIM115 - closed below
 
     def files() -> Iterator[SourceFile]:
-        for item in walk_sources(config.source_dir, exclude):
+        opts = config.options
+        for item in walk_sources(config.source_dir, exclude,
+                                 max_manifest_bytes=opts.max_manifest_mb * MiB,
+                                 max_manifest_patterns=opts.max_manifest_patterns,
+                                 max_meta_bytes=opts.max_meta_kb * 1024):
             if isinstance(item, Skipped):
                 walk_skips.write(item.to_line())
                 report.files_seen += 1
@@ -215,7 +219,7 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
         report.removed.update(result.file_stats.removed)
         report.pii.update(result.file_stats.pii)
         audit.writelines(result.file_stats.audit)
-        report.notes.update(getattr(result.file_stats, "notes", {}))
+        report.notes.update(result.file_stats.notes)
         report.encodings.update(result.encodings)
         if result.skips_file:
             skip_files.append(Path(result.skips_file))

@@ -108,8 +108,10 @@ def canonical_key(key: str) -> str:
     return ALIASES.get(lower, lower) if (lower in ALIASES or lower in COLUMN_KEYS) else key
 
 
-def merge_layers(*layers: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Merge metadata layers (later wins) into (column values, extra ``meta``).
+def merge_layers(*layers: dict[str, Any]
+                 ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Merge metadata layers (later wins) into (column values, extra ``meta``, the keys of
+    ``meta`` holding values set aside).
 
     Raw values that do not fit their column (a date that is not ISO 8601, a language that is
     not a code, a licence that is not SPDX) are kept in ``meta`` under ``<column>_raw``
@@ -142,4 +144,4 @@ def merge_layers(*layers: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
         else:
             extra[key] = jsonable(value)
     extra.update(raw)  # a source's own "date_raw" key does not hide the value set aside
-    return columns, dict(sorted(extra.items()))
+    return columns, dict(sorted(extra.items())), sorted(raw)

@@ -131,7 +131,12 @@ def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],
         text, redacted = redact(text, settings.pii)
         if stats is not None:
             stats.pii.update(redacted)
-    columns, extra = merge_layers(settings.defaults, raw.meta, src.manifest, sidecar)
+    columns, extra, set_aside = merge_layers(settings.defaults, raw.meta, src.manifest,
+                                             sidecar)
+    if stats is not None:
+        for key in set_aside:
+            column = key.removesuffix("_raw")
+            stats.notes[f"{column} not valid: kept in meta.{key}"] += 1
     check_meta_size(extra, settings.max_meta_bytes, "the metadata of the document")
     language = columns.get("language")
     score = None
