@@ -16,7 +16,7 @@ from corpuspack.build import build
 from corpuspack.config import load_config
 from corpuspack.reader import open_package
 from corpuspack.validate import validate_package
-from corpuspack.versions import diff, update_changelog
+from corpuspack.versions import changelog_entry, diff, heading_version, update_changelog
 
 from .conftest import SEED, build_to, text_of
 
@@ -152,3 +152,59 @@ def test_a_data_file_missing_from_a_revision_is_an_error(tmp_path: Path) -> None
     git(repo, "commit", "-qm", "descriptor without its data")
     done = cli(repo, "diff", "HEAD")
     assert done.returncode == 2 and "cannot read HEAD:corpus/data/" in done.stderr
+
+
+def test_no_release_tag_is_a_note(tmp_path: Path) -> None:
+    src = sources(tmp_path)
+    config, _ = build_to(src, tmp_path / "pkg")
+    report = validate_package(config.package_dir, base="auto")
+    assert report.valid and report.notes == [
+        "not in a git repository: the version was not compared with a release"]
+    repo = built_repo(tmp_path / "in-git")
+    report = validate_package(repo, base="auto")
+    assert report.valid and report.notes == [
+        "no release tag (v<version>) found: the version was not compared with a release"]
+    assert report.to_dict()["notes"] == report.notes
+    done = cli(repo, "validate", "--base", "auto", "--json")
+    assert json.loads(done.stdout)["notes"] == report.notes
+
+
+def test_hostile_source_names_cannot_forge_changelog_entries(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "a\n## 9.9.9").mkdir(parents=True)
+    (src / "a\n## 9.9.9" / "b`c\nd.txt").write_text(text_of("de-de"), encoding="utf-8")
+    (src / "x<!-- y -->").mkdir()
+    (src / "x<!-- y -->" / "e.txt").write_text(text_of("fr-fr"), encoding="utf-8")
+    config, _ = build_to(src, tmp_path / "pkg")
+    entry = changelog_entry(diff(None, open_package(config.package_dir)))
+    headings = [line for line in entry.split("\n") if line.startswith("#")]
+    assert headings == ["## 0.1.0"]
+    assert "a\\n\\#\\# 9.9.9/b\\`c\\nd.txt" in entry and "x&lt;!-- y --&gt;/e.txt" in entry
+    text = update_changelog(None, entry)
+    assert update_changelog(text, entry) == text
+    nine = update_changelog(text, "## 9.9.9\n\nreal\n")
+    assert nine.index("## 9.9.9") < nine.index("## 0.1.0") and nine.count("## 9.9.9") == 1
+
+
+def test_hostile_versions_are_one_word() -> None:
+    assert heading_version("1.0\n## 9.9.9") == "1.0\\x0a\\x23\\x23\\x209.9.9"
+    assert heading_version("") == "(none)" and heading_version("2.0.0rc1") == "2.0.0rc1"
+
+
+@pytest.mark.parametrize("existing", [
+    "# Changelog\n\n```\n## 0.3.0\n```\n\n## 0.1.0\n\nfirst\n",
+    "# Changelog\r\n\r\n## 0.1.0\r\n\r\nfirst\r\n",
+    "# Changelog\n\n## Unreleased\n\nnotes\n\n## 0.1.0\n\nfirst\n\n## 0.1.0\n\ndup\n",
+    "no title at all\n## not-a-version\n~~~\n## 0.0.1\n~~~\n",
+    "",
+])
+def test_existing_changelog_text_is_kept(existing: str) -> None:
+    entry = "## 0.2.0\n\nsecond\n"
+    out = update_changelog(existing, entry)
+    assert out.count("## 0.2.0") == 1
+    if existing:
+        assert out.replace("## 0.2.0\n\nsecond\n\n", "", 1) == existing or \
+            out == existing.rstrip("\n") + "\n\n" + entry
+    assert update_changelog(out, entry) == out
+    assert update_changelog(out, "## 0.3.0\n\nthird\n").count("## 0.3.0") == (
+        existing.count("## 0.3.0") + 1)
