@@ -777,3 +777,23 @@ def test_a_release_is_read_in_bounded_memory(tmp_path: Path) -> None:
             peak = max(peak, pa.total_allocated_bytes())
     assert count == total and last["meta"] == {"n": total - 1}
     assert peak < whole / 5, (peak, whole)
+
+
+def test_publish_fetches_nothing_and_reads_nothing_outside(pkg: Path, server: Server,
+                                                           tmp_path: Path) -> None:
+    desc = load(pkg)
+    desc["homepage"] = server.url + "/home"
+    desc["licenses"] = [{"name": "CC-BY-4.0", "path": server.url + "/licence",
+                         "title": "CC BY 4.0"}]
+    desc["sources"] = [{"title": "site", "path": server.url + "/source"}]
+    desc["keywords"] = ["news"]
+    save(pkg, desc)
+    release = publish(open_package(pkg), tmp_path / "out")
+    assert release.documents == desc["corpuspack"]["statistics"]["documents"]
+    assert validate_package(tmp_path / "out").valid
+    assert server.requests == []
+    desc["resources"][0]["path"] = "../secret.jsonl"
+    save(pkg, desc)
+    with pytest.raises(CorpusError):
+        publish(open_package(pkg), tmp_path / "out2")
+    assert not (tmp_path / "out2").exists() and server.requests == []
