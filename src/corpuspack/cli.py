@@ -268,14 +268,24 @@ def card(
     config: ConfigOpt = None,
     check: Annotated[bool, typer.Option(
         "--check", help="Write nothing; exit 1 if DATA_CARD.md is stale.")] = False,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Write DATA_CARD.md and its plots into this folder instead "
+        "(needed for a release folder, which publish writes whole).", file_okay=False)
+    ] = None,
     debug: Debug = False,
 ) -> None:
     """(Re)generate DATA_CARD.md and its plots from the package, keeping hand-written text."""
-    from corpuspack.card import update
-    from corpuspack.project import locate
 
     def go() -> int:
+        from corpuspack.card import update
+        from corpuspack.project import locate
+
         project = locate(package, config)
+        if out_dir is not None:
+            project = _card_elsewhere(project, out_dir)
+        elif project.package.is_release:
+            raise UsageError(f"{project.descriptor.parent} is a release folder (written whole "
+                             "by publish, checked by SHA256SUMS): give --out DIR for its card")
         stale = update(project, check)
         if check:
             for name in stale:
@@ -287,6 +297,18 @@ def card(
         return 0
 
     raise typer.Exit(_run(debug, go))
+
+
+def _card_elsewhere(project: Any, out_dir: Path) -> Any:
+    from corpuspack.project import CARD
+    from corpuspack.safefs import is_within
+
+    if project.package.is_release and is_within(out_dir, project.descriptor.parent):
+        raise UsageError(f"--out {out_dir} lies inside the release folder, which publish "
+                         "writes whole: choose a folder outside it")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    root = out_dir.resolve()
+    return replace(project, card=root / CARD, plots=root / "card", root=root)
 
 
 @app.command()

@@ -388,3 +388,18 @@ def test_a_stale_lock_held_by_orphans_is_taken_over(tmp_path: Path) -> None:
             holder2.kill()
     finally:
         holder.kill()
+
+
+def test_card_of_a_release_is_written_outside_it(repo: Path, tmp_path: Path) -> None:
+    assert cli(repo, "publish").returncode == 0
+    before = snapshot(repo / "release")
+    line = one_line_error(cli(repo, "card", "release"))
+    assert "--out" in line
+    one_line_error(cli(repo, "card", "release", "--out", "release/card-here"))
+    assert snapshot(repo / "release") == before
+    done = cli(repo, "card", "release", "--out", str(tmp_path / "card"))
+    assert done.returncode == 0, done.stderr
+    assert "## Statistics" in (tmp_path / "card" / "DATA_CARD.md").read_text(encoding="utf-8")
+    assert (tmp_path / "card" / "card" / "lengths.png").is_file()
+    assert snapshot(repo / "release") == before
+    assert cli(repo, "validate", "release").returncode == 0
