@@ -288,6 +288,11 @@ def _sections(package: Package, prof: CorpusProfile, report: dict[str, Any],
               _fmt(v.get("chars", 0))) for rule, v in report["boilerplate_removed"].items()],
             ("rule", "documents", "lines", "characters"))
            if report.get("boilerplate_removed") else "")
+        + ("\nRead, with a doubt on record (each counted once per document, file or "
+           "character, as the note says):\n\n" + _table(
+               [(md_text(k), _fmt(v)) for k, v in sorted(report["notes"].items())],
+               ("note", "count"))
+           if report.get("notes") else "")
         + ("\nPersonal data redacted: " + ", ".join(
             f"{_fmt(n)} {md_text(kind)}" for kind, n in report["pii_redacted"].items()) + ".\n"
            if report.get("pii_redacted") else "")
@@ -439,7 +444,7 @@ class Card:
 
 _REPORT_COUNTS = ("files_seen", "files_skipped", "records_skipped", "duplicates_dropped",
                   "near_duplicates_dropped", "documents_filtered", "repaired_mojibake")
-_REPORT_TABLES = ("skipped_by_reason", "filtered_by_reason", "pii_redacted")
+_REPORT_TABLES = ("skipped_by_reason", "filtered_by_reason", "pii_redacted", "notes")
 
 
 def _is_count(value: object) -> bool:
