@@ -178,11 +178,21 @@ def test_deprecated_ids_name_both_current_ids() -> None:
     ("Foo", "unknown licence id 'Foo'"),
     ("MIT OR", "a licence id is missing at the end"),
     ("(MIT", "a '(' without its ')'"),
-    ("MIT)", "')' where AND, OR or the end belongs"),
+    ("MIT)", "a ')' without its '('"),
+    ("MIT AND MIT AND", "a licence id is missing at the end"),  # boolean.py would drop it
+    ("MIT ISC", "'ISC' where AND, OR or the end belongs"),
+    ("MIT OR AND ISC", "'AND' where a licence id belongs"),
+    ("MIT WITH", "WITH needs a licence id before it and an exception id after it"),
+    ("MIT AND ()", "'()' with no licence id inside"),  # boolean.py: IndexError
+    ("(OR MIT)", "AND or OR right after '('"),  # boolean.py: AssertionError
+    ("MIT (ISC)", "'(' where AND, OR or the end belongs"),
+    ("MIT OR GPL-2.0+", "'GPL-2.0+' is deprecated"),
+    ("MIT;", "Invalid license key"),
     ("Classpath-exception-2.0", "is an exception"),
     ("MIT WITH Foo", "unknown exception id 'Foo' after WITH"),
     ("", "empty"),
     ("(" * 40 + "MIT" + ")" * 40, "nested deeper than 32"),
+    ("(" * 33 + "MIT", "nested deeper than 32"),
     ("MIT AND " * 200 + "MIT", "longer than 1000 characters"),
     ("LicenseRef-", "unknown licence id 'LicenseRef-'"),
     ("LicenseRef-a_b", "unknown licence id"),
@@ -197,7 +207,15 @@ def test_invalid_licences_say_why(value: str, reason: str) -> None:
 def test_case_and_spacing_are_canonicalised_for_documents_only(tmp_path: Path) -> None:
     assert canonical("mit  or\tapache-2.0") == "MIT OR Apache-2.0"
     assert canonical("licenseref-X ( and (mit))") is None
-    assert canonical("licenseref-X and (mit)") == "LicenseRef-X AND (MIT)"
+    # parentheses as license-expression renders the tree: around a group inside another
+    assert canonical("licenseref-X and (mit)") == "LicenseRef-X AND MIT"
+    assert canonical("((MIT))") == "MIT" and canonical("(MIT WITH LLVM-exception)") == (
+        "MIT WITH LLVM-exception")
+    assert canonical("mit or isc and (0bsd)") == "MIT OR (ISC AND 0BSD)"
+    assert canonical("MIT AND (ISC AND Zlib)") == "MIT AND (ISC AND Zlib)"
+    assert canonical("(" * 32 + "MIT OR ISC" + ")" * 32) == "MIT OR ISC"
+    with pytest.raises(ConfigError, match="did you mean MIT OR Apache-2.0"):
+        load_config(write(tmp_path, 'licenses = "(MIT OR Apache-2.0)"'))
     with pytest.raises(ConfigError, match="not written as the SPDX licence list writes it; "
                                           "did you mean MIT OR Apache-2.0"):
         load_config(write(tmp_path, 'licenses = "mit or apache-2.0"'))
@@ -233,8 +251,11 @@ def test_any_text_is_canonical_or_a_licence_error(value: str) -> None:
 def test_expressions_are_canonical_in_any_case(ids: list[str], ops: list[str],
                                                lower: bool) -> None:
     text = ids[0] + "".join(op + i for op, i in zip(ops, ids[1:], strict=False))
-    assert check_license(text) == text
-    assert canonical(text.lower() if lower else text.upper()) == text.replace(
+    fixed = check_license(text)
+    # only parentheses are added, around the AND groups of an OR (AND binds tighter)
+    assert fixed.replace("(", "").replace(")", "") == text
+    assert (fixed == text) == (" AND " not in text or " OR " not in text)
+    assert canonical(text.lower() if lower else text.upper()) == fixed.replace(
         "LicenseRef-x", "LicenseRef-" + ("x" if lower else "X"))
 
 

@@ -14,8 +14,18 @@ A licence value is valid when it is one of
 
 The ids come from the SPDX licence list bundled with ``license-expression`` (ScanCode's
 licence index: each licence's SPDX id, whether it is an exception, and its other SPDX ids).
-Ids match without regard to case, as SPDX says; the canonical form writes them as the list
-does, operators in upper case and single spaces between tokens.
+The grammar is parsed by ``license-expression`` too (a :class:`Licensing` knowing the
+current ids, without their aliases); this module checks each id it finds. Length and
+parenthesis depth are capped before the parser sees a value.
+
+Ids match without regard to case, as SPDX says; the canonical form is license-expression's
+rendering of the parsed tree with the ids as the list writes them: operators in upper case,
+single spaces between tokens, and parentheses around each AND or OR group inside another
+operator, written or implied by AND binding tighter than OR, and nowhere else
+(``(MIT)`` -> ``MIT``, ``mit or isc and (0bsd)`` -> ``MIT OR (ISC AND 0BSD)``,
+``MIT AND (ISC AND Zlib)`` stays). Until the parser was license-expression's, parentheses
+were kept as written: which values are valid has not changed, but a config value (which
+must be written canonically) with other parentheses is now refused with its canonical form.
 
 Deprecated SPDX ids (``GPL-2.0``, ``LGPL-2.1+``, ``wxWindows``) and the other names the
 list gives a licence (``BSD-2``) are not accepted: SPDX deprecated them because their
@@ -33,12 +43,14 @@ import difflib
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Any
 
 NOASSERTION = "NOASSERTION"
 SPECIAL = ("NOASSERTION", "NONE")
 MAX_CHARS = 1000  # longer values are not licence expressions (and are not parsed)
 MAX_DEPTH = 32  # parentheses nested deeper than this are refused
-_TOKEN = re.compile(r"\(|\)|[^\s()]+")
+_PARENS = re.compile(r"[()]")
+_TRAILING_OPERATOR = re.compile(r"(?:^|[\s()])(?:and|or)\s*\Z", re.IGNORECASE)
 _IDSTRING = r"[A-Za-z0-9.\-]+"
 _REF = re.compile(rf"^(?:(?i:documentref-)({_IDSTRING}):)?(?i:licenseref-)({_IDSTRING})$")
 _ADDITION = re.compile(rf"^(?:(?i:documentref-)({_IDSTRING}):)?(?i:additionref-)({_IDSTRING})$")
@@ -121,85 +133,124 @@ class _Invalid(Exception):
     pass
 
 
+@cache
+def _licensing() -> Any:
+    """license-expression's parser, knowing the current SPDX ids only: no aliases, so an old
+    id or another name (``GPL-2.0``, ``gpl-2.0+``) is not silently mapped to a current one
+    but comes back as an unknown symbol, and is refused by :func:`_license_id`."""
+    from license_expression import LicenseSymbol, Licensing  # imported when first needed
+
+    tables = _tables()
+    symbols = [LicenseSymbol(spdx) for spdx in tables.licenses.values()]
+    symbols += [LicenseSymbol(spdx, is_exception=True) for spdx in tables.exceptions.values()]
+    return Licensing(symbols)
+
+
 def _parse(value: str) -> str:
-    """The canonical form of a licence expression, or :class:`_Invalid` with the reason."""
+    """The canonical form of a licence expression, or :class:`_Invalid` with the reason.
+
+    The grammar (AND, OR, WITH, parentheses, AND binding tighter than OR) is
+    license-expression's (``simple=True``: ids are split at spaces, operators and
+    parentheses, as SPDX ids hold none); this checks each id it found and renders the tree
+    with the ids as the list writes them.
+    """
     if len(value) > MAX_CHARS:
         raise _Invalid(f"longer than {MAX_CHARS} characters")
     if value.strip().upper() in SPECIAL:
         return value.strip().upper()
-    tokens = _TOKEN.findall(value)
-    if not tokens:
+    _check_parentheses(value)
+    if _TRAILING_OPERATOR.search(value):
+        # boolean.py drops an AND or OR ending 'A AND B AND' and accepts 'A AND B'
+        raise _Invalid("a licence id is missing at the end")
+    from license_expression import ExpressionError, ExpressionParseError, LicenseWithExceptionSymbol
+
+    licensing = _licensing()
+    try:
+        expression = licensing.parse(value, validate=False, strict=False, simple=True)
+    except ExpressionParseError as exc:
+        raise _Invalid(_reason(exc)) from None
+    except ExpressionError as exc:  # e.g. 'OR requires two or more licenses' for 'MIT OR'
+        raise _Invalid(" ".join(str(exc).split())) from None
+    except IndexError:  # boolean.py on '()' (github.com/bastikr/boolean.py/issues/47)
+        raise _Invalid("'()' with no licence id inside") from None
+    except AssertionError:  # boolean.py on '(AND ...': a ParseError only under python -O
+        raise _Invalid("AND or OR right after '('") from None
+    if expression is None:
         raise _Invalid("empty")
+    # every occurrence (unique=True would skip a second 'licenseref-x', an equal key but
+    # another object, and leave it unspelt); a WITH pair whole, to check each side
+    for symbol in licensing.license_symbols(expression, unique=False, decompose=False):
+        if isinstance(symbol, LicenseWithExceptionSymbol):
+            symbol.license_symbol.spdx = _license_id(symbol.license_symbol.key)
+            symbol.exception_symbol.spdx = _exception_id(symbol.exception_symbol.key)
+        else:
+            symbol.spdx = _license_id(symbol.key)
+    return str(expression.render("{symbol.spdx}"))
+
+
+def _check_parentheses(value: str) -> None:
+    """Refuse unbalanced parentheses, and nesting deeper than MAX_DEPTH before the parser
+    sees it (its tree, and the functions walking it, are as deep as the nesting)."""
+    depth = 0
+    for paren in _PARENS.findall(value):
+        depth += 1 if paren == "(" else -1
+        if depth > MAX_DEPTH:
+            raise _Invalid(f"parentheses nested deeper than {MAX_DEPTH}")
+        if depth < 0:
+            raise _Invalid("a ')' without its '('")
+    if depth:
+        raise _Invalid("a '(' without its ')'")
+
+
+def _reason(exc: Any) -> str:
+    """One line saying why license-expression refused an expression."""
+    from license_expression import (
+        PARSE_INVALID_EXPRESSION,
+        PARSE_INVALID_NESTING,
+        PARSE_INVALID_OPERATOR_SEQUENCE,
+        PARSE_INVALID_SYMBOL_SEQUENCE,
+    )
+
+    token = " ".join(str(exc.token_string or "").split())
+    code = exc.error_code
+    if code == PARSE_INVALID_SYMBOL_SEQUENCE or (code == PARSE_INVALID_NESTING and token == "("):
+        return f"'{token}' where AND, OR or the end belongs"
+    if code == PARSE_INVALID_OPERATOR_SEQUENCE:
+        return f"'{token}' where a licence id belongs"
+    if code == PARSE_INVALID_EXPRESSION and token.upper() == "WITH":
+        return "WITH needs a licence id before it and an exception id after it"
+    return " ".join(str(exc).split())
+
+
+def _license_id(key: str) -> str:
+    """The id as the list writes it, of a licence (a ``LicenseRef-``, an id with ``+``)."""
+    ref = _REF.match(key)
+    if ref:
+        doc, idstring = ref.groups()
+        return (f"DocumentRef-{doc}:" if doc else "") + f"LicenseRef-{idstring}"
     tables = _tables()
-    out: list[str] = []
-    pos = 0
+    plus = key.endswith("+")
+    name = key[:-1] if plus else key
+    spdx = tables.licenses.get(name.lower())
+    if spdx is None:
+        if name.lower() in tables.exceptions:
+            raise _Invalid(f"'{name}' is an exception: it goes after a licence and WITH")
+        if name.lower() in tables.replaced or name.lower() in tables.deprecated:
+            raise _Invalid(f"'{key}' is deprecated or not an SPDX id")
+        raise _Invalid(f"unknown licence id '{key}'")
+    return spdx + ("+" if plus else "")
 
-    def peek() -> str | None:
-        return tokens[pos] if pos < len(tokens) else None
 
-    def take() -> str:
-        nonlocal pos
-        if pos >= len(tokens):
-            raise _Invalid("a licence id is missing at the end")
-        pos += 1
-        return tokens[pos - 1]
-
-    def simple() -> None:
-        token = take()
-        if token in "()" or token.upper() in _OPERATORS:
-            raise _Invalid(f"'{token}' where a licence id belongs")
-        ref = _REF.match(token)
-        if ref:
-            doc, idstring = ref.groups()
-            out.append((f"DocumentRef-{doc}:" if doc else "") + f"LicenseRef-{idstring}")
-            return
-        plus = token.endswith("+")
-        name = token[:-1] if plus else token
-        spdx = tables.licenses.get(name.lower())
-        if spdx is None:
-            if name.lower() in tables.exceptions:
-                raise _Invalid(f"'{name}' is an exception: it goes after a licence and WITH")
-            if name.lower() in tables.replaced or name.lower() in tables.deprecated:
-                raise _Invalid(f"'{token}' is deprecated or not an SPDX id")
-            raise _Invalid(f"unknown licence id '{token}'")
-        out.append(spdx + ("+" if plus else ""))
-
-    def primary(depth: int) -> None:
-        if peek() == "(":
-            if depth >= MAX_DEPTH:
-                raise _Invalid(f"parentheses nested deeper than {MAX_DEPTH}")
-            out.append(take())
-            expression(depth + 1)
-            if peek() != ")":
-                raise _Invalid("a '(' without its ')'")
-            out.append(take())
-            return
-        simple()
-        if (peek() or "").upper() == "WITH":
-            take()
-            out.append("WITH")
-            token = take()
-            addition = _ADDITION.match(token)
-            if addition:
-                doc, idstring = addition.groups()
-                out.append((f"DocumentRef-{doc}:" if doc else "") + f"AdditionRef-{idstring}")
-                return
-            exception = tables.exceptions.get(token.lower())
-            if exception is None:
-                raise _Invalid(f"unknown exception id '{token}' after WITH")
-            out.append(exception)
-
-    def expression(depth: int) -> None:
-        primary(depth)
-        while (peek() or "").upper() in ("AND", "OR"):
-            out.append(take().upper())
-            primary(depth)
-
-    expression(0)
-    if pos < len(tokens):
-        raise _Invalid(f"'{tokens[pos]}' where AND, OR or the end belongs")
-    text = " ".join(out)
-    return text.replace("( ", "(").replace(" )", ")")
+def _exception_id(key: str) -> str:
+    """The id as the list writes it, of what follows WITH (an ``AdditionRef-``)."""
+    addition = _ADDITION.match(key)
+    if addition:
+        doc, idstring = addition.groups()
+        return (f"DocumentRef-{doc}:" if doc else "") + f"AdditionRef-{idstring}"
+    exception = _tables().exceptions.get(key.lower())
+    if exception is None:
+        raise _Invalid(f"unknown exception id '{key}' after WITH")
+    return exception
 
 
 @lru_cache(maxsize=4096)
@@ -207,7 +258,7 @@ def canonical(value: str) -> str | None:
     """The canonical form of a valid licence value (``'mit or apache-2.0'`` ->
     ``'MIT OR Apache-2.0'``), or None when it is not valid (see the module docstring).
 
-    Only case and spacing are corrected; an old or misspelt id gives None.
+    Only case, spacing and parentheses are corrected; an old or misspelt id gives None.
     """
     if not isinstance(value, str):
         return None
@@ -221,8 +272,8 @@ def check_license(value: object) -> str:
     """The canonical form of a licence value, or :class:`LicenseError`.
 
     The error is one line naming the value, what is wrong and, for a near miss, the id
-    meant: ``'CC BY 4.0' is not an SPDX licence id or expression (unknown licence id
-    'CC'); did you mean CC-BY-4.0?``.
+    meant: ``'CC BY 4.0' is not an SPDX licence id or expression ('BY' where AND, OR or
+    the end belongs); did you mean CC-BY-4.0?``.
     """
     if not isinstance(value, str):
         raise LicenseError(f"licence {value!r} is not a string", None)

@@ -354,6 +354,8 @@ LICENSED = {
     "noassertion": ("noassertion", "NOASSERTION", None),
     "injected": ("MIT\nOR; rm -rf /", "NOASSERTION", "MIT\nOR; rm -rf /"),
     "long": ("MIT AND " * 200 + "MIT", "NOASSERTION", "MIT AND " * 200 + "MIT"),
+    # boolean.py, under license-expression, drops the last AND and would accept 'MIT AND ISC'
+    "trailing-and": ("mit and isc and", "NOASSERTION", "mit and isc and"),
 }
 
 
