@@ -173,7 +173,7 @@ class _Lines:
 
     def words(self, i: int) -> int:
         if i not in self._words:
-            self._words[i] = len(self.lines[i].split())
+            self._words[i] = word_count(self.lines[i])
         return self._words[i]
 
     def kind(self, i: int) -> str | None:
@@ -327,8 +327,8 @@ def remove_frequent(text: str, group: str, frequent: frozenset[str],
     if not gone:
         return text, None
     removed = set(gone)
-    total = len(text.split())
-    left = sum(len(line.split()) for i, line in enumerate(lines) if i not in removed)
+    total = word_count(text)
+    left = sum(word_count(line) for i, line in enumerate(lines) if i not in removed)
     if left < rules.min_words_left or total - left > rules.frequent_max_share * total:
         # most of the document recurs in its source: near-copies of one page, not chrome
         return text, None

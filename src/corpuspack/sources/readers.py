@@ -143,17 +143,29 @@ def _plain_text(tree: HTMLTree, main_content: bool) -> str:
 
 
 def read_html(data: bytes, score: Scorer | None) -> RawRecord:
-    """HTML: main text by Resiliparse, page metadata by trafilatura, ``<html lang>`` kept."""
+    """HTML: main text by Resiliparse, page metadata by trafilatura, ``<html lang>`` kept.
+
+    A page nested too deeply for main-content extraction in linear time (see
+    :mod:`corpuspack.sources.html`) gets all its visible text as one paragraph and its
+    ``<title>``, without trafilatura, and ``meta["extraction"]`` says why.
+    """
+    from corpuspack.sources import html
+
     declared = None
     if not data.isascii():
         declared = detect_encoding(data, html5_compatible=False, from_html_meta=True)
     decoded = decode_bytes(data, declared=declared, score=score)
     tree = HTMLTree.parse(decoded.text)
-    text = _plain_text(tree, main_content=True)
-    if not text.strip():
-        # the main-content heuristics can discard everything on a sparse page
-        text = _plain_text(tree, main_content=False)
-    meta = _html_metadata(decoded.text)
+    fallback = html.check_nesting(tree)
+    if fallback is not None:
+        text = html.flat_text(tree)
+        meta: dict[str, Any] = {"extraction": fallback}
+    else:
+        text = _plain_text(tree, main_content=True)
+        if not text.strip():
+            # the main-content heuristics can discard everything on a sparse page
+            text = _plain_text(tree, main_content=False)
+        meta = _html_metadata(decoded.text)
     root = tree.document.query_selector("html") if tree.document else None
     lang = root.getattr("lang") if root is not None else None
     if lang:
