@@ -84,7 +84,7 @@ def run_task(task: Task) -> TaskResult:
     skips = None
 
     def flush() -> None:
-        identify_languages(batch, task.settings)
+        identify_languages(batch, task.settings, stats)
         for doc in batch:
             writer.add(doc)
             result.encodings[doc.encoding] = result.encodings.get(doc.encoding, 0) + 1

@@ -16,12 +16,13 @@ from typing import Any
 from corpuspack.boilerplate import Removal, Rules, clean
 from corpuspack.document import Document, document_id, json_line, text_sha256
 from corpuspack.errors import SkipFile
-from corpuspack.language import LanguageIdentifier
+from corpuspack.language import LOW_SCORE, LOW_SCORE_NOTE, LanguageIdentifier
 from corpuspack.metadata import clean_inline, merge_layers
 from corpuspack.normalise import normalise_explained, normalise_text
 from corpuspack.pii import Redaction, redact
 from corpuspack.quality import signals
 from corpuspack.report import Skipped
+from corpuspack.sources.decode import count_notes
 from corpuspack.sources.files import SourceFile, iter_lines, read_bytes
 from corpuspack.sources.metadata_files import check_meta_size, read_sidecar
 from corpuspack.sources.readers import (
@@ -63,7 +64,11 @@ class FileStats:
 
     ``notes`` counts doubts about inputs that were read anyway, by what was done:
     ``"gzip trailing data ignored"`` (files), ``"lone surrogates removed"`` (code points,
-    from JSON and YAML string escapes of half a UTF-16 pair).
+    from JSON and YAML string escapes of half a UTF-16 pair), the ``"decoding: …"`` notes of
+    :func:`corpuspack.sources.decode.count_notes` (U+FFFD written; documents with a cut last
+    character, a code page chosen by plausibility, no code page decoding strictly), and
+    :data:`corpuspack.language.LOW_SCORE_NOTE` (documents whose identified language has a
+    score under :data:`corpuspack.language.LOW_SCORE`).
     """
 
     bytes_in: int = 0
@@ -137,6 +142,10 @@ def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],
         for key in set_aside:
             column = key.removesuffix("_raw")
             stats.notes[f"{column} not valid: kept in meta.{key}"] += 1
+    if raw.decoding is not None:
+        extra["decoding"] = raw.decoding  # corpuspack's record wins over a source's key
+        if stats is not None:
+            count_notes(raw.decoding, stats.notes)
     check_meta_size(extra, settings.max_meta_bytes, "the metadata of the document")
     language = columns.get("language")
     score = None
@@ -144,6 +153,8 @@ def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],
         found = langid.identify(text)
         if found is not None:
             language, score = found.code, found.score
+            if score < LOW_SCORE and stats is not None:
+                stats.notes[LOW_SCORE_NOTE] += 1
     title = columns.get("title")
     doc = Document(
         id=doc_id,
@@ -204,15 +215,22 @@ def process_file(src: SourceFile, settings: Settings, stats: FileStats | None = 
         yield Skipped(src.rel, None, f"unexpected error: {type(exc).__name__}: {exc}")
 
 
-def identify_languages(docs: list[Document], settings: Settings) -> None:
-    """Fill the language of documents that did not declare one, in one tight loop.
+def identify_languages(docs: list[Document], settings: Settings,
+                       stats: FileStats | None = None) -> None:
+    """Fill the language of documents that did not declare one, in one tight loop; count
+    those identified with a score under :data:`~corpuspack.language.LOW_SCORE` in
+    ``stats.notes``.
 
     Running the identifier over a batch, rather than between the other steps of each
     document, keeps its model in the CPU caches: about a third faster (docs/benchmarks.md).
     """
     langid = language_identifier(settings.language_sample_chars)
+    low = 0
     for doc in docs:
         if doc.language is None:
             found = langid.identify(doc.text)
             if found is not None:
                 doc.language, doc.language_score = found.code, found.score
+                low += found.score < LOW_SCORE
+    if low and stats is not None:
+        stats.notes[LOW_SCORE_NOTE] += low

@@ -1,16 +1,40 @@
-"""Bytes to text: BOMs, strict UTF-8, a declared charset, then a detector.
+"""Bytes to text: BOMs, strict UTF-8, damaged UTF-8, then code pages with their supersets.
 
-Order, cheapest and most certain first (measurements in docs/design.md):
+Order, cheapest and most certain first (measurements in docs/design.md, "Decoding"):
 
 1. a byte order mark decides (UTF-8, UTF-16, UTF-32);
 2. strict UTF-8 - almost every modern file, and no detector is consulted;
-3. otherwise the candidates are a charset the document declares (HTML ``<meta charset>``),
-   the guess of Resiliparse's uchardet-based detector (the most accurate and fastest detector
-   we measured), the Windows code page of the same script, and cp1252. Among those that
-   decode the bytes strictly, a decoding without C1 control characters beats one with them
-   (they are almost never intended), then the one whose non-ASCII words the language
-   identifier recognises with the highest probability wins; ties go to the declared charset,
-   then to the detector.
+3. **damaged UTF-8**: bytes that are UTF-8 but for a cut last character or a few bad bytes
+   stay UTF-8. "A few" is at most one bad byte per :data:`MIN_VALID_PER_BAD` well-formed
+   multi-byte characters (and at least one of those): text in a legacy code page, read as
+   UTF-8, never had more than 3 per bad byte (docs/design.md). Each bad byte run (a maximal
+   invalid subpart, as Python's ``errors="replace"`` and the Unicode standard count them)
+   becomes one U+FFFD; a cut last character is dropped;
+4. otherwise **candidates**: a charset the document declares (HTML ``<meta charset>``), the
+   guess of Resiliparse's uchardet-based detector (the most accurate and fastest detector
+   measured), each with its **supersets** (:data:`SUPERSETS_FIRST`, :data:`SUPERSETS_AFTER`:
+   detectors name the base code page, never the vendor superset that holds the text's
+   extra characters), the Windows code page of the same script, cp1252, and Mac Roman for
+   Western European text. Among those that decode strictly, the **default** is the first
+   without C1 control characters (they are almost never intended), else the first; Mac
+   Roman is never the default. Another strict reading replaces it only when its
+   :func:`plausibility` beats the default's by :data:`MARGIN` (near-ties keep the
+   detector's choice);
+5. only when no candidate decodes strictly are bytes replaced: the candidate (UTF-8
+   included) needing the fewest U+FFFD wins. In double-byte code pages an unmapped lead
+   byte takes its non-ASCII trail byte with it (as the WHATWG Encoding Standard decodes),
+   so one lost character does not garble its neighbours.
+
+How a document was decoded, when it was not strict UTF-8, is kept in
+:attr:`Decoded.record` (``meta["decoding"]`` of its document)::
+
+    {"method": "superset", "detected": "shift_jis"}                 # cp932 read it strictly
+    {"method": "utf-8 with bad bytes", "replaced": 2, "truncated": 1}
+    {"method": "replacement", "replaced": 4, "detected": "big5"}
+
+``method`` is one of :data:`METHODS`; ``replaced`` counts the U+FFFD written for
+undecodable bytes, ``truncated`` the bytes of a cut last character dropped (both absent
+when 0); ``detected`` is the detector's guess when another codec was used.
 
 Bytes whose decoding has more than 5% control or replacement characters are binary and
 rejected with :class:`~corpuspack.errors.SkipFile`.
@@ -19,9 +43,13 @@ rejected with :class:`~corpuspack.errors.SkipFile`.
 from __future__ import annotations
 
 import codecs
+import functools
 import re
+import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from resiliparse.parse.encoding import detect_encoding
 
@@ -51,30 +79,167 @@ _WINDOWS_OF = {
     "iso8859-8": "cp1255", "iso8859-6": "cp1256", "iso8859-13": "cp1257",
     "iso8859-4": "cp1257", "iso8859-11": "cp874", "tis-620": "cp874",
 }
-# ISO code pages whose Windows counterpart decodes every byte they do the same way
-_SUPERSET_OF = {"iso8859-1", "ascii", "iso8859-9"}
-_MULTIBYTE = {"shift_jis", "cp932", "euc_jp", "iso2022_jp", "gb2312", "gbk", "gb18030",
+# Supersets tried before the code page named: they read every byte it reads the way browsers
+# read that label (WHATWG Encoding Standard: ISO-8859-1 and ASCII are windows-1252,
+# ISO-8859-9 is windows-1254, GB2312 is GBK) and differ only in C1 controls or in the two
+# punctuation marks Python's gb2312 maps oddly (0xA1A4 as a katakana middle dot).
+SUPERSETS_FIRST: dict[str, tuple[str, ...]] = {
+    "ascii": ("cp1252",), "iso8859-1": ("cp1252",), "iso8859-9": ("cp1254",),
+    "gb2312": ("gbk", "gb18030"),
+}
+# Vendor supersets tried after the code page named, in this order: they hold characters it
+# lacks (cp932: NEC and IBM extensions such as ①, ㈱, 髙; Shift_JIS-2004 and EUC-JIS-2004:
+# JIS X 0213; cp950: ETEN extensions; Big5-HKSCS: Hong Kong characters; GB18030: all of
+# Unicode; cp949: the 8,822 hangul syllables EUC-KR lacks; KOI8-U: Ukrainian і, ї, є, ґ in
+# place of box-drawing characters) but read a few shared bytes differently (cp932 0x8160 is
+# ～ where Shift_JIS has 〜; Shift_JIS-2004 0x5C is ¥), so the base keeps the text it
+# decodes unless plausibility says otherwise (docs/design.md lists every difference).
+SUPERSETS_AFTER: dict[str, tuple[str, ...]] = {
+    "shift_jis": ("cp932", "shift_jis_2004"), "cp932": ("shift_jis_2004",),
+    "shift_jisx0213": ("shift_jis_2004",), "euc_jp": ("euc_jis_2004",),
+    "euc_jisx0213": ("euc_jis_2004",), "big5": ("cp950", "big5hkscs"),
+    "cp950": ("big5hkscs",), "gbk": ("gb18030",), "euc_kr": ("cp949",), "koi8-r": ("koi8-u",),
+}
+# Labels Python does not know, as browsers read them (WHATWG Encoding Standard).
+_ALIASES = {
+    "windows-31j": "cp932", "x-sjis": "shift_jis", "x-euc-jp": "euc_jp",
+    "x-mac-roman": "mac-roman", "macintosh": "mac-roman", "x-mac-cyrillic": "mac-cyrillic",
+    "x-gbk": "gbk", "ks_c_5601-1987": "cp949", "windows-949": "cp949", "koi8-ru": "koi8-u",
+}
+# Single-byte code pages of Latin script: Mac Roman is a candidate too when the detector names
+# one of these (or nothing), for detectors have no Mac Roman guess and name cp1250, cp852,
+# cp865, ISO-8859-2 or ISO-8859-13 for it (docs/design.md).
+_LATIN = {"cp1250", "cp1252", "cp1254", "cp1257", "cp1258", "ascii", "iso8859-1", "iso8859-2",
+          "iso8859-3", "iso8859-4", "iso8859-9", "iso8859-10", "iso8859-13", "iso8859-14",
+          "iso8859-15", "iso8859-16", "cp437", "cp850", "cp852", "cp858", "cp865",
+          "mac-latin2", "mac-roman"}
+# Tried, as alternatives, when the detector names nothing or only code pages that read the
+# bytes with C1 controls: the code pages of the languages with the most legacy text besides
+# cp1252, the East Asian ones only for bytes that are at least 20% non-ASCII (measured, in
+# docs/design.md: Latin-script text in its code pages 1-14%, East Asian text 28-100%;
+# below that a double-byte reading of Latin text turns "combinación" into "combinaci溶").
+_UNNAMED = ("mac-roman",)
+_UNNAMED_EAST_ASIAN = ("gb18030", "big5hkscs", "cp932", "shift_jis_2004", "euc_jis_2004",
+                       "cp949")
+_EAST_ASIAN_MIN_SHARE = 0.2
+_NON_ASCII = bytes(range(0x80, 0x100))
+# Chinese text in one of its two families of code pages often decodes strictly in the other
+# (as characters no one writes: private use, rare ideographs); detectors mix them up.
+_CHINESE_OTHER = {"gb2312": "big5", "gbk": "big5", "gb18030": "big5", "big5": "gb18030",
+                  "cp950": "gb18030", "big5hkscs": "gb18030"}
+_MULTIBYTE = {"shift_jis", "cp932", "shift_jis_2004", "shift_jisx0213", "euc_jp",
+              "euc_jis_2004", "euc_jisx0213", "iso2022_jp", "gb2312", "gbk", "gb18030",
               "big5", "big5hkscs", "cp950", "euc_kr", "cp949", "johab", "iso2022_kr",
               "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"}
+# Double-byte code pages: a lead byte from 0x81 up is followed by one trail byte.
+_DOUBLE_BYTE = {"shift_jis", "cp932", "shift_jis_2004", "shift_jisx0213", "gbk", "gb2312",
+                "big5", "big5hkscs", "cp950", "cp949", "euc_kr", "euc_jp", "euc_jis_2004",
+                "euc_jisx0213", "johab"}
 _MAX_SCORED_WORDS = 300
+# Measured in docs/design.md (scripts/measure_decode.py): legacy text read as UTF-8 had at
+# most 3 well-formed multi-byte characters per bad byte (in 8-16 byte excerpts; 0.56 in
+# whole sentences), damaged UTF-8 has hundreds.
+MIN_VALID_PER_BAD = 8
+# Measured in docs/design.md: the plausibility a reading needs over the default to replace
+# it. Margins from 0.1 to 0.2 were right most often (573 of 576 legacy excerpts); 0 let
+# misreadings of a few non-ASCII words win (566), 0.3 and more kept detector errors (570,
+# 558 at 0.5, 503 when the default always stays).
+MARGIN = 0.15
+METHODS = ("bom", "utf-16 without bom", "utf-8 with bad bytes", "declared", "detected",
+           "superset", "same script", "alternative", "plausibility", "replacement")
+
+# Doubts the build counts (FileStats.notes), by what each counts
+NOTE_REPLACED = "decoding: undecodable bytes replaced with U+FFFD"  # U+FFFD written
+NOTE_TRUNCATED = "decoding: cut last character dropped"  # documents
+NOTE_PLAUSIBILITY = "decoding: code page chosen by language plausibility"  # documents
+NOTE_NO_STRICT = "decoding: no code page decodes strictly"  # documents
+
+_MARK = "\ud800"  # stands for one undecodable run until counted; never in decoded text
+_SURROGATE_ESCAPES = re.compile("[\udc80-\udcff]")
+_ERRORS = "corpuspack-mark"
+# Characters that never sit between two letters of a cased script in real text, but do
+# where a single-byte code page is misread (box drawing for Ukrainian letters, ‰ and § for
+# German umlauts in Mac Roman read as cp1252, and the reverse).
+_ODD_INSIDE = frozenset("‰§¶†‡•¡¿¤¦¬")
+_ODD_CATEGORIES = frozenset({"Cc", "Cn", "Sm", "Sc", "Sk", "So"})
+# Spacing diacritics: writers put accents on letters (é), misreadings next to them ("pu˜",
+# "prioritˆ": Italian ò and à from Mac Roman read as cp1252). ´ is left out: some type it
+# for an apostrophe.
+_SPACING_DIACRITICS = frozenset("ˆ˜¨¸¯˘˙˚˛˝ˇ")
 
 Scorer = Callable[[str], float]
 
 
-@dataclass(frozen=True, slots=True)
+def _mark_errors(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: one :data:`_MARK` per undecodable run; in a double-byte code
+    page an unmapped lead byte takes its non-ASCII trail byte along (WHATWG)."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    end = exc.end
+    data = exc.object
+    if (exc.encoding.replace("-", "_") in _DOUBLE_BYTE and end - exc.start == 1
+            and data[exc.start] >= 0x81 and end < len(data) and data[end] >= 0x80):
+        end += 1
+    return _MARK, end
+
+
+codecs.register_error(_ERRORS, _mark_errors)
+
+
+@dataclass(slots=True)  # not frozen: a frozen one costs 0.4 µs more per file to build
 class Decoded:
-    """Text decoded from bytes, and the codec that decoded it."""
+    """Text decoded from bytes, the codec that decoded it, and how (see the module doc).
+
+    ``replaced``: U+FFFD written for undecodable bytes; ``truncated``: bytes of a cut last
+    character dropped; ``method``: one of :data:`METHODS`, or ``"utf-8"`` for strict UTF-8;
+    ``detected``: the detector's guess, when another codec was used.
+    """
 
     text: str
     encoding: str
+    method: str = "utf-8"
+    replaced: int = 0
+    truncated: int = 0
+    detected: str | None = None
+
+    @property
+    def record(self) -> dict[str, Any] | None:
+        """What ``meta["decoding"]`` holds: None for strict UTF-8 without a BOM."""
+        if self.method == "utf-8":
+            return None
+        found: dict[str, Any] = {"method": self.method}
+        if self.replaced:
+            found["replaced"] = self.replaced
+        if self.truncated:
+            found["truncated"] = self.truncated
+        if self.detected and self.detected != self.encoding:
+            found["detected"] = self.detected
+        return found
+
+
+def count_notes(record: dict[str, Any] | None, notes: Counter[str]) -> None:
+    """Count the doubts of one :attr:`Decoded.record` in ``notes`` (a build's notes):
+    U+FFFD written (:data:`NOTE_REPLACED`), and documents with a cut last character, a
+    code page chosen by plausibility, or no code page that decoded strictly."""
+    if not record:
+        return
+    if record.get("replaced"):
+        notes[NOTE_REPLACED] += record["replaced"]
+    if record.get("truncated"):
+        notes[NOTE_TRUNCATED] += 1
+    if record.get("method") == "plausibility":
+        notes[NOTE_PLAUSIBILITY] += 1
+    elif record.get("method") == "replacement":
+        notes[NOTE_NO_STRICT] += 1
 
 
 def codec_name(label: str | None) -> str | None:
     """Python's canonical codec name for an encoding label, or None if it is unknown."""
     if not label:
         return None
+    label = label.strip().lower()
     try:
-        return codecs.lookup(label.strip()).name
+        return codecs.lookup(_ALIASES.get(label, label)).name
     except (LookupError, ValueError):
         return None
 
@@ -114,26 +279,203 @@ def _strict(data: bytes, codec: str) -> str | None:
         return None
 
 
-def _non_ascii_words(text: str) -> str:
-    words = [w for w in text.split() if not w.isascii()]
-    return " ".join(words[:_MAX_SCORED_WORDS])
+def _replacing(data: bytes, codec: str) -> tuple[str, int]:
+    """``data`` decoded with each undecodable run as one U+FFFD, and how many there are."""
+    text = data.decode(codec, _ERRORS)
+    marks = text.count(_MARK)
+    return (text.replace(_MARK, "\ufffd") if marks else text), marks
 
 
-def _candidates(data: bytes, declared: str | None) -> list[str]:
-    found: list[str] = []
+def _cut_tail(data: bytes) -> int:
+    """Length of an incomplete UTF-8 character at the end of ``data`` (0 if none): a lead
+    byte and fewer continuation bytes than it needs, each allowed after the ones before."""
+    for back in range(1, min(3, len(data)) + 1):
+        byte = data[-back]
+        if byte < 0x80:
+            return 0
+        if byte >= 0xC0:
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            if back >= need:
+                return 0
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            try:
+                decoder.decode(data[-back:], final=False)
+            except UnicodeDecodeError:
+                return 0
+            return back
+    return 0
+
+
+def _damaged_utf8(data: bytes) -> Decoded | None:
+    """UTF-8 but for a cut last character or a few bad bytes, decoded; else None."""
+    escaped = data.decode("utf-8", "surrogateescape")  # one escape per bad byte, in C
+    bad = len(_SURROGATE_ESCAPES.findall(escaped))
+    cut = _cut_tail(data)
+    multibyte = len(escaped) - len(escaped.encode("ascii", "ignore")) - bad
+    if multibyte < max(1, MIN_VALID_PER_BAD * (bad - cut)):
+        return None
+    text, replaced = _replacing(data[: len(data) - cut], "utf-8")
+    return Decoded(text, "utf-8", "utf-8 with bad bytes", replaced, cut)
+
+
+def _non_ascii_words(text: str) -> list[str]:
+    words = []
+    for word in text.split():
+        if not word.isascii():
+            words.append(word)
+            if len(words) == _MAX_SCORED_WORDS:
+                break
+    return words
+
+
+def _char_class(chars: list[str]) -> str:
+    """A regular expression character class body for ``chars`` (sorted), as ranges."""
+    parts = []
+    i = 0
+    while i < len(chars):
+        j = i
+        while j + 1 < len(chars) and ord(chars[j + 1]) == ord(chars[j]) + 1:
+            j += 1
+        parts.append(re.escape(chars[i]) if i == j else
+                     f"{re.escape(chars[i])}-{re.escape(chars[j])}")
+        i = j + 1
+    return "".join(parts)
+
+
+@functools.cache
+def _odd_pattern() -> re.Pattern[str]:
+    """The expression :func:`_odd_word` searches (built once, 10 ms, on first use)."""
+    lower, upper, symbols = [], [], []
+    for code in range(0x10000):
+        ch = chr(code)
+        if ch.isalpha():
+            if ch.islower():
+                lower.append(ch)
+            elif ch.isupper():
+                upper.append(ch)
+        elif code > 0x7F and ch != "´" and (ch in _ODD_INSIDE
+                                            or unicodedata.category(ch) in _ODD_CATEGORIES):
+            symbols.append(ch)  # ASCII symbols are typed on purpose, never misread
+    small, capital, symbol = _char_class(lower), _char_class(upper), _char_class(symbols)
+    non_ascii_capital = _char_class([ch for ch in upper if not ch.isascii()])
+    diacritic = _char_class(sorted(_SPACING_DIACRITICS))
+    return re.compile(
+        f"[{small}][{capital}]"  # a capital right after a small letter
+        f"|^[{non_ascii_capital}][{capital}][{small}]"  # "ÑSpiegel"
+        "|[\x80-\x9f\ue000-\uf8ff]"  # C1 controls, private use
+        f"|[^\\W\\d_][{diacritic}]|[{diacritic}][^\\W\\d_]"  # a diacritic touching a letter
+        f"|[{small}{capital}][{symbol}][{small}{capital}]")  # a symbol between cased letters
+
+
+def _odd_word(word: str) -> bool:
+    """A word no writer produces but misreadings do: a capital right after a small letter
+    (KOI8 read as cp1251: "пЗПМПЫЕООС") or a word opening with a non-ASCII capital, a capital
+    and a small letter ("ÑSpiegel"), a C1 control or a private-use character, a symbol
+    between two cased letters (KOI8-R box drawing for Ukrainian letters: "Р╕Д"), or a
+    spacing diacritic touching a letter ("pu˜")."""
+    return _odd_pattern().search(word) is not None
+
+
+def plausibility(text: str, score: Scorer) -> float:
+    """How plausible a reading of bytes is, from 0 to 1: the language identifier's
+    probability (``score``) for its non-ASCII words (at most 300), times the share of those
+    words that are not odd (:func:`_odd_word`). 0 without non-ASCII words."""
+    words = _non_ascii_words(text)
+    if not words:
+        return 0.0
+    odd = sum(map(_odd_word, words))
+    return score(" ".join(words)) * (1 - odd / len(words))
+
+
+def _guesses(data: bytes) -> tuple[str, ...]:
+    """Code pages to try when the detector has no good guess (see :data:`_UNNAMED`)."""
+    non_ascii = len(data) - len(data.translate(None, _NON_ASCII))
+    if non_ascii >= _EAST_ASIAN_MIN_SHARE * len(data):
+        return _UNNAMED + _UNNAMED_EAST_ASIAN
+    return _UNNAMED
+
+
+def _candidates(data: bytes, declared: str | None) -> tuple[list[tuple[str, str]], str | None]:
+    """Candidate codecs in order of trust, each with its role (a :data:`METHODS` name, or
+    ``"alternative"`` for Mac Roman), and the detector's guess."""
+    found: list[tuple[str, str]] = []
+    seen: set[str] = set()
+
+    def add(codec: str | None, role: str) -> None:
+        if codec and codec not in seen and not codec.startswith(("utf-8", "utf-16", "utf-32")):
+            seen.add(codec)
+            found.append((codec, role))
+
     detected = codec_name(detect_encoding(data, html5_compatible=False))
-    for codec in (codec_name(declared), detected):
-        if codec and codec != "utf-8" and codec not in found:
-            found.append(codec)
-    for codec in list(found):
-        windows = _WINDOWS_OF.get(codec)
-        if windows and windows not in found:
-            # where the Windows page is a superset, it names the same text better
-            at = found.index(codec) if codec in _SUPERSET_OF else len(found)
-            found.insert(at, windows)
-    if not any(c in _MULTIBYTE for c in found) and "cp1252" not in found:
-        found.append("cp1252")
-    return found
+    named = [(codec_name(declared), "declared"), (detected, "detected")]
+    for codec, role in named:
+        if codec is None:
+            continue
+        for superset in SUPERSETS_FIRST.get(codec, ()):
+            add(superset, "superset")
+        add(codec, role)
+        for superset in SUPERSETS_AFTER.get(codec, ()):
+            add(superset, "superset")
+    unnamed = not found
+    for codec, _ in list(found):
+        add(_WINDOWS_OF.get(codec), "same script")
+    if not seen & _MULTIBYTE:
+        add("cp1252", "same script")
+    if unnamed:
+        for codec in _guesses(data):
+            add(codec, "alternative")
+    elif seen <= _LATIN:
+        add("mac-roman", "alternative")
+    for codec, _ in list(found):
+        add(_CHINESE_OTHER.get(codec), "alternative")
+    return found, detected
+
+
+def _choose(readings: list[tuple[str, str, str]], score: Scorer | None) -> tuple[str, str, str]:
+    """The default reading (the first without C1 controls, else the first; never an
+    alternative), replaced by another only when more plausible by :data:`MARGIN`. When only
+    alternatives decode, the most plausible of them."""
+    primary = [r for r in readings if r[1] != "alternative"]
+    if not primary:
+        if score is None or len(readings) == 1:
+            return readings[0]
+        best = max(readings, key=lambda r: plausibility(r[2], score))
+        return best[0], "plausibility", best[2]
+    default = next((r for r in primary if not _C1.search(r[2])), primary[0])
+    if score is None or all(r[2] == default[2] for r in readings):
+        return default
+    default_c1 = bool(_C1.search(default[2]))
+    challengers = []
+    tried = {default[2]}
+    for reading in readings:
+        if reading[2] in tried or (not default_c1 and _C1.search(reading[2])):
+            continue
+        tried.add(reading[2])
+        words = _non_ascii_words(reading[2])
+        # plausibility is at most the share of words that are not odd: skip the identifier
+        # for readings that cannot clear the bar (most misreadings)
+        ceiling = 1 - sum(map(_odd_word, words)) / len(words) if words else 0.0
+        if ceiling > MARGIN:
+            challengers.append((ceiling, words, reading))
+    if not challengers:
+        return default
+    best, bar = default, plausibility(default[2], score) + MARGIN
+    for ceiling, words, reading in challengers:
+        if ceiling > bar:
+            value = score(" ".join(words)) * ceiling
+            if value > bar:
+                best, bar = (reading[0], "plausibility", reading[2]), value
+    return best
+
+
+def _strict_readings(data: bytes, candidates: list[tuple[str, str]]) -> list[
+        tuple[str, str, str]]:
+    readings = []
+    for codec, role in candidates:
+        text = _strict(data, codec)
+        if text is not None:
+            readings.append((codec, role, text))
+    return readings
 
 
 def decode_bytes(data: bytes, declared: str | None = None, score: Scorer | None = None) -> Decoded:
@@ -141,43 +483,52 @@ def decode_bytes(data: bytes, declared: str | None = None, score: Scorer | None 
 
     ``declared`` is a charset the document names itself (an HTML meta tag); it is verified,
     not trusted. ``score`` rates how plausible a text is (a language identifier's
-    probability); without it the first strict candidate wins.
+    probability from 0 to 1); without it the default reading wins. The result says how the
+    text was decoded (:attr:`Decoded.record`).
     """
     for bom, name, codec in _BOMS:
         if data.startswith(bom):
-            text = data.decode(codec, errors="replace")
-            _check_not_binary(text, replaced=True)
-            return Decoded(text, name)
+            text, replaced = _replacing(data, codec)
+            _check_not_binary(text, replaced=bool(replaced))
+            return Decoded(text, name, "bom", replaced)
 
     if b"\x00" in data[:_SAMPLE]:
         utf16 = _utf16_without_bom(data)
         if utf16 is not None:
-            text = data.decode(utf16, errors="replace")
-            _check_not_binary(text, replaced=True)
-            return Decoded(text, utf16)
+            text, replaced = _replacing(data, utf16)
+            _check_not_binary(text, replaced=bool(replaced))
+            return Decoded(text, utf16, "utf-16 without bom", replaced)
 
     as_utf8 = _strict(data, "utf-8")
     if as_utf8 is not None:
         _check_not_binary(as_utf8)
         return Decoded(as_utf8, "utf-8")
 
-    candidates = _candidates(data, declared)
-    best: tuple[tuple[int, float], str, str] | None = None
-    for codec in candidates:
-        text_or_none = _strict(data, codec)
-        if text_or_none is None:
-            continue
-        if score is None:
-            best = ((0, 0.0), codec, text_or_none)
-            break
-        key = (0 if _C1.search(text_or_none) else 1, score(_non_ascii_words(text_or_none)))
-        if best is None or key > best[0]:
-            best = (key, codec, text_or_none)
-    if best is None:
-        # nothing decodes strictly: take the first guess and mark what could not be read
-        codec = candidates[0]
-        text = data.decode(codec, errors="replace")
-    else:
-        _, codec, text = best
-    _check_not_binary(text, replaced=best is None)
-    return Decoded(text, codec)
+    damaged = _damaged_utf8(data)
+    if damaged is not None:
+        _check_not_binary(damaged.text, replaced=True)
+        return damaged
+
+    candidates, detected = _candidates(data, declared)
+    readings = _strict_readings(data, candidates)
+    if not any(role != "alternative" and not _C1.search(text) for _, role, text in readings):
+        # every reading of the named code pages has C1 controls (or none decodes): the
+        # detector named the wrong family (Shift_JIS-2004 taken for ISO-8859-7)
+        tried = {codec for codec, _ in candidates}
+        rescue = [(codec, "alternative") for codec in _guesses(data) if codec not in tried]
+        candidates += rescue
+        readings += _strict_readings(data, rescue)
+    if readings:
+        codec, role, text = _choose(readings, score)
+        _check_not_binary(text)
+        return Decoded(text, codec, role, detected=detected)
+    # nothing decodes strictly: the reading with the fewest replacements
+    best: tuple[int, str, str] | None = None
+    for codec in [c for c, _ in candidates] + ["utf-8"]:
+        text, replaced = _replacing(data, codec)
+        if best is None or replaced < best[0]:
+            best = (replaced, codec, text)
+    assert best is not None  # utf-8 is always tried
+    replaced, codec, text = best
+    _check_not_binary(text, replaced=True)
+    return Decoded(text, codec, "replacement", replaced, detected=detected)

@@ -37,18 +37,23 @@ _HTML_DATE_CONFIG = {"extensive_search": False, "original_date": True}
 
 @dataclass(slots=True)
 class RawRecord:
-    """Decoded text of one document and the metadata its source states about itself."""
+    """Decoded text of one document and the metadata its source states about itself.
+
+    ``decoding`` says how the bytes were decoded when they were not strict UTF-8
+    (:attr:`corpuspack.sources.decode.Decoded.record`); it becomes ``meta["decoding"]``.
+    """
 
     text: str
     encoding: str
     meta: dict[str, Any] = field(default_factory=dict)
     record: str | None = None
+    decoding: dict[str, Any] | None = None
 
 
 def read_text(data: bytes, score: Scorer | None) -> RawRecord:
     """A plain text file is one document."""
     decoded = decode_bytes(data, score=score)
-    return RawRecord(decoded.text, decoded.encoding)
+    return RawRecord(decoded.text, decoded.encoding, decoding=decoded.record)
 
 
 class _FrontMatter:
@@ -110,7 +115,7 @@ def read_markdown(data: bytes, score: Scorer | None, *,
         heading = _ATX_HEADING.search(content)
         if heading:
             meta["title"] = heading.group(1)
-    return RawRecord(content, decoded.encoding, meta)
+    return RawRecord(content, decoded.encoding, meta, decoding=decoded.record)
 
 
 def _html_metadata(html: str) -> dict[str, Any]:
@@ -194,6 +199,7 @@ def read_jsonl_line(line: bytes, number: int, score: Scorer | None,
     (counted in ``notes``), nesting and size are bounded; SkipFile otherwise.
     """
     encoding = "utf-8"
+    decoding = None
     if number == 1 and line.startswith(codecs.BOM_UTF8):
         line = line[len(codecs.BOM_UTF8):]
     try:
@@ -204,7 +210,7 @@ def read_jsonl_line(line: bytes, number: int, score: Scorer | None,
             raise SkipFile(f"invalid JSON: {first_line(exc)}") from None
         except UnicodeDecodeError:
             decoded = decode_bytes(line, score=score)
-            encoding = decoded.encoding
+            encoding, decoding = decoded.encoding, decoded.record
             try:
                 value = _load_record(decoded.text, notes)
             except ValueError as exc2:
@@ -225,7 +231,7 @@ def read_jsonl_line(line: bytes, number: int, score: Scorer | None,
             value.pop(key)
             value["source_id"] = rid
             break
-    return RawRecord(text, encoding, value, record)
+    return RawRecord(text, encoding, value, record, decoding)
 
 
 def iter_jsonl(lines: Iterator[tuple[int, bytes]], max_line: int, score: Scorer | None,
