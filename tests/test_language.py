@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
+import pycountry
 import pytest
 
-from corpuspack.language import LanguageIdentifier, sample
+from corpuspack.document import LANGUAGE_PATTERN
+from corpuspack.language import (
+    LOW_SCORE,
+    WITHDRAWN_639_1,
+    LanguageIdentifier,
+    casing_for_model,
+    iso_code,
+    model_labels,
+    sample,
+)
 
 from .conftest import SEED, text_of
 
@@ -42,3 +54,93 @@ def test_sample_is_bounded_and_spread() -> None:
     windows = part.split(" ")
     assert len(windows) == 5 and windows[0] == text[:60] and windows[-1] == text[-60:]
     assert sample("short text", 300) == "short text" and sample(text, 0) == text
+
+
+# ------------------------------------------------------------ labels of the model
+
+
+def test_model_labels_are_read_from_the_bundled_model() -> None:
+    labels = model_labels()
+    assert len(labels) == len(set(labels)) == 176
+    assert {"en", "als", "bh", "eml", "nah", "sh", "yue", "zh"} <= set(labels)
+
+
+def test_every_model_label_maps_to_an_iso_639_code() -> None:
+    for label in model_labels():
+        code = iso_code(label)
+        assert re.fullmatch(LANGUAGE_PATTERN, code), (label, code)
+        found = (pycountry.languages.get(alpha_2=code) if len(code) == 2
+                 else pycountry.languages.get(alpha_3=code))
+        assert found is not None, f"{label} -> {code} is not ISO 639-1 or 639-3"
+        # ISO 639-1 where the language has a (current) one, as the language column says
+        alpha_2 = getattr(found, "alpha_2", None)
+        if len(code) == 3 and alpha_2 is not None:
+            assert alpha_2 in WITHDRAWN_639_1, f"{label} -> {code}, but {alpha_2} exists"
+        assert code not in WITHDRAWN_639_1, (label, code)
+
+
+@pytest.mark.parametrize(("label", "code", "name"), [
+    ("als", "gsw", "Swiss German"),  # Alemannic; ISO "als" is Tosk Albanian
+    ("bh", "bho", "Bhojpuri"), ("eml", "egl", "Emilian"), ("nah", "nci", "Classical Nahuatl"),
+    ("sh", "hbs", "Serbo-Croatian"), ("he", "he", "Hebrew"), ("iw", "he", "Hebrew"),
+    ("zh", "zh", "Chinese"), ("yue", "yue", "Yue Chinese"), ("pt_BR", "pt", "Portuguese"),
+])
+def test_labels_that_are_not_their_iso_code(label: str, code: str, name: str) -> None:
+    assert iso_code(label) == code
+    found = (pycountry.languages.get(alpha_2=code) if len(code) == 2
+             else pycountry.languages.get(alpha_3=code))
+    assert found is not None and found.name == name
+
+
+def test_alemannic_is_swiss_german() -> None:
+    text = ("Am Samschtig isch wieder Märt uf em Dorfplatz. D Buure bringe Chäs, Brot und Öpfel "
+            "vo de Höf obe am Hang, und d Musikgsellschaft spiilt am Namittag es paar Stückli.")
+    found = LANGID.identify(text)
+    assert found is not None and found.code == "gsw"
+
+
+# ------------------------------------------------------------ capitals
+
+
+CASED = {"fr-fr": "fr", "de-de": "de", "es-es": "es", "it-it": "it", "pt-br": "pt",
+         "cs-cz": "cs", "pl-pl": "pl", "ru-ru": "ru", "el-gr": "el", "tr-tr": "tr"}
+
+
+def _sentences(lang: str) -> list[str]:
+    text = text_of(lang).replace("\n", " ")
+    return [s for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 8]
+
+
+@pytest.mark.parametrize(("lang", "code"), CASED.items())
+def test_capitals_heavy_texts(lang: str, code: str) -> None:
+    sentences = _sentences(lang)
+    for first, second in zip(sentences[:4], sentences[1:5], strict=False):
+        words, more = first.split(), second.split()
+        for text in (
+            " ".join(words[:7]).upper() + "\n" + " ".join(more[:4]),  # headline + a line
+            " ".join(words[:5]).upper() + ". " + " ".join(more[:3]),  # shorter still
+            first.upper(),  # all capitals
+            " ".join(w.upper() if i % 2 else w for i, w in enumerate(words)),  # every other
+        ):
+            found = LANGID.identify(text)
+            assert found is not None and found.code == code, text
+
+
+def test_casing_for_model() -> None:
+    german = text_of("de-de")[:300]  # nouns in capitals: 6% of the letters
+    assert casing_for_model(german) == german
+    assert casing_for_model("LA MAISON DU LAC EST À VENDRE.\nVisites le samedi.") == \
+        "la maison du lac est à vendre.\nvisites le samedi."
+    assert casing_for_model("ДОМ У ОЗЕРА ПРОДАЁТСЯ. Осмотр в субботу.") == \
+        "дом у озера продаётся. осмотр в субботу."
+    assert casing_for_model("日本語のテキスト") == "日本語のテキスト"
+
+
+# ------------------------------------------------------------ low scores
+
+
+def test_low_score_threshold() -> None:
+    found = LANGID.identify("Login Password")  # no language in particular
+    assert found is not None and found.score < LOW_SCORE
+    found = LANGID.identify(text_of("fr-fr"))
+    assert found is not None and found.score >= LOW_SCORE

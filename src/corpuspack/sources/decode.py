@@ -123,16 +123,20 @@ _UNNAMED_EAST_ASIAN = ("gb18030", "big5hkscs", "cp932", "shift_jis_2004", "euc_j
                        "cp949")
 _EAST_ASIAN_MIN_SHARE = 0.2
 _NON_ASCII = bytes(range(0x80, 0x100))
-# Chinese text in one of its two families of code pages often decodes strictly in the other
-# (as characters no one writes: private use, rare ideographs); detectors mix them up.
-_CHINESE_OTHER = {"gb2312": "big5", "gbk": "big5", "gb18030": "big5", "big5": "gb18030",
-                  "cp950": "gb18030", "big5hkscs": "gb18030"}
+# East Asian text in one double-byte code page often decodes strictly in another (Korean
+# cp949 as GB18030, Big5 as GB18030); detectors mix them up on short texts, so when one is
+# named the others are alternatives.
+_EAST_ASIAN = {"shift_jis", "cp932", "shift_jis_2004", "shift_jisx0213", "euc_jp",
+               "euc_jis_2004", "euc_jisx0213", "gb2312", "gbk", "gb18030", "big5", "cp950",
+               "big5hkscs", "euc_kr", "cp949", "johab"}
 _MULTIBYTE = {"shift_jis", "cp932", "shift_jis_2004", "shift_jisx0213", "euc_jp",
               "euc_jis_2004", "euc_jisx0213", "iso2022_jp", "gb2312", "gbk", "gb18030",
               "big5", "big5hkscs", "cp950", "euc_kr", "cp949", "johab", "iso2022_kr",
               "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"}
-# Double-byte code pages: a lead byte from 0x81 up is followed by one trail byte.
+# Double-byte code pages: a lead byte from 0x81 up is followed by one trail byte (GB18030's
+# four-byte sequences have an ASCII digit second, which is never taken along).
 _DOUBLE_BYTE = {"shift_jis", "cp932", "shift_jis_2004", "shift_jisx0213", "gbk", "gb2312",
+                "gb18030",
                 "big5", "big5hkscs", "cp950", "cp949", "euc_kr", "euc_jp", "euc_jis_2004",
                 "euc_jisx0213", "johab"}
 _MAX_SCORED_WORDS = 300
@@ -145,6 +149,10 @@ MIN_VALID_PER_BAD = 8
 # misreadings of a few non-ASCII words win (566), 0.3 and more kept detector errors (570,
 # 558 at 0.5, 503 when the default always stays).
 MARGIN = 0.15
+# Measured in docs/design.md: right readings of the 669 legacy and vendor excerpts had at
+# most 20% odd words; above this share, the detector's family is doubted and the guesses
+# are tried too.
+MAX_ODD_SHARE = 0.3
 METHODS = ("bom", "utf-16 without bom", "utf-8 with bad bytes", "declared", "detected",
            "superset", "same script", "alternative", "plausibility", "replacement")
 
@@ -343,8 +351,14 @@ def _char_class(chars: list[str]) -> str:
 
 
 @functools.cache
-def _odd_pattern() -> re.Pattern[str]:
-    """The expression :func:`_odd_word` searches (built once, 10 ms, on first use)."""
+def _symbols() -> re.Pattern[str]:
+    """Non-ASCII symbols (S*) and other characters of :data:`_ODD_CATEGORIES` (10 ms, once)."""
+    return re.compile(f"[{_char_class(_odd_characters()[2])}]")
+
+
+@functools.cache
+def _odd_characters() -> tuple[list[str], list[str], list[str]]:
+    """Small letters, capitals, and the non-ASCII symbols and controls, of the BMP."""
     lower, upper, symbols = [], [], []
     for code in range(0x10000):
         ch = chr(code)
@@ -356,23 +370,33 @@ def _odd_pattern() -> re.Pattern[str]:
         elif code > 0x7F and ch != "´" and (ch in _ODD_INSIDE
                                             or unicodedata.category(ch) in _ODD_CATEGORIES):
             symbols.append(ch)  # ASCII symbols are typed on purpose, never misread
+    return lower, upper, symbols
+
+
+@functools.cache
+def _odd_pattern() -> re.Pattern[str]:
+    """The expression :func:`_odd_word` searches (built once, on first use)."""
+    lower, upper, symbols = _odd_characters()
     small, capital, symbol = _char_class(lower), _char_class(upper), _char_class(symbols)
+    non_ascii_small = _char_class([ch for ch in lower if not ch.isascii()])
     non_ascii_capital = _char_class([ch for ch in upper if not ch.isascii()])
     diacritic = _char_class(sorted(_SPACING_DIACRITICS))
     return re.compile(
-        f"[{small}][{capital}]"  # a capital right after a small letter
+        # a capital right after a small letter, one of them not ASCII (ASCII letters read
+        # the same in every code page: "McDonald" is no misreading)
+        f"[{non_ascii_small}][{capital}]|[{small}][{non_ascii_capital}]"
         f"|^[{non_ascii_capital}][{capital}][{small}]"  # "ÑSpiegel"
-        "|[\x80-\x9f\ue000-\uf8ff]"  # C1 controls, private use
+        "|[\x80-\x9f\ue000-\uf8ff\ufffd]"  # C1 controls, private use, U+FFFD
         f"|[^\\W\\d_][{diacritic}]|[{diacritic}][^\\W\\d_]"  # a diacritic touching a letter
-        f"|[{small}{capital}][{symbol}][{small}{capital}]")  # a symbol between cased letters
+        f"|[{small}{capital}][{symbol}]+[{small}{capital}]")  # symbols between cased letters
 
 
 def _odd_word(word: str) -> bool:
-    """A word no writer produces but misreadings do: a capital right after a small letter
-    (KOI8 read as cp1251: "пЗПМПЫЕООС") or a word opening with a non-ASCII capital, a capital
-    and a small letter ("ÑSpiegel"), a C1 control or a private-use character, a symbol
-    between two cased letters (KOI8-R box drawing for Ukrainian letters: "Р╕Д"), or a
-    spacing diacritic touching a letter ("pu˜")."""
+    """A word no writer produces but misreadings do: a capital right after a small letter,
+    one of them not ASCII (KOI8 read as cp1251: "пЗПМПЫЕООС"), a word opening with a
+    non-ASCII capital, a capital and a small letter ("ÑSpiegel"), a C1 control, a
+    private-use character or U+FFFD, symbols between two cased letters (KOI8-R box drawing
+    for Ukrainian letters: "Р╕Д"), or a spacing diacritic touching a letter ("pu˜")."""
     return _odd_pattern().search(word) is not None
 
 
@@ -426,21 +450,16 @@ def _candidates(data: bytes, declared: str | None) -> tuple[list[tuple[str, str]
             add(codec, "alternative")
     elif seen <= _LATIN:
         add("mac-roman", "alternative")
-    for codec, _ in list(found):
-        add(_CHINESE_OTHER.get(codec), "alternative")
+    if seen & _EAST_ASIAN:
+        for codec in _UNNAMED_EAST_ASIAN + ("big5",):
+            add(codec, "alternative")
     return found, detected
 
 
 def _choose(readings: list[tuple[str, str, str]], score: Scorer | None) -> tuple[str, str, str]:
     """The default reading (the first without C1 controls, else the first; never an
-    alternative), replaced by another only when more plausible by :data:`MARGIN`. When only
-    alternatives decode, the most plausible of them."""
+    alternative), replaced by another only when more plausible by :data:`MARGIN`."""
     primary = [r for r in readings if r[1] != "alternative"]
-    if not primary:
-        if score is None or len(readings) == 1:
-            return readings[0]
-        best = max(readings, key=lambda r: plausibility(r[2], score))
-        return best[0], "plausibility", best[2]
     default = next((r for r in primary if not _C1.search(r[2])), primary[0])
     if score is None or all(r[2] == default[2] for r in readings):
         return default
@@ -466,6 +485,24 @@ def _choose(readings: list[tuple[str, str, str]], score: Scorer | None) -> tuple
             if value > bar:
                 best, bar = (reading[0], "plausibility", reading[2]), value
     return best
+
+
+def _doubtful(readings: list[tuple[str, str, str]]) -> bool:
+    """True when no named code page reads the bytes believably: every reading has C1
+    controls, or more than :data:`MAX_ODD_SHARE` of the default's non-ASCII words are odd
+    or of their non-ASCII characters are symbols (Korean read as cp865: "╡≡╖║┼Σ╕")."""
+    default = next((text for _, role, text in readings
+                    if role != "alternative" and not _C1.search(text)), None)
+    if default is None:
+        return True
+    words = _non_ascii_words(default)
+    if not words:
+        return False
+    if sum(map(_odd_word, words)) > MAX_ODD_SHARE * len(words):
+        return True
+    joined = "".join(words)
+    non_ascii = len(joined) - len(joined.encode("ascii", "ignore"))
+    return len(_symbols().findall(joined)) > MAX_ODD_SHARE * non_ascii
 
 
 def _strict_readings(data: bytes, candidates: list[tuple[str, str]]) -> list[
@@ -511,24 +548,37 @@ def decode_bytes(data: bytes, declared: str | None = None, score: Scorer | None 
 
     candidates, detected = _candidates(data, declared)
     readings = _strict_readings(data, candidates)
-    if not any(role != "alternative" and not _C1.search(text) for _, role, text in readings):
-        # every reading of the named code pages has C1 controls (or none decodes): the
-        # detector named the wrong family (Shift_JIS-2004 taken for ISO-8859-7)
+    if _doubtful(readings):
+        # the detector named the wrong family (Shift_JIS-2004 taken for ISO-8859-7, Big5
+        # for cp1252): try the guesses too
         tried = {codec for codec, _ in candidates}
         rescue = [(codec, "alternative") for codec in _guesses(data) if codec not in tried]
         candidates += rescue
         readings += _strict_readings(data, rescue)
-    if readings:
+    if any(role != "alternative" for _, role, _ in readings):
         codec, role, text = _choose(readings, score)
         _check_not_binary(text)
         return Decoded(text, codec, role, detected=detected)
-    # nothing decodes strictly: the reading with the fewest replacements
+    # no named code page decodes strictly: the reading of one with the fewest replacements
+    # (UTF-8 too) ...
     best: tuple[int, str, str] | None = None
-    for codec in [c for c, _ in candidates] + ["utf-8"]:
+    for codec in [c for c, role in candidates if role != "alternative"] + ["utf-8"]:
         text, replaced = _replacing(data, codec)
         if best is None or replaced < best[0]:
             best = (replaced, codec, text)
     assert best is not None  # utf-8 is always tried
     replaced, codec, text = best
+    # ... unless a guess (Mac Roman, an East Asian code page) decodes strictly and reads more
+    # plausibly by the margin: GB18030 and Mac Roman decode almost any bytes, so a strict
+    # reading by a guess alone is no evidence
+    if readings and score is not None:
+        value, guess = -1.0, readings[0]
+        for reading in readings:  # the first of equals, in the order of _guesses
+            found = plausibility(reading[2], score)
+            if found > value:
+                value, guess = found, reading
+        if value > plausibility(text, score) + MARGIN:
+            _check_not_binary(guess[2])
+            return Decoded(guess[2], guess[0], "plausibility", detected=detected)
     _check_not_binary(text, replaced=True)
     return Decoded(text, codec, "replacement", replaced, detected=detected)

@@ -1,0 +1,250 @@
+"""The shared cases of text decoded or identified unfaithfully (../shared/cases), and variants.
+
+Each case folder is built by the real build and its documents read back from the package.
+The variants cover the same kinds of fault where else a user meets them: every vendor
+superset with its own extension characters, Mac Roman, other KOI8-U texts, UTF-8 damaged
+in the middle or cut, JSON lines with bad bytes, capitals in several languages and scripts.
+Every doubt must be on record: in the document's ``meta["decoding"]`` and the build's notes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from corpuspack.language import LOW_SCORE_NOTE
+from corpuspack.sources.decode import (
+    NOTE_PLAUSIBILITY,
+    NOTE_REPLACED,
+    NOTE_TRUNCATED,
+)
+from tests.conftest import text_of
+from tests.test_cases_metadata import build_docs, case
+
+# Ukrainian written for these tests (і, ї, є, ґ and the apostrophe of Ukrainian spelling)
+UKRAINIAN = [
+    "Щороку в травні наше місто святкує день заснування. На головній площі виступають "
+    "місцеві гурти, а діти малюють крейдою на бруківці. Ґанок старої ратуші прикрашають "
+    "квітами, і кожен охочий може піднятися на її вежу.",
+    "Бібліотека подовжує години роботи взимку: читальна зала відчинена до дев'ятої вечора. "
+    "Її працівники радять записуватися на нові книжки заздалегідь, бо черга на них довга.",
+    "Якщо ви їдете потягом до Львова, візьміть із собою теплий одяг. У вагонах буває "
+    "прохолодно, а на пероні вночі дме сильний вітер. Ґудзики на пальті краще перевірити "
+    "ще вдома.",
+    "Єдине, про що просить господиня: не залишайте велосипеди в під'їзді.",
+]
+
+
+def only_doc(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    assert len(docs) == 1
+    return next(iter(docs.values()))
+
+
+# ---------------------------------------------------------------- cp932-vendor-chars
+
+
+def test_cp932_vendor_chars(tmp_path: Path) -> None:
+    src = case("cp932-vendor-chars", tmp_path)
+    raw = (src / "chounaikai-oshirase.txt").read_bytes()
+    docs, report = build_docs(src, tmp_path)
+    doc = only_doc(docs)
+    assert doc["encoding"] == "cp932"
+    assert doc["text"] == raw.decode("cp932").strip()
+    assert "\ufffd" not in doc["text"] and all(c in doc["text"] for c in "①②㈱髙㎡")
+    assert doc["meta"]["decoding"] == {"method": "superset", "detected": "shift_jis"}
+    assert NOTE_REPLACED not in report.notes
+
+
+# (file name, superset, fixture, characters only the superset holds)
+VENDOR_FILES = [
+    ("cp932.txt", "cp932", "ja-jp", "①②㈱髙﨑№"),
+    ("sjis2004.txt", "shift_jis_2004", "ja-jp", "剝𩸽俱頰"),
+    ("eucjis2004.txt", "euc_jis_2004", "ja-jp", "剝𩸽俱①"),
+    ("cp950.txt", "cp950", "zh-tw", "碁銹裏墻"),
+    ("big5hkscs.txt", "big5hkscs", "zh-tw", "嘅咗嚟啲"),
+    ("gb18030.txt", "gb18030", "zh-cn", "㐀𠀀ཀᠠ"),
+    ("cp949.txt", "cp949", "ko-kr", "똠햏뷁쓩"),
+]
+
+
+def test_vendor_supersets_through_a_build(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    expected = {}
+    used: dict[str, int] = {}
+    for name, codec, lang, chars in VENDOR_FILES:
+        # a paragraph of its own for each file of a language: copies would be near-duplicates
+        paragraph = [p for p in text_of(lang).split("\n") if p.strip()][used.get(lang, 0)]
+        used[lang] = used.get(lang, 0) + 1
+        text = "".join(paragraph[i:i + 60] + chars[i // 60 % len(chars)]
+                       for i in range(0, len(paragraph), 60))
+        text = text.encode(codec, errors="ignore").decode(codec)
+        (src / name).write_bytes(text.encode(codec))
+        expected[name] = (text, codec)
+    docs, report = build_docs(src, tmp_path)
+    for name, (text, codec) in expected.items():
+        doc = docs[name]
+        assert (doc["encoding"], doc["text"]) == (codec, text), name
+        assert "replaced" not in doc["meta"]["decoding"]
+    assert NOTE_REPLACED not in report.notes
+
+
+# ---------------------------------------------------------------- koi8u-ukrainian
+
+
+def test_koi8u_ukrainian(tmp_path: Path) -> None:
+    src = case("koi8u-ukrainian", tmp_path)
+    raw = (src / "oholoshennia.txt").read_bytes()
+    docs, report = build_docs(src, tmp_path)
+    doc = only_doc(docs)
+    assert doc["text"] == raw.decode("koi8-u").strip()
+    assert (doc["encoding"], doc["language"]) == ("koi8-u", "uk")
+    # the detector said KOI8-R: the choice of KOI8-U is a doubt on record
+    assert doc["meta"]["decoding"] == {"method": "plausibility", "detected": "koi8-r"}
+    assert report.notes[NOTE_PLAUSIBILITY] == 1
+
+
+@pytest.mark.parametrize("codec", ["koi8-u", "cp1251", "mac-cyrillic"])
+def test_ukrainian_in_every_cyrillic_code_page(codec: str, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    for i, text in enumerate(UKRAINIAN):
+        (src / f"{i}.txt").write_bytes(text.encode(codec))
+    (src / "all.txt").write_bytes("\n\n".join(UKRAINIAN).encode(codec))
+    docs, _ = build_docs(src, tmp_path)
+    assert docs["all.txt"]["text"] == "\n\n".join(UKRAINIAN)
+    for i, text in enumerate(UKRAINIAN):
+        doc = docs[f"{i}.txt"]
+        assert (doc["text"], doc["encoding"], doc["language"]) == (text, codec, "uk")
+
+
+def test_russian_koi8r_stays_koi8r(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    data = text_of("ru-ru").encode("koi8-r", errors="ignore")
+    (src / "ru.txt").write_bytes(data)
+    docs, report = build_docs(src, tmp_path)
+    doc = only_doc(docs)
+    assert (doc["encoding"], doc["language"]) == ("koi8-r", "ru")
+    assert doc["meta"]["decoding"] == {"method": "detected"}
+    assert NOTE_PLAUSIBILITY not in report.notes
+
+
+# ---------------------------------------------------------------- Mac Roman
+
+
+def test_mac_roman_through_a_build(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    expected = {}
+    for lang in ("fr-fr", "de-de", "es-es", "it-it", "pt-br"):
+        data = text_of(lang).encode("mac-roman", errors="ignore")
+        (src / f"{lang}.txt").write_bytes(data)
+        expected[f"{lang}.txt"] = (data.decode("mac-roman").strip(), lang[:2])
+    docs, _ = build_docs(src, tmp_path)
+    for name, (text, code) in expected.items():
+        doc = docs[name]
+        assert (doc["encoding"], doc["text"], doc["language"]) == ("mac-roman", text, code)
+
+
+# ---------------------------------------------------------------- truncated-utf8
+
+
+def test_truncated_utf8(tmp_path: Path) -> None:
+    src = case("truncated-utf8", tmp_path)
+    raw = (src / "gorsovet-most.txt").read_bytes()
+    docs, report = build_docs(src, tmp_path)
+    doc = only_doc(docs)
+    assert doc["encoding"] == "utf-8"
+    assert doc["text"] == raw[:-1].decode("utf-8").strip()  # all but the cut character
+    assert doc["text"].endswith("окончательный проек")
+    assert doc["meta"]["decoding"] == {"method": "utf-8 with bad bytes", "truncated": 1}
+    assert report.notes[NOTE_TRUNCATED] == 1 and NOTE_REPLACED not in report.notes
+
+
+def test_damaged_utf8_and_jsonl_through_a_build(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    greek = text_of("el-gr").encode("utf-8")
+    # three isolated bad bytes in the middle of a Greek text (a cp1252 apostrophe, a stray
+    # lead byte, a lone continuation byte)
+    at = [i for i in range(200, len(greek)) if greek[i] < 0x80 or greek[i] >= 0xC0][:39:13]
+    damaged = bytearray(greek)
+    for offset, (i, bad) in enumerate(zip(at, (0x92, 0xE2, 0xA9), strict=True)):
+        damaged.insert(i + offset, bad)
+    (src / "el.txt").write_bytes(bytes(damaged))
+    line = json.dumps({"id": "r1", "text": text_of("ru-ru")}, ensure_ascii=False).encode()
+    good = json.dumps({"id": "r2", "text": text_of("cs-cz")}, ensure_ascii=False).encode()
+    cut = next(i for i in range(100, len(line)) if line[i] < 0x80 or line[i] >= 0xC0)
+    (src / "dump.jsonl").write_bytes(line[:cut] + b"\xff" + line[cut:] + b"\n" + good + b"\n")
+    docs, report = build_docs(src, tmp_path)
+    doc = docs["el.txt"]
+    assert doc["encoding"] == "utf-8" and doc["language"] == "el"
+    assert doc["text"].count("\ufffd") == 3
+    assert doc["text"].replace("\ufffd", "") == greek.decode("utf-8").strip()
+    assert doc["meta"]["decoding"] == {"method": "utf-8 with bad bytes", "replaced": 3}
+    bad_line, good_line = docs["dump.jsonl#r1"], docs["dump.jsonl#r2"]
+    assert bad_line["meta"]["decoding"] == {"method": "utf-8 with bad bytes", "replaced": 1}
+    assert bad_line["text"].replace("\ufffd", "") == text_of("ru-ru").strip()
+    assert "decoding" not in good_line["meta"]
+    assert report.notes[NOTE_REPLACED] == 4
+
+
+# ---------------------------------------------------------------- lid-mostly-uppercase
+
+
+def test_lid_mostly_uppercase(tmp_path: Path) -> None:
+    src = case("lid-mostly-uppercase", tmp_path)
+    docs, _ = build_docs(src, tmp_path)
+    assert only_doc(docs)["language"] == "fr"
+
+
+CAPITALS = {
+    "fr": "LA MAISON DU LAC EST À VENDRE.\nVisites le samedi.",
+    "de": "DAS HAUS AM SEE WIRD VERKAUFT.\nBesichtigung am Samstag.",
+    "es": "SE VENDE LA CASA DEL LAGO.\nVisitas el sábado.",
+    "it": "LA CASA SUL LAGO È IN VENDITA.\nVisite il sabato.",
+    "pt": "VENDE-SE A CASA DO LAGO.\nVisitas aos sábados.",
+    "nl": "HET HUIS AAN HET MEER IS TE KOOP.\nBezichtiging op zaterdag.",
+    "pl": "DOM NAD JEZIOREM NA SPRZEDAŻ.\nOglądanie w sobotę.",
+    "ru": "ДОМ У ОЗЕРА ПРОДАЁТСЯ.\nОсмотр в субботу.",
+    "uk": "БУДИНОК БІЛЯ ОЗЕРА ПРОДАЄТЬСЯ.\nОгляд у суботу.",
+    "el": "ΤΟ ΣΠΙΤΙ ΣΤΗ ΛΙΜΝΗ ΠΩΛΕΙΤΑΙ.\nΕπισκέψεις το Σάββατο.",
+}
+
+
+def test_capitals_in_several_languages_through_a_build(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    for code, text in CAPITALS.items():
+        (src / f"{code}.txt").write_text(text, encoding="utf-8")
+    docs, _ = build_docs(src, tmp_path)
+    assert {name[:-4]: doc["language"] for name, doc in docs.items()} == {
+        code: code for code in CAPITALS}
+
+
+# ---------------------------------------------------------------- lid-label-not-iso
+
+
+def test_lid_label_not_iso(tmp_path: Path) -> None:
+    src = case("lid-label-not-iso", tmp_path)
+    docs, _ = build_docs(src, tmp_path)
+    assert only_doc(docs)["language"] == "gsw"
+
+
+# ---------------------------------------------------------------- low identifier scores
+
+
+def test_low_scores_are_counted(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "login.txt").write_text("Login Password", encoding="utf-8")
+    (src / "mama.txt").write_text("Mama Papa", encoding="utf-8")
+    (src / "prose.txt").write_text(text_of("fr-fr"), encoding="utf-8")
+    docs, report = build_docs(src, tmp_path)
+    assert docs["login.txt"]["language_score"] < 0.5 and docs["mama.txt"]["language_score"] < 0.5
+    assert docs["prose.txt"]["language_score"] >= 0.5
+    assert report.notes[LOW_SCORE_NOTE] == 2
