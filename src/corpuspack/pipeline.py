@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from corpuspack.boilerplate import Removal, Rules, clean
+from corpuspack.boilerplate import Removal, Rules, clean, word_count
 from corpuspack.document import Document, document_id, json_line, text_sha256
 from corpuspack.errors import SkipFile
 from corpuspack.language import LOW_SCORE, LOW_SCORE_NOTE, LanguageIdentifier
@@ -34,6 +34,7 @@ from corpuspack.sources.readers import (
 )
 
 MiB = 1 << 20
+SPLIT_MAX_CHARS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,16 @@ class FileStats:
 
 
 def fill_text_fields(doc: Document, repetition_signals: bool) -> None:
-    """Set every column computed from the text: counts, hash, quality signals."""
+    """Set every column computed from the text: counts, hash, quality signals.
+
+    A long text is counted in slices rather than as one list of words, which would cost
+    about 9 times the text (measured on a 250 MB file: 14.9x its size at peak, 6.0x without
+    the list); a short one is split at once, which is faster.
+    """
     text = doc.text
-    words = text.split()
+    words = text.split() if len(text) <= SPLIT_MAX_CHARS else None
     doc.n_chars = len(text)
-    doc.n_words = len(words)
+    doc.n_words = len(words) if words is not None else word_count(text)
     doc.sha256 = text_sha256(text)
     for name, value in signals(text, words, repetition_signals).items():
         setattr(doc, name, value)
@@ -139,6 +145,8 @@ def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],
     columns, extra, set_aside = merge_layers(settings.defaults, raw.meta, src.manifest,
                                              sidecar)
     if stats is not None:
+        if isinstance(raw.meta.get("extraction"), str):  # the reader fell back (HTML)
+            stats.notes[f"html extraction {raw.meta['extraction']}"] += 1
         for key in set_aside:
             column = key.removesuffix("_raw")
             stats.notes[f"{column} not valid: kept in meta.{key}"] += 1

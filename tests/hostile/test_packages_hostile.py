@@ -647,9 +647,13 @@ def test_card_and_diff_of_a_release_on_the_command_line(built, rel: Path,
     assert "0 added, 0 removed, 0 changed" in done.stdout
     done = cli(tmp_path, "validate", str(rel))
     assert done.returncode == 0, done.stdout + done.stderr
-    done = cli(tmp_path, "card", str(rel))
+    done = cli(tmp_path, "card", str(rel))  # publish writes a release whole: not into it
+    assert done.returncode == 2 and "--out" in done.stderr
+    assert not (rel / "DATA_CARD.md").exists()
+    done = cli(tmp_path, "card", str(rel), "--out", str(tmp_path / "card"))
     assert done.returncode == 0, done.stderr
-    assert (rel / "DATA_CARD.md").read_text().count("<!-- corpuspack:begin ") == 7
+    assert (tmp_path / "card" / "DATA_CARD.md").read_text().count(
+        "<!-- corpuspack:begin ") == 7
 
 
 def test_a_changed_byte_breaks_checksums_and_the_record(rel: Path) -> None:
