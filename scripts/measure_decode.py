@@ -13,7 +13,7 @@ the code pages its language was written in; a decoding is right when it gives ba
 exactly what the code page holds. Further sets: the same paragraphs with characters only
 a vendor superset holds (cp932, Shift_JIS-2004, EUC-JIS-2004, cp950, Big5-HKSCS,
 GB18030, cp949), and whole texts in UTF-8 with 1 to 3 bad bytes inserted or the last
-character cut. Speed is decoding throughput over the whole texts (best of 3 runs).
+character cut. Speed is decoding throughput over the whole texts (best of 5 runs).
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def accuracy(decode: Callable[[bytes], str], samples: list[tuple[str, bytes, str
 def speed(decode: Callable[[bytes], str], docs: list[bytes]) -> float:
     size = sum(map(len, docs))
     best = float("inf")
-    for _ in range(3):
+    for _ in range(5):
         start = time.perf_counter()
         for data in docs:
             try:
