@@ -14,16 +14,20 @@ Order, cheapest and most certain first (measurements in docs/design.md, "Decodin
    guess of Resiliparse's uchardet-based detector (the most accurate and fastest detector
    measured), each with its **supersets** (:data:`SUPERSETS_FIRST`, :data:`SUPERSETS_AFTER`:
    detectors name the base code page, never the vendor superset that holds the text's
-   extra characters), the Windows code page of the same script, cp1252, and Mac Roman for
-   Western European text. Among those that decode strictly, the **default** is the first
-   without C1 control characters (they are almost never intended), else the first; Mac
-   Roman is never the default. Another strict reading replaces it only when its
-   :func:`plausibility` beats the default's by :data:`MARGIN` (near-ties keep the
-   detector's choice);
-5. only when no candidate decodes strictly are bytes replaced: the candidate (UTF-8
-   included) needing the fewest U+FFFD wins. In double-byte code pages an unmapped lead
-   byte takes its non-ASCII trail byte with it (as the WHATWG Encoding Standard decodes),
-   so one lost character does not garble its neighbours.
+   extra characters), the Windows code page of the same script and cp1252 (the *named*
+   candidates); then **alternatives**: Mac Roman for Latin-script text, the other East
+   Asian code pages for short East Asian text, and guesses (:data:`_UNNAMED`) when the
+   detector names nothing or its family reads the bytes badly (:func:`_doubtful`). Among
+   the readings that decode strictly, the **default** is the first named one without C1
+   control characters (they are almost never intended), else the first named one. Another
+   strict reading replaces it only when its :func:`plausibility` beats the default's by
+   :data:`MARGIN` (near-ties keep the detector's choice, or the superset that decoded);
+5. only when no named candidate decodes strictly are bytes replaced: the named candidate
+   (or UTF-8) needing the fewest U+FFFD, unless an alternative decodes strictly and beats
+   that reading's plausibility by the margin (GB18030 and Mac Roman decode almost any
+   bytes, so decoding strictly is no evidence for them). In double-byte code pages an
+   unmapped lead byte takes its non-ASCII trail byte with it (as the WHATWG Encoding
+   Standard decodes), so one lost character does not garble its neighbours.
 
 How a document was decoded, when it was not strict UTF-8, is kept in
 :attr:`Decoded.record` (``meta["decoding"]`` of its document)::
@@ -32,9 +36,12 @@ How a document was decoded, when it was not strict UTF-8, is kept in
     {"method": "utf-8 with bad bytes", "replaced": 2, "truncated": 1}
     {"method": "replacement", "replaced": 4, "detected": "big5"}
 
-``method`` is one of :data:`METHODS`; ``replaced`` counts the U+FFFD written for
-undecodable bytes, ``truncated`` the bytes of a cut last character dropped (both absent
-when 0); ``detected`` is the detector's guess when another codec was used.
+``method`` is one of :data:`METHODS`: the role of the codec used (``"declared"``,
+``"detected"``, ``"superset"``, ``"same script"``), ``"plausibility"`` when a reading other
+than the default won, ``"replacement"``, or the BOM and UTF-8 paths; ``replaced`` counts
+the U+FFFD written for undecodable bytes, ``truncated`` the bytes of a cut last character
+dropped (both absent when 0); ``detected`` is the detector's guess when another codec was
+used. :func:`count_notes` turns a record into the build's notes.
 
 Bytes whose decoding has more than 5% control or replacement characters are binary and
 rejected with :class:`~corpuspack.errors.SkipFile`.
@@ -150,15 +157,15 @@ _MAX_SCORED_WORDS = 300
 MIN_VALID_PER_BAD = 8
 # Measured in docs/design.md: the plausibility a reading needs over the default to replace
 # it. Margins from 0.1 to 0.2 were right most often (573 of 576 legacy excerpts); 0 let
-# misreadings of a few non-ASCII words win (566), 0.3 and more kept detector errors (570,
-# 558 at 0.5, 503 when the default always stays).
+# misreadings of a few non-ASCII words win (562), 0.3 and more kept detector errors (570,
+# 558 at 0.5, 494 when the default always stays).
 MARGIN = 0.15
 # Measured in docs/design.md: right readings of the 669 legacy and vendor excerpts had at
 # most 20% odd words; above this share, the detector's family is doubted and the guesses
 # are tried too.
 MAX_ODD_SHARE = 0.3
 METHODS = ("bom", "utf-16 without bom", "utf-8 with bad bytes", "declared", "detected",
-           "superset", "same script", "alternative", "plausibility", "replacement")
+           "superset", "same script", "plausibility", "replacement")
 
 # Doubts the build counts (FileStats.notes), by what each counts
 NOTE_REPLACED = "decoding: undecodable bytes replaced with U+FFFD"  # U+FFFD written
@@ -456,7 +463,7 @@ def _guesses(data: bytes) -> tuple[str, ...]:
 
 def _candidates(data: bytes, declared: str | None) -> tuple[list[tuple[str, str]], str | None]:
     """Candidate codecs in order of trust, each with its role (a :data:`METHODS` name, or
-    ``"alternative"`` for Mac Roman), and the detector's guess."""
+    ``"alternative"`` for Mac Roman and the guesses), and the detector's guess."""
     found: list[tuple[str, str]] = []
     seen: set[str] = set()
 
