@@ -177,7 +177,7 @@ def read_html(data: bytes, score: Scorer | None) -> RawRecord:
         meta["html_lang"] = lang
     if "title" not in meta and tree.title:
         meta["title"] = tree.title
-    return RawRecord(text, decoded.encoding, meta)
+    return RawRecord(text, decoded.encoding, meta, decoding=decoded.record)
 
 
 def _load_record(line: bytes | str, notes: Counter[str] | None) -> Any:
