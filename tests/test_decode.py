@@ -173,8 +173,10 @@ def test_superset_characters_anywhere_decode_exactly(data: st.DataObject) -> Non
     superset, base, lang, chars = data.draw(st.sampled_from(VENDOR))
     extra = _only_in_superset(superset, base, chars)
     prose = text_of(lang).encode(base, errors="ignore").decode(base)
-    start = data.draw(st.integers(0, len(prose) - 200))
-    text = prose[start:start + 200]
+    # 400 characters: detectors misread shorter East Asian snippets now and then (about 1%
+    # under 250 bytes, docs/design.md), which no superset can mend
+    start = data.draw(st.integers(0, len(prose) - 400))
+    text = prose[start:start + 400]
     for ch in data.draw(st.lists(st.sampled_from(extra), min_size=1, max_size=4)):
         at = data.draw(st.integers(0, len(text)))
         text = text[:at] + ch + text[at:]
