@@ -41,6 +41,8 @@ class RawRecord:
 
     ``decoding`` says how the bytes were decoded when they were not strict UTF-8
     (:attr:`corpuspack.sources.decode.Decoded.record`); it becomes ``meta["decoding"]``.
+    ``verbatim`` holds the lines the reader knows to be code or other verbatim text
+    (Markdown code blocks, HTML ``<pre>``), stripped: text-quality rules never remove them.
     """
 
     text: str
@@ -48,6 +50,7 @@ class RawRecord:
     meta: dict[str, Any] = field(default_factory=dict)
     record: str | None = None
     decoding: dict[str, Any] | None = None
+    verbatim: frozenset[str] = frozenset()
 
 
 def read_text(data: bytes, score: Scorer | None) -> RawRecord:
