@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from corpuspack.validate import validate_package
 
-from .conftest import build_to
+from .conftest import build_to, text_of
 
 
 @pytest.fixture()
@@ -116,3 +118,27 @@ def test_unnormalised_text_is_caught(tmp_path: Path) -> None:
     rewrite(shard(config.package_dir), tamper)
     refresh_hash(config.package_dir)
     assert "not-normalised" in codes(config.package_dir)
+
+
+def test_damaged_text_is_warned_about_not_refused(tmp_path: Path) -> None:
+    from corpuspack.validate import damage
+
+    src = tmp_path / "src"
+    src.mkdir()
+    good = text_of("fr-fr")
+    damaged = good[:2000] + "\ufffd" * 5 + good[2000:]
+    (src / "dump.jsonl").write_text(
+        json.dumps({"id": "ok", "text": good}) + "\n"
+        + json.dumps({"id": "bad", "text": damaged}) + "\n", encoding="utf-8")
+    config, _ = build_to(src, tmp_path / "pkg")
+    report = validate_package(config.package_dir)
+    assert report.valid
+    assert [w.code for w in report.warnings] == ["replacement-characters"]
+    assert "5 U+FFFD" in report.warnings[0].message
+    done = subprocess.run([sys.executable, "-m", "corpuspack.cli", "validate",
+                           str(config.package_dir)], capture_output=True, text=True)
+    assert done.returncode == 0 and "warning" in done.stdout
+    # one replacement in a long text is what decoding a few bad bytes leaves: no warning
+    assert damage(good + "\ufffd") is None
+    assert damage("caf\u00c3\u00a9 cr\u00c3\u00a8me br\u00c3\u00bbl\u00c3\u00a9e")[0] == "mojibake"
+    assert damage("café crème brûlée") is None

@@ -240,7 +240,12 @@ def validate(
             say(f"  {where or 'package'}{field}: {p.code}: {p.message}")
         if report.problems_not_listed:
             say(f"  ... and {report.problems_not_listed} more problems")
-        for note in getattr(report, "notes", []):
+        for w in report.warnings:
+            where = ":".join(str(x) for x in (w.resource, w.line) if x is not None)
+            say(f"  warning {where}: {w.code}: {w.message}")
+        if report.warnings_not_listed:
+            say(f"  ... and {report.warnings_not_listed} more warnings")
+        for note in report.notes:
             say(f"  note: {note}")
         return 0 if report.valid else 1
 

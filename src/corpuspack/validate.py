@@ -44,7 +44,7 @@ from typing import Any
 
 from corpuspack.document import COLUMNS, text_sha256
 from corpuspack.errors import UsageError
-from corpuspack.normalise import is_normalised
+from corpuspack.normalise import is_normalised, maybe_mojibake
 from corpuspack.reader import (
     DESCRIPTOR,
     MAX_DESCRIPTOR_BYTES,
@@ -99,8 +99,8 @@ class ValidationReport:
     """The outcome of validating one package.
 
     ``notes`` say what was not checked and why (no release tag to compare the version with,
-    Parquet data checked by corpuspack rather than frictionless); they do not make the
-    package invalid.
+    Parquet data checked by corpuspack rather than frictionless); ``warnings`` are documents
+    whose text looks damaged (:func:`damage`). Neither makes the package invalid.
     """
 
     descriptor: str
@@ -110,6 +110,15 @@ class ValidationReport:
     problems: list[Problem] = field(default_factory=list)
     problems_not_listed: int = 0
     notes: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    warnings_not_listed: int = 0
+
+    def warn(self, problem: Problem) -> None:
+        """Record a doubt that does not make the package invalid."""
+        if len(self.warnings) < MAX_PROBLEMS:
+            self.warnings.append(problem)
+        else:
+            self.warnings_not_listed += 1
 
     def add(self, problem: Problem) -> None:
         self.valid = False
@@ -121,7 +130,8 @@ class ValidationReport:
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON data: problems without their empty fields."""
         out = asdict(self)
-        out["problems"] = [{k: v for k, v in p.items() if v is not None} for p in out["problems"]]
+        for key in ("problems", "warnings"):
+            out[key] = [{k: v for k, v in p.items() if v is not None} for p in out[key]]
         return out
 
 
@@ -258,6 +268,9 @@ def _check_documents(files: _Folder, desc: dict[str, Any], checked: CheckedDescr
                                        "not a JSON object with string id and text", name, number))
                     continue
                 previous = _check_document(doc, name, number, previous, match, report)
+                found = damage(doc["text"])
+                if found is not None:
+                    report.warn(Problem(found[0], found[1], name, number, "text"))
                 if parquet:
                     _check_constraints(doc, rules, name, number, report)
                 if document_problem(doc) is None:
@@ -284,6 +297,34 @@ def _check_documents(files: _Folder, desc: dict[str, Any], checked: CheckedDescr
                                    f"{_short(recorded.get(key))}, the data gives "
                                    f"{_short(actual.get(key))}"))
     return failed
+
+
+# One replacement character per 1,000 characters of text (white space aside) is far more
+# than decoding leaves on a file with a few bad bytes (it allows one bad byte per 8 multi-byte
+# characters: docs/design.md) and far less than a wrong code page or binary data gives.
+MAX_REPLACEMENT_SHARE = 0.001
+
+
+def damage(text: str) -> tuple[str, str] | None:
+    """(code, message) when a text looks damaged, else None.
+
+    ``replacement-characters``: U+FFFD makes up more than :data:`MAX_REPLACEMENT_SHARE` of the
+    characters that are not white space; ``mojibake``: ftfy's ``fix_encoding`` would still
+    change the text (behind the same exact gate the build uses, so clean text costs little).
+    """
+    replaced = text.count("\ufffd")
+    if replaced:
+        visible = len(text) - sum(text.count(c) for c in " \n\t")
+        if replaced > MAX_REPLACEMENT_SHARE * max(1, visible):
+            return ("replacement-characters", f"{replaced} U+FFFD replacement character(s) "
+                    f"in {visible} characters: bytes the source's decoding could not read")
+    if maybe_mojibake(text):
+        import ftfy
+
+        if ftfy.fix_encoding(text) != text:
+            return ("mojibake", "ftfy would still repair this text (text decoded with the "
+                    "wrong code page, left as it was)")
+    return None
 
 
 def _object(value: Any) -> dict[str, Any]:
