@@ -24,10 +24,11 @@ reader records why in ``meta["extraction"]``: :data:`FALLBACK_DEPTH` or
 
 from __future__ import annotations
 
-from typing import cast
+import re
+from typing import Any, cast
 
 from resiliparse.extract.html2text import extract_plain_text
-from resiliparse.parse.html import DOMContext, DOMNode, HTMLTree, traverse_dom
+from resiliparse.parse.html import DOMContext, DOMNode, ElementNode, HTMLTree, traverse_dom
 
 # Browsers nest no deeper: Blink's HTML parser stops at 512 levels
 # (kMaximumHTMLParserDOMTreeDepth), so real pages never need more.
@@ -108,3 +109,384 @@ def flat_text(tree: HTMLTree) -> str:
         tree, main_content=False, preserve_formatting=False, alt_texts=False, links=False,
         form_fields=False, noscript=False, comments=False, list_bullets=False)
     return text
+
+
+
+# ---------------------------------------------------------------------------------------
+# Main text with a fallback, the page's title, its verbatim lines
+
+# Share of the words of the page's marked main content (or, on a page that marks none, of
+# all its visible text) that the main-content text must have, or it is taken to have lost
+# part of the page: scripts/measure_html.py coverage (docs/design.md, "HTML: when
+# main-content extraction falls short").
+MIN_REGION_COVERAGE = 0.5
+MIN_BODY_COVERAGE = 0.25
+# Lines of a text among which a part of the <title> is looked for: a page's heading comes
+# before its text.
+HEADING_LINES = 100
+# Blocks checked per page: bounded work on pages of thousands of lists (genindex pages).
+MAX_BLOCKS = 200
+# word characters of a block looked for in the kept text (about 8 words)
+_SAMPLE_CHARS = 40
+
+_BLOCKS = "h1, h2, h3, h4, h5, h6, ul, ol, dl, table, pre"
+_NESTING = "ul, ol, dl, pre"
+_BLOCK_NAMES = {"ul": "list", "ol": "list", "dl": "definition list", "table": "table",
+                "pre": "code block"}
+_CHROME = ("nav, header, footer, aside, [role=navigation], [role=banner], [role=search], "
+           "[role=contentinfo], [role=complementary], [role=dialog]")
+_TITLE_META = ('meta[property="og:title"]', 'meta[name="twitter:title"]',
+               'meta[name="dc.title" i]', 'meta[name="dcterms.title" i]',
+               'meta[name="citation_title"]')
+# a <code> that is the only element of a block (its text is then checked to be the block's)
+_LONE_CODE = ":is(p, div, li, dd, dt, td, th, blockquote, figure, section, article, main, " \
+    "body) > code:only-child"
+# elements inside a <pre> after which Resiliparse starts a new line
+_BREAKS = "address, article, aside, blockquote, br, dd, details, div, dl, dt, fieldset, " \
+    "figure, footer, form, h1, h2, h3, h4, h5, h6, header, hr, li, main, nav, ol, p, " \
+    "pre, section, table, tr, ul"
+_WORD = re.compile(r"\w+")
+# what ends a heading's text that is an anchor link, not text: Sphinx "¶", "#", "§"
+_ANCHOR_TAIL = " \t\n¶#§"
+_TITLE_SEPARATOR = re.compile(r"\s+[-–—|·:»]\s+")
+
+REASON_HEADING = "missed the page's heading"
+REASON_COVERAGE = "kept under {:.0%} of the text"
+REASON_BLOCK = "dropped a {}"
+
+TEXT_OPTIONS: dict[str, Any] = {
+    "alt_texts": False, "links": False, "form_fields": False, "noscript": False,
+    "comments": False, "list_bullets": True, "preserve_formatting": True}
+
+
+def plain_text(tree: HTMLTree, main_content: bool) -> str:
+    """Resiliparse's text of a page (its main content, or all its visible text), with
+    list bullets and line breaks, without alt texts, form fields or comment sections."""
+    text: str = extract_plain_text(tree, main_content=main_content, **TEXT_OPTIONS)
+    return text
+
+
+def _text(node: ElementNode) -> str:
+    return node.text or ""
+
+
+def _canon(text: str) -> str:
+    """The word characters of ``text``, case-folded, run together: how texts of one page
+    extracted in different ways are compared (line breaks, bullets, spacing around icons
+    and anchor marks differ between them)."""
+    return "".join(_WORD.findall(text.casefold()))
+
+
+def _sample(text: str) -> str:
+    return _canon(text)[:_SAMPLE_CHARS]
+
+
+def _clean_heading(text: str) -> str:
+    return " ".join(text.split()).rstrip(_ANCHOR_TAIL).strip()
+
+
+def find_region(tree: HTMLTree) -> ElementNode | None:
+    """The element a page marks as its main content: its ``<main>`` (the first not
+    ``hidden``), else its ``[role=main]`` element, else its only ``<article>`` or the
+    ``<article>`` holding its first ``<h1>``; None when it marks none."""
+    doc = tree.document
+    if doc is None:
+        return None
+    found = doc.query_selector("main:not([hidden])") or doc.query_selector("[role=main]")
+    if found is not None:
+        return found
+    articles = doc.query_selector_all("article").values()
+    if len(articles) == 1:
+        return articles[0]
+    if articles:
+        h1 = doc.query_selector("article h1")
+        if h1 is not None:
+            return h1.closest("article")
+    return None
+
+
+def region_name(region: ElementNode) -> str:
+    """How ``meta["extraction"]`` names a region: ``<main>``, ``<article>`` or
+    ``[role=main]``."""
+    return f"<{region.tag}>" if region.tag in ("main", "article") else "[role=main]"
+
+
+def _title_parts(title: str) -> list[str]:
+    """A ``<title>`` and its parts between separators (" - ", " — ", " | " ...), longest
+    first."""
+    parts = {p.strip() for p in _TITLE_SEPARATOR.split(title) if p.strip()}
+    return sorted(parts | {title}, key=len, reverse=True)
+
+
+def page_heading(tree: HTMLTree, region: ElementNode | None, visible: str) -> str | None:
+    """The page's own heading (canonical: :func:`_canon`), which its main text must hold.
+
+    The region's first ``<h1>``; else the longest part of the ``<title>`` (split at " - ",
+    " — ", " | " ...) that is one of the first :data:`HEADING_LINES` lines of ``visible``
+    (the region's text, or the body's: mdBook pages head their text with an ``<h2>``
+    repeating the start of the ``<title>``); else the longest ``<h1>`` of the page whose
+    text is part of the ``<title>``; else the page's only ``<h1>``; None for a page
+    without any of them.
+    """
+    body = tree.body
+    if body is None:
+        return None
+    if region is not None:
+        for h1 in region.query_selector_all("h1").values():
+            if text := _canon(_text(h1)):
+                return text
+    title = " ".join((tree.title or "").split())
+    if title:
+        lines = {_canon(line) for line in visible.split("\n", HEADING_LINES)[:HEADING_LINES]}
+        for part in _title_parts(title):
+            if (canon := _canon(part)) and canon in lines:
+                return canon
+    h1s = [t for t in (_canon(_text(h)) for h in body.query_selector_all("h1").values()) if t]
+    in_title = [t for t in h1s if t in _canon(title)] if title else []
+    if in_title:
+        return max(in_title, key=len)
+    return h1s[0] if len(h1s) == 1 else None
+
+
+def _edge_item(node: ElementNode, names: frozenset[str], last: bool) -> ElementNode | None:
+    """The first (last) element named in ``names`` down the first (last) children of
+    ``node``, within a few levels (``<table><tbody><tr><td>``)."""
+    child = node.last_element_child if last else node.first_element_child
+    for _ in range(4):
+        while child is not None and child.tag not in names and not child.first_element_child:
+            child = child.prev_element if last else child.next_element
+        if child is None or child.tag in names:
+            return child
+        child = child.last_element_child if last else child.first_element_child
+    return None
+
+
+_ITEMS = {"ul": frozenset(("li",)), "ol": frozenset(("li",)), "dl": frozenset(("dt", "dd")),
+          "table": frozenset(("td", "th"))}
+_LAYOUT = "p, div, table, ul, ol, dl, h1, h2, h3, h4, h5, h6"
+
+
+def _samples(block: ElementNode) -> list[str]:
+    """Texts showing whether a block reached a text: a heading's, the first line of a
+    ``<pre>``, the first and last item of a list, the first and last cell of a table.
+    A table whose cells hold blocks (a layout table) gives none: its blocks are checked."""
+    tag = block.tag
+    if tag == "pre":
+        return [next((line for line in _text(block).split("\n") if _canon(line)), "")]
+    if tag in _ITEMS:
+        if tag == "table" and block.query_selector(_LAYOUT) is not None:
+            return []
+        ends = (_edge_item(block, _ITEMS[tag], last) for last in (False, True))
+        return [_text(item) for item in ends if item is not None]
+    return [_text(block)]
+
+
+def _link_share(block: ElementNode) -> float:
+    total = len(_canon(_text(block)))
+    links = sum(len(_canon(_text(a))) for a in block.query_selector_all("a").values())
+    return links / total if total else 0.0
+
+
+def _neighbour(node: ElementNode, forward: bool) -> ElementNode | None:
+    """The nearest element before (after) ``node`` at its level that has text."""
+    sibling = node.next_element if forward else node.prev_element
+    while sibling is not None and not _canon(_text(sibling)):
+        sibling = sibling.next_element if forward else sibling.prev_element
+    return sibling
+
+
+def _context_kept(block: ElementNode, kept: str) -> bool:
+    """Whether the element with text nearest to ``block`` (before it, else after it, at
+    its level or its parent's) reached ``kept``: the block sat inside kept content."""
+    node: ElementNode | None = block
+    for _ in range(3):
+        if node is None or node.tag == "body":
+            return False
+        near = _neighbour(node, False) or _neighbour(node, True)
+        if near is not None:
+            return _sample(_text(near)) in kept
+        node = node.parent_element
+    return False
+
+
+def dropped_block(scope: ElementNode, kept: str, page_wide: bool) -> str | None:
+    """The kind of the first block of ``scope`` missing from ``kept`` (canonical text:
+    :func:`_canon`): ``"heading"``, ``"list"``, ``"definition list"``, ``"table"`` or
+    ``"code block"``; None when none is.
+
+    Each block is looked for by the first 40 word characters of its samples (:func:`_samples`);
+    lists and tables inside another are checked with it; at most :data:`MAX_BLOCKS`
+    blocks. With ``page_wide`` (a page that marks no main content) a block counts only
+    where it is not navigation: outside ``nav``, ``header``, ``footer``, ``aside`` and
+    the navigation roles, with at most 20% of its text in links (Resiliparse's own bound
+    for a link cluster), and next to content that was kept (:func:`_context_kept`).
+    """
+    checked = 0
+    for block in scope.query_selector_all(_BLOCKS).values():
+        parent = block.parent_element
+        if block.tag in _BLOCK_NAMES and parent is not None \
+                and parent.closest(_NESTING) is not None:
+            continue
+        samples = [s for s in map(_sample, _samples(block)) if s]
+        if not samples:
+            continue
+        checked += 1
+        if checked > MAX_BLOCKS:
+            break
+        if all(s in kept for s in samples):
+            continue
+        if page_wide and (block.closest(_CHROME) is not None or _link_share(block) > 0.2
+                          or not _context_kept(block, kept)):
+            continue
+        return _BLOCK_NAMES.get(block.tag or "", "heading")
+    return None
+
+
+def _shortfall(text: str, kept: str, reference: str, scope: ElementNode,
+               page_wide: bool) -> str | None:
+    """Why ``text`` (main-content extraction; ``kept`` is its :func:`_canon` form) falls
+    short of ``reference`` (all the text of ``scope``), or None: under the minimum share of
+    its words (:data:`MIN_REGION_COVERAGE`, :data:`MIN_BODY_COVERAGE` for a whole page),
+    or one of its blocks missing (:func:`dropped_block`)."""
+    words = len(reference.split())
+    least = MIN_BODY_COVERAGE if page_wide else MIN_REGION_COVERAGE
+    if words and len(text.split()) < least * words:
+        return REASON_COVERAGE.format(least)
+    block = dropped_block(scope, kept, page_wide)
+    return REASON_BLOCK.format(block) if block else None
+
+
+def main_text(tree: HTMLTree) -> tuple[str, str | None]:
+    """The page's main text, and why a fallback was taken (the ``meta["extraction"]``
+    value) or None.
+
+    Main-content extraction (Resiliparse) first. It drops whole elements by tag, class and
+    id (``<aside>``, "comments", "related", a heading whose id says "related-…"), ``<ul>``
+    less than four levels below ``<body>``, lists of links, and everything inside what it
+    drops. Its text is checked against the text of the element the page marks as its main
+    content (:func:`find_region`), or of the whole body when there is none: it must hold
+    the page's heading (:func:`page_heading`), enough of the words and every block
+    (:func:`_shortfall`). When it falls short, that element's text is taken
+    (``"fallback: <main> subtree: …"``); when the heading is not in that element either
+    but elsewhere on the page, the whole body's (``"fallback: whole body: …"``). The
+    chrome a fallback brings in is for the boilerplate rules, which run on every document.
+    """
+    text = plain_text(tree, main_content=True)
+    body = tree.body
+    if body is None:
+        return text, None
+    kept = _canon(text)
+    region = find_region(tree)
+    body_text = None
+    if region is not None:
+        reference = plain_text(HTMLTree.parse(region.outer_html), main_content=False)
+    else:
+        reference = body_text = plain_text(tree, main_content=False)
+    heading = page_heading(tree, region, reference)
+    if heading is not None and heading not in kept:
+        if heading in _canon(reference):
+            return reference, _fallback(region, REASON_HEADING)
+        body_text = body_text or plain_text(tree, main_content=False)
+        if heading in _canon(body_text):
+            return body_text, _fallback(None, REASON_HEADING)
+    why = _shortfall(text, kept, reference, region or body, page_wide=region is None)
+    return (text, None) if why is None else (reference, _fallback(region, why))
+
+
+def _fallback(region: ElementNode | None, why: str) -> str:
+    where = f"{region_name(region)} subtree" if region is not None else "whole body"
+    return f"fallback: {where}: main-content extraction {why}"
+
+
+def _meta_title(tree: HTMLTree) -> str | None:
+    head = tree.head
+    if head is None:
+        return None
+    for selector in _TITLE_META:
+        node = head.query_selector(selector)
+        content = " ".join((node.getattr("content") or "").split()) if node else ""
+        if content:
+            return content
+    return None
+
+
+def main_h1(tree: HTMLTree, region: ElementNode | None) -> str | None:
+    """The text of the page's main ``<h1>``: the first of its region (:func:`find_region`)
+    or, for a page that marks no main content, its only ``<h1>`` outside navigation,
+    headers, footers, sidebars and dialogs; anchor marks ("¶", "#") trimmed."""
+    body = tree.body
+    if body is None:
+        return None
+    if region is not None:
+        h1s = region.query_selector_all("h1").values()
+    else:
+        h1s = [h for h in body.query_selector_all("h1").values() if h.closest(_CHROME) is None]
+        if len(h1s) != 1:
+            return None
+    for h1 in h1s:
+        if text := _clean_heading(_text(h1)):
+            return text
+    return None
+
+
+def title_candidates(tree: HTMLTree, region: ElementNode | None) -> dict[str, str | None]:
+    """The page's own titles: ``meta`` (``og:title``, ``twitter:title``, ``dc.title``,
+    ``citation_title``), ``title`` (``<title>``, white space collapsed) and ``h1``
+    (:func:`main_h1`)."""
+    return {"meta": _meta_title(tree),
+            "title": " ".join((tree.title or "").split()) or None,
+            "h1": main_h1(tree, region)}
+
+
+#: Which of :func:`title_candidates` names a page, first found first: scripts/measure_html.py
+#: titles (docs/design.md, "HTML titles").
+TITLE_ORDER = ("meta", "h1", "title")
+
+
+def page_title(tree: HTMLTree, region: ElementNode | None) -> str | None:
+    """The page's title from its own metadata, in :data:`TITLE_ORDER`; never a heading of a
+    dialog, help box or sidebar (trafilatura's guess takes the first ``<h2>`` of a page
+    without a single ``<h1>``: "Keyboard shortcuts" on mdBook pages)."""
+    found = title_candidates(tree, region)
+    return next((found[k] for k in TITLE_ORDER if found[k]), None)
+
+
+def _verbatim_forms(block: str) -> set[str]:
+    """The stripped non-blank lines of a block, as extracted and as the pipeline's
+    normalisation (:func:`corpuspack.normalise.normalise_text`) leaves them."""
+    lines = {s for line in block.split("\n") if (s := line.strip())}
+    if not block.isascii() or any(c < " " and c not in "\t\n" for c in block):
+        from corpuspack.normalise import normalise_text
+
+        lines |= {s for line in normalise_text(block).split("\n") if (s := line.strip())}
+    return lines
+
+
+def verbatim_lines(tree: HTMLTree) -> frozenset[str]:
+    """The stripped lines of the page's ``<pre>`` blocks and block-level ``<code>`` (the
+    only content of a ``<p>``, ``<div>``, ``<li>``, ``<td>`` … element), as they appear
+    in its extracted text, for :attr:`corpuspack.sources.readers.RawRecord.verbatim`.
+
+    Resiliparse writes a ``<pre>`` block's text as it is (lines are compared stripped, so
+    list indentation does not matter), with a line break at each block element inside it
+    (rustdoc's ``<div class="code-attribute">``: such a block is extracted on its own),
+    and collapses the white space of other elements, a
+    ``<code>`` outside ``<pre>`` included. Each line is given as extracted and as
+    normalised (NFC, no control characters, mojibake repaired: the text of every document
+    is normalised before the text-quality rules see it).
+    """
+    body = tree.body
+    if body is None:
+        return frozenset()
+    lines: set[str] = set()
+    for pre in body.query_selector_all("pre").values():
+        lines |= _verbatim_forms(_text(pre))
+        if pre.query_selector(_BREAKS) is not None:  # Resiliparse breaks lines there
+            lines |= _verbatim_forms(plain_text(HTMLTree.parse(pre.outer_html), False))
+    for code in body.query_selector_all(_LONE_CODE).values():
+        text = " ".join(_text(code).split())
+        parent = code.parent_element
+        if text and parent is not None and code.closest("pre") is None \
+                and text == " ".join(_text(parent).split()):
+            lines |= _verbatim_forms(text)
+    return frozenset(lines)

@@ -15,7 +15,6 @@ from typing import Any
 
 import frontmatter
 from frontmatter.default_handlers import JSONHandler, YAMLHandler
-from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import detect_encoding
 from resiliparse.parse.html import HTMLTree
 
@@ -144,14 +143,23 @@ def _html_metadata(html: str) -> dict[str, Any]:
 
 
 def _plain_text(tree: HTMLTree, main_content: bool) -> str:
-    text: str = extract_plain_text(
-        tree, main_content=main_content, alt_texts=False, links=False, form_fields=False,
-        noscript=False, comments=False, list_bullets=True, preserve_formatting=True)
-    return text
+    from corpuspack.sources import html
+
+    return html.plain_text(tree, main_content)
 
 
 def read_html(data: bytes, score: Scorer | None) -> RawRecord:
     """HTML: main text by Resiliparse, page metadata by trafilatura, ``<html lang>`` kept.
+
+    The main text is checked against the element the page marks as its main content
+    (``<main>``, ``[role=main]``, ``<article>``) or its whole body, and replaced by that
+    element's or the body's whole text when main-content extraction misses the page's
+    heading, most of its text, or a heading, list, table or code block of it; then
+    ``meta["extraction"]`` says which fallback was taken and why
+    (:func:`corpuspack.sources.html.main_text`). The title is the page's own (``og:title``
+    and the like, else the main ``<h1>``, else ``<title>``: :func:`~corpuspack.sources.html.
+    page_title`), never trafilatura's guess. ``verbatim`` holds the lines of ``<pre>`` and
+    block-level ``<code>`` (:func:`~corpuspack.sources.html.verbatim_lines`).
 
     A page nested too deeply for main-content extraction in linear time (see
     :mod:`corpuspack.sources.html`) gets all its visible text as one paragraph and its
@@ -165,22 +173,27 @@ def read_html(data: bytes, score: Scorer | None) -> RawRecord:
     decoded = decode_bytes(data, declared=declared, score=score)
     tree = HTMLTree.parse(decoded.text)
     fallback = html.check_nesting(tree)
+    verbatim: frozenset[str] = frozenset()
     if fallback is not None:
         text = html.flat_text(tree)
         meta: dict[str, Any] = {"extraction": fallback}
     else:
-        text = _plain_text(tree, main_content=True)
-        if not text.strip():
-            # the main-content heuristics can discard everything on a sparse page
-            text = _plain_text(tree, main_content=False)
+        text, fallback = html.main_text(tree)
         meta = _html_metadata(decoded.text)
+        meta.pop("title", None)  # trafilatura's may be a dialog's or a sidebar's heading
+        title = html.page_title(tree, html.find_region(tree))
+        if title:
+            meta["title"] = title
+        if fallback is not None:
+            meta["extraction"] = fallback
+        verbatim = html.verbatim_lines(tree)
     root = tree.document.query_selector("html") if tree.document else None
     lang = root.getattr("lang") if root is not None else None
     if lang:
         meta["html_lang"] = lang
     if "title" not in meta and tree.title:
         meta["title"] = tree.title
-    return RawRecord(text, decoded.encoding, meta, decoding=decoded.record)
+    return RawRecord(text, decoded.encoding, meta, decoding=decoded.record, verbatim=verbatim)
 
 
 def _load_record(line: bytes | str, notes: Counter[str] | None) -> Any:
