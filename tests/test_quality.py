@@ -300,7 +300,7 @@ def site_tree(root: Path) -> Path:
 def test_lines_frequent_across_a_source_are_removed(tmp_path: Path) -> None:
     config = zero_config(site_tree(tmp_path), tmp_path / "pkg")
     config = replace(config, near_dedup=replace(config.near_dedup, enabled=False),
-                     boilerplate=replace(config.boilerplate, audit=True))
+                     boilerplate=replace(config.boilerplate, audit=True, frequent_lines=True))
     report = build(config, workers=2)
     docs = read_docs(config.package_dir)
     site = [d for d in docs if d["source"].startswith("site/")]
@@ -314,6 +314,34 @@ def test_lines_frequent_across_a_source_are_removed(tmp_path: Path) -> None:
              (config.data_dir / "boilerplate-audit.jsonl").read_text().splitlines()]
     assert len(audit) == 14 and all(a["rule"] == "frequent_lines" for a in audit)
     assert [a["id"] for a in audit] == sorted(a["id"] for a in audit)
+    assert all(a["evidence"] == [{"line": FOOTER, "why": "frequent in its source",
+                                  "source": "folder:site", "documents": 14, "of": 14}]
+               for a in audit)
+
+
+def test_frequent_lines_are_off_by_default(tmp_path: Path) -> None:
+    # locality: a document's text depends on its own file, its metadata and the config
+    config = zero_config(site_tree(tmp_path), tmp_path / "pkg")
+    report = build(config, workers=1)
+    assert report.frequent_lines == 0
+    assert all(FOOTER in d["text"] for d in read_docs(config.package_dir))
+
+
+def test_frequent_lines_run_only_where_the_config_opts_in(tmp_path: Path) -> None:
+    # site/ opts in: its 14 stories lose the footer; other/ neither loses it nor counts
+    src = site_tree(tmp_path)
+    for i in range(11):  # other/ alone would have enough documents to make it frequent
+        (src / "other" / f"more-{i}.txt").write_text(
+            section("sect.user-space").split("\n")[i % 3 + 2] + f" ({i})\n\n{FOOTER}\n",
+            encoding="utf-8")
+    (tmp_path / "corpus.toml").write_text(
+        '[near_dedup]\nenabled = false\n[[boilerplate.folders]]\nglob = "site/*"\n'
+        'frequent_lines = true\n', encoding="utf-8")
+    config = zero_config(src, tmp_path / "pkg", load_config(tmp_path / "corpus.toml"))
+    report = build(config, workers=2)
+    docs = read_docs(config.package_dir)
+    assert report.frequent_lines == 1
+    assert all((FOOTER in d["text"]) == d["source"].startswith("other/") for d in docs)
 
 
 @pytest.mark.parametrize("near", [True, False])
@@ -330,7 +358,8 @@ def test_copies_of_one_page_do_not_make_its_body_frequent(tmp_path: Path, near: 
     (mirror / "revised.txt").write_text(body + "\nA paragraph added in the revision.",
                                         encoding="utf-8")
     config = zero_config(tmp_path / "src", tmp_path / "pkg")
-    config = replace(config, near_dedup=replace(config.near_dedup, enabled=near))
+    config = replace(config, near_dedup=replace(config.near_dedup, enabled=near),
+                     boilerplate=replace(config.boilerplate, frequent_lines=True))
     report = build(config, workers=2)
     docs = read_docs(config.package_dir)
     assert report.summary(timing=False)["boilerplate_removed"].get("frequent_lines") is None
@@ -460,7 +489,8 @@ def _site_with_line(src: Path, line: str) -> None:
 def test_a_second_build_in_one_process_counts_lines_afresh(tmp_path: Path) -> None:
     src = tmp_path / "src"
     config = zero_config(src, tmp_path / "pkg")
-    config = replace(config, near_dedup=replace(config.near_dedup, enabled=False))
+    config = replace(config, near_dedup=replace(config.near_dedup, enabled=False),
+                     boilerplate=replace(config.boilerplate, frequent_lines=True))
     _site_with_line(src, "Filed by the Example Press desk in Lisbon, Portugal, this week.")
     build(config, workers=1)
     _site_with_line(src, "Filed by the Example Press desk in Porto, Portugal, this month.")
@@ -486,7 +516,8 @@ def test_output_does_not_depend_on_how_work_is_batched(
     src = near_tree(tmp_path / "a")
     shutil.copytree(site_tree(tmp_path / "b"), src, dirs_exist_ok=True)
     (tmp_path / "corpus.toml").write_text(
-        '[quality]\nmin_words = 30\n[pii]\nemail = true\n[boilerplate]\naudit = true\n',
+        '[quality]\nmin_words = 30\n[pii]\nemail = true\n[boilerplate]\naudit = true\n'
+        'frequent_lines = true\n',
         encoding="utf-8")
     base = load_config(tmp_path / "corpus.toml")
     one = zero_config(src, tmp_path / "one" / "pkg", base)

@@ -1,57 +1,103 @@
 """Boilerplate removal from plain text: page chrome that survives text extraction.
 
-Rules, each switchable in ``[boilerplate]`` of the corpus config and each explainable (every
-removed line is reported with the rule that removed it):
+A line goes only on positive evidence that it is chrome, never for its shape alone:
+
+* a **chrome phrase** (:data:`BOILERPLATE`: "newsletter", "related articles", "please
+  consider supporting", "©" ...) in a short line that is not a sentence;
+* a **navigation word** (:data:`NAVIGATION`: "Home", "Menu", "Skip to content", or a
+  breadcrumb starting with one, "Home > World");
+* **recurrence across the documents of one source** (``frequent_lines``, opt-in).
+
+Rules, each switchable in ``[boilerplate]`` of the corpus config, per format
+(``[boilerplate.formats.NAME]``) and per folder (``[[boilerplate.folders]]``, a glob), and
+each explainable (every removed line is reported with its rule and the evidence):
 
 ``trailing_block``
     The block after the body of a page: related-article lists, newsletter and donation
     prompts, share and navigation lines. Walking up from the end, link-like lines (short,
-    no sentence ending, or a short line with a chrome phrase) are taken; a prose line is
-    taken only when link-like lines stand on both sides of it (a teaser under a headline)
-    and a chrome line ("Related articles", "Newsletter") stands above it in the block; the
-    walk stops at the first prose line with prose above it, which is the body.
+    no sentence ending, or a short line with a chrome phrase) are taken, and prose lines
+    between link-like lines (teasers under headlines); the walk stops at the first prose
+    line with prose above it, at a line that goes on with the sentence of the line above
+    (a wrapped paragraph, a verse) and at a protected line. The block is then cut to start
+    at its first evidence line, and goes only when it holds ``min_chrome_lines`` evidence
+    lines and ``min_block_lines`` link-like lines. A poem, a list of ingredients, an
+    address or a SEE ALSO section at the end has no chrome phrase: it stays.
 ``leading_block``
     Navigation at the top: one run of very short lines ("Home", "News", "Skip to
-    content", "Home > World > Europe") before the first blank line, at least one of them
-    a navigation word, a breadcrumb or chrome.
+    content", "Home > World > Europe") before the first blank line, with
+    ``min_chrome_lines`` navigation or chrome lines in it; a title, byline and date stay.
 ``repeated_lines``
-    Later copies of a link-like line already seen in the document.
+    Later copies of a chrome or navigation line already seen in the document ("Read
+    more" under each teaser). A repeated command, a refrain or a ``}`` is not chrome.
 ``frequent_lines``
     Lines found in many documents of the same source (publisher, web host or top folder),
     counted over the whole corpus in a streaming pass (see :mod:`corpuspack.build`); each
-    distinct text counts once.
+    distinct text counts once. Off by default: with it, a document's text depends on the
+    other documents of its source, so a version can change documents whose files did not.
 
-No rule removes a document whole: a block is kept when removing it would leave fewer than
-``min_words_left`` words, and frequent lines are kept in a document where they make up more
-than ``frequent_max_share`` of its words (near-copies of one page share all their lines).
+Protected lines are never removed and end a block: lines the reader marked verbatim
+(``RawRecord.verbatim``: HTML ``<pre>`` and ``<code>``), lines indented by a tab or four
+spaces, lines with signs of code (:data:`CODE`: braces, semicolons, ``=``, calls), and, outside
+HTML, Markdown fenced and indented code, raw HTML blocks, tables and headings (found by
+markdown-it-py, CommonMark) and every line of a rendered manual page. Rules look at
+protection only when a first pass found something to remove, so text with no chrome pays
+nothing for it (a Markdown parse costs about 1.5 ms for an 11 kB README: docs/design.md).
+
+``min_chrome_lines`` is by default 1 for HTML pages (their lines are blocks of the page)
+and 2 for Markdown, plain text and JSON lines, whose authors write lists of short lines on
+purpose. No rule removes a document whole: a block is kept when removing it would leave
+fewer than ``min_words_left`` words, and frequent lines are kept in a document where they
+make up more than ``frequent_max_share`` of its words (near-copies of one page share all
+their lines).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
 
-# Phrases of page chrome, in the languages the fixtures cover; matched anywhere in a line, and
-# only in short lines or lines that are not sentences (see _kind), so that prose mentioning
-# cookies, comments or copyright is not taken for chrome.
+# Phrases of page chrome, in the languages the fixtures cover; matched anywhere in a line (or
+# at its start where ^ says so), and only in short lines or lines that are not sentences (see
+# _kind), so that prose mentioning cookies, comments or copyright is not taken for chrome.
+# Words that verse and prose use too are chrome only in their chrome use: "Share this
+# article", "Share on Facebook", "Follow us on", a line starting "Sign up"; "share this
+# bread", "follow us down", "more from the sea" are not.
 BOILERPLATE = re.compile(
-    r"\b(newsletter|subscribe|unsubscribe|sign ?up|log ?in|sign ?in|follow us|share (this|on)|"
-    r"related (articles?|posts?|stories|content)|read more|more from|recommended for you|"
+    r"\b(newsletter|subscribe|unsubscribe|"
+    r"^(sign ?up|log ?in|sign ?in)\b|(sign ?up|log ?in|sign ?in) (for|to) "
+    r"(our|the|free|comment|reply|post|read)\b|"
+    r"follow us (on|at)\b|share (this )?(article|story|post|page)|share (on|via) "
+    r"(facebook|twitter|x|linkedin|whatsapp|reddit|pinterest|mastodon|bluesky|threads|e-?mail)|"
+    r"related (articles?|posts?|stories|content)|read more|recommended for you|"
     r"advertisement|cookie (policy|settings|preferences)|(we|this site) uses? cookies|"
     r"accept (all )?cookies|privacy policy|terms of (use|service)|terms and conditions|"
     r"all rights reserved|copyright (©|\(c\)|\d{4})|consider supporting|"
     r"support (us|our (work|journalism|newsroom|mission))|donate|donation|"
-    r"leave a (comment|reply)|\d+ comments?|comments are closed|no comments|posted in|tags?:|"
-    r"back to top|skip to (main )?content|print this|email this|click here|"
-    r"abonnieren|anmelden|weiterlesen|datenschutz|impressum|"
+    r"leave a (comment|reply)|\d+ comments?|comments are closed|no comments|"
+    r"^posted (in|on|by)|"
+    r"back to top|skip to (main )?content|(print|e-?mail) this (article|story|post|page)|"
+    r"click here|abonnieren|anmelden|weiterlesen|datenschutz|impressum|"
     r"s'abonner|abonnez-vous|lire la suite|mentions l[ée]gales|"
-    r"suscr[ií]bete|leer m[áa]s|aviso legal)\b|©",
+    r"suscr[ií]bete|leer m[áa]s|aviso legal)\b|©|^tags?:|^(share( this)?|follow us):?$",
     re.IGNORECASE,
 )
-NAVIGATION = re.compile(r"^(home|menu|search|skip to (main )?content|main menu|navigation)$|"
-                        r"\s[>»|/·•]\s", re.IGNORECASE)
+# Navigation words: a line that is one of them, or a breadcrumb or menu bar starting with
+# one ("Home > World > Europe", "Home | About"); a line of cells ("Name | Age") is not.
+_NAV_WORD = (r"(?:home(?: ?page)?|menu|main menu|search|navigation|skip to (?:main )?content|"
+             r"sitemap|site map|back to top)")
+NAVIGATION = re.compile(rf"^(?:{_NAV_WORD}$|{_NAV_WORD}\s*[>»›|/·•]\s)", re.IGNORECASE)
+# Signs of code: such a line is never chrome and never removed (C, shell and Python lines
+# such as "}", "return 0;", "x = f(y)", "$ make", ">>> import x", "#include <stdio.h>").
+CODE = re.compile(r"[{};=]|[\w\])]\(|\w_\w|</?[a-zA-Z]|->|::|^\s*(?:\$|>>>|#!|#include|//|/\*)")
+_INDENTED = re.compile(r"^(?:\t| {4})")
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+|\bwww\.\S+", re.IGNORECASE)
+# A line ending in one of these goes on in the next line (a wrapped sentence).
+_JOINING = tuple(",;-–—(")
 TERMINAL = tuple(".!?…\"”’»)»:;。！？")
 # Slices in which a huge text is split into words or lines: 1 MiB of text makes lists of
 # about 10 MiB (measured on English prose: 160k words of about 60 bytes each).
@@ -121,14 +167,61 @@ class FirstSeen:
         return False
 
 
+FORMATS = ("html", "jsonl", "markdown", "text")  # corpuspack.document.FORMATS, sorted
+# Settings a format table or a folder entry may change; the others hold for the whole build.
+SCOPE_KEYS = ("trailing_block", "leading_block", "repeated_lines", "frequent_lines",
+              "min_chrome_lines", "min_block_lines", "link_max_words", "phrase_max_words",
+              "nav_max_words", "min_words_left", "frequent_max_share")
+# min_chrome_lines when no table sets it: in HTML each line is a block of the page (a menu
+# entry, a heading); elsewhere authors write lists of short lines on purpose.
+CHROME_LINES_HTML = 1
+CHROME_LINES_OTHER = 2
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One ``[boilerplate.formats.NAME]`` table (``match`` is the format) or
+    ``[[boilerplate.folders]]`` entry (``match`` is its glob): the settings it changes,
+    as (key, value) pairs sorted by key."""
+
+    match: str
+    settings: tuple[tuple[str, Any], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.settings)
+
+
+@lru_cache(maxsize=256)
+def _glob(pattern: str) -> re.Pattern[str]:
+    return re.compile(fnmatch.translate(pattern))
+
+
+def glob_matches(pattern: str, source: str) -> bool:
+    """Whether a folder glob matches a source path (POSIX, relative to the source folder).
+
+    :func:`fnmatch.fnmatchcase` on the whole path: ``*`` matches any characters, ``/``
+    included, so ``web/*`` matches every file under ``web/`` at any depth, ``*.html`` every
+    HTML page; ``?`` matches one character and ``[...]`` a set.
+    """
+    return _glob(pattern).match(source) is not None
+
+
 @dataclass(frozen=True)
 class Rules:
-    """Which rules run, and their parameters (``[boilerplate]`` in the config)."""
+    """Which rules run, and their parameters (``[boilerplate]`` in the config).
+
+    The top-level values hold for every document; ``formats`` (``[boilerplate.formats.NAME]``)
+    and then ``folders`` (``[[boilerplate.folders]]``, in the config's order, later entries
+    winning) change the :data:`SCOPE_KEYS` for the documents they match.
+    :meth:`for_document` gives the rules of one document. ``min_chrome_lines`` left unset
+    is :data:`CHROME_LINES_HTML` for HTML and :data:`CHROME_LINES_OTHER` for other formats.
+    """
 
     trailing_block: bool = True
     leading_block: bool = True
     repeated_lines: bool = True
-    frequent_lines: bool = True
+    frequent_lines: bool = False
+    min_chrome_lines: int | None = None
     min_block_lines: int = 3
     link_max_words: int = 15
     phrase_max_words: int = 8
@@ -138,14 +231,64 @@ class Rules:
     frequent_min_fraction: float = 0.05
     frequent_max_share: float = 0.5
     audit: bool = False
+    formats: tuple[Scope, ...] = ()
+    folders: tuple[Scope, ...] = ()
+
+    def chrome_lines(self, fmt: str) -> int:
+        """Evidence lines a block needs in a document of format ``fmt``."""
+        if self.min_chrome_lines is not None:
+            return self.min_chrome_lines
+        return CHROME_LINES_HTML if fmt == "html" else CHROME_LINES_OTHER
+
+    def for_document(self, source: str, fmt: str) -> Rules:
+        """The rules of one document: its format's table, then every folder entry whose
+        glob matches ``source`` (:func:`glob_matches`), over the top-level values; the
+        result has no scopes and ``min_chrome_lines`` set."""
+        matched = tuple(i for i, scope in enumerate(self.folders)
+                        if glob_matches(scope.match, source))
+        return _resolved(self, fmt, matched)
+
+    @property
+    def counts_lines(self) -> bool:
+        """Whether ``frequent_lines`` is on anywhere (the build then counts lines)."""
+        return self.frequent_lines or any(
+            scope.as_dict().get("frequent_lines") is True
+            for scope in (*self.formats, *self.folders))
+
+    def where(self) -> dict[str, Any]:
+        """What ran where: the rules of each format outside any folder entry, and each
+        folder entry's glob and settings (as recorded in ``datapackage.json``)."""
+        def scalars(rules: Rules) -> dict[str, Any]:
+            return {key: getattr(rules, key) for key in SCOPE_KEYS}
+
+        return {"formats": {fmt: scalars(_resolved(self, fmt, ())) for fmt in FORMATS},
+                "folders": [{"glob": scope.match, **scope.as_dict()} for scope in self.folders]}
+
+
+@lru_cache(maxsize=256)
+def _resolved(rules: Rules, fmt: str, folders: tuple[int, ...]) -> Rules:
+    values: dict[str, Any] = {}
+    for scope in rules.formats:
+        if scope.match == fmt:
+            values.update(scope.settings)
+    for index in folders:
+        values.update(rules.folders[index].settings)
+    resolved = replace(rules, formats=(), folders=(), **values)
+    if resolved.min_chrome_lines is None:
+        resolved = replace(resolved, min_chrome_lines=resolved.chrome_lines(fmt))
+    return resolved
 
 
 @dataclass
 class Removal:
-    """What one rule removed from one document."""
+    """What one rule removed from one document, and why: each ``evidence`` entry names a
+    line and what made it chrome (``why``: "chrome phrase" or "navigation" with the
+    ``match``, or "frequent in its source" with the ``source`` group and the number of its
+    ``documents`` holding the line ``of`` all those counted)."""
 
     rule: str
     lines: list[str] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _kind(line: str, words: int, rules: Rules) -> str:
@@ -165,9 +308,13 @@ def _kind(line: str, words: int, rules: Rules) -> str:
 class _Lines:
     """A document's lines, with word counts and kinds worked out only when asked for."""
 
-    def __init__(self, text: str, rules: Rules) -> None:
+    def __init__(self, text: str, rules: Rules, fmt: str,
+                 verbatim: frozenset[str] = frozenset()) -> None:
+        self.text = text
         self.lines = text.split("\n")
-        self.rules = rules
+        self.rules, self.fmt, self.verbatim = rules, fmt, verbatim
+        self.need = rules.chrome_lines(fmt)
+        self.protected: frozenset[int] | None = None  # None until protect() is called
         self._words: dict[int, int] = {}
         self._kinds: dict[int, str | None] = {}
 
@@ -182,17 +329,52 @@ class _Lines:
             self._kinds[i] = _kind(line, self.words(i), self.rules) if line.strip() else None
         return self._kinds[i]
 
-    def chrome(self, i: int) -> bool:
-        """A link-like line with a chrome phrase ("Related articles", "Newsletter")."""
-        return self.kind(i) == "link" and BOILERPLATE.search(self.lines[i]) is not None
+    def protect(self) -> None:
+        """Work out the protected lines (the second pass)."""
+        self.protected = protected_lines(self.text, self.lines, self.fmt, self.verbatim)
+
+    def guarded(self, i: int) -> bool:
+        """Never removed: indented, code-like, or protected (once worked out)."""
+        line = self.lines[i]
+        if _INDENTED.match(line) or CODE.search(line):
+            return True
+        return self.protected is not None and i in self.protected
+
+    def continues(self, i: int) -> bool:
+        """Line i goes on with the sentence of the line above: the line above ends with a
+        comma, a dash or an open bracket, or line i starts with a small letter below a line
+        that does not end a sentence (a wrapped paragraph, a verse)."""
+        above = self.lines[i - 1].rstrip() if i > 0 else ""
+        if not above:
+            return False
+        if above.endswith(_JOINING):
+            return True
+        return self.lines[i].lstrip()[:1].islower() and not above.endswith(TERMINAL)
+
+    def evidence(self, i: int) -> dict[str, Any] | None:
+        """Why line i is chrome, or None: a navigation word, or a chrome phrase in a
+        link-like line (URLs are not read: ``/subscribe`` in a link is no phrase)."""
+        if self.guarded(i):
+            return None
+        stripped = self.lines[i].strip()
+        found = NAVIGATION.match(stripped)
+        if found:
+            return {"line": stripped, "why": "navigation", "match": found.group(0).strip()}
+        if self.kind(i) != "link":
+            return None
+        found = BOILERPLATE.search(_URL.sub(" ", stripped))
+        if found:
+            return {"line": stripped, "why": "chrome phrase", "match": found.group(0)}
+        return None
 
 
-def _trailing(doc: _Lines) -> int:
-    """Index of the first line of the trailing block (len(lines) when there is none).
+def _trailing(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
+    """Index of the first line of the trailing block (len(lines) when there is none) and
+    the evidence it holds.
 
     Prose lines between link-like lines (teasers under headlines) belong to the block only
-    below a chrome line such as "Related articles": above it, heading + paragraph sections
-    of the article itself have the same shape.
+    below its first evidence line, where the block starts: above it, heading + paragraph
+    sections of the article itself have the same shape.
     """
     lines = doc.lines
     n = len(lines)
@@ -205,90 +387,184 @@ def _trailing(doc: _Lines) -> int:
         return i
 
     start = n
-    teasers: list[int] = []
     below = None  # kind of the non-blank line after line i
     i = above(n)
     while i >= 0:
+        if doc.guarded(i) or doc.continues(i):
+            break
         kind = doc.kind(i)
         previous = above(i)
-        if kind != "link":
-            if not (below == "link" and previous >= 0 and doc.kind(previous) == "link"
-                    and start < n):
-                break
-            teasers.append(i)
+        if kind != "link" and not (below == "link" and previous >= 0
+                                   and doc.kind(previous) == "link" and start < n):
+            break
         start = i
         below = kind
         i = previous
-    if teasers:
-        anchor = next((i for i in range(start, n) if doc.lines[i].strip() and doc.chrome(i)), n)
-        unanchored = [i for i in teasers if i < anchor]
-        if unanchored:
-            start = max(unanchored) + 1
-    links = sum(1 for i in range(start, n) if doc.kind(i) == "link")
-    return start if links >= doc.rules.min_block_lines else n
+    evidence = [e for e in (doc.evidence(i) for i in range(start, n) if lines[i].strip()) if e]
+    if len(evidence) < doc.need:
+        return n, []
+    first = next(i for i in range(start, n) if lines[i].strip() and doc.evidence(i))
+    links = sum(1 for i in range(first, n) if doc.kind(i) == "link")
+    return (first, evidence) if links >= doc.rules.min_block_lines else (n, [])
 
 
-def _leading(doc: _Lines) -> int:
-    """Index of the first line after the leading navigation block (0 when there is none).
+def _leading(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
+    """Index of the first line after the leading navigation block (0 when there is none)
+    and the evidence it holds.
 
-    The block is one run of very short lines before the first blank line, and one of them
-    must look like navigation ("Home", "Menu", a breadcrumb) or chrome, so that a title,
-    a byline and a date are not taken for a menu.
+    The block is one run of very short lines before the first blank line, holding
+    ``min_chrome_lines`` navigation or chrome lines ("Home", "Skip to content", a
+    breadcrumb), so that a title, a byline and a date are not taken for a menu.
     """
-    end, taken, marked = 0, 0, False
+    end, taken = 0, 0
+    evidence: list[dict[str, Any]] = []
     for i, line in enumerate(doc.lines):
         stripped = line.strip()
         if not stripped:
             if taken:
                 break  # a menu is one run of lines; what follows a blank line is content
             continue
-        navigation = NAVIGATION.search(stripped) is not None
+        if doc.guarded(i):
+            break
+        found = doc.evidence(i)
+        navigation = found is not None and found["why"] == "navigation"
         if not (navigation or (doc.words(i) <= doc.rules.nav_max_words
                                and not stripped.endswith(TERMINAL))):
             break
-        marked = marked or navigation or doc.chrome(i)
+        if found:
+            evidence.append(found)
         end, taken = i + 1, taken + 1
-    return end if taken >= doc.rules.min_block_lines and marked else 0
+    if taken >= doc.rules.min_block_lines and len(evidence) >= doc.need:
+        return end, evidence
+    return 0, []
 
 
-def clean(text: str, rules: Rules) -> tuple[str, list[Removal]]:
-    """Remove the page chrome of one document; return the text and what was removed."""
+def clean(text: str, rules: Rules, fmt: str = "text",
+          verbatim: frozenset[str] = frozenset()) -> tuple[str, list[Removal]]:
+    """Remove the page chrome of one document; return the text and what was removed.
+
+    ``rules`` are the document's rules (:meth:`Rules.for_document`), ``fmt`` its format
+    (one of :data:`FORMATS`), ``verbatim`` the stripped lines its reader knows to be code:
+    a line whose stripped text is in it is never removed. A first pass runs without the
+    protected lines (:func:`protected_lines`); only when it finds something to remove are
+    they worked out and the rules run again (they can only remove less).
+    """
     if not (rules.trailing_block or rules.leading_block or rules.repeated_lines):
         return text, []
-    doc = _Lines(text, rules)
-    lines = doc.lines
+    doc = _Lines(text, rules, fmt, verbatim)
+    keep, removals = _apply(doc)
+    if not removals:
+        return text, []
+    doc.protect()
+    keep, removals = _apply(doc)
+    if not removals:
+        return text, []
+    return _join(line for line, k in zip(doc.lines, keep, strict=True) if k), removals
+
+
+def _apply(doc: _Lines) -> tuple[bytearray, list[Removal]]:
+    rules, lines = doc.rules, doc.lines
     keep = bytearray(b"\x01") * len(lines)
     removals: list[Removal] = []
-    total = word_count(text)
+    total = word_count(doc.text)
     removed_words = 0
 
-    def drop(rule: str, indexes: list[int]) -> None:
+    def drop(rule: str, indexes: list[int], evidence: list[dict[str, Any]]) -> None:
         nonlocal removed_words
-        indexes = [i for i in indexes if keep[i] and lines[i].strip()]
+        indexes = [i for i in indexes if keep[i] and lines[i].strip() and not doc.guarded(i)]
         gone = sum(doc.words(i) for i in indexes)
         if not indexes or total - removed_words - gone < rules.min_words_left:
             return
         for i in indexes:
             keep[i] = 0
         removed_words += gone
-        removals.append(Removal(rule, [lines[i] for i in indexes]))
+        removals.append(Removal(rule, [lines[i] for i in indexes], evidence))
 
     if rules.trailing_block:
-        drop("trailing_block", list(range(_trailing(doc), len(lines))))
+        start, evidence = _trailing(doc)
+        drop("trailing_block", list(range(start, len(lines))), evidence)
     if rules.leading_block:
-        drop("leading_block", list(range(_leading(doc))))
+        end, evidence = _leading(doc)
+        drop("leading_block", list(range(end)), evidence)
     if rules.repeated_lines:
         first = FirstSeen(lambda j: lines[j].strip().casefold())
-        repeats = []
+        repeats, evidence = [], []
         for i, line in enumerate(lines):
             if not keep[i] or not line.strip():
                 continue
-            if first.repeats(line.strip().casefold(), i) and doc.kind(i) == "link":
-                repeats.append(i)
-        drop("repeated_lines", repeats)
-    if not removals:
-        return text, []
-    return _join(line for line, k in zip(lines, keep, strict=True) if k), removals
+            if first.repeats(line.strip().casefold(), i):
+                found = doc.evidence(i)
+                if found:
+                    repeats.append(i)
+                    evidence.append(found)
+        drop("repeated_lines", repeats, evidence)
+    return keep, removals
+
+
+# ---------------------------------------------------------------- protected lines
+
+_MARKDOWN_KEPT = frozenset(("fence", "code_block", "html_block", "heading_open", "table_open"))
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> Any:
+    # CommonMark with GFM tables; only the block rules run: code blocks, raw HTML, headings
+    # and tables are block tokens, and inline parsing costs three times as much (measured)
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark").enable("table")
+    parser.disable(["inline", "text_join"])
+    return parser
+
+
+def markdown_lines(text: str) -> set[int]:
+    """Indexes of the lines of ``text`` (split at "\\n") in Markdown fenced code (fence lines
+    included, backticks or tildes), indented code, raw HTML blocks, tables and headings,
+    as markdown-it-py's CommonMark block parser finds them (code in lists and quotes too)."""
+    found: set[int] = set()
+    for token in _markdown().parse(text):
+        if token.type in _MARKDOWN_KEPT and token.map:
+            found.update(range(token.map[0], token.map[1]))
+    return found
+
+
+# A rendered manual page's header line: "LS(1)   User Commands   LS(1)"
+_MAN_HEADER = re.compile(r"^(\S+)\((\w+)\)\s.*\s\1\(\2\)$")
+
+
+def is_manual_page(lines: list[str]) -> bool:
+    """A manual page rendered as text (``man``, ``groff -Tutf8``): its first line is a
+    ``NAME(SECTION) ... NAME(SECTION)`` header, or one of its first 10 non-blank lines is
+    the heading ``NAME`` followed by an indented line."""
+    seen = 0
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if seen == 0 and _MAN_HEADER.match(line.strip()):
+            return True
+        if line == "NAME" and i + 1 < len(lines) and _INDENTED.match(lines[i + 1]):
+            return True
+        seen += 1
+        if seen >= 10:
+            return False
+    return False
+
+
+def protected_lines(text: str, lines: list[str], fmt: str,
+                    verbatim: frozenset[str] = frozenset()) -> frozenset[int]:
+    """Indexes of the lines no rule may remove, beyond indented and code-like ones: lines
+    whose stripped text is in ``verbatim``; outside HTML, every line of a manual page and
+    the Markdown code, raw HTML, tables and headings (:func:`markdown_lines`; for plain
+    text and JSON lines only when a code fence, three backticks or tildes, occurs)."""
+    found: set[int] = set()
+    if verbatim:
+        found.update(i for i, line in enumerate(lines) if line.strip() in verbatim)
+    if fmt != "html":
+        if is_manual_page(lines):
+            return frozenset(range(len(lines)))
+        if fmt == "markdown" or "```" in text or "~~~" in text:
+            found |= markdown_lines(text)
+    return frozenset(found)
 
 
 def _join(lines: Iterable[str]) -> str:
@@ -318,12 +594,42 @@ def source_group(source: str, url: str | None, publisher: str | None) -> str:
     return " ".join(group.split())
 
 
-def remove_frequent(text: str, group: str, frequent: frozenset[str],
-                    rules: Rules) -> tuple[str, Removal | None]:
-    """Drop the lines that recur across many documents of ``group``."""
+def frequent_candidates(text: str, fmt: str,
+                        verbatim: frozenset[str] = frozenset()) -> list[str]:
+    """The sorted distinct :func:`line_key` of the lines ``frequent_lines`` may remove from
+    a document: not indented, code-like or protected (:func:`protected_lines`); a text that
+    is also on a protected line is not a candidate anywhere in the document."""
+    doc = _Lines(text, Rules(), fmt, verbatim)
+    doc.protect()
+    keys: set[str] = set()
+    blocked: set[str] = set()
+    for i, line in enumerate(doc.lines):
+        key = line_key(line)
+        if key is not None:
+            (blocked if doc.guarded(i) else keys).add(key)
+    return sorted(keys - blocked)
+
+
+def remove_frequent(text: str, group: str, frequent: Mapping[str, tuple[int, int]],
+                    rules: Rules, candidates: Iterable[str]) -> tuple[str, Removal | None]:
+    """Drop the lines that recur across many documents of ``group``.
+
+    ``frequent`` maps ``<group><TAB><line key>`` to (documents holding the line, documents
+    of the group counted); ``candidates`` are the keys this document may lose
+    (:func:`frequent_candidates`, worked out when it was read).
+    """
+    allowed = set(candidates)
     lines = text.split("\n")
-    gone = [i for i, line in enumerate(lines)
-            if (key := line_key(line)) is not None and f"{group}\t{key}" in frequent]
+    gone, evidence = [], []
+    for i, line in enumerate(lines):
+        key = line_key(line)
+        if key is None or key not in allowed:
+            continue
+        counts = frequent.get(f"{group}\t{key}")
+        if counts is not None:
+            gone.append(i)
+            evidence.append({"line": line.strip(), "why": "frequent in its source",
+                             "source": group, "documents": counts[0], "of": counts[1]})
     if not gone:
         return text, None
     removed = set(gone)
@@ -333,4 +639,4 @@ def remove_frequent(text: str, group: str, frequent: frozenset[str],
         # most of the document recurs in its source: near-copies of one page, not chrome
         return text, None
     return (_join(line for i, line in enumerate(lines) if i not in removed),
-            Removal("frequent_lines", [lines[i] for i in gone]))
+            Removal("frequent_lines", [lines[i] for i in gone], evidence))

@@ -206,7 +206,7 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
     groups: dict[str, int] = {}
     stats = CorpusStats()
     audit = open(workdir / "audit.jsonl", "wb")  # noqa: SIM115 - closed below
-    for result in parallel_map(run_task, tasks(files(), settings, near, rules.frequent_lines,
+    for result in parallel_map(run_task, tasks(files(), settings, near, rules.counts_lines,
                                                workdir), workers):
         stems.extend(result.stems)
         for group, n in result.groups.items():
@@ -230,7 +230,7 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
     stems.sort()
 
     frequent_file, frequent_digest = None, ""
-    if rules.frequent_lines:
+    if rules.counts_lines:
         progress.stage("counting lines across documents")
         found, report.frequent_lines, frequent_digest = frequent_lines(
             stems, groups, rules.frequent_min_docs, rules.frequent_min_fraction, workdir)

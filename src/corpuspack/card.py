@@ -337,9 +337,10 @@ def _sections(package: Package, prof: CorpusProfile, report: dict[str, Any],
     limitations = (
         "- Language labels come from a fastText model reading a sample of each document; "
         "documents mixing languages get the language of most of the sample.\n"
-        "- Boilerplate rules look at line shapes (length, punctuation, common phrases); "
-        "chrome written as full sentences can stay, and a short line list at the end of a "
-        "text (a list of links the author meant to keep) can go.\n"
+        "- Boilerplate rules remove a block of short lines only when it holds chrome "
+        "phrases (\"newsletter\", \"related articles\", \"©\") or navigation words "
+        "(\"Home\", \"Menu\"); chrome written without them, or as full sentences, can stay, "
+        "and a list of links the author meant to keep can go when it holds such words.\n"
         + (f"- Near-duplicates are judged on word {md_text(near.get('shingle_words', 5))}-grams "
            f"of documents of {md_text(near.get('min_words', 50))} words or more; shorter documents "
            "are "
@@ -355,15 +356,60 @@ _RULES = {
     "trailing_block": "trailing blocks of link-like lines (related articles, newsletter "
                       "prompts)",
     "leading_block": "leading navigation",
-    "repeated_lines": "repeated link lines",
+    "repeated_lines": "repeated link lines with a chrome phrase or navigation word",
     "frequent_lines": "lines frequent across the documents of one source",
 }
+_FORMAT_NAMES = {"html": "HTML pages", "jsonl": "JSON lines records", "markdown": "Markdown",
+                 "text": "plain text"}
+
+
+def _on(rules: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(what for rule, what in _RULES.items() if rules.get(rule, True))
+
+
+def _formats(names: list[str]) -> str:
+    shown = [md_text(_FORMAT_NAMES.get(name, name)) for name in names]
+    return ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0]
 
 
 def _boilerplate_step(tq: dict[str, Any]) -> str:
+    """Which boilerplate rules ran where: by format (``formats`` of the descriptor's
+    ``text_quality.boilerplate``; a descriptor without it has one set of rules), with the
+    chrome lines a block needed, then each folder entry's changes."""
     rules = tq.get("boilerplate", {})
-    on = [what for rule, what in _RULES.items() if rules.get(rule, True)]
-    step = ("page boilerplate removed: " + ", ".join(on)) if on else "no boilerplate removed"
+    formats = rules.get("formats")
+    scopes = ({k: v for k, v in formats.items() if isinstance(v, dict)}
+              if isinstance(formats, dict) and formats else {"": rules})
+    by_rules: dict[tuple[str, ...], list[str]] = {}
+    by_need: dict[str, list[str]] = {}
+    for fmt in sorted(scopes):
+        on = _on(scopes[fmt])
+        by_rules.setdefault(on, []).append(fmt)
+        blocks = scopes[fmt].get("trailing_block", True) or scopes[fmt].get("leading_block", True)
+        if blocks and scopes[fmt].get("min_chrome_lines") is not None:
+            by_need.setdefault(md_text(scopes[fmt]["min_chrome_lines"]), []).append(fmt)
+    folders = [f for f in rules.get("folders") or [] if isinstance(f, dict)]
+    if len(by_rules) == 1:
+        (on,) = by_rules
+        parts = [", ".join(on)] if on else []
+    else:
+        parts = [f"in {_formats(names)}: {', '.join(on) or 'none'}"
+                 for on, names in by_rules.items()]
+    if not any(by_rules) and not folders:
+        step = "no boilerplate removed"
+    else:
+        step = ("page boilerplate removed, a block only on evidence (chrome phrases, navigation "
+                "words), never code, headings or manual pages: " + "; ".join(parts))
+        needs = [need + (" chrome or navigation line" + ("" if need == "1" else "s")
+                         if n == 0 else "") + ("" if "" in names else f" in {_formats(names)}")
+                 for n, (need, names) in enumerate(by_need.items())]
+        if needs:
+            step += "; a block needed " + ", ".join(needs)
+    for folder in folders:
+        changes = ", ".join(
+            (f"{_RULES[k]} {'on' if v else 'off'}" if k in _RULES else f"{md_code(k)} {md_text(v)}")
+            for k, v in sorted(folder.items()) if k != "glob")
+        step += f"; in sources matching {md_code(folder.get('glob', ''))}: {changes or 'the same'}"
     pii = [kind for kind in ("email", "phone", "ip") if tq.get("pii", {}).get(kind)]
     if pii:
         names = {"email": "e-mail addresses", "phone": "phone numbers", "ip": "IP addresses"}

@@ -37,12 +37,13 @@ import re
 import tomllib
 import types
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_type_hints
 
 from corpuspack import safefs
-from corpuspack.boilerplate import Rules
+from corpuspack.boilerplate import FORMATS as BOILERPLATE_FORMATS
+from corpuspack.boilerplate import SCOPE_KEYS, Rules, Scope
 from corpuspack.errors import ConfigError, CorpusError
 from corpuspack.licenses import LicenseError, check_license
 from corpuspack.neardup import NearDedup
@@ -198,6 +199,7 @@ RANGES: dict[tuple[str, str], Range] = {
     ("options", "max_manifest_mb"): _MB,
     ("options", "max_manifest_patterns"): Range(1, COUNT),
     ("options", "max_meta_kb"): _KB,
+    ("boilerplate", "min_chrome_lines"): Range(1, 10_000),
     ("boilerplate", "min_block_lines"): Range(1, 10_000),
     ("boilerplate", "link_max_words"): _WORDS,
     ("boilerplate", "phrase_max_words"): _WORDS,
@@ -296,12 +298,13 @@ def _checked(table: str, key: str, value: Any, hint: Any, where: str) -> Any:
     ok = type(value) is kind or (kind is float and type(value) is int)
     if not ok:
         raise ConfigError(f"{setting} must be {_KINDS[kind]}, not {_shown(value)}")
+    base = table.split(".", 1)[0]  # [boilerplate.formats.html] holds [boilerplate] keys
     if kind in (int, float):
-        rng = RANGES.get((table, key), ANY)
+        rng = RANGES.get((base, key), ANY)
         if value not in rng:
             raise ConfigError(f"{setting} must be {rng.text()}, not {_shown(value)}")
         return float(value) if kind is float else value
-    what, choices = CHOICES.get((table, key), ("", None))
+    what, choices = CHOICES.get((base, key), ("", None))
     if choices is not None and value not in (allowed := choices()):
         close = [c for c in (value.upper(), value.lower()) if c in allowed]
         hint_text = f" (did you mean '{close[0]}'?)" if close else ""
@@ -345,6 +348,55 @@ def _quality(table: dict[str, Any], where: str) -> Filters:
     values = {f.name: getattr(checked, f.name) for f in fields(Filters) if f.name in rest}
     merged = filters_from({**values, **({"preset": preset} if preset else {})})
     return _derived(merged, "quality", where)
+
+
+def _boilerplate(table: dict[str, Any], where: str) -> Rules:
+    """``[boilerplate]``: its keys, ``[boilerplate.formats.NAME]`` tables (NAME one of the
+    source formats) and ``[[boilerplate.folders]]`` entries (a ``glob`` and the keys to
+    change), each key checked as in ``[boilerplate]``; a key that holds for the whole build
+    (``audit``, ``frequent_min_docs``, ``frequent_min_fraction``) is refused in a scope."""
+    rest = {k: v for k, v in table.items() if k not in ("formats", "folders")}
+    rules = _settings(Rules, rest, where, "boilerplate")
+    formats_table = table.get("formats", {})
+    if not isinstance(formats_table, dict):
+        raise ConfigError(f"[boilerplate] formats in {where} must be a table of formats, "
+                          "such as [boilerplate.formats.html]")
+    formats = []
+    for name in sorted(formats_table):
+        if name not in BOILERPLATE_FORMATS:
+            raise _unknown(name, set(BOILERPLATE_FORMATS), f"{where} [boilerplate.formats]")
+        formats.append(Scope(name, _scope(formats_table[name], where,
+                                          f"boilerplate.formats.{name}")))
+    entries = table.get("folders", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ConfigError(f"[boilerplate] folders in {where} must be an array of tables, "
+                          "[[boilerplate.folders]], each with a glob")
+    folders = []
+    for number, entry in enumerate(entries, 1):
+        glob = entry.get("glob")
+        if not isinstance(glob, str) or not glob.strip() or "\0" in glob:
+            raise ConfigError(f"[[boilerplate.folders]] entry {number} in {where} needs a "
+                              f"glob: a non-empty string such as \"web/*\", not {_shown(glob)}")
+        settings = {k: v for k, v in entry.items() if k != "glob"}
+        folders.append(Scope(glob, _scope(settings, f"{where} (folder entry {number}, glob "
+                                                    f"{glob!r})", "boilerplate.folders")))
+    return replace(rules, formats=tuple(formats), folders=tuple(folders))
+
+
+def _scope(values: Any, where: str, name: str) -> tuple[tuple[str, Any], ...]:
+    """The checked settings of one format table or folder entry, sorted by key."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"[{name}] in {where} must be a table")
+    hints = get_type_hints(Rules)
+    checked = []
+    for key in sorted(values):
+        if key not in SCOPE_KEYS:
+            if key in hints:
+                raise ConfigError(f"[{name}] {key} in {where}: {key} holds for the whole "
+                                  "build; set it in [boilerplate]")
+            raise _unknown(key, set(SCOPE_KEYS), f"{where} [{name}]")
+        checked.append((key, _checked(name, key, values[key], hints[key], where)))
+    return tuple(checked)
 
 
 def _license(value: Any, what: str) -> str:
@@ -444,7 +496,7 @@ def from_table(table: dict[str, Any], root: Path, where: str) -> CorpusConfig:
         contributors=_list(table, "contributors", where, dict),
         defaults=_defaults(table.get("defaults", {}), where),
         options=_settings(Options, table.get("options", {}), where, "options"),
-        boilerplate=_settings(Rules, table.get("boilerplate", {}), where, "boilerplate"),
+        boilerplate=_boilerplate(table.get("boilerplate", {}), where),
         quality=_quality(table.get("quality", {}), where),
         near_dedup=_settings(NearDedup, table.get("near_dedup", {}), where, "near_dedup"),
         pii=_settings(Redaction, table.get("pii", {}), where, "pii"),

@@ -23,10 +23,16 @@ def relative(path: Path, start: Path) -> str:
 
 def text_quality(config: CorpusConfig) -> dict[str, Any]:
     """The text-quality settings a build ran with (recorded in the descriptor, shown in the
-    card); unset quality thresholds are left out."""
+    card); unset quality thresholds are left out. ``boilerplate`` holds the ``[boilerplate]``
+    values, ``formats``: the rules each format ran with outside any folder entry (every
+    key of :data:`corpuspack.boilerplate.SCOPE_KEYS`, ``min_chrome_lines`` resolved), and
+    ``folders``: each ``[[boilerplate.folders]]`` entry's glob and the keys it changes."""
     filters = {k: v for k, v in dataclasses.asdict(config.quality).items()
                if v is not None and v is not False}
-    return {"boilerplate": dataclasses.asdict(config.boilerplate),
+    rules = config.boilerplate
+    boilerplate = {f.name: getattr(rules, f.name) for f in dataclasses.fields(rules)
+                   if f.name not in ("formats", "folders")}
+    return {"boilerplate": {**boilerplate, **rules.where()},
             "near_dedup": dataclasses.asdict(config.near_dedup),
             "quality": filters,
             "pii": dataclasses.asdict(config.pii)}

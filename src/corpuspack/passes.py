@@ -86,7 +86,7 @@ def run_task(task: Task) -> TaskResult:
     def flush() -> None:
         identify_languages(batch, task.settings, stats)
         for doc in batch:
-            writer.add(doc)
+            writer.add(doc, line_keys=stats.line_keys.pop(doc.id, None))
             result.encodings[doc.encoding] = result.encodings.get(doc.encoding, 0) + 1
         batch.clear()
 
@@ -250,12 +250,15 @@ def default_workers() -> int:
 
 def frequent_lines(stems: list[str], groups: dict[str, int], min_docs: int,
                    min_fraction: float, workdir: Path) -> tuple[Path, int, str]:
-    """Write the ``<group><TAB><line hash>`` keys found in enough documents of their group.
+    """Write the ``<group><TAB><line hash><TAB><documents><TAB><group size>`` lines of the
+    line keys found in enough documents of their group.
 
-    The per-document line keys of all runs are sorted externally and counted in one pass,
-    each distinct text once (exact copies of a page do not make its lines frequent); only
-    groups with at least ``min_docs`` documents take part. Returns the file, how many keys
-    it holds and a digest of its content.
+    The per-document line keys of all runs (``<group><TAB><key><TAB><text sha256><TAB><id>``,
+    only of documents ``frequent_lines`` runs on, only lines it may remove) are sorted
+    externally and counted in one pass, each distinct text once (exact copies of a page do
+    not make its lines frequent); only groups with at least ``min_docs`` documents take
+    part, and a key is frequent in at least ``max(min_docs, min_fraction * size)`` of them.
+    Returns the file, how many keys it holds and a digest of its content.
     """
     out = workdir / "frequent-lines.txt"
     count = 0
@@ -273,17 +276,19 @@ def frequent_lines(stems: list[str], groups: dict[str, int], min_docs: int,
             group = current.split(b"\t", 1)[0].decode()
             size = groups.get(group, 0)
             if current and size >= min_docs and n >= max(min_docs, min_fraction * size):
-                fh.write(current + b"\n")
-                digest.update(current + b"\n")
+                line = current + f"\t{n}\t{size}\n".encode()
+                fh.write(line)
+                digest.update(line)
                 return 1
             return 0
 
         last_text = b""
         for line in sort_lines(keys(), workdir, "lines", 8 << 20):
-            key, text = line.rstrip(b"\n").rsplit(b"\t", 1)
-            if key != current:
+            group, key, text = line.rstrip(b"\n").split(b"\t", 3)[:3]
+            joined = group + b"\t" + key
+            if joined != current:
                 count += flush()
-                current, n, last_text = key, 0, b""
+                current, n, last_text = joined, 0, b""
             if text != last_text:
                 n += 1
                 last_text = text

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from corpuspack.boilerplate import Removal, Rules, clean, word_count
+from corpuspack.boilerplate import Removal, Rules, clean, frequent_candidates, word_count
 from corpuspack.document import Document, document_id, json_line, text_sha256
 from corpuspack.errors import SkipFile
 from corpuspack.language import LOW_SCORE, LOW_SCORE_NOTE, LanguageIdentifier
@@ -78,6 +78,8 @@ class FileStats:
     pii: Counter[str] = field(default_factory=Counter)
     audit: list[bytes] = field(default_factory=list)
     notes: Counter[str] = field(default_factory=Counter)
+    # document id -> the line keys frequent_lines may remove from it (documents it runs on)
+    line_keys: dict[str, list[str]] = field(default_factory=dict)
 
     def record(self, doc_id: str, removals: list[Removal], keep_audit: bool) -> None:
         """Count what boilerplate rules removed from a document (and keep it for audit)."""
@@ -87,7 +89,8 @@ class FileStats:
             self.removed[f"{removal.rule}:chars"] += sum(len(line) + 1 for line in removal.lines)
             if keep_audit:
                 self.audit.append(json_line({"id": doc_id, "rule": removal.rule,
-                                             "lines": removal.lines}))
+                                             "lines": removal.lines,
+                                             "evidence": removal.evidence}))
 
 
 def fill_text_fields(doc: Document, repetition_signals: bool) -> None:
@@ -135,9 +138,11 @@ def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],
     if not text.strip():
         raise SkipFile("empty or white space only after decoding")
     doc_id = document_id(src.rel, raw.record)
-    text, removals = clean(text, settings.boilerplate)
+    rules = settings.boilerplate.for_document(src.rel, src.format)
+    verbatim = _verbatim(raw.verbatim)
+    text, removals = clean(text, rules, src.format, verbatim)
     if stats is not None and removals:
-        stats.record(doc_id, removals, settings.boilerplate.audit)
+        stats.record(doc_id, removals, rules.audit)
     if settings.pii.active:
         text, redacted = redact(text, settings.pii)
         if stats is not None:
@@ -185,7 +190,17 @@ def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],
         text=text,
     )
     fill_text_fields(doc, settings.repetition_signals)
+    if stats is not None and rules.frequent_lines:
+        stats.line_keys.setdefault(doc_id, frequent_candidates(doc.text, src.format, verbatim))
     return doc, repaired
+
+
+def _verbatim(lines: frozenset[str]) -> frozenset[str]:
+    """The reader's verbatim lines as they read after normalisation (NFC, no controls), and
+    as read: a line of code is kept whichever form it has in the text."""
+    if not lines:
+        return lines
+    return lines | frozenset(normalise_text(line).strip() for line in lines)
 
 
 def process_file(src: SourceFile, settings: Settings, stats: FileStats | None = None,

@@ -6,8 +6,10 @@ A run is a batch of documents sorted by id, stored as files sharing one stem:
 ``.keys``   one exact-dedup key per document (:mod:`corpuspack.dedup`);
 ``.sig``    MinHash signatures in id order, ``.bands`` their LSH band keys
             (:mod:`corpuspack.neardup`);
-``.lines``  one ``<source group><TAB><line hash>`` per distinct line of each document, for
-            counting lines across documents (:mod:`corpuspack.boilerplate`).
+``.lines``  ``<source group><TAB><line hash><TAB><text sha256><TAB><id>`` for each distinct
+            line ``frequent_lines`` may remove from a document it runs on
+            (:func:`corpuspack.boilerplate.frequent_candidates`), in id order, for counting
+            lines across documents and for removing them later.
 
 :func:`refine_run` rewrites one run after the corpus-wide line count: it removes the lines
 frequent in a document's source, recomputes what depends on the text and applies the
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import orjson
 
-from corpuspack.boilerplate import Rules, line_key, remove_frequent, source_group
+from corpuspack.boilerplate import Rules, remove_frequent, source_group
 from corpuspack.dedup import key_line
 from corpuspack.document import Document, DocumentView, from_json, line_id, to_json_line
 from corpuspack.neardup import NearDedup, band_lines, signature, signature_line
@@ -53,8 +55,11 @@ class RunWriter:
         self._records: list[tuple[bytes, bytes, bytes, bytes, bytes, bytes]] = []
         self._size = 0
 
-    def add(self, doc: Document, sig: list[int] | None | bool = True) -> None:
-        """Add a document; ``sig`` True computes its signature, else it is given."""
+    def add(self, doc: Document, sig: list[int] | None | bool = True,
+            line_keys: list[str] | None = None) -> None:
+        """Add a document; ``sig`` True computes its signature, else it is given.
+        ``line_keys`` are the keys of the lines frequent_lines may remove from it (None:
+        the rule does not run on it, and it is not counted in its source group)."""
         line = to_json_line(doc)
         key = key_line(doc.sha256, doc.id, len(line), doc.source)
         signature_bytes = bands = b""
@@ -64,12 +69,12 @@ class RunWriter:
                 signature_bytes = signature_line(doc.id, values)
                 bands = b"".join(band_lines(doc.id, values, self.near))
         lines = b""
-        if self.line_keys:
+        if self.line_keys and line_keys is not None:
             group = source_group(doc.source, doc.url, doc.publisher)
             self.groups[group] = self.groups.get(group, 0) + 1
-            keys = {k for k in map(line_key, doc.text.split("\n")) if k is not None}
             # with the text's hash: copies of one document count once
-            lines = b"".join(f"{group}\t{k}\t{doc.sha256}\n".encode() for k in sorted(keys))
+            lines = b"".join(f"{group}\t{k}\t{doc.sha256}\t{doc.id}\n".encode()
+                             for k in line_keys)
         self.stats.add(DocumentView(doc))
         self._records.append((line_id(line), line, key, signature_bytes, bands, lines))
         self._size += len(line)
@@ -90,10 +95,14 @@ class RunWriter:
 
 
 @lru_cache(maxsize=2)
-def _frequent(file: str, digest: str) -> frozenset[str]:
+def _frequent(file: str, digest: str) -> dict[str, tuple[int, int]]:
     # keyed by content too: a later build in this process may write a new file at this path
+    found: dict[str, tuple[int, int]] = {}
     with open(file, encoding="utf-8") as fh:
-        return frozenset(line.rstrip("\n") for line in fh)
+        for line in fh:
+            group, key, documents, size = line.rstrip("\n").split("\t")
+            found[f"{group}\t{key}"] = (int(documents), int(size))
+    return found
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,22 @@ class RefineResult:
     filtered: list[Skipped] = field(default_factory=list)
 
 
+def _line_keys(stem: str) -> Iterator[tuple[str, list[str]]]:
+    """(document id, its candidate line keys) from a run's ``.lines``, in id order."""
+    current = ""
+    keys: list[str] = []
+    with open(path(stem, "lines"), encoding="utf-8") as fh:
+        for line in fh:
+            _, key, _, doc_id = line.rstrip("\n").split("\t")
+            if doc_id != current:
+                if keys:
+                    yield current, keys
+                current, keys = doc_id, []
+            keys.append(key)
+    if keys:
+        yield current, keys
+
+
 def _old_signatures(stem: str) -> Iterator[tuple[str, list[int]]]:
     with open(path(stem, "sig"), "rb") as fh:
         for line in fh:
@@ -127,20 +152,25 @@ def _old_signatures(stem: str) -> Iterator[tuple[str, list[int]]]:
 def refine_run(stem: str, refine: Refine, out_prefix: str, spill_bytes: int) -> RefineResult:
     """Rewrite one run: frequent lines out, text columns recomputed, quality filters on."""
     frequent = (_frequent(refine.frequent_file, refine.frequent_digest) if refine.frequent_file
-                else frozenset())
+                else {})
     writer = RunWriter(out_prefix, refine.near, False, spill_bytes)
     result = RefineResult([], CorpusStats())
     olds = _old_signatures(stem)
     old = next(olds, None)
+    candidates = _line_keys(stem) if frequent else iter(())
+    keys = next(candidates, None)
     with open(path(stem, "jsonl"), "rb") as fh:
         for line in fh:
             doc = from_json(orjson.loads(line))
             while old is not None and old[0] < doc.id:
                 old = next(olds, None)
             sig: list[int] | None | bool = old[1] if old and old[0] == doc.id else None
-            if frequent:
+            while keys is not None and keys[0] < doc.id:
+                keys = next(candidates, None)
+            if keys is not None and keys[0] == doc.id:
                 group = source_group(doc.source, doc.url, doc.publisher)
-                text, removal = remove_frequent(doc.text, group, frequent, refine.boilerplate)
+                rules = refine.boilerplate.for_document(doc.source, doc.format)
+                text, removal = remove_frequent(doc.text, group, frequent, rules, keys[1])
                 if removal is not None:
                     doc.text = text
                     fill_text_fields(doc, refine.filters.wants_repetition)

@@ -137,10 +137,27 @@ def config_text(name: str, title: str | None = None) -> str:
         if name == "quality":
             lines.append('# preset = "gopher"')
         for f in fields(cls):
+            if name == "boilerplate" and f.name in ("formats", "folders"):
+                continue
             value = f.default
             shown = _toml_value(value) if value is not None else "..."
             lines.append(f"# {f.name} = {shown}{_range(name, f.name)}")
+        if name == "boilerplate":
+            lines += BOILERPLATE_SCOPES
     return "\n".join(lines) + "\n"
+
+
+# The [boilerplate] part of the template after its keys: min_chrome_lines's defaults, the
+# per-format tables and per-folder entries (as inline TOML, which stays one commented line).
+BOILERPLATE_SCOPES = [
+    "# min_chrome_lines unset: 1 for HTML pages, 2 for Markdown, plain text and JSON lines",
+    "# Per format ([boilerplate.formats.NAME]: html, jsonl, markdown, text) and per folder",
+    "# ([[boilerplate.folders]], a glob over source paths; later entries win), every key",
+    "# above but audit, frequent_min_docs and frequent_min_fraction, for example:",
+    "# formats = { markdown = { repeated_lines = false } }",
+    '# folders = [{ glob = "web/*", frequent_lines = true }]  # opt-in: texts then depend on '
+    "other documents",
+]
 
 
 def scaffold(folder: Path, name: str | None = None) -> list[Path]:
