@@ -404,6 +404,116 @@ def test_quality_config_errors(tmp_path: Path, text: str, message: str) -> None:
         load_config(tmp_path / "corpus.toml")
 
 
+BOILERPLATE_SCOPES = """
+[boilerplate]
+min_chrome_lines = 3
+[boilerplate.formats.markdown]
+repeated_lines = false
+[boilerplate.formats.html]
+min_chrome_lines = 1
+[[boilerplate.folders]]
+glob = "web/*"
+frequent_lines = true
+min_chrome_lines = 2
+[[boilerplate.folders]]
+glob = "web/archive/*"
+trailing_block = false
+"""
+
+
+def test_rules_per_format_and_folder(tmp_path: Path) -> None:
+    (tmp_path / "corpus.toml").write_text(BOILERPLATE_SCOPES, encoding="utf-8")
+    rules = load_config(tmp_path / "corpus.toml").boilerplate
+    assert rules.counts_lines and not rules.frequent_lines
+
+    def of(source: str, fmt: str) -> tuple[bool, bool, bool, int | None]:
+        got = rules.for_document(source, fmt)
+        assert got.formats == () and got.folders == ()
+        return got.trailing_block, got.repeated_lines, got.frequent_lines, got.min_chrome_lines
+
+    assert of("notes/a.txt", "text") == (True, True, False, 3)  # [boilerplate] over defaults
+    assert of("notes/a.md", "markdown") == (True, False, False, 3)  # its format's table
+    assert of("notes/a.html", "html") == (True, True, False, 1)
+    assert of("web/a.html", "html") == (True, True, True, 2)  # a folder entry over formats
+    assert of("web/x/y/a.md", "markdown") == (True, False, True, 2)  # * matches /
+    assert of("web/archive/a.html", "html") == (False, True, True, 2)  # later entries win
+    assert of("webs/a.html", "html") == (True, True, False, 1)
+    assert Rules().for_document("a.html", "html").min_chrome_lines == 1
+    assert Rules().for_document("a.txt", "text").min_chrome_lines == 2
+
+
+def test_text_quality_and_card_say_which_rules_ran_where(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "web").mkdir(parents=True)
+    (src / "web" / "a.txt").write_text(section("sect.user-space"), encoding="utf-8")
+    (tmp_path / "corpus.toml").write_text(BOILERPLATE_SCOPES, encoding="utf-8")
+    config = zero_config(src, tmp_path / "pkg", load_config(tmp_path / "corpus.toml"))
+    build(config, workers=1)
+    descriptor = json.loads((config.package_dir / "datapackage.json").read_text())
+    recorded = descriptor["corpuspack"]["text_quality"]["boilerplate"]
+    assert recorded["min_chrome_lines"] == 3 and recorded["frequent_lines"] is False
+    assert recorded["formats"]["markdown"]["repeated_lines"] is False
+    assert recorded["formats"]["html"]["min_chrome_lines"] == 1
+    assert recorded["formats"]["text"]["min_chrome_lines"] == 3
+    assert recorded["folders"] == [
+        {"glob": "web/*", "frequent_lines": True, "min_chrome_lines": 2},
+        {"glob": "web/archive/*", "trailing_block": False}]
+    from corpuspack.card import update
+    from corpuspack.project import locate
+
+    project = locate(config.package_dir)
+    update(project)
+    card = project.card.read_text()
+    assert "in HTML pages, JSON lines records and plain text: trailing blocks" in card
+    assert "in Markdown: trailing blocks of link-like lines (related articles, newsletter " \
+        "prompts), leading navigation;" in card
+    assert "a block needed 1 chrome or navigation line in HTML pages, 3 in JSON lines " \
+        "records, Markdown and plain text" in card
+    assert "in sources matching `web/*`: lines frequent across the documents of one source " \
+        "on, `min_chrome_lines` 2; in sources matching `web/archive/*`: trailing blocks of " \
+        "link-like lines (related articles, newsletter prompts) off" in card
+
+
+def test_the_template_examples_of_scopes_load(tmp_path: Path) -> None:
+    from corpuspack.scaffold import BOILERPLATE_SCOPES as LINES
+
+    examples = [line[2:].split("  #")[0] for line in LINES if " = " in line]
+    assert examples[0].startswith("formats = ") and examples[1].startswith("folders = ")
+    (tmp_path / "corpus.toml").write_text("[boilerplate]\n" + "\n".join(examples) + "\n",
+                                          encoding="utf-8")
+    rules = load_config(tmp_path / "corpus.toml").boilerplate
+    assert rules.for_document("web/a.html", "html").frequent_lines
+    assert not rules.for_document("a.md", "markdown").repeated_lines
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[boilerplate.formats.htm]\nleading_block = false",
+     r"unknown key 'htm' in .* \[boilerplate.formats\] \(did you mean 'html'\?\)"),
+    ("[boilerplate.formats.html]\naudit = true",
+     r"\[boilerplate.formats.html\] audit in .*holds for the whole build"),
+    ("[boilerplate.formats.html]\nmin_chrome_lines = 0",
+     r"\[boilerplate.formats.html\] min_chrome_lines in .* must be between 1 and 10,000, "
+     r"not 0"),
+    ("[boilerplate.formats.text]\ntrailing_block = 1", "must be a bool"),
+    ("[boilerplate]\nformats = 3", "must be a table of formats"),
+    ("[boilerplate]\nformats = { html = 3 }", r"\[boilerplate.formats.html\] in .* must be "
+                                               "a table"),
+    ("[boilerplate]\nfolders = \"web\"", "must be an array of tables"),
+    ("[[boilerplate.folders]]\nfrequent_lines = true", "entry 1 in .* needs a glob"),
+    ("[[boilerplate.folders]]\nglob = \"\"", "needs a glob"),
+    ("[[boilerplate.folders]]\nglob = \"web/*\"\ntrailing_blocks = false",
+     r"unknown key 'trailing_blocks' in .*glob 'web/\*'.* \(did you mean 'trailing_block'"),
+    ("[[boilerplate.folders]]\nglob = \"web/*\"\nfrequent_max_share = 2",
+     r"\[boilerplate.folders\] frequent_max_share in .*glob 'web/\*'.* must be between 0 "
+     "and 1"),
+    ("[boilerplate]\nmin_chrome_lines = 0", "must be between 1 and 10,000"),
+])
+def test_boilerplate_scope_errors(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "corpus.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_config(tmp_path / "corpus.toml")
+
+
 def _signatures_with(tmp_path: Path, sigs: dict[str, list[int]]) -> tuple[Path, Path]:
     settings = NearDedup()
     bands, sig_file = tmp_path / "run.bands", tmp_path / "run.sig"

@@ -92,8 +92,10 @@ _NAV_WORD = (r"(?:home(?: ?page)?|menu|main menu|search|navigation|skip to (?:ma
              r"sitemap|site map|back to top)")
 NAVIGATION = re.compile(rf"^(?:{_NAV_WORD}$|{_NAV_WORD}\s*[>»›|/·•]\s)", re.IGNORECASE)
 # Signs of code: such a line is never chrome and never removed (C, shell and Python lines
-# such as "}", "return 0;", "x = f(y)", "$ make", ">>> import x", "#include <stdio.h>").
-CODE = re.compile(r"[{};=]|[\w\])]\(|\w_\w|</?[a-zA-Z]|->|::|^\s*(?:\$|>>>|#!|#include|//|/\*)")
+# such as "}", "return 0;", "x = f(y)", "$ make", ">>> import x", "#include <stdio.h>",
+# "tool --version").
+CODE = re.compile(r"[{};=]|[\w\])]\(|\w_\w|</?[a-zA-Z]|->|::|\s--?[a-zA-Z]|"
+                  r"^\s*(?:\$|>>>|#!|#include|//|/\*)")
 _INDENTED = re.compile(r"^(?:\t| {4})")
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+|\bwww\.\S+", re.IGNORECASE)
 # A line ending in one of these goes on in the next line (a wrapped sentence).
