@@ -56,7 +56,7 @@ def fallbacks(sets: list[str]) -> None:
         examples: dict[str | None, list[str]] = collections.defaultdict(list)
         for page in files:
             tree = HTMLTree.parse(page.read_bytes().decode("utf-8", "replace"))
-            _, why = html.main_text(tree)
+            _, why = html.main_text(tree, html.find_region(tree))
             counts[why] += 1
             examples[why].append(page.name)
         print(f"{name}: {len(files)} pages")
@@ -151,6 +151,7 @@ def _load_read_html(path: str) -> Callable[[bytes, Any], Any]:
     spec = importlib.util.spec_from_file_location("readers_baseline", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module.read_html  # type: ignore[no-any-return]
 

@@ -145,7 +145,8 @@ _LONE_CODE = ":is(p, div, li, dd, dt, td, th, blockquote, figure, section, artic
 _BREAKS = "address, article, aside, blockquote, br, dd, details, div, dl, dt, fieldset, " \
     "figure, footer, form, h1, h2, h3, h4, h5, h6, header, hr, li, main, nav, ol, p, " \
     "pre, section, table, tr, ul"
-_WORD = re.compile(r"\w+")
+_NON_WORD = re.compile(r"\W+")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # what ends a heading's text that is an anchor link, not text: Sphinx "¶", "#", "§"
 _ANCHOR_TAIL = " \t\n¶#§"
 _TITLE_SEPARATOR = re.compile(r"\s+[-–—|·:»]\s+")
@@ -154,14 +155,21 @@ REASON_HEADING = "missed the page's heading"
 REASON_COVERAGE = "kept under {:.0%} of the text"
 REASON_BLOCK = "dropped a {}"
 
+# Links that only mark an anchor ("¶" after a heading): Sphinx, Docusaurus, VitePress,
+# anchor.js, Jupyter. Main-content extraction drops Sphinx's itself; all-text extraction
+# (a fallback) would end each heading with the mark.
+ANCHOR_MARKS = ("a.headerlink", "a.hash-link", "a.header-anchor", "a.anchorjs-link",
+                "a.anchor-link")
 TEXT_OPTIONS: dict[str, Any] = {
     "alt_texts": False, "links": False, "form_fields": False, "noscript": False,
-    "comments": False, "list_bullets": True, "preserve_formatting": True}
+    "comments": False, "list_bullets": True, "preserve_formatting": True,
+    "skip_elements": ANCHOR_MARKS}
 
 
 def plain_text(tree: HTMLTree, main_content: bool) -> str:
     """Resiliparse's text of a page (its main content, or all its visible text), with
-    list bullets and line breaks, without alt texts, form fields or comment sections."""
+    list bullets and line breaks, without alt texts, form fields, comment sections or
+    anchor marks (:data:`ANCHOR_MARKS`)."""
     text: str = extract_plain_text(tree, main_content=main_content, **TEXT_OPTIONS)
     return text
 
@@ -174,7 +182,7 @@ def _canon(text: str) -> str:
     """The word characters of ``text``, case-folded, run together: how texts of one page
     extracted in different ways are compared (line breaks, bullets, spacing around icons
     and anchor marks differ between them)."""
-    return "".join(_WORD.findall(text.casefold()))
+    return _NON_WORD.sub("", text.casefold())
 
 
 def _sample(text: str) -> str:
@@ -356,7 +364,7 @@ def _shortfall(text: str, kept: str, reference: str, scope: ElementNode,
     return REASON_BLOCK.format(block) if block else None
 
 
-def main_text(tree: HTMLTree) -> tuple[str, str | None]:
+def main_text(tree: HTMLTree, region: ElementNode | None) -> tuple[str, str | None]:
     """The page's main text, and why a fallback was taken (the ``meta["extraction"]``
     value) or None.
 
@@ -364,9 +372,9 @@ def main_text(tree: HTMLTree) -> tuple[str, str | None]:
     id (``<aside>``, "comments", "related", a heading whose id says "related-…"), ``<ul>``
     less than four levels below ``<body>``, lists of links, and everything inside what it
     drops. Its text is checked against the text of the element the page marks as its main
-    content (:func:`find_region`), or of the whole body when there is none: it must hold
-    the page's heading (:func:`page_heading`), enough of the words and every block
-    (:func:`_shortfall`). When it falls short, that element's text is taken
+    content (``region``: :func:`find_region`), or of the whole body when there is none: it
+    must hold the page's heading (:func:`page_heading`), enough of the words and every
+    block (:func:`_shortfall`). When it falls short, that element's text is taken
     (``"fallback: <main> subtree: …"``); when the heading is not in that element either
     but elsewhere on the page, the whole body's (``"fallback: whole body: …"``). The
     chrome a fallback brings in is for the boilerplate rules, which run on every document.
@@ -376,7 +384,6 @@ def main_text(tree: HTMLTree) -> tuple[str, str | None]:
     if body is None:
         return text, None
     kept = _canon(text)
-    region = find_region(tree)
     body_text = None
     if region is not None:
         reference = plain_text(HTMLTree.parse(region.outer_html), main_content=False)
@@ -455,7 +462,7 @@ def _verbatim_forms(block: str) -> set[str]:
     """The stripped non-blank lines of a block, as extracted and as the pipeline's
     normalisation (:func:`corpuspack.normalise.normalise_text`) leaves them."""
     lines = {s for line in block.split("\n") if (s := line.strip())}
-    if not block.isascii() or any(c < " " and c not in "\t\n" for c in block):
+    if not block.isascii() or _CONTROL.search(block):
         from corpuspack.normalise import normalise_text
 
         lines |= {s for line in normalise_text(block).split("\n") if (s := line.strip())}

@@ -178,10 +178,11 @@ def read_html(data: bytes, score: Scorer | None) -> RawRecord:
         text = html.flat_text(tree)
         meta: dict[str, Any] = {"extraction": fallback}
     else:
-        text, fallback = html.main_text(tree)
+        region = html.find_region(tree)
+        text, fallback = html.main_text(tree, region)
         meta = _html_metadata(decoded.text)
         meta.pop("title", None)  # trafilatura's may be a dialog's or a sidebar's heading
-        title = html.page_title(tree, html.find_region(tree))
+        title = html.page_title(tree, region)
         if title:
             meta["title"] = title
         if fallback is not None:

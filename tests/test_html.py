@@ -1,0 +1,368 @@
+"""HTML main text, titles and verbatim lines (corpuspack.sources.html, read_html).
+
+Variants of the shared cases html-main-in-aside and html-list-at-end (the article in every
+element main-content extraction drops; lists, tables, definition lists and code at the end
+and in the middle of ``<article>``/``<main>``, and on pages without either), and real
+documentation pages in tests/fixtures/html (mdBook 0.4 and 0.5, Sphinx, rustdoc, DocBook:
+see the README there), checked with an independent parser (lxml) for every heading, list
+item, table cell and code line of their main content.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import lxml.html
+import pytest
+from resiliparse.parse.html import HTMLTree
+
+from corpuspack.normalise import normalise_text
+from corpuspack.sources import html
+from corpuspack.sources.readers import read_html
+from tests.conftest import FIXTURES, build_to, read_docs
+
+PAGES = FIXTURES / "html"
+NON_WORD = re.compile(r"\W+")
+
+HEADLINE = "Ferry crews vote to strike over winter rota"
+ARTICLE = [
+    "Crews on the three northern ferry routes have voted to walk out for two days next "
+    "month after talks about the winter rota broke down on Friday evening.",
+    "The union said its members had been asked to work twelve-hour shifts for six weeks in "
+    "a row while two of the older vessels are in dry dock for repairs.",
+    "The operator said it regretted the decision and would publish a reduced timetable so "
+    "that hospital patients and school pupils can still travel to the mainland.",
+    "Island businesses warned that a stoppage so close to the Christmas trading period "
+    "would hit shops and hotels that rely on deliveries arriving every morning.",
+]
+CHROME = ('<header class="masthead"><div class="site-title"><p>The Island Courier: news '
+          'from the western isles since 1898</p></div><nav><ul><li><a href="/">Home</a></li>'
+          '<li><a href="/news">News</a></li></ul></nav></header>')
+FOOTER = "<footer><p>Copyright 2023 Island Courier Ltd.</p></footer>"
+
+
+def page(body: str, title: str = HEADLINE) -> bytes:
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}'
+            f"</title></head><body>{CHROME}{body}{FOOTER}</body></html>").encode()
+
+
+def article(h1: bool = True) -> str:
+    return (f"<h1>{HEADLINE}</h1>" if h1 else "") + "".join(f"<p>{p}</p>" for p in ARTICLE)
+
+
+def canon(text: str) -> str:
+    return NON_WORD.sub("", text.casefold())
+
+
+# ------------------------------------------------------------------ article held where
+# main-content extraction drops it (html-main-in-aside)
+
+HOLDERS = {
+    "aside": '<aside class="story">{}</aside>',
+    "div.comments": '<div class="comments">{}</div>',
+    "div.related": '<div class="related">{}</div>',
+    "section in aside": "<aside><section>{}</section></aside>",
+    "article in aside": "<aside><article>{}</article></aside>",
+    "article.comments": '<article class="comments">{}</article>',
+    "div#comments": '<div id="comments">{}</div>',
+    "div.related-posts": '<div class="post related-posts">{}</div>',
+    "section.sidebar": '<section class="sidebar">{}</section>',
+}
+PLACES = {
+    "in <main>": "<main>{}</main>",
+    "in <main>, deep": '<div class="page"><div class="wrap"><main>{}</main></div></div>',
+    "no <main>": "{}",
+    "no <main>, deep": '<div id="page"><div class="content">{}</div></div>',
+    "beside an empty <main>": "<main><p>Live updates</p></main>{}",
+}
+
+
+@pytest.mark.parametrize("holder", sorted(HOLDERS))
+@pytest.mark.parametrize("place", sorted(PLACES))
+@pytest.mark.parametrize("h1", [True, False], ids=["h1", "no-h1"])
+def test_article_in_a_dropped_element_is_kept(holder: str, place: str, h1: bool) -> None:
+    if place == "beside an empty <main>" and not h1:
+        pytest.skip("nothing ties an article without a heading outside <main> to the page: "
+                    "by the page's own markup <main> is its main content")
+    data = page(PLACES[place].format(HOLDERS[holder].format(article(h1))))
+    record = read_html(data, None)
+    paragraphs = [p.strip() for p in record.text.split("\n\n")]
+    for paragraph in ARTICLE:
+        assert paragraph in paragraphs, (holder, place, record.text)
+    if h1:
+        assert HEADLINE in paragraphs
+    assert record.meta["title"] == HEADLINE
+    main_only = html.plain_text(HTMLTree.parse(data.decode()), main_content=True)
+    if record.text != main_only:  # every fallback is on record
+        assert record.meta["extraction"].startswith("fallback: ")
+    else:
+        assert "extraction" not in record.meta
+
+
+def test_the_case_page_records_which_fallback() -> None:
+    record = read_html(page(PLACES["in <main>"].format(HOLDERS["aside"].format(article()))),
+                       None)
+    assert record.meta["extraction"] == (
+        "fallback: <main> subtree: main-content extraction missed the page's heading")
+    record = read_html(page(HOLDERS["aside"].format(article())), None)
+    assert record.meta["extraction"] == (
+        "fallback: whole body: main-content extraction missed the page's heading")
+    # the article beside <main>: its heading is not in <main>, so the whole body
+    record = read_html(page(PLACES["beside an empty <main>"].format(
+        HOLDERS["div.related"].format(article()))), None)
+    assert record.meta["extraction"] == (
+        "fallback: whole body: main-content extraction missed the page's heading")
+
+
+# ------------------------------------------------------------------ lists, tables, <dl>,
+# code at the end and in the middle (html-list-at-end)
+
+INTRO = ("<p>This bread is the easiest loaf I know, and it has not failed me once in twenty "
+         "years of baking at home. Mix everything in the evening and bake it in the "
+         "morning.</p>")
+OUTRO_TEXT = "Leave the loaf to cool on a rack for an hour before you cut it."
+OUTRO = f"<p>{OUTRO_TEXT}</p>"
+ITEMS = ["500 g strong white flour", "350 ml lukewarm water", "10 g fine salt",
+         "2 g dried yeast", "1 tablespoon honey"]
+BLOCKS = {
+    "ul": "<ul>" + "".join(f"<li>{i}</li>" for i in ITEMS) + "</ul>",
+    "ol": "<ol>" + "".join(f"<li>{i}</li>" for i in ITEMS) + "</ol>",
+    "ul of links": "<ul>" + "".join(f'<li><a href="/i/{n}">{i}</a></li>'
+                                    for n, i in enumerate(ITEMS)) + "</ul>",
+    "nested ul": f"<ul><li>{ITEMS[0]}<ul>" + "".join(f"<li>{i}</li>" for i in ITEMS[1:])
+                 + "</ul></li></ul>",
+    "table": "<table><tr><th>Ingredient</th><th>Note</th></tr>" + "".join(
+        f"<tr><td>{i}</td><td>weighed</td></tr>" for i in ITEMS) + "</table>",
+    "dl": "<dl>" + "".join(f"<dt>{i}</dt><dd>from the pantry shelf</dd>" for i in ITEMS)
+          + "</dl>",
+    "pre": "<pre>" + "\n".join(ITEMS) + "</pre>",
+}
+CONTAINERS = {
+    "<main><article>": "<main><article>{}</article></main>",
+    "<article>": "<article>{}</article>",
+    "<main>": "<main>{}</main>",
+    "<div>, no <main>": '<div class="recipe">{}</div>',
+    "<body>, no <main>": "{}",
+    "deep <main><article>": '<div class="a"><div class="b"><main><article>{}</article>'
+                            "</main></div></div>",
+}
+
+
+def recipe(block: str, at_end: bool) -> str:
+    heading = "<h1>The overnight loaf</h1>"
+    if at_end:
+        return f"{heading}{INTRO}<h2>You will need</h2>{block}"
+    return f"{heading}{INTRO}<h2>You will need</h2>{block}{OUTRO}"
+
+
+@pytest.mark.parametrize("block", sorted(BLOCKS))
+@pytest.mark.parametrize("container", sorted(CONTAINERS))
+@pytest.mark.parametrize("at_end", [True, False], ids=["at-end", "in-middle"])
+def test_lists_tables_and_code_of_the_main_content_are_kept(block: str, container: str,
+                                                            at_end: bool) -> None:
+    if block == "ul of links" and "no <main>" in container:
+        pytest.skip("on a page that marks no main content a list of links is taken for "
+                    "navigation (more than 20% link text, Resiliparse's own bound)")
+    body = CONTAINERS[container].format(recipe(BLOCKS[block], at_end))
+    record = read_html(page(body, title="The overnight loaf"), None)
+    text = canon(record.text)
+    for item in ["The overnight loaf", "You will need", *ITEMS]:
+        assert canon(item) in text, (block, container, record.text)
+    if not at_end:
+        assert canon(OUTRO_TEXT) in text
+    assert record.meta["title"] == "The overnight loaf"
+    main_only = html.plain_text(HTMLTree.parse(page(body).decode()), main_content=True)
+    if record.text != main_only:  # every fallback is on record
+        assert record.meta["extraction"].startswith("fallback: ")
+
+
+def test_a_page_extraction_gets_right_needs_no_fallback() -> None:
+    body = ('<div class="page"><div class="content"><main><article><h1>The overnight loaf'
+            f"</h1>{INTRO}<h2>You will need</h2>{BLOCKS['ul']}{OUTRO}</article></main></div>"
+            "</div>")
+    data = page(body, title="The overnight loaf")
+    record = read_html(data, None)
+    assert "extraction" not in record.meta
+    tree = HTMLTree.parse(data.decode())
+    assert record.text == html.plain_text(tree, main_content=True)
+    assert "Home" not in record.text and "Copyright" not in record.text
+
+
+def test_empty_main_content_falls_back_with_a_reason() -> None:
+    # before, a page whose main content came out empty fell back silently
+    data = b"<html><body><div class='comments'><p>Only this.</p></div></body></html>"
+    record = read_html(data, None)
+    assert record.text == "Only this."
+    assert record.meta["extraction"] == (
+        "fallback: whole body: main-content extraction kept under 25% of the text")
+
+
+def test_fallbacks_are_counted_in_the_build_report(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.html").write_bytes(page(HOLDERS["aside"].format(article())))
+    (src / "b.html").write_bytes(page("<main>" + recipe(BLOCKS["ul"], True) + "</main>",
+                                      title="The overnight loaf"))
+    _, report = build_to(src, tmp_path / "pkg")
+    assert report.notes["html extraction fallback: whole body: main-content extraction "
+                        "missed the page's heading"] == 1
+    assert report.notes["html extraction fallback: <main> subtree: main-content extraction "
+                        "dropped a list"] == 1
+    docs = {d["source"]: d for d in read_docs(tmp_path / "pkg")}
+    assert all(p in docs["a.html"]["text"] for p in ARTICLE)
+
+
+# ------------------------------------------------------------------ real pages
+
+# title, fallback taken (None: main-content text kept)
+REAL = {
+    "mdbook05-trpl-ch12-00-an-io-project.html": (
+        "An I/O Project: Building a Command Line Program",
+        "fallback: <main> subtree: main-content extraction dropped a list"),
+    "mdbook04-trpl-ch07-02-defining-modules.html": (
+        "Defining Modules to Control Scope and Privacy - The Rust Programming Language",
+        "fallback: <main> subtree: main-content extraction dropped a heading"),
+    "sphinx-python311-copyright.html": (
+        "Copyright",
+        "fallback: [role=main] subtree: main-content extraction missed the page's heading"),
+    "sphinx-python311-library-xmlrpc.html": (
+        "xmlrpc — XMLRPC server and client modules",
+        "fallback: [role=main] subtree: main-content extraction dropped a list"),
+    "sphinx-python311-using-unix.html": (
+        "2. Using Python on Unix platforms",
+        "fallback: [role=main] subtree: main-content extraction dropped a definition list"),
+    "rustdoc-std-io-fn-empty.html": ("Function std::io::empty", None),
+    "rustdoc-std-alloc-fn-set-alloc-error-hook.html": (
+        "Function std::alloc::set_alloc_error_hook",
+        "fallback: <main> subtree: main-content extraction missed the page's heading"),
+    "handbook-en-inetd.html": (
+        "9.6. The inetd Super-Server",
+        "fallback: whole body: main-content extraction dropped a list"),
+    "handbook-en-why-debian-stable.html": ("2.5. Why Debian Bullseye?", None),
+    "handbook-fr-knoppix.html": ("A.4. Knoppix", None),
+}
+
+
+def test_every_fixture_page_is_described() -> None:
+    assert sorted(p.name for p in PAGES.glob("*.html")) == sorted(REAL)
+
+
+def _visible(node: lxml.html.HtmlElement) -> bool:
+    for el in (node, *node.iterancestors()):
+        style = (el.get("style") or "").replace(" ", "")
+        if el.get("hidden") is not None or "display:none" in style \
+                or "hidden" in (el.get("class") or "").split():
+            return False
+    return True
+
+
+def link_share(node: lxml.html.HtmlElement) -> float:
+    links = "".join(canon(a.text_content()) for a in node.iter("a"))
+    return len(links) / max(1, len(canon(node.text_content())))
+
+
+def main_content(root: lxml.html.HtmlElement) -> tuple[lxml.html.HtmlElement, bool]:
+    """The page's marked main content (lxml, independent of Resiliparse), or its body."""
+    for xpath in ("//main", "//*[@role='main']"):
+        found = root.xpath(xpath)
+        if found:
+            return found[0], True
+    articles = root.xpath("//article")
+    if len(articles) == 1:
+        return articles[0], True
+    return root.body, False
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_real_page_title_and_fallback(name: str) -> None:
+    record = read_html((PAGES / name).read_bytes(), None)
+    title, extraction = REAL[name]
+    assert record.meta["title"] == title
+    assert record.meta.get("extraction") == extraction
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_real_page_loses_no_heading_list_table_or_code(name: str) -> None:
+    data = (PAGES / name).read_bytes()
+    text = canon(read_html(data, None).text)
+    root = lxml.html.fromstring(data)
+    scope, marked = main_content(root)
+    checked = 0
+    for el in scope.iter("h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "th", "td",
+                         "pre"):
+        if not _visible(el):
+            continue
+        lists = el.xpath("ancestor-or-self::*[self::ul or self::ol][last()]")
+        if not marked and lists and link_share(lists[0]) > 0.2:
+            continue  # a page that marks no main content: a list of links is navigation
+        lines = el.text_content().split("\n") if el.tag == "pre" else [el.text_content()]
+        for line in lines:
+            # rustdoc's tooltips run into the text around them: compare a line's start
+            if words := canon(line)[:40]:
+                assert words in text, (name, el.tag, line)
+                checked += 1
+    assert checked >= 1
+
+
+@pytest.mark.parametrize("name", ["mdbook05-trpl-ch12-00-an-io-project.html",
+                                  "mdbook04-trpl-ch07-02-defining-modules.html"])
+def test_mdbook_title_is_not_a_dialog_or_the_book(name: str) -> None:
+    record = read_html((PAGES / name).read_bytes(), None)
+    assert record.meta["title"] not in ("Keyboard shortcuts", "The Rust Programming Language")
+
+
+def test_title_order_meta_then_main_h1_then_title_element() -> None:
+    def title_of(head: str, body: str) -> str | None:
+        return read_html(f"<html><head>{head}</head><body>{body}</body></html>".encode(),
+                         None).meta.get("title")
+
+    body = ('<div id="help"><h2>Keyboard shortcuts</h2></div><nav><h1>Site</h1></nav>'
+            "<main><h1>Real heading ¶</h1><p>Some text of the page.</p></main>")
+    assert title_of('<meta property="og:title" content="From og">'
+                    "<title>Page - Site</title>", body) == "From og"
+    assert title_of("<title>Page - Site</title>", body) == "Real heading"
+    assert title_of("<title>Page - Site</title>", body.replace("<h1>Real heading ¶</h1>",
+                                                               "")) == "Page - Site"
+    # no <main>: the page's only <h1> outside navigation, never a dialog's <h2>
+    assert title_of("", '<div id="help"><h2>Keyboard shortcuts</h2></div>'
+                        "<h1>Only heading</h1><p>Text.</p>") == "Only heading"
+    assert title_of("", '<div id="help"><h2>Keyboard shortcuts</h2></div><p>Text.</p>') \
+        is None
+
+
+# ------------------------------------------------------------------ verbatim lines
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_real_page_code_lines_are_verbatim(name: str) -> None:
+    record = read_html((PAGES / name).read_bytes(), None)
+    lines = {line.strip() for line in normalise_text(record.text).split("\n")}
+    root = lxml.html.fromstring((PAGES / name).read_bytes())
+    for pre in root.iter("pre"):
+        for line in normalise_text(pre.text_content()).split("\n"):
+            if line.strip() in lines and line.strip():
+                assert line.strip() in record.verbatim, (name, line)
+
+
+def test_verbatim_lines_as_the_pipeline_leaves_them(tmp_path: Path) -> None:
+    body = ("<main><h1>Code</h1><p>Run this:</p>"
+            "<pre>  fn main() {\n\tprintln!(\"e\u0301t\u00e9\");\x07\n  }   \n</pre>"
+            '<pre class="rust"><code><div class="attr">#[derive(Debug)]</div>pub struct S;'
+            "</code></pre>"
+            "<ul><li>A step:<pre>cargo   build --release</pre></li></ul>"
+            "<p><code>pip  install   corpuspack</code></p>"
+            "<p>Inline <code>x = 1</code> is not a block.</p></main>")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "code.html").write_bytes(page(body, title="Code"))
+    record = read_html((src / "code.html").read_bytes(), None)
+    assert {"fn main() {", 'println!("\u00e9t\u00e9");', "}", "#[derive(Debug)]",
+            "pub struct S;", "cargo   build --release", "pip install corpuspack"} \
+        <= record.verbatim
+    assert "x = 1" not in record.verbatim
+    _, _ = build_to(src, tmp_path / "pkg")
+    (doc,) = read_docs(tmp_path / "pkg")
+    for line in str(doc["text"]).split("\n"):
+        if any(k in line for k in ("fn main", "println", "derive", "struct", "cargo", "pip")):
+            assert line.strip() in record.verbatim, line
