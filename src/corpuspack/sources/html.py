@@ -146,6 +146,7 @@ _BREAKS = "address, article, aside, blockquote, br, dd, details, div, dl, dt, fi
     "figure, footer, form, h1, h2, h3, h4, h5, h6, header, hr, li, main, nav, ol, p, " \
     "pre, section, table, tr, ul"
 _NON_WORD = re.compile(r"\W+")
+_NON_WORD_LINE = re.compile(r"[^\w\n]+")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # what ends a heading's text that is an anchor link, not text: Sphinx "¶", "#", "§"
 _ANCHOR_TAIL = " \t\n¶#§"
@@ -245,7 +246,8 @@ def page_heading(tree: HTMLTree, region: ElementNode | None, visible: str) -> st
                 return text
     title = " ".join((tree.title or "").split())
     if title:
-        lines = {_canon(line) for line in visible.split("\n", HEADING_LINES)[:HEADING_LINES]}
+        first = "\n".join(visible.split("\n", HEADING_LINES)[:HEADING_LINES])
+        lines = set(_NON_WORD_LINE.sub("", first.casefold()).split("\n"))
         for part in _title_parts(title):
             if (canon := _canon(part)) and canon in lines:
                 return canon
