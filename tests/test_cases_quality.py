@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 
 from corpuspack.boilerplate import (
-    CODE,
     FORMATS,
     Rules,
     clean,
     is_manual_page,
+    looks_like_code,
     markdown_lines,
 )
 from corpuspack.build import build
@@ -289,11 +289,11 @@ def test_code_signs() -> None:
     for line in ("}", "    return 0;", "x = f(y)", "$ make install", ">>> import idna",
                  "#include <stdio.h>", "corpus-tools --version", "std::vector<int> v",
                  "if (errno != 0) {", "<nav>", "user_data"):
-        assert CODE.search(line), line
+        assert looks_like_code(line), line
     for line in ("Share this article", "© 2024 Example News. All rights reserved.",
                  "Copyright (c) 2004, 2005 by Mark Adler", "Home > World > Europe",
                  "Tags: daemons, logs, systemd", "Sign-up closes on Friday"):
-        assert not CODE.search(line), line
+        assert not looks_like_code(line), line
 
 
 # ---------------------------------------------------------------- manual pages
@@ -421,7 +421,7 @@ def test_technical_corpus_loses_no_code_and_no_heading(tmp_path: Path) -> None:
         assert {e["line"] for e in entry["evidence"]} <= {line.strip() for line in entry["lines"]}
         assert all(e["why"] in ("chrome phrase", "navigation") and e["match"]
                    for e in entry["evidence"])
-        assert not any(CODE.search(line) or line.startswith("#") for line in entry["lines"])
+        assert not any(looks_like_code(line) or line.startswith("#") for line in entry["lines"])
 
 
 def test_one_edited_page_changes_one_document(tmp_path: Path) -> None:
