@@ -377,6 +377,7 @@ def _boilerplate_step(tq: dict[str, Any]) -> str:
     ``text_quality.boilerplate``; a descriptor without it has one set of rules), with the
     chrome lines a block needed, then each folder entry's changes."""
     rules = tq.get("boilerplate", {})
+    rules = rules if isinstance(rules, dict) else {}
     formats = rules.get("formats")
     scopes = ({k: v for k, v in formats.items() if isinstance(v, dict)}
               if isinstance(formats, dict) and formats else {"": rules})
