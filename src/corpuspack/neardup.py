@@ -137,6 +137,13 @@ def signature(text: str, settings: NearDedup, chunk_chars: int = WORD_CHUNK_CHAR
     from rensa import RMinHash
 
     minhash = RMinHash(num_perm=settings.num_perm, seed=settings.seed)
+    if len(text) <= chunk_chars:  # one slice: lists are faster and cost little
+        tokens = words(text)
+        if len(tokens) < settings.min_words:
+            return None
+        minhash.update(shingles(text, settings.shingle_words, tokens))
+        small: list[int] = minhash.digest()
+        return small
     counted = _Counted(iter_words(text, chunk_chars))
     for batch in iter_shingle_batches(counted, settings.shingle_words):
         minhash.update(batch)  # a list: rensa hashes the characters of a bare string

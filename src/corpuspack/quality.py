@@ -58,20 +58,7 @@ def signals(text: str, words: list[str] | None = None,
     else:
         n_words, word_chars, non_alpha = _word_counts(words)
     n_words = max(1, n_words)
-    # a line is found again from its offset and length, packed in one int
-    seen = FirstSeen(lambda at: text[at >> 40 : (at >> 40) + (at & _LENGTH)].strip())
-    lines = duplicates = punct = bullets = ellipses = short = offset = 0
-    for raw in iter_lines(text):
-        at, offset = offset, offset + len(raw) + 1
-        line = raw.strip()
-        if not line:
-            continue
-        lines += 1
-        duplicates += seen.repeats(line, at << 40 | len(raw))
-        punct += line.endswith(TERMINAL)
-        bullets += line.startswith(BULLETS)
-        ellipses += line.endswith(("...", "…"))
-        short += len(line) < 30
+    lines, duplicates, punct, bullets, ellipses, short = _line_counts(text)
     n_lines = max(1, lines)
     values = {
         "mean_word_length": word_chars / n_words,
@@ -91,6 +78,35 @@ def signals(text: str, words: list[str] | None = None,
 
 
 _LENGTH = (1 << 40) - 1
+# Below this many characters the lines are split at once and remembered in a set (faster);
+# above, they are taken from slices and remembered by hash (bounded memory).
+SMALL_TEXT = 1 << 20
+
+
+def _line_counts(text: str) -> tuple[int, int, int, int, int, int]:
+    """(lines, repeated lines, ending in punctuation, bullets, ellipses, short) over the
+    non-blank lines of ``text``."""
+    lines = duplicates = punct = bullets = ellipses = short = offset = 0
+    small = len(text) <= SMALL_TEXT
+    seen_set: set[str] = set()
+    # a line is found again from its offset and length, packed in one int
+    seen = FirstSeen(lambda at: text[at >> 40 : (at >> 40) + (at & _LENGTH)].strip())
+    for raw in (text.split("\n") if small else iter_lines(text)):
+        at, offset = offset, offset + len(raw) + 1
+        line = raw.strip()
+        if not line:
+            continue
+        lines += 1
+        if small:
+            duplicates += line in seen_set
+            seen_set.add(line)
+        else:
+            duplicates += seen.repeats(line, at << 40 | len(raw))
+        punct += line.endswith(TERMINAL)
+        bullets += line.startswith(BULLETS)
+        ellipses += line.endswith(("...", "…"))
+        short += len(line) < 30
+    return lines, duplicates, punct, bullets, ellipses, short
 
 
 def _word_counts(words: list[str]) -> tuple[int, int, int]:

@@ -87,25 +87,34 @@ def resolve_inside(root: Path, rel: str, what: str = "path") -> Path:
 
 
 def open_read(path: str | Path, *, root: str | Path | None = None,
-              max_bytes: int | None = None, what: str = "file") -> BinaryIO:
+              max_bytes: int | None = None, what: str = "file",
+              identity: tuple[int, int] | None = None) -> BinaryIO:
     """Open a regular file for reading, safely (see the module docstring).
 
     The file object reads at most what was there when it was opened only if the caller
     bounds its reads: use :func:`read_bytes` for a whole file. Raises :class:`UnsafeFile`
     for a path outside ``root``, a file that is not a regular file (FIFO, device, socket,
     folder), a file larger than ``max_bytes`` or one that cannot be opened.
+
+    ``identity`` (device, inode), when a walk that checked the file inside its root has it,
+    replaces the resolution of the path: the file opened must be that very file, so a path
+    changed since the walk (a folder swapped for a link, a file for a FIFO) is refused
+    without resolving every component again (which cost a fifth of a small file's read).
     """
-    real = os.path.realpath(path)
-    if root is not None and not is_within(real, root):
+    real = str(path) if identity is not None else os.path.realpath(path)
+    if identity is None and root is not None and not is_within(real, root):
         raise UnsafeFile(path, f"{what} is a symbolic link that leads outside {root}")
     try:
         fd = os.open(real, _READ_FLAGS)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise UnsafeFile(path, f"{what} changed into a symbolic link while read") from None
+            raise UnsafeFile(path, f"{what} changed into a symbolic link since it was found: "
+                             "not followed, so nothing outside the folder is read") from None
         raise UnsafeFile(path, f"cannot open {what}: {exc.strerror or exc}") from None
     try:
         st = os.fstat(fd)
+        if identity is not None and (st.st_dev, st.st_ino) != identity:
+            raise UnsafeFile(path, f"{what} changed since the source folder was walked")
         if not stat.S_ISREG(st.st_mode):
             raise UnsafeFile(path, f"{what} is not a regular file (a FIFO, device, socket "
                              "or folder)")
@@ -120,12 +129,13 @@ def open_read(path: str | Path, *, root: str | Path | None = None,
 
 
 def read_bytes(path: str | Path, *, root: str | Path | None = None,
-               max_bytes: int, what: str = "file") -> bytes:
+               max_bytes: int, what: str = "file",
+               identity: tuple[int, int] | None = None) -> bytes:
     """The whole content of a regular file of at most ``max_bytes`` (see :func:`open_read`).
 
     A file that grows past the cap while it is read is refused too.
     """
-    with open_read(path, root=root, max_bytes=max_bytes, what=what) as fh:
+    with open_read(path, root=root, max_bytes=max_bytes, what=what, identity=identity) as fh:
         size = os.fstat(fh.fileno()).st_size
         chunks, total = [], 0
         want = min(size, max_bytes) + 1  # one read of the size seen; +1 to see growth

@@ -49,7 +49,8 @@ class SourceFile:
     """One source file to read: where it is, what it is, manifest metadata, its sidecar.
 
     ``root`` is the real path of the source folder: workers read the file and its sidecar
-    only inside it (see :mod:`corpuspack.safefs`); empty means unchecked.
+    only inside it (see :mod:`corpuspack.safefs`); empty means unchecked. ``identity`` is
+    the (device, inode) the walk found inside the root: the file read must be that file.
     """
 
     path: str
@@ -60,6 +61,7 @@ class SourceFile:
     manifest: dict[str, Any] = field(default_factory=dict)
     sidecar: str | None = None
     root: str = ""
+    identity: tuple[int, int] | None = None
 
 
 def source_format(name: str) -> tuple[str, bool] | None:
@@ -187,7 +189,7 @@ def _folder(directory: str, prefix: str, manifests: list[Manifest | _InvalidMani
                 continue
         path = entry.path
         if entry.is_symlink():
-            target = os.path.realpath(path)
+            target = path = os.path.realpath(path)
             if not _within(target, limits.root):
                 yield Skipped(rel, None, "symbolic link leads outside the source folder")
                 continue
@@ -235,7 +237,8 @@ def _folder(directory: str, prefix: str, manifests: list[Manifest | _InvalidMani
         if sidecars:
             sidecar = next((n for n in sidecar_names(name) if n in sidecars), None)
         yield SourceFile(path, rel, kind[0], kind[1], st.st_size, meta,
-                         os.path.join(directory, sidecar) if sidecar else None, limits.root)
+                         os.path.join(directory, sidecar) if sidecar else None, limits.root,
+                         (st.st_dev, st.st_ino))
 
 
 class _CappedReader:
@@ -310,7 +313,7 @@ class _GzipMembers(io.RawIOBase):
 
 
 def _open(src: SourceFile, notes: Counter[str]) -> IO[bytes]:
-    fh = safefs.open_read(src.path, root=src.root or None, what="file")
+    fh = safefs.open_read(src.path, root=src.root or None, what="file", identity=src.identity)
     if not src.compressed:
         return fh
     return io.BufferedReader(_GzipMembers(fh, notes), _CHUNK)
@@ -325,7 +328,7 @@ def read_bytes(src: SourceFile, max_bytes: int, notes: Counter[str] | None = Non
     try:
         if not src.compressed:
             return safefs.read_bytes(src.path, root=src.root or None, max_bytes=max_bytes,
-                                     what="file")
+                                     what="file", identity=src.identity)
         with _open(src, Counter() if notes is None else notes) as fh:
             reader = _CappedReader(fh, max_bytes, "decompressed size")
             chunks = []
