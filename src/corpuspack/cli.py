@@ -409,6 +409,158 @@ def diff(
     _run(debug, go)
 
 
+def _open(spec: str | None) -> Any:
+    """A package named on the command line: a folder, datapackage.json, release folder or
+    git revision; without one, the corpus of the config in the current folder."""
+    from corpuspack.project import locate
+    from corpuspack.reader import open_package
+
+    try:
+        project = locate()
+    except CorpusError:
+        if spec is None:
+            return open_package(_default_descriptor())
+        return open_package(spec)
+    return project.package if spec is None else project.open_revision(spec)
+
+
+PackageSpec = Annotated[str | None, typer.Option(
+    "--package", "-p", help="Package folder, datapackage.json, release folder or git revision. "
+    "Default: the corpus of the config.")]
+
+
+def _table(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    from rich.table import Table
+
+    table = Table(show_edge=False, highlight=False)
+    for name in columns:
+        table.add_column(visible(name), overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(visible(_cell(v))) for v in row))
+    out.print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else orjson.dumps(value, default=str).decode() \
+        if isinstance(value, (dict, list)) else str(value)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+@app.command()
+def sql(
+    statement: Annotated[str, typer.Argument(
+        help="One SQL statement (DuckDB) over the view 'documents'.")],
+    package: PackageSpec = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Most rows shown.")] = 1000,
+    json_out: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Query the documents with SQL (DuckDB), e.g. "SELECT language, count(*) FROM documents
+    GROUP BY ALL"."""
+    from corpuspack.explore import query
+
+    def go() -> None:
+        result = query(_open(package), statement, limit)
+        if json_out:
+            _print_json({"columns": result.columns, "rows": result.to_dicts(),
+                         "truncated": result.truncated})
+            return
+        _table(result.columns, result.rows)
+        if result.truncated:
+            say(f"... more than {limit} rows (use --limit)", err)
+
+    _run(debug, go)
+
+
+@app.command()
+def show(
+    doc_id: Annotated[str, typer.Argument(help="Document id (or its first digits).")],
+    package: PackageSpec = None,
+    json_out: Json = False,
+    debug: Debug = False,
+) -> None:
+    """One document: its metadata, its text, and why it was kept."""
+    from corpuspack.explore import document, why_kept
+
+    def go() -> None:
+        pkg = _open(package)
+        doc = document(pkg, doc_id)
+        why = why_kept(pkg, doc)
+        if json_out:
+            _print_json({"document": doc, "why": {
+                "filters": {k: {"limit": a, "value": b} for k, (a, b) in why.filters.items()},
+                "exact_duplicates": why.exact_duplicates,
+                "near_duplicates": [{"id": i, "similarity": s}
+                                    for i, s in why.near_duplicates]}})
+            return
+        for key, value in doc.items():
+            if key not in ("text", "meta") and value not in (None, ""):
+                say(f"{key}: {_cell(value)}")
+        for key, value in sorted((doc.get("meta") or {}).items()):
+            say(f"meta.{key}: {_cell(value)}")
+        say("")
+        for line in doc["text"].split("\n"):
+            say(line)
+        say("")
+        say("kept: " + ("; ".join(f"{rule} {limit} (its value {value})" for rule, (limit, value)
+                                  in why.filters.items()) or "no quality filters were set"))
+        if why.exact_duplicates:
+            say(f"  {len(why.exact_duplicates)} exact duplicate(s) dropped for it: "
+                + ", ".join(why.exact_duplicates[:10]))
+        if why.near_duplicates:
+            say(f"  {len(why.near_duplicates)} near duplicate(s) dropped for it: "
+                + ", ".join(f"{i} ({s:.2f})" for i, s in why.near_duplicates[:10]))
+
+    _run(debug, go)
+
+
+@app.command()
+def sample(
+    n: Annotated[int, typer.Argument(help="How many documents.", min=1)] = 5,
+    package: PackageSpec = None,
+    seed: Annotated[int, typer.Option("--seed", help="Another seed, another sample.")] = 0,
+    json_out: Json = False,
+    debug: Debug = False,
+) -> None:
+    """A few documents, the same ones for the same corpus and seed."""
+    from corpuspack.explore import sample as take
+
+    def go() -> None:
+        docs = take(_open(package), n, seed)
+        if json_out:
+            _print_json(docs)
+            return
+        _table(["id", "source", "language", "title", "excerpt"],
+               [(d["id"], d["source"], d.get("language"), d.get("title"),
+                 " ".join(d["excerpt"].split())[:120]) for d in docs])
+
+    _run(debug, go)
+
+
+@app.command()
+def stats(
+    package: PackageSpec = None,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="Group by language, format, source (top folder), license or encoding.")
+    ] = None,
+    json_out: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Documents, words and characters, in total or by group."""
+    from corpuspack.explore import stats as count
+
+    def go() -> None:
+        result = count(_open(package), by)
+        if json_out:
+            _print_json(result.to_dicts())
+        else:
+            _table(result.columns, result.rows)
+
+    _run(debug, go)
+
+
 @app.command()
 def init(
     folder: Annotated[Path, typer.Argument(help="Folder of the new corpus repository.",
