@@ -208,3 +208,40 @@ def test_existing_changelog_text_is_kept(existing: str) -> None:
     assert update_changelog(out, entry) == out
     assert update_changelog(out, "## 0.3.0\n\nthird\n").count("## 0.3.0") == (
         existing.count("## 0.3.0") + 1)
+
+
+def test_diff_names_columns_records_and_text(tmp_path: Path) -> None:
+    src = sources(tmp_path)
+    (src / "dump.jsonl").write_text(
+        json.dumps({"id": "a1", "text": text_of("it-it"), "title": "Uno"}) + "\n",
+        encoding="utf-8")
+    old, _ = build_to(src, tmp_path / "v1" / "pkg")
+    fr = text_of("fr-fr")
+    assert "chapitre" in fr
+    (src / "fr-fr.txt").write_text(fr.replace("chapitre", "chapitre Debian GNU/Linux", 1),
+                                   encoding="utf-8")
+    (src / "dump.jsonl").write_text(
+        json.dumps({"id": "a1", "text": text_of("it-it"), "title": "Due"}) + "\n",
+        encoding="utf-8")
+    new, _ = build_to(src, tmp_path / "v2" / "pkg")
+    result = diff(open_package(old.package_dir), open_package(new.package_dir), texts=True)
+    details = {name: columns for _, name, columns in result.details("changed")}
+    assert details["dump.jsonl#a1"] == ["title"]
+    assert "text" in details["fr-fr.txt"] and "sha256" in details["fr-fr.txt"]
+    [(_, name, patch)] = list(result.text_diffs())
+    assert name == "fr-fr.txt"
+    assert "-" + fr.split("\n")[0] in patch.splitlines()
+    assert any(line.startswith("+") and "Debian GNU/Linux" in line
+               for line in patch.splitlines())
+    done = cli(tmp_path, "diff", str(old.package_dir), str(new.package_dir), "--text")
+    assert done.returncode == 0, done.stderr
+    assert "dump.jsonl#a1 (title)" in done.stdout and "+++ b/fr-fr.txt" in done.stdout
+    out = json.loads(cli(tmp_path, "diff", str(old.package_dir), str(new.package_dir),
+                         "--json", "--text").stdout)
+    doc_id = next(i for i, d in out["details"].items() if d["name"] == "fr-fr.txt")
+    assert out["details"][doc_id]["columns"][0] == "text" or "text" in \
+        out["details"][doc_id]["columns"]
+    assert "Debian GNU/Linux" in out["texts"][doc_id]
+    only = cli(tmp_path, "diff", str(old.package_dir), str(new.package_dir), "--id",
+               doc_id[:8])
+    assert "fr-fr.txt" in only.stdout and "dump.jsonl" not in only.stdout

@@ -368,31 +368,51 @@ def diff(
     new: Annotated[str | None, typer.Argument(
         help="Package folder, datapackage.json or git revision. Default: the corpus of the "
         "config.")] = None,
+    text: Annotated[bool, typer.Option(
+        "--text", help="Also show a unified diff of each changed text.")] = False,
+    doc_id: Annotated[str | None, typer.Option(
+        "--id", help="Only this document (its id or first digits); with --text, its text.")
+    ] = None,
     json_out: Json = False,
     debug: Debug = False,
 ) -> None:
-    """Documents added, removed and changed between two versions of a corpus."""
-    from corpuspack.project import locate
-    from corpuspack.reader import open_package
+    """Documents added, removed and changed between two versions of a corpus: which
+    columns changed, and with --text how their texts differ."""
     from corpuspack.versions import KINDS
     from corpuspack.versions import diff as diff_packages
 
     def go() -> None:
-        try:
-            project = locate()
-            opener = project.open_revision
-        except CorpusError:
-            def opener(spec: str) -> Any:
-                return open_package(spec)
-        result = diff_packages(opener(old), opener(new or str(_default_descriptor())))
+        texts: bool | str = (doc_id or True) if text else False
+        result = diff_packages(_open(old), _open(new), texts=texts)
+
+        def wanted(entry_id: str) -> bool:
+            return doc_id is None or entry_id.startswith(doc_id)
+
         if json_out:
             head = result.summary()
             sys.stdout.write(orjson.dumps(head)[:-1].decode())
             for kind in KINDS:  # stream the id lists: they can be long
                 sys.stdout.write(f', "{kind}": [')
-                for i, (doc_id, _) in enumerate(result.entries(kind)):
-                    sys.stdout.write(("," if i else "") + f'"{doc_id}"')
+                first = True
+                for entry_id, _ in result.entries(kind):
+                    if wanted(entry_id):
+                        sys.stdout.write(("" if first else ",") + f'"{entry_id}"')
+                        first = False
                 sys.stdout.write("]")
+            sys.stdout.write(', "details": {')
+            first = True
+            for kind in KINDS:
+                for entry_id, name, columns in result.details(kind):
+                    if wanted(entry_id):
+                        item = {"kind": kind, "name": name, "columns": columns}
+                        sys.stdout.write(("" if first else ",") + orjson.dumps(entry_id).decode()
+                                         + ":" + orjson.dumps(item).decode())
+                        first = False
+            sys.stdout.write("}")
+            if text:
+                sys.stdout.write(', "texts": {' + ",".join(
+                    orjson.dumps(i).decode() + ":" + orjson.dumps(t).decode()
+                    for i, _, t in result.text_diffs()) + "}")
             sys.stdout.write("}\n")
             return
         c = result.counts
@@ -400,11 +420,19 @@ def diff(
         say(f"{c['added']} added, {c['removed']} removed, {c['changed']} changed, "
             f"{c['unchanged']} unchanged")
         for kind in KINDS:
-            for i, (doc_id, source) in enumerate(result.entries(kind)):
-                if i == 20:
+            shown = 0
+            for entry_id, name, columns in result.details(kind):
+                if not wanted(entry_id):
+                    continue
+                if shown == 20 and doc_id is None:
                     say(f"  ... {c[kind] - 20} more {kind}")
                     break
-                say(f"  {kind:8} {doc_id} {source}")
+                what = f" ({', '.join(columns)})" if columns else ""
+                say(f"  {kind:8} {entry_id} {name}{what}")
+                shown += 1
+        for _, _, patch in result.text_diffs():
+            for line in patch.splitlines():
+                say(line)
 
     _run(debug, go)
 

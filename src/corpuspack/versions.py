@@ -13,6 +13,7 @@ Markdown (:func:`corpuspack.card.md_text`), so a file name holding a newline, a 
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 import subprocess
@@ -57,12 +58,30 @@ class Diff:
         return any(self.counts[k] for k in KINDS)
 
     def entries(self, kind: str) -> Iterator[tuple[str, str]]:
-        """(id, source) of every document of one kind, in id order."""
+        """(id, name) of every document of one kind, in id order; the name is the source
+        path, with ``#`` and the record key for a JSONL record (:func:`document_name`)."""
+        for doc_id, name, _ in self.details(kind):
+            yield doc_id, name
+
+    def details(self, kind: str) -> Iterator[tuple[str, str, list[str]]]:
+        """(id, name, columns that differ) of every document of one kind, in id order (the
+        columns only for ``changed``)."""
         fh = self._files[kind]
         fh.seek(0)
         for line in fh:
-            doc_id, source = orjson.loads(line)
-            yield doc_id, source
+            doc_id, name, columns = orjson.loads(line)
+            yield doc_id, name, columns
+
+    def text_diffs(self) -> Iterator[tuple[str, str, str]]:
+        """(id, name, unified diff of the text) of the changed documents whose texts were
+        compared (see :func:`diff`'s ``texts``), in id order."""
+        fh = self._files.get("text")
+        if fh is None:
+            return
+        fh.seek(0)
+        for line in fh:
+            doc_id, name, text = orjson.loads(line)
+            yield doc_id, name, text
 
     def summary(self) -> dict[str, Any]:
         return {"old": {"package": self.old, "version": self.old_version},
@@ -84,7 +103,33 @@ def content_digest(doc: dict[str, Any]) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
-def _pairs(package: Package) -> Iterator[tuple[str, bytes, str]]:
+def document_name(doc: dict[str, Any]) -> str:
+    """How diffs, changelogs and reports name a document: its source path, and for a record
+    of a JSONL file ``#`` and the record key (``dump.jsonl#a17``)."""
+    record = doc.get("record")
+    return f"{doc['source']}#{record}" if record else str(doc["source"])
+
+
+def _canonical(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: float(v) if k in _NUMBERS and isinstance(v, int) else v
+            for k, v in doc.items() if v is not None and not (k == "meta" and v == {})}
+
+
+def changed_columns(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The columns whose content differs between two versions of a document, in schema
+    order (compared as :func:`content_digest` compares them)."""
+    a, b = _canonical(old), _canonical(new)
+    return [c.name for c in COLUMNS if a.get(c.name) != b.get(c.name)]
+
+
+def text_diff(old: str, new: str, name: str, context: int = 3) -> str:
+    """A unified diff of two texts, line by line (``difflib``)."""
+    return "".join(difflib.unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True),
+        fromfile=f"a/{name}", tofile=f"b/{name}", n=context, lineterm="\n"))
+
+
+def _pairs(package: Package) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
     # a document changed when any of its columns did (text, licence, title, cluster ...)
     previous: str | None = None
     for doc in package.iter_documents():
@@ -94,23 +139,26 @@ def _pairs(package: Package) -> Iterator[tuple[str, bytes, str]]:
                              f"{visible(previous[:40])}: ids are not unique and sorted; run "
                              "'corpuspack validate'")
         previous = doc_id
-        yield doc_id, content_digest(doc), doc["source"]
+        yield doc_id, content_digest(doc), doc
 
 
-def diff(old: Package | None, new: Package) -> Diff:
+def diff(old: Package | None, new: Package, *, texts: bool | str = False) -> Diff:
     """Compare two versions document by document (``old`` None: everything is added).
 
     A document is ``changed`` when any column differs: its text, or its metadata (compared
-    by content: :func:`content_digest`). Raises UsageError when a package cannot be read or
-    its ids are not sorted."""
+    by content: :func:`content_digest`); :meth:`Diff.details` names the columns. With
+    ``texts`` (True, or the id or first digits of one document) the unified diffs of the
+    changed texts are kept too (:meth:`Diff.text_diffs`). Raises UsageError when a package
+    cannot be read or its ids are not sorted."""
     result = Diff(old.label if old else "(nothing)", new.label,
                   old.version if old else "", new.version)
-    for kind in KINDS:
+    for kind in (*KINDS, *(("text",) if texts else ())):
         result._files[kind] = tempfile.TemporaryFile()
 
-    def note(kind: str, doc_id: str, source: str) -> None:
+    def note(kind: str, doc: dict[str, Any], columns: list[str] | None = None) -> None:
         result.counts[kind] += 1
-        result._files[kind].write(orjson.dumps([doc_id, source]) + b"\n")
+        result._files[kind].write(orjson.dumps([doc["id"], document_name(doc),
+                                                columns or []]) + b"\n")
 
     olds = _pairs(old) if old else iter(())
     news = _pairs(new)
@@ -118,14 +166,19 @@ def diff(old: Package | None, new: Package) -> Diff:
     while a is not None or b is not None:
         if b is None or (a is not None and a[0] < b[0]):
             assert a is not None
-            note("removed", a[0], a[2])
+            note("removed", a[2])
             a = next(olds, None)
         elif a is None or b[0] < a[0]:
-            note("added", b[0], b[2])
+            note("added", b[2])
             b = next(news, None)
         else:
             if a[1] != b[1]:
-                note("changed", b[0], b[2])
+                note("changed", b[2], changed_columns(a[2], b[2]))
+                wanted = texts is True or (isinstance(texts, str) and b[0].startswith(texts))
+                if wanted and a[2]["text"] != b[2]["text"]:
+                    name = document_name(b[2])
+                    result._files["text"].write(orjson.dumps(
+                        [b[0], name, text_diff(a[2]["text"], b[2]["text"], name)]) + b"\n")
             else:
                 result.counts["unchanged"] += 1
             a, b = next(olds, None), next(news, None)
@@ -191,11 +244,12 @@ def changelog_entry(d: Diff) -> str:
         if not c[kind]:
             continue
         lines.append(f"{kind.capitalize()}:")
-        for i, (doc_id, source) in enumerate(d.entries(kind)):
+        for i, (doc_id, source, columns) in enumerate(d.details(kind)):
             if i == MAX_LISTED:
                 lines.append(f"- ... and {c[kind] - MAX_LISTED} more")
                 break
-            lines.append(f"- {md_code(doc_id)} {md_text(source)}")
+            what = f" ({', '.join(columns)})" if columns else ""
+            lines.append(f"- {md_code(doc_id)} {md_text(source)}{what}")
         lines.append("")
     return "\n".join(lines)
 
