@@ -583,16 +583,53 @@ def stale(card: Card, path: Path, plots_dir: Path, root: Path | None = None) -> 
     return out
 
 
+def repository_yaml(project: Project) -> bytes | None:
+    """The ``.huggingface.yaml`` that lets ``datasets.load_dataset`` load the project's
+    folder (see :func:`corpuspack.hub.repository_metadata`); None for a release folder or a
+    package read from git."""
+    import yaml
+
+    from corpuspack.hub import repository_metadata
+
+    folder = project.package.folder
+    if folder is None or project.package.is_release or project.root is None:
+        return None
+    globs = sorted({os.path.relpath(folder / f.path, project.root).replace(os.sep, "/")
+                    .rsplit("/", 1)[0] + "/documents-*." + f.path.split(".", 1)[1]
+                    for f in project.package.data_files})
+    text = yaml.safe_dump(repository_metadata(globs), sort_keys=False, allow_unicode=True)
+    return ("# Written by 'corpuspack card': lets datasets.load_dataset load this "
+            "repository's corpus.\n" + text).encode()
+
+
 def update(project: Project, check: bool = False) -> list[str]:
-    """Regenerate a project's data card and plots; with ``check`` only list what is stale.
+    """Regenerate a project's data card, its plots and ``.huggingface.yaml``
+    (:func:`repository_yaml`); with ``check`` only list what is stale.
 
     Reads and writes only inside the project's root (:attr:`Project.root`); raises
     CorpusError (one line) for anything refused."""
+    from corpuspack.hub import REPO_YAML
+
     root = project.root or project.card.parent
     existing = _read_card(project.card, root)
     card = render(project.package, existing, plots_rel=project.plots_rel,
-                  loader=project.hub_repo or "path/to/release")
+                  loader=project.hub_repo or _loader(project))
+    loading = repository_yaml(project)
+    yaml_path = root / REPO_YAML
     if check:
-        return stale(card, project.card, project.plots, root)
+        out = stale(card, project.card, project.plots, root)
+        if loading is not None and (not os.path.lexists(yaml_path) or read_bytes(
+                yaml_path, root=root, max_bytes=MAX_CARD_BYTES, what=REPO_YAML) != loading):
+            out.append(str(yaml_path))
+        return out
     write(card, project.card, project.plots, root)
+    if loading is not None:
+        replace_file(yaml_path, loading, root=root)
     return []
+
+
+def _loader(project: Project) -> str:
+    """What the card's loading example passes to load_dataset when there is no Hub repository:
+    the repository's own folder, when it can be loaded as one."""
+    return "path/to/this/repository" if repository_yaml(project) is not None \
+        else "path/to/release"

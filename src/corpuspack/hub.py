@@ -111,6 +111,25 @@ def card_metadata(*, title: str, languages: dict[str, int], document_licenses: d
     return meta
 
 
+REPO_YAML = ".huggingface.yaml"
+
+
+def repository_metadata(data_globs: list[str]) -> dict[str, Any]:
+    """The dataset-card YAML that makes ``datasets.load_dataset(REPOSITORY)`` read a corpus
+    repository's committed shards, and nothing else (not the raw sources).
+
+    ``data_globs``: the shards' paths relative to the repository, as glob patterns. The
+    features are the schema's, with ``meta`` as ``json`` (its keys vary from document to
+    document). ``datasets`` merges ``.huggingface.yaml`` into the card's own YAML, locally
+    and on the Hub, so the repository's README.md stays free of it.
+    """
+    features = [{"name": f["name"], "dtype": "json" if f["name"] == "meta" else f["dtype"]}
+                for f in hf_features()]
+    return {"configs": [{"config_name": "default", "default": True,
+                         "data_files": [{"split": SPLIT, "path": list(data_globs)}]}],
+            "dataset_info": {"features": features}}
+
+
 def check_card_metadata(meta: dict[str, Any]) -> list[str]:
     """Problems with card metadata that the Hub and ``datasets`` would let pass."""
     known = {"pretty_name", "license", "license_name", "license_link", "language",
