@@ -226,3 +226,39 @@ def test_the_template_shows_each_range() -> None:
     assert "# threshold = 0.8  # between 0 and 1" in text
     assert "# bands = 16  # between 1 and 1,024" in text
     assert "# max_duplicate_line_fraction = ...  # between 0 and 1" in text
+
+
+def test_the_workflow_installs_the_corpuspack_that_ran_init(tmp_path: Path) -> None:
+    """pip records where a package came from (PEP 610); the workflow installs from there."""
+    import site
+    import sysconfig
+
+    from .conftest import REPO
+
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    # corpuspack's dependencies from this environment; corpuspack itself from git, by pip
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; "
+                              "print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    Path(purelib, "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n"
+                                         + "\n".join(site.getsitepackages()) + "\n")
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    url = f"git+file://{REPO}@{commit}"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps",
+                    url], check=True, capture_output=True, cwd=tmp_path)
+    found = subprocess.run([str(python), "-c", "from corpuspack.scaffold import install_source; "
+                            "s = install_source(); print(s.spec); print(s.reachable)"],
+                           capture_output=True, text=True, check=True, cwd=tmp_path).stdout.split()
+    assert found == [url, "False"]  # a file:// repository: recorded, but out of a runner's reach
+    repo = tmp_path / "new"
+    done = subprocess.run([str(python), "-m", "corpuspack.cli", "init", str(repo)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    workflow = (repo / ".github" / "workflows" / "corpus.yml").read_text()
+    assert f'python -m pip install "{url}"' in workflow
+    assert "warning:" in done.stderr

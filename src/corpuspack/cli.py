@@ -597,11 +597,15 @@ def init(
     debug: Debug = False,
 ) -> None:
     """Scaffold a corpus repository: config, sources folder, card, .gitignore, CI workflow."""
-    from corpuspack.scaffold import scaffold
+    from corpuspack.scaffold import install_source, scaffold
 
     created = _run(debug, lambda: scaffold(folder, name))
     for path in created:
         say(f"created {path}")
+    source = install_source()
+    say(f"the CI workflow installs {source.spec} ({source.why})")
+    if not source.reachable:
+        say(f"warning: {source.why}", err)
     say(f"next: put sources in {folder / 'corpus' / 'sources'}, then run "
         "'corpuspack build' in that folder")
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import corpuspack
 from corpuspack import safefs
+from corpuspack.boilerplate import FORMATS as BOILERPLATE_FORMATS
 from corpuspack.boilerplate import Rules
 from corpuspack.card import SECTIONS, merge
 from corpuspack.config import CONFIG_FILE, NAME_RULE, RANGES, is_name, option_help, slug
@@ -41,9 +42,9 @@ jobs:
         with:
           python-version: "3.11"
       - name: Install corpuspack
-        # pinned: datapackage.json records the corpuspack version that built it, so a
-        # newer corpuspack makes 'build --check' report the corpus stale until rebuilt
-        run: python -m pip install "corpuspack=={version}"
+        # the corpuspack that ran 'corpuspack init', pinned: datapackage.json records the
+        # version that built the corpus, so another one makes 'build --check' report it stale
+        run: python -m pip install "{install}"
       - name: The committed corpus is what the sources build
         run: corpuspack build --check
       - name: The corpus is valid, and its version grew if its documents changed
@@ -51,6 +52,56 @@ jobs:
       - name: The data card is up to date
         run: corpuspack card --check
 """
+
+@dataclass(frozen=True)
+class InstallSource:
+    """Where the workflow installs corpuspack from, and whether a CI runner can reach it."""
+
+    spec: str
+    reachable: bool
+    why: str
+
+
+def install_source() -> InstallSource:
+    """The pip requirement that installs the running corpuspack, as pip recorded where it
+    came from (PEP 610 ``direct_url.json``): a VCS URL at its commit, an archive URL with
+    its hash, the git remote and commit of a local checkout, else the version from the
+    package index (``corpuspack==X``, reachable only if the index serves it)."""
+    import importlib.metadata
+    import json
+    import subprocess
+
+    version = corpuspack.__version__
+    try:
+        dist = importlib.metadata.distribution("corpuspack")
+        direct = json.loads(dist.read_text("direct_url.json") or "null")
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        direct = None
+    if not isinstance(direct, dict) or not isinstance(direct.get("url"), str):
+        return InstallSource(f"corpuspack=={version}", True, "installed from a package index")
+    url = direct["url"]
+    vcs = direct.get("vcs_info")
+    if isinstance(vcs, dict) and vcs.get("commit_id"):
+        return InstallSource(f"{vcs.get('vcs', 'git')}+{url}@{vcs['commit_id']}",
+                             not url.startswith("file:"), "installed from a repository")
+    archive = direct.get("archive_info")
+    if isinstance(archive, dict):
+        digest = archive.get("hash") or ""
+        return InstallSource(url + (f"#{digest}" if digest else ""),
+                             not url.startswith("file:"), "installed from an archive")
+    if url.startswith("file://"):
+        folder = url.removeprefix("file://")
+        remote = subprocess.run(["git", "-C", folder, "remote", "get-url", "origin"],
+                                capture_output=True, text=True)
+        commit = subprocess.run(["git", "-C", folder, "rev-parse", "HEAD"],
+                                capture_output=True, text=True)
+        if remote.returncode == 0 and commit.returncode == 0 and remote.stdout.strip():
+            return InstallSource(f"git+{remote.stdout.strip()}@{commit.stdout.strip()}", True,
+                                 "installed from a local checkout of that repository")
+    return InstallSource(f"corpuspack=={version}", False,
+                         f"installed from {url}, which a CI runner cannot reach, and no git "
+                         "remote was found there: edit the install step of the workflow")
+
 
 GITIGNORE = """\
 # the release folder 'corpuspack publish' writes by default
@@ -151,7 +202,7 @@ def config_text(name: str, title: str | None = None) -> str:
 # per-format tables and per-folder entries (as inline TOML, which stays one commented line).
 BOILERPLATE_SCOPES = [
     "# min_chrome_lines unset: 1 for HTML pages, 2 for Markdown, plain text and JSON lines",
-    "# Per format ([boilerplate.formats.NAME]: html, jsonl, markdown, text) and per folder",
+    f"# Per format ([boilerplate.formats.NAME]: {', '.join(BOILERPLATE_FORMATS)}) and per folder",
     "# ([[boilerplate.folders]], a glob over source paths; later entries win), every key",
     "# above but audit, frequent_min_docs and frequent_min_fraction, for example:",
     "# formats = { markdown = { repeated_lines = false } }",
@@ -178,7 +229,7 @@ def scaffold(folder: Path, name: str | None = None) -> list[Path]:
         Path("DATA_CARD.md"): merge(None, dict.fromkeys(SECTIONS, PENDING)),
         Path(".gitignore"): GITIGNORE,
         Path(".github", "workflows", "corpus.yml"): WORKFLOW.replace(
-            "{version}", corpuspack.__version__),
+            "{install}", install_source().spec),
         Path("corpus", "sources", ".gitkeep"): "",
     }
     for rel in files:
