@@ -437,6 +437,46 @@ def diff(
     _run(debug, go)
 
 
+@app.command()
+def release(
+    bump: Annotated[str, typer.Argument(help="major, minor, patch, or the new version.")],
+    push: Annotated[str | None, typer.Option(
+        "--push", help="Also upload the release to this Hugging Face dataset repository.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Build in a temporary folder and say what would be released.")
+    ] = False,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", "-j", min=1, help="Worker processes. Default: all cores.")] = None,
+    json_out: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Bump the version, rebuild, validate, card, changelog, publish, commit and tag."""
+    from corpuspack.release import release as run_release
+
+    def go() -> None:
+        result = run_release(Path.cwd(), bump, push_to=push, dry_run=dry_run, workers=workers)
+        if json_out:
+            _print_json({"old_version": result.old_version, "version": result.version,
+                         "tag": result.tag, "base": result.base, "counts": result.counts,
+                         "commit": result.commit, "pushed": result.pushed,
+                         "release_folder": str(result.release_folder)
+                         if result.release_folder else None, "dry_run": result.dry_run})
+            return
+        c = result.counts
+        since = f"since {result.base}" if result.base else "(first release)"
+        say(f"{'would release' if dry_run else 'released'} {result.tag} "
+            f"({result.old_version} -> {result.version}): {c.get('added', 0)} added, "
+            f"{c.get('removed', 0)} removed, {c.get('changed', 0)} changed {since}")
+        if result.commit:
+            say(f"commit {result.commit[:12]}, tag {result.tag}, release folder "
+                f"{result.release_folder}")
+        if result.pushed:
+            say(f"pushed: {result.pushed}")
+
+    _run(debug, go)
+
+
 def _open(spec: str | None) -> Any:
     """A package named on the command line: a folder, datapackage.json, release folder or
     git revision; without one, the corpus of the config in the current folder."""
