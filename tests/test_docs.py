@@ -13,7 +13,8 @@ from corpuspack.config import option_help
 from corpuspack.document import COLUMNS
 from corpuspack.neardup import NearDedup
 from corpuspack.pii import Redaction
-from corpuspack.quality import Filters
+from corpuspack.quality import LIMITS, Filters
+from corpuspack.sources.formats import FORMATS
 
 from .conftest import REPO
 
@@ -47,6 +48,13 @@ def test_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
 def test_schema_table_matches_document() -> None:
     rows = re.findall(r"^\| `(\w+)` \| (\w+) \| (.*) \|$", section("The document schema"), re.M)
     assert [(c.name, c.kind, c.description) for c in COLUMNS] == rows
+
+
+def test_source_format_table_matches_the_registry() -> None:
+    rows = re.findall(r"^\| (`\.[^|]*) \| `(\w+)` \| (.*) \|$", section("Source formats"), re.M)
+    expected = [(", ".join(f"`{ext}`" for ext in f.extensions), f.name, f.documents)
+                for f in FORMATS.values()]
+    assert rows == expected
 
 
 def test_options_table_matches_options() -> None:
@@ -84,3 +92,14 @@ def test_every_text_quality_key_is_documented() -> None:
                            ("quality", Filters), ("pii", Redaction)):
         missing = {f.name for f in fields(settings)} - documented.get(name, set())
         assert not missing, f"[{name}] {sorted(missing)}"
+
+
+def test_quality_rows_name_the_limits_of_the_registry() -> None:
+    """One row for the word count and the signals always computed, one for the repetition
+    signals, each naming exactly its limits (a row of the Text quality table per kind)."""
+    rows = re.findall(r"^\| (?:`\[\w+\]`)? ?\| (.*?) \| (.*?) \| (.*) \|$",
+                      section("Text quality").split("| `[quality]`", 1)[1].split("| `[pii]`")[0],
+                      re.M)
+    keys = [set(re.findall(r"`(\w+)`", key)) for key, _, _ in rows]
+    assert {limit.key for limit in LIMITS if not limit.repetition} in keys
+    assert {limit.key for limit in LIMITS if limit.repetition} in keys

@@ -19,7 +19,7 @@ from resiliparse.parse.html import HTMLTree
 
 from corpuspack.normalise import normalise_text
 from corpuspack.sources import html
-from corpuspack.sources.readers import read_html
+from corpuspack.sources.formats.html import read_html
 from tests.conftest import FIXTURES, build_to, read_docs
 
 PAGES = FIXTURES / "html"

@@ -62,6 +62,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
+from corpuspack.sources.formats import FORMATS as SOURCE_FORMATS
+
 # Phrases of page chrome, in the languages the fixtures cover; matched anywhere in a line (or
 # at its start where ^ says so), and only in short lines or lines that are not sentences (see
 # _kind), so that prose mentioning cookies, comments or copyright is not taken for chrome.
@@ -186,7 +188,7 @@ class FirstSeen:
         return False
 
 
-FORMATS = ("html", "jsonl", "markdown", "text")  # corpuspack.document.FORMATS, sorted
+FORMATS = tuple(sorted(SOURCE_FORMATS))  # the source formats' names (registry), sorted
 # Settings a format table or a folder entry may change; the others hold for the whole build.
 SCOPE_KEYS = ("trailing_block", "leading_block", "repeated_lines", "frequent_lines",
               "min_chrome_lines", "min_block_lines", "link_max_words", "phrase_max_words",

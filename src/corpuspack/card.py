@@ -36,9 +36,9 @@ import orjson
 from corpuspack.document import COLUMNS
 from corpuspack.errors import UsageError
 from corpuspack.project import Project
-from corpuspack.quality import SIGNALS
 from corpuspack.reader import MAX_REPORT_BYTES, Package, parse_json
 from corpuspack.safefs import UnsafeFile, is_within, read_bytes, replace_file
+from corpuspack.signals import NAMES as SIGNALS
 
 SECTIONS = ("summary", "loading", "schema", "statistics", "provenance", "normalisation",
             "limitations")

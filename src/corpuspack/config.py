@@ -48,7 +48,7 @@ from corpuspack.errors import ConfigError, CorpusError
 from corpuspack.licenses import LicenseError, check_license
 from corpuspack.neardup import NearDedup
 from corpuspack.pii import Redaction
-from corpuspack.quality import PRESETS, Filters, filters_from
+from corpuspack.quality import LIMITS, PRESETS, Filters, Limit, filters_from
 
 CONFIG_FILE = "corpus.toml"
 PYPROJECT = "pyproject.toml"
@@ -185,6 +185,17 @@ COUNT = 10**9  # the most of anything counted per document or per corpus
 _MB = Range(1, 1 << 20)  # sizes in MB: up to 1 TiB
 _KB = Range(1, 1 << 20)  # sizes in kB: up to 1 GiB
 _WORDS = Range(0, 100_000)  # word counts of one line
+PER_WORD_MAX = 1000  # most a per-word measure (characters or symbols per word) may be set to
+
+
+def _limit_range(limit: Limit) -> Range:
+    """The valid values of a [quality] limit: a word count, or its signal's values."""
+    if limit.signal is None:
+        return Range(0, COUNT)
+    top = limit.signal.maximum
+    return Range(0, PER_WORD_MAX if top is None else top)
+
+
 # The valid range of every numeric setting, by (table, key): checked when the config loads
 # (see README, "Configuration" and "Text quality"). A setting added to a settings dataclass
 # needs its entry here (tests/test_config.py checks that every one has); until it has one,
@@ -214,13 +225,9 @@ RANGES: dict[tuple[str, str], Range] = {
     ("near_dedup", "rows"): Range(1, 1024),
     ("near_dedup", "min_words"): Range(0, COUNT),
     ("near_dedup", "seed"): Range(0, 2**64 - 1),  # rensa's seed is an unsigned 64-bit integer
-    ("quality", "min_words"): Range(0, COUNT),
-    ("quality", "max_words"): Range(0, COUNT),
-    ("quality", "min_mean_word_length"): Range(0, 1000),
-    ("quality", "max_mean_word_length"): Range(0, 1000),
-    ("quality", "max_symbol_ratio"): Range(0, 1000),  # '#' and ellipses per word
-    # every other [quality] limit bounds a share of lines, words, paragraphs or characters
-    **{("quality", f.name): FRACTION for f in fields(Filters) if f.name.endswith("_fraction")},
+    # [quality]: every limit of the registry of signals (corpuspack.quality.LIMITS), up to
+    # the signal's largest value (1 for a share), or PER_WORD_MAX when it has none
+    **{("quality", limit.key): _limit_range(limit) for limit in LIMITS},
 }
 ANY = Range(-(10**15), 10**15)
 MAX_MINHASH_VALUES = 1024

@@ -2,7 +2,9 @@
 
 :class:`Document` is the only definition of a corpus record. The JSON line layout, the Arrow
 schema and the Frictionless Table Schema are all derived here from its fields, so adding a
-column means adding one field below.
+column means adding one field below. The quality signal columns take their descriptions and
+bounds from :data:`corpuspack.signals.REGISTRY`, and the ``format`` column's values are the
+names of :data:`corpuspack.sources.formats.FORMATS`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from corpuspack.signals import BY_NAME as SIGNAL_BY_NAME
+from corpuspack.sources.formats import FORMATS as SOURCE_FORMATS
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -23,7 +28,7 @@ ID_PATTERN = f"^[0-9a-f]{{{ID_HEX_CHARS}}}$"
 SHA256_PATTERN = "^[0-9a-f]{64}$"
 LANGUAGE_PATTERN = "^[a-z]{2,3}$"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
-FORMATS = ("text", "markdown", "html", "jsonl")
+FORMATS: tuple[str, ...] = tuple(SOURCE_FORMATS)  # the registry's, in its order
 
 
 def _column(
@@ -36,6 +41,15 @@ def _column(
     if isinstance(default, dict):
         return field(default_factory=dict, metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def _signal(name: str) -> Any:
+    """Declare the column of a quality signal: its description and bounds come from its
+    entry in :data:`corpuspack.signals.REGISTRY` (a KeyError for a name not there)."""
+    signal = SIGNAL_BY_NAME[name]
+    if signal.maximum is None:
+        return _column("number", signal.description, minimum=0)
+    return _column("number", signal.description, minimum=0, maximum=signal.maximum)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -95,76 +109,26 @@ class Document:
     n_words: int = _column(
         "integer", "Number of whitespace-separated tokens in text.", required=True, minimum=0
     )
-    mean_word_length: float | None = _column(
-        "number", "Quality signal: characters per word (Gopher keeps 3 to 10).", minimum=0)
-    symbol_ratio: float | None = _column(
-        "number", "Quality signal: '#' and ellipses per word (Gopher: at most 0.1).", minimum=0)
-    punct_line_fraction: float | None = _column(
-        "number", "Quality signal: share of lines ending in sentence punctuation (C4).",
-        minimum=0, maximum=1)
-    duplicate_line_fraction: float | None = _column(
-        "number", "Quality signal: share of lines repeating an earlier line (Gopher: at most "
-        "0.3).", minimum=0, maximum=1)
-    non_alpha_word_fraction: float | None = _column(
-        "number", "Quality signal: share of words without a letter (Gopher: at most 0.2).",
-        minimum=0, maximum=1)
-    bullet_line_fraction: float | None = _column(
-        "number", "Quality signal: share of lines starting with a bullet (Gopher: at most 0.9).",
-        minimum=0, maximum=1)
-    ellipsis_line_fraction: float | None = _column(
-        "number", "Quality signal: share of lines ending in an ellipsis (Gopher: at most 0.3).",
-        minimum=0, maximum=1)
-    short_line_fraction: float | None = _column(
-        "number", "Quality signal: share of lines under 30 characters (FineWeb).",
-        minimum=0, maximum=1)
-    duplicate_paragraph_fraction: float | None = _column(
-        "number", "Repetition signal (empty unless computed): "
-        "share of paragraphs repeating an earlier paragraph (Gopher: at most 0.3).",
-        minimum=0, maximum=1)
-    duplicate_line_char_fraction: float | None = _column(
-        "number", "Repetition signal (empty unless computed): "
-        "share of characters in lines repeating an earlier line (Gopher: at most 0.2).",
-        minimum=0, maximum=1)
-    duplicate_paragraph_char_fraction: float | None = _column(
-        "number", "Repetition signal (empty unless computed): "
-        "share of characters in paragraphs repeating an earlier paragraph (Gopher: at most 0.2).",
-        minimum=0, maximum=1)
-    top_2gram_char_fraction: float | None = _column(
-        "number", "Repetition signal (empty unless computed): "
-        "share of word characters in the most frequent word 2-gram (Gopher: at most 0.2).",
-        minimum=0, maximum=1)
-    top_3gram_char_fraction: float | None = _column(
-        "number", "Repetition signal (empty unless computed): "
-        "share of word characters in the most frequent word 3-gram (Gopher: at most 0.18).",
-        minimum=0, maximum=1)
-    top_4gram_char_fraction: float | None = _column(
-        "number", "Repetition signal (empty unless computed): "
-        "share of word characters in the most frequent word 4-gram (Gopher: at most 0.16).",
-        minimum=0, maximum=1)
-    duplicate_5gram_char_fraction: float | None = _column(
-        "number", "Repetition signal (empty unless computed): "
-        "share of word characters in word 5-grams occurring more than once (Gopher: at most 0.15).",
-        minimum=0, maximum=1)
-    duplicate_6gram_char_fraction: float | None = _column(
-        "number", "Repetition signal (empty unless computed): "
-        "share of word characters in word 6-grams occurring more than once (Gopher: at most 0.14).",
-        minimum=0, maximum=1)
-    duplicate_7gram_char_fraction: float | None = _column(
-        "number", "Repetition signal (empty unless computed): "
-        "share of word characters in word 7-grams occurring more than once (Gopher: at most 0.13).",
-        minimum=0, maximum=1)
-    duplicate_8gram_char_fraction: float | None = _column(
-        "number", "Repetition signal (empty unless computed): "
-        "share of word characters in word 8-grams occurring more than once (Gopher: at most 0.12).",
-        minimum=0, maximum=1)
-    duplicate_9gram_char_fraction: float | None = _column(
-        "number", "Repetition signal (empty unless computed): "
-        "share of word characters in word 9-grams occurring more than once (Gopher: at most 0.11).",
-        minimum=0, maximum=1)
-    duplicate_10gram_char_fraction: float | None = _column(
-        "number", "Repetition signal (empty unless computed): "
-        "share of word characters in word 10-grams occurring more than once (Gopher: at most 0.1).",
-        minimum=0, maximum=1)
+    mean_word_length: float | None = _signal("mean_word_length")
+    symbol_ratio: float | None = _signal("symbol_ratio")
+    punct_line_fraction: float | None = _signal("punct_line_fraction")
+    duplicate_line_fraction: float | None = _signal("duplicate_line_fraction")
+    non_alpha_word_fraction: float | None = _signal("non_alpha_word_fraction")
+    bullet_line_fraction: float | None = _signal("bullet_line_fraction")
+    ellipsis_line_fraction: float | None = _signal("ellipsis_line_fraction")
+    short_line_fraction: float | None = _signal("short_line_fraction")
+    duplicate_paragraph_fraction: float | None = _signal("duplicate_paragraph_fraction")
+    duplicate_line_char_fraction: float | None = _signal("duplicate_line_char_fraction")
+    duplicate_paragraph_char_fraction: float | None = _signal("duplicate_paragraph_char_fraction")
+    top_2gram_char_fraction: float | None = _signal("top_2gram_char_fraction")
+    top_3gram_char_fraction: float | None = _signal("top_3gram_char_fraction")
+    top_4gram_char_fraction: float | None = _signal("top_4gram_char_fraction")
+    duplicate_5gram_char_fraction: float | None = _signal("duplicate_5gram_char_fraction")
+    duplicate_6gram_char_fraction: float | None = _signal("duplicate_6gram_char_fraction")
+    duplicate_7gram_char_fraction: float | None = _signal("duplicate_7gram_char_fraction")
+    duplicate_8gram_char_fraction: float | None = _signal("duplicate_8gram_char_fraction")
+    duplicate_9gram_char_fraction: float | None = _signal("duplicate_9gram_char_fraction")
+    duplicate_10gram_char_fraction: float | None = _signal("duplicate_10gram_char_fraction")
     sha256: str = _column(
         "string", "Hex SHA-256 of the UTF-8 encoded text.", required=True, pattern=SHA256_PATTERN
     )

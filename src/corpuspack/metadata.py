@@ -31,8 +31,6 @@ ALIASES = {
     "site": "publisher", "site_name": "publisher", "sitename": "publisher",
     "authors": "author", "creator": "author", "headline": "title",
 }
-TEXT_KEYS = ("text", "content")
-RECORD_ID_KEYS = ("id", "_id", "doc_id", "document_id")
 _LANGUAGE = re.compile(LANGUAGE_PATTERN)
 _SPACES = re.compile(r"\s+")
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, BinaryIO
 
 from corpuspack.boilerplate import Removal, Rules, clean, frequent_candidates, word_count
 from corpuspack.document import Document, document_id, json_line, text_sha256
@@ -22,16 +23,11 @@ from corpuspack.normalise import normalise_explained, normalise_text
 from corpuspack.pii import Redaction, redact
 from corpuspack.quality import signals
 from corpuspack.report import Skipped
-from corpuspack.sources.decode import count_notes
-from corpuspack.sources.files import SourceFile, iter_lines, read_bytes
+from corpuspack.sources.decode import Scorer, count_notes
+from corpuspack.sources.files import SourceFile, iter_lines, open_stream, read_bytes
+from corpuspack.sources.formats import FORMATS
 from corpuspack.sources.metadata_files import check_meta_size, read_sidecar
-from corpuspack.sources.readers import (
-    RawRecord,
-    iter_jsonl,
-    read_html,
-    read_markdown,
-    read_text,
-)
+from corpuspack.sources.readers import BadRecord, RawRecord
 
 MiB = 1 << 20
 SPLIT_MAX_CHARS = 1 << 20
@@ -109,24 +105,67 @@ def fill_text_fields(doc: Document, repetition_signals: bool) -> None:
         setattr(doc, name, value)
 
 
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """One source file as its reader sees it (:class:`corpuspack.sources.readers.Source`):
+    its bytes within the build's limits, the language scorer and the notes."""
+
+    src: SourceFile
+    settings: Settings
+    score: Scorer | None
+    notes: Counter[str]
+
+    @property
+    def max_record_bytes(self) -> int:
+        return self.settings.max_document_bytes
+
+    @property
+    def max_metadata_bytes(self) -> int:
+        return self.settings.max_metadata_bytes
+
+    @property
+    def max_meta_bytes(self) -> int:
+        return self.settings.max_meta_bytes
+
+    def data(self) -> bytes:
+        limit = self.settings.max_file_bytes
+        if self.src.compressed:
+            limit = min(limit, self.settings.max_inflated_bytes)
+        return read_bytes(self.src, limit, self.notes)
+
+    def _stream_limit(self) -> int:
+        return self.settings.max_inflated_bytes if self.src.compressed else 1 << 62
+
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        return iter_lines(self.src, self._stream_limit(), self.settings.max_document_bytes,
+                          self.notes)
+
+    def stream(self) -> AbstractContextManager[BinaryIO]:
+        return open_stream(self.src, self._stream_limit(), self.notes)
+
+
 def _records(src: SourceFile, settings: Settings, langid: LanguageIdentifier,
-             notes: Counter[str]) -> Iterator[RawRecord | tuple[str, str]]:
-    score = langid.score
-    if src.format == "jsonl":
-        limit = settings.max_inflated_bytes if src.compressed else 1 << 62
-        lines = iter_lines(src, limit, settings.max_document_bytes, notes)
-        yield from iter_jsonl(lines, settings.max_document_bytes, score, notes)
+             notes: Counter[str]) -> Iterator[RawRecord | BadRecord]:
+    """The records of a file, by its format's reader; in a file of many records, a record
+    without a key or whose key repeats an earlier one's is a BadRecord (the two would share
+    a document id). The keys seen are kept for the file's duration."""
+    fmt = FORMATS[src.format]
+    records = fmt.read(_Source(src, settings, langid.score, notes))
+    if not fmt.many:
+        yield from records
         return
-    limit = settings.max_file_bytes
-    data = read_bytes(src, min(limit, settings.max_inflated_bytes) if src.compressed else limit,
-                      notes)
-    if src.format == "html":
-        yield read_html(data, score)
-    elif src.format == "markdown":
-        yield read_markdown(data, score, max_metadata_bytes=settings.max_metadata_bytes,
-                            max_meta_bytes=settings.max_meta_bytes, notes=notes)
-    else:
-        yield read_text(data, score)
+    seen: set[str] = set()
+    for item in records:
+        if isinstance(item, BadRecord):
+            yield item
+        elif item.record is None:
+            yield BadRecord(item.position or "?", "record has no key")
+        elif item.record in seen:
+            yield BadRecord(item.position or item.record,
+                            f"id {item.record!r} repeats an earlier record's id")
+        else:
+            seen.add(item.record)
+            yield item
 
 
 def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],
@@ -220,8 +259,8 @@ def process_file(src: SourceFile, settings: Settings, stats: FileStats | None = 
                                max_bytes=settings.max_metadata_bytes,
                                max_meta_bytes=settings.max_meta_bytes, notes=notes)
         for item in _records(src, settings, langid, notes):
-            if isinstance(item, tuple):
-                yield Skipped(src.rel, item[0], item[1])
+            if isinstance(item, BadRecord):
+                yield Skipped(src.rel, item.position, item.reason)
                 continue
             try:
                 doc, repaired = make_document(src, item, sidecar, settings,

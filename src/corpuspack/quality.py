@@ -1,55 +1,40 @@
-"""Per-document quality signals (Gopher and C4 style) and the optional filters on them.
+"""Per-document quality signals (Gopher, C4 and FineWeb style) and the filters on them.
 
 Signals are columns of every document, so that users can filter later with any tool; the
 filters set in ``[quality]`` drop documents at build time, and the build report records
-each dropped document with the rule and the value that failed it.
+each dropped document with the rule and the value that failed it. Which signals exist, their
+thresholds and presets come from the registry :data:`corpuspack.signals.REGISTRY`; this
+module computes them (:data:`COMPUTE`, one function per compute group) and derives the
+filters (:class:`Filters`, :data:`LIMITS`, :data:`PRESETS`, :func:`failed`).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, fields
-from typing import Any
+from collections.abc import Callable
+from dataclasses import Field, dataclass, field, fields, make_dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from corpuspack import repetition
 from corpuspack.boilerplate import TERMINAL, FirstSeen, iter_lines, word_pieces
+from corpuspack.signals import LINES, NAMES, ON_DEMAND, REGISTRY, REPETITION, WORDS, Signal
 
 BULLETS = ("•", "-", "*", "‣", "·", "–", "▪", "●")
 # scripts written without spaces between words: word-based rules say nothing about them
 NO_SPACES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "wuu", "yue"})
 _LETTER = re.compile(r"[^\W\d_]")
+SIGNALS = NAMES  # the signal columns, in registry (and column) order
 # rules counted per word: meaningless where words are not spaced (the n-gram signals count
 # each CJK character as a word, so long katakana words or set phrases look like repetition)
-PER_WORD = frozenset({"n_words", "mean_word_length", "symbol_ratio", "non_alpha_word_fraction",
-                      *(name for name in repetition.NAMES if "gram" in name)})
-SIGNALS = ("mean_word_length", "symbol_ratio", "punct_line_fraction",
-           "duplicate_line_fraction", "non_alpha_word_fraction", "bullet_line_fraction",
-           "ellipsis_line_fraction", "short_line_fraction", *repetition.NAMES)
+PER_WORD = frozenset({"n_words", *(s.name for s in REGISTRY if s.per_word)})
+
+# One function per compute group of the registry: (text, its words when the caller has them)
+# -> the unrounded values of the group's signals.
+Compute = Callable[[str, list[str] | None], dict[str, float]]
 
 
-def signals(text: str, words: list[str] | None = None,
-            repetition_signals: bool = False) -> dict[str, float | None]:
-    """The quality signals of a text, each rounded to 4 decimals (``words``: its
-    whitespace-separated words, when the caller has them already).
-
-    mean_word_length: characters per whitespace-separated word (Gopher: 3 to 10).
-    symbol_ratio: "#" and ellipses per word (Gopher: at most 0.1).
-    punct_line_fraction: lines ending in sentence punctuation (C4 keeps only such lines).
-    duplicate_line_fraction: lines that repeat an earlier line (Gopher: at most 0.3).
-    non_alpha_word_fraction: words without a letter (Gopher: at most 0.2).
-    bullet_line_fraction: lines starting with a bullet (Gopher: at most 0.9).
-    ellipsis_line_fraction: lines ending in an ellipsis (Gopher: at most 0.3).
-    short_line_fraction: lines under 30 characters (FineWeb: at most 0.67).
-
-    With ``repetition_signals`` also those of :mod:`corpuspack.repetition` (else None):
-    they cost about as much as all the rest of a build's per-document work.
-
-    Memory: without ``words``, words and lines are taken from slices of the text
-    (:func:`~corpuspack.boilerplate.word_pieces`), and lines seen are remembered by hash
-    (:class:`~corpuspack.boilerplate.FirstSeen`): a few MiB plus about 110 bytes per
-    distinct line, whatever the size of the text.
-    """
+def _word_signals(text: str, words: list[str] | None) -> dict[str, float]:
     if words is None:
         n_words = word_chars = non_alpha = 0
         for piece in word_pieces(text):
@@ -58,23 +43,53 @@ def signals(text: str, words: list[str] | None = None,
     else:
         n_words, word_chars, non_alpha = _word_counts(words)
     n_words = max(1, n_words)
-    lines, duplicates, punct, bullets, ellipses, short = _line_counts(text)
-    n_lines = max(1, lines)
-    values = {
+    return {
         "mean_word_length": word_chars / n_words,
         "symbol_ratio": (text.count("#") + text.count("...") + text.count("…")) / n_words,
+        "non_alpha_word_fraction": non_alpha / n_words,
+    }
+
+
+def _line_signals(text: str, words: list[str] | None) -> dict[str, float]:
+    lines, duplicates, punct, bullets, ellipses, short = _line_counts(text)
+    n_lines = max(1, lines)
+    return {
         "punct_line_fraction": punct / n_lines,
         "duplicate_line_fraction": duplicates / n_lines,
-        "non_alpha_word_fraction": non_alpha / n_words,
         "bullet_line_fraction": bullets / n_lines,
         "ellipsis_line_fraction": ellipses / n_lines,
         "short_line_fraction": short / n_lines,
     }
-    if repetition_signals:
-        values.update(repetition.signals(text))
-    out: dict[str, float | None] = dict.fromkeys(repetition.NAMES)
-    out.update((k, round(v, 4)) for k, v in values.items())
-    return out
+
+
+def _repetition_signals(text: str, words: list[str] | None) -> dict[str, float]:
+    return repetition.signals(text)
+
+
+COMPUTE: dict[str, Compute] = {WORDS: _word_signals, LINES: _line_signals,
+                               REPETITION: _repetition_signals}
+
+
+def signals(text: str, words: list[str] | None = None,
+            repetition_signals: bool = False) -> dict[str, float | None]:
+    """The quality signals of a text (:data:`corpuspack.signals.REGISTRY`, in its order),
+    each rounded to 4 decimals (``words``: its whitespace-separated words, when the caller
+    has them already).
+
+    The signals of an on-demand group (:data:`corpuspack.signals.ON_DEMAND`: those of
+    :mod:`corpuspack.repetition`) are None unless ``repetition_signals``: they cost about as
+    much as all the rest of a build's per-document work.
+
+    Memory: without ``words``, words and lines are taken from slices of the text
+    (:func:`~corpuspack.boilerplate.word_pieces`), and lines seen are remembered by hash
+    (:class:`~corpuspack.boilerplate.FirstSeen`): a few MiB plus about 110 bytes per
+    distinct line, whatever the size of the text.
+    """
+    values: dict[str, float] = {}
+    for group, compute in COMPUTE.items():
+        if repetition_signals or group not in ON_DEMAND:
+            values.update(compute(text, words))
+    return {name: round(values[name], 4) if name in values else None for name in NAMES}
 
 
 _LENGTH = (1 << 40) - 1
@@ -116,59 +131,82 @@ def _word_counts(words: list[str]) -> tuple[int, int, int]:
 
 
 @dataclass(frozen=True)
-class Filters:
-    """Thresholds of ``[quality]``; unset ones do not filter. ``preset = "gopher"`` sets the
-    Gopher rules (Rae et al., 2021) for the ones left unset."""
+class Limit:
+    """One threshold of ``[quality]``: its key (``min_NAME``, ``max_NAME``), its bound, the
+    column it bounds (``n_words`` for ``min_words``/``max_words``) and that column's
+    registry entry (None for the word count), and the Gopher rules' value for it."""
 
-    min_words: int | None = None
-    max_words: int | None = None
-    min_mean_word_length: float | None = None
-    max_mean_word_length: float | None = None
-    max_symbol_ratio: float | None = None
-    min_punct_line_fraction: float | None = None
-    max_duplicate_line_fraction: float | None = None
-    max_non_alpha_word_fraction: float | None = None
-    max_bullet_line_fraction: float | None = None
-    max_ellipsis_line_fraction: float | None = None
-    max_short_line_fraction: float | None = None
-    max_duplicate_paragraph_fraction: float | None = None
-    max_duplicate_line_char_fraction: float | None = None
-    max_duplicate_paragraph_char_fraction: float | None = None
-    max_top_2gram_char_fraction: float | None = None
-    max_top_3gram_char_fraction: float | None = None
-    max_top_4gram_char_fraction: float | None = None
-    max_duplicate_5gram_char_fraction: float | None = None
-    max_duplicate_6gram_char_fraction: float | None = None
-    max_duplicate_7gram_char_fraction: float | None = None
-    max_duplicate_8gram_char_fraction: float | None = None
-    max_duplicate_9gram_char_fraction: float | None = None
-    max_duplicate_10gram_char_fraction: float | None = None
-    repetition_signals: bool = False
+    key: str
+    bound: str
+    column: str
+    signal: Signal | None
+    gopher: float | None
+
+    @property
+    def per_word(self) -> bool:
+        return self.column in PER_WORD
+
+    @property
+    def repetition(self) -> bool:
+        return self.signal is not None and self.signal.repetition
+
+
+# The word count is a column of its own (n_words), not a signal: its limits are declared
+# here, with the Gopher rules' 50 to 100,000 words.
+WORD_LIMITS = (Limit("min_words", "min", "n_words", None, 50),
+               Limit("max_words", "max", "n_words", None, 100_000))
+# Every threshold, in the order failed() checks them: words, then each signal's, registry
+# order, min before max.
+LIMITS: tuple[Limit, ...] = WORD_LIMITS + tuple(
+    Limit(f"{bound}_{s.name}", bound, s.name, s,
+          s.gopher_min if bound == "min" else s.gopher_max)
+    for s in REGISTRY for bound in s.limits)
+
+
+class _FilterRules:
+    """What :class:`Filters` do with their thresholds (the fields are generated)."""
+
+    repetition_signals: bool
 
     @property
     def active(self) -> bool:
         """Whether any threshold is set."""
-        return any(getattr(self, f.name) is not None for f in fields(self)
-                   if f.name.startswith(("min_", "max_")))
+        return any(getattr(self, limit.key) is not None for limit in LIMITS)
 
     @property
     def wants_repetition(self) -> bool:
         """Whether the repetition signals are computed: asked for, or a threshold needs them."""
         return self.repetition_signals or any(
-            getattr(self, f"max_{name}") is not None for name in repetition.NAMES)
+            getattr(self, limit.key) is not None for limit in LIMITS if limit.repetition)
 
 
-GOPHER = Filters(min_words=50, max_words=100_000, min_mean_word_length=3,
-                 max_mean_word_length=10, max_symbol_ratio=0.1,
-                 max_duplicate_line_fraction=0.3, max_non_alpha_word_fraction=0.2,
-                 max_bullet_line_fraction=0.9, max_ellipsis_line_fraction=0.3,
-                 max_duplicate_paragraph_fraction=0.3, max_duplicate_line_char_fraction=0.2,
-                 max_duplicate_paragraph_char_fraction=0.2, max_top_2gram_char_fraction=0.2,
-                 max_top_3gram_char_fraction=0.18, max_top_4gram_char_fraction=0.16,
-                 max_duplicate_5gram_char_fraction=0.15, max_duplicate_6gram_char_fraction=0.14,
-                 max_duplicate_7gram_char_fraction=0.13, max_duplicate_8gram_char_fraction=0.12,
-                 max_duplicate_9gram_char_fraction=0.11,
-                 max_duplicate_10gram_char_fraction=0.10)
+_FILTERS_DOC = """Thresholds of ``[quality]``; unset ones do not filter. ``preset = "gopher"``
+    sets the Gopher rules (Rae et al., 2021) for the ones left unset.
+
+    Fields, generated from :data:`LIMITS`: ``min_words``, ``max_words`` (int or None), then
+    ``min_NAME`` / ``max_NAME`` (float or None) for each signal of the registry that offers
+    them, then ``repetition_signals`` (compute the repetition signals even when no limit is
+    set on them)."""
+
+if TYPE_CHECKING:
+    # What type checkers see: the limit fields are generated from the registry below.
+    class Filters(_FilterRules):
+        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+        min_words: int | None
+        max_words: int | None
+
+        def __init__(self, **values: Any) -> None: ...
+
+        def __getattr__(self, key: str) -> float | None: ...
+else:
+    Filters = make_dataclass(
+        "Filters",
+        [(limit.key, int | None if limit.signal is None else float | None, field(default=None))
+         for limit in LIMITS] + [("repetition_signals", bool, field(default=False))],
+        bases=(_FilterRules,), namespace={"__module__": __name__, "__doc__": _FILTERS_DOC},
+        frozen=True)
+
+GOPHER = Filters(**{limit.key: limit.gopher for limit in LIMITS})
 PRESETS = {"gopher": GOPHER}
 
 
@@ -189,22 +227,22 @@ def failed(filters: Filters, n_words: int, language: str | None,
            values: dict[str, float | None]) -> str | None:
     """The first filter a document fails, as a reason, or None when it passes them all.
 
-    Each field ``min_X`` / ``max_X`` of :class:`Filters` bounds the signal ``X`` (``words``:
-    ``n_words``), checked in the order of the fields.
+    Each :data:`LIMITS` entry bounds its column (``min_words``/``max_words``: ``n_words``;
+    ``min_X`` / ``max_X``: signal ``X`` in ``values``), checked in that order; limits of
+    per-word signals are not applied to languages written without spaces (:data:`NO_SPACES`).
     """
     if not filters.active:
         return None
     word_based = language not in NO_SPACES
-    for f in fields(filters):
-        limit = getattr(filters, f.name)
-        if limit is None or not f.name.startswith(("min_", "max_")):
+    for limit in LIMITS:
+        bound = getattr(filters, limit.key)
+        if bound is None:
             continue
-        bound, name = f.name.split("_", 1)
-        name = "n_words" if name == "words" else name
-        value = n_words if name == "n_words" else values[name]
-        if value is None or math.isnan(value) or (not word_based and name in PER_WORD):
+        name = limit.column
+        value = n_words if limit.signal is None else values[name]
+        if value is None or math.isnan(value) or (not word_based and limit.per_word):
             continue
-        is_min = bound == "min"
-        if (is_min and value < limit) or (not is_min and value > limit):
-            return f"quality: {name} {value:g} {'<' if is_min else '>'} {limit:g}"
+        is_min = limit.bound == "min"
+        if (is_min and value < bound) or (not is_min and value > bound):
+            return f"quality: {name} {value:g} {'<' if is_min else '>'} {bound:g}"
     return None

@@ -34,13 +34,12 @@ import numpy.typing as npt
 
 from corpuspack.boilerplate import FirstSeen, iter_lines
 from corpuspack.neardup import iter_words
+from corpuspack.signals import REGISTRY, REPETITION
 
 TOP_NGRAMS = (2, 3, 4)
 DUPLICATE_NGRAMS = (5, 6, 7, 8, 9, 10)
-NAMES = ("duplicate_paragraph_fraction", "duplicate_line_char_fraction",
-         "duplicate_paragraph_char_fraction",
-         *(f"top_{n}gram_char_fraction" for n in TOP_NGRAMS),
-         *(f"duplicate_{n}gram_char_fraction" for n in DUPLICATE_NGRAMS))
+# the signals this module computes: the registry's repetition group
+NAMES = tuple(s.name for s in REGISTRY if s.group == REPETITION)
 _LENGTH = (1 << 40) - 1  # a span of text packed in one int: offset << 40 | length
 Ints = npt.NDArray[np.integer[Any]]
 # word ids, lengths and n-gram groups: fewer than 2**31 of each in texts of up to 4 GiB

@@ -22,8 +22,8 @@ from corpuspack.config import zero_config
 from corpuspack.neardup import NearDedup, shingles, words
 from corpuspack.sources import html
 from corpuspack.sources.decode import decode_bytes
-from corpuspack.sources.html import FALLBACK_DEPTH
-from corpuspack.sources.readers import _html_metadata, _plain_text, read_html
+from corpuspack.sources.formats.html import _html_metadata, read_html
+from corpuspack.sources.html import FALLBACK_DEPTH, plain_text
 from tests.conftest import FIXTURES, MULTILINGUAL, read_docs
 
 # ---------------------------------------------------------------------------------------
@@ -286,7 +286,7 @@ def test_real_pages_get_the_same_text_and_metadata_as_without_the_guard() -> Non
         text, fallback = html.main_text(tree, html.find_region(tree))
         assert record.text == text and record.meta.get("extraction") == fallback
         if fallback is None:
-            assert record.text == _plain_text(tree, main_content=True)
+            assert record.text == plain_text(tree, main_content=True)
         found = _html_metadata(decode_bytes(data).text)
         found.pop("title", None)  # the title is the page's own (html.page_title)
         assert record.meta.items() >= found.items()

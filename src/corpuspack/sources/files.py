@@ -14,13 +14,15 @@ import unicodedata
 import zlib
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 
 from corpuspack import safefs
 from corpuspack.errors import SkipFile
 from corpuspack.report import Skipped
+from corpuspack.sources.formats import format_of
 from corpuspack.sources.metadata_files import (
     MANIFEST_NAMES,
     MAX_MANIFEST_BYTES,
@@ -33,12 +35,6 @@ from corpuspack.sources.metadata_files import (
     sidecar_names,
 )
 
-FORMAT_BY_SUFFIX = {
-    ".txt": "text", ".text": "text",
-    ".md": "markdown", ".markdown": "markdown",
-    ".html": "html", ".htm": "html", ".xhtml": "html",
-    ".jsonl": "jsonl", ".ndjson": "jsonl",
-}
 _CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 GZIP_TRAILING_NOTE = "gzip trailing data ignored"
@@ -65,13 +61,11 @@ class SourceFile:
 
 
 def source_format(name: str) -> tuple[str, bool] | None:
-    """The format of a file name and whether it is gzip-compressed, or None if unsupported."""
-    lower = name.lower()
-    compressed = lower.endswith(".gz")
-    if compressed:
-        lower = lower[:-3]
-    fmt = FORMAT_BY_SUFFIX.get(os.path.splitext(lower)[1])
-    return (fmt, compressed) if fmt else None
+    """The format name of a file name (by extension, from the registry of
+    :mod:`corpuspack.sources.formats`) and whether it is gzip-compressed, or None if no
+    format reads it."""
+    found = format_of(name)
+    return (found[0].name, found[1]) if found else None
 
 
 def _within(path: str, root: str) -> bool:
@@ -373,3 +367,45 @@ def iter_lines(src: SourceFile, max_total: int, max_line: int,
         raise SkipFile(f"corrupt gzip data: {exc}") from None
     except OSError as exc:
         raise SkipFile(f"cannot read file: {exc.strerror or exc}") from None
+
+
+class _Stream(io.RawIOBase):
+    """A file's (decompressed) bytes, at most ``limit`` of them, read errors as SkipFile."""
+
+    def __init__(self, raw: IO[bytes], limit: int, what: str) -> None:
+        self._raw, self._limit, self._what, self._count = raw, limit, what, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._raw.read(len(buffer))
+        except safefs.UnsafeFile as exc:
+            raise SkipFile(exc.reason) from None
+        except _GZIP_ERRORS as exc:
+            raise SkipFile(f"corrupt gzip data: {exc}") from None
+        except OSError as exc:
+            raise SkipFile(f"cannot read file: {exc.strerror or exc}") from None
+        self._count += len(data)
+        if self._count > self._limit:
+            raise SkipFile(f"{self._what} exceeds the limit of {self._limit:,} bytes")
+        buffer[:len(data)] = data
+        return len(data)
+
+
+@contextmanager
+def open_stream(src: SourceFile, max_total: int,
+                notes: Counter[str] | None = None) -> Iterator[BinaryIO]:
+    """The (decompressed) content of a file as a binary stream of at most ``max_total``
+    bytes, for readers of records that span lines (WARC). Reading raises SkipFile as
+    :func:`read_bytes` does; so does opening."""
+    what = "decompressed size" if src.compressed else "file size"
+    try:
+        fh = _open(src, Counter() if notes is None else notes)
+    except safefs.UnsafeFile as exc:
+        raise SkipFile(exc.reason) from None
+    except OSError as exc:
+        raise SkipFile(f"cannot read file: {exc.strerror or exc}") from None
+    with fh, io.BufferedReader(_Stream(fh, max_total, what), _CHUNK) as stream:
+        yield cast(BinaryIO, stream)

@@ -1,0 +1,97 @@
+"""Markdown: the body is the text; YAML (or JSON) front matter becomes metadata."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import frontmatter
+from frontmatter.default_handlers import JSONHandler, YAMLHandler
+
+from corpuspack.errors import SkipFile
+from corpuspack.sources.decode import Scorer, decode_bytes
+from corpuspack.sources.metadata_files import MAX_META_BYTES, MAX_METADATA_BYTES, parse_mapping
+from corpuspack.sources.readers import Format, RawRecord, Source
+
+_ATX_HEADING = re.compile(r"^#\s+(.+?)(?:\s+#+)?\s*$", re.MULTILINE)
+
+
+class _FrontMatter:
+    """What a front matter handler needs to read the metadata block within the caps."""
+
+    def __init__(self, max_bytes: int, max_meta_bytes: int, notes: Counter[str] | None):
+        self.max_bytes, self.max_meta_bytes, self.notes = max_bytes, max_meta_bytes, notes
+
+    def load(self, block: str, kind: str) -> dict[str, Any]:
+        size = len(block.encode("utf-8", "surrogatepass"))
+        if size > self.max_bytes:  # before parsing: the cap bounds the parser's work
+            raise SkipFile(f"front matter is {size:,} bytes, over the limit of "
+                           f"{self.max_bytes:,} bytes (max_metadata_kb)")
+        return parse_mapping(block, kind, "front matter", max_meta_bytes=self.max_meta_bytes,
+                             notes=self.notes)
+
+
+class _YAMLFrontMatter(YAMLHandler):
+    """python-frontmatter finds and splits the block; corpuspack's YAML reads it."""
+
+    def __init__(self, caps: _FrontMatter) -> None:
+        super().__init__()
+        self.caps = caps
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return self.caps.load(fm, "yaml")
+
+
+class _JSONFrontMatter(JSONHandler):
+    def __init__(self, caps: _FrontMatter) -> None:
+        super().__init__()
+        self.caps = caps
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return self.caps.load(fm, "json")
+
+
+def read_markdown(data: bytes, score: Scorer | None, *,
+                  max_metadata_bytes: int = MAX_METADATA_BYTES,
+                  max_meta_bytes: int = MAX_META_BYTES,
+                  notes: Counter[str] | None = None) -> RawRecord:
+    """Markdown: YAML (or JSON) front matter becomes metadata, the body is the text; the
+    first ``# heading`` is the title when the front matter gives none.
+
+    The front matter is read as sidecars are (:mod:`corpuspack.sources.safeparse`): at most
+    ``max_metadata_bytes`` (``max_metadata_kb``, checked before parsing), bounded expansion,
+    values as written; SkipFile otherwise.
+    """
+    decoded = decode_bytes(data, score=score)
+    caps = _FrontMatter(max_metadata_bytes, max_meta_bytes, notes)
+    handler = frontmatter.detect_format(decoded.text, [_YAMLFrontMatter(caps),
+                                                       _JSONFrontMatter(caps)])
+    if handler is None:  # never None into frontmatter: it would pick its own handlers
+        meta: dict[str, Any] = {}
+        content = decoded.text.strip()
+    else:
+        found, content = frontmatter.parse(decoded.text, handler=handler)
+        meta = dict(found)
+    if "title" not in meta:
+        heading = _ATX_HEADING.search(content)
+        if heading:
+            meta["title"] = heading.group(1)
+    return RawRecord(content, decoded.encoding, meta, decoding=decoded.record)
+
+
+def read(source: Source) -> Iterator[RawRecord]:
+    yield read_markdown(source.data(), source.score,
+                        max_metadata_bytes=source.max_metadata_bytes,
+                        max_meta_bytes=source.max_meta_bytes, notes=source.notes)
+
+
+FORMAT = Format(
+    name="markdown",
+    extensions=(".md", ".markdown"),
+    many=False,
+    read=read,
+    documents="the body; YAML front matter becomes metadata; the first `# heading` is the "
+              "title if none is given",
+)
