@@ -7,9 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from resiliparse.parse.encoding import detect_encoding
-from resiliparse.parse.html import HTMLTree
 
-from corpuspack.sources import html as extract
 from corpuspack.sources.decode import Scorer, decode_bytes
 from corpuspack.sources.readers import Format, RawRecord, Source
 
@@ -55,6 +53,11 @@ def read_html(data: bytes, score: Scorer | None) -> RawRecord:
     :mod:`corpuspack.sources.html`) gets all its visible text as one paragraph and its
     ``<title>``, without trafilatura, and ``meta["extraction"]`` says why.
     """
+    # imported here, as trafilatura is: importing the registry (the schema does) stays cheap
+    from resiliparse.parse.html import HTMLTree
+
+    from corpuspack.sources import html as extract
+
     declared = None
     if not data.isascii():
         declared = detect_encoding(data, html5_compatible=False, from_html_meta=True)
