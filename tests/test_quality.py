@@ -14,20 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpuspack import passes
+from corpuspack import passes, runs, tasks
 from corpuspack.boilerplate import Rules, clean
 from corpuspack.build import build
 from corpuspack.config import ConfigError, load_config, zero_config
 from corpuspack.document import document_id
 from corpuspack.errors import CorpusError
-from corpuspack.neardup import (
-    NearDedup,
-    band_lines,
-    find_clusters,
-    shingles,
-    signature,
-    signature_line,
-)
+from corpuspack.neardup import NearDedup, clusters_of, shingles, signature
 from corpuspack.normalise import normalise_text
 from corpuspack.pii import Redaction, redact
 from corpuspack.quality import GOPHER, failed, signals
@@ -514,15 +507,6 @@ def test_boilerplate_scope_errors(tmp_path: Path, text: str, message: str) -> No
         load_config(tmp_path / "corpus.toml")
 
 
-def _signatures_with(tmp_path: Path, sigs: dict[str, list[int]]) -> tuple[Path, Path]:
-    settings = NearDedup()
-    bands, sig_file = tmp_path / "run.bands", tmp_path / "run.sig"
-    bands.write_bytes(b"".join(line for doc, sig in sigs.items()
-                               for line in band_lines(doc, sig, settings)))
-    sig_file.write_bytes(b"".join(signature_line(doc, sigs[doc]) for doc in sorted(sigs)))
-    return bands, sig_file
-
-
 def test_near_duplicates_do_not_chain(tmp_path: Path) -> None:
     # b differs from a in its last 20 values (similarity 0.84), c from b in its first 20
     # (0.84), so c differs from a in 40 (0.69): c is no near-duplicate of the kept a
@@ -530,14 +514,12 @@ def test_near_duplicates_do_not_chain(tmp_path: Path) -> None:
     b = a[:108] + [1000 + i for i in range(20)]
     c = [2000 + i for i in range(20)] + b[20:]
     ids = ["0" * 15 + "1", "0" * 15 + "2", "0" * 15 + "3"]
-    bands, sigs = _signatures_with(tmp_path, dict(zip(ids, (a, b, c), strict=True)))
-    found = find_clusters([bands], [sigs], tmp_path / "work", NearDedup())
+    found = clusters_of(dict(zip(ids, (a, b, c), strict=True)), NearDedup())
     assert found.members == {ids[0]: (ids[0], 1.0), ids[1]: (ids[0], 0.8438)}
     assert found.clusters == 1
     # the similarity reported is the dropped document's own, with the document it names
     c_like_a = a[:100] + [3000 + i for i in range(28)]  # 0.78 with a, 0.84 with b
-    bands, sigs = _signatures_with(tmp_path, dict(zip(ids, (a, c_like_a, b), strict=True)))
-    found = find_clusters([bands], [sigs], tmp_path / "work2", NearDedup())
+    found = clusters_of(dict(zip(ids, (a, c_like_a, b), strict=True)), NearDedup())
     assert found.members == {ids[0]: (ids[0], 1.0), ids[2]: (ids[0], 0.8438)}
 
 
@@ -565,8 +547,7 @@ def test_a_near_duplicate_of_a_kept_document_is_found_behind_a_dropped_one(
     assert shared[(ids[0], ids[1])] == [0, *range(2, 14)]
     assert shared[(ids[1], ids[2])] == shared[(ids[1], ids[3])] == shared[(ids[2], ids[3])] == [1]
     assert not shared[(ids[0], ids[2])] and not shared[(ids[0], ids[3])]
-    bands, sig_file = _signatures_with(tmp_path, sigs)
-    found = find_clusters([bands], [sig_file], tmp_path / "work", NearDedup())
+    found = clusters_of(sigs, NearDedup())
     assert found.members == {ids[0]: (ids[0], 1.0), ids[1]: (ids[0], 0.9219),
                              ids[2]: (ids[2], 1.0), ids[3]: (ids[2], 0.8828)}
 
@@ -632,8 +613,9 @@ def test_output_does_not_depend_on_how_work_is_batched(
     base = load_config(tmp_path / "corpus.toml")
     one = zero_config(src, tmp_path / "one" / "pkg", base)
     build(one, workers=1)
-    monkeypatch.setattr(passes, "TASK_MAX_FILES", 2)
-    monkeypatch.setattr(passes, "RUN_SPILL_BYTES", 4096)
+    monkeypatch.setattr(tasks, "TASK_MAX_FILES", 2)
+    monkeypatch.setattr(runs, "ROW_GROUP_ROWS", 2)
+    monkeypatch.setattr(passes, "SORT_BYTES", 4096)  # ids sorted in many ranges
     many = zero_config(src, tmp_path / "many" / "pkg", base)
     report = build(many, workers=2)
     assert report.near_duplicates_dropped == 5 and report.frequent_lines >= 1

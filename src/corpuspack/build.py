@@ -17,7 +17,6 @@ Stages, each streaming and bounded in memory:
 
 from __future__ import annotations
 
-import heapq
 import os
 import shutil
 import tempfile
@@ -25,39 +24,41 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
+from corpuspack import passes
 from corpuspack.config import CorpusConfig
-from corpuspack.dedup import find_exact_duplicates
-from corpuspack.document import json_line, line_id, table_schema
+from corpuspack.dedup import DedupResult, find_exact_duplicates
+from corpuspack.document import table_schema
 from corpuspack.errors import CorpusError, UsageError
+from corpuspack.executors import INHERITED_FDS, Executor, resolve
 from corpuspack.lock import exclusive, lock_path
 from corpuspack.neardup import find_clusters
 from corpuspack.ownership import LEGACY_DATA, check_output, check_replaceable
 from corpuspack.package import REPORT_FILE, SCHEMA_FILE, descriptor
-from corpuspack.passes import (
-    INHERITED_FDS,
-    RefineTask,
-    default_workers,
-    frequent_lines,
-    parallel_map,
-    run_refine,
-    run_task,
-    tasks,
-)
 from corpuspack.pipeline import Settings
 from corpuspack.progress import NoProgress, ProgressHook
-from corpuspack.report import BuildReport, Duplicate, Skipped
-from corpuspack.runs import Refine
+from corpuspack.report import BuildReport, Skipped
+from corpuspack.runs import (
+    DocSettings,
+    LinesWriter,
+    Runs,
+    file_key_of,
+    read_counts,
+    register,
+    write_lines,
+)
 from corpuspack.safefs import OWN_MARKER, UnsafeFile, open_read, read_bytes, remove_own_dir
-from corpuspack.sortutil import merge_files, sort_lines
 from corpuspack.sources.files import SourceFile, walk_sources
-from corpuspack.stats import CorpusStats
+from corpuspack.tasks import RefineTask, map_tasks, run_map, run_refine
 from corpuspack.write import (
     DESCRIPTOR_IN_STAGING,
     Layout,
+    ShardInfo,
     ShardWriter,
     commit,
     record_staging,
@@ -65,6 +66,9 @@ from corpuspack.write import (
     shard_count,
     write_json,
 )
+
+if TYPE_CHECKING:
+    import duckdb
 
 MiB = 1 << 20
 
@@ -132,8 +136,13 @@ def _check_descriptor(path: Path) -> None:
 
 
 def build(config: CorpusConfig, *, workers: int | None = None, strict: bool = False,
-          check: bool = False, progress: ProgressHook | None = None) -> BuildReport:
+          check: bool = False, progress: ProgressHook | None = None,
+          executor: Executor | str | None = None) -> BuildReport:
     """Build the corpus package described by ``config``; return the build report.
+
+    ``executor`` runs the per-file work: an :class:`~corpuspack.executors.Executor`, a name
+    (``"local"``, ``"serial"``, see :func:`~corpuspack.executors.get_executor`) or None for
+    the local process pool of ``workers`` processes (default: all cores).
 
     With ``check`` nothing is written: the package is built in a temporary folder and
     compared byte for byte with the committed one; differing files are listed in
@@ -145,12 +154,13 @@ def build(config: CorpusConfig, *, workers: int | None = None, strict: bool = Fa
     progress = progress or NoProgress()
     layout = Layout(config.descriptor, config.data_dir)
     started = time.perf_counter()
+    run_on = resolve(executor, workers)
     if check:
         with tempfile.TemporaryDirectory(prefix="corpuspack-check-") as tmp:
             staging, workdir = Path(tmp) / "staging", Path(tmp) / "work"
             staging.mkdir()
             workdir.mkdir()
-            report = _build_into(config, staging, workdir, workers, progress)
+            report = _build_into(config, staging, workdir, run_on, progress)
             record_staging(staging, report.shards)
             report.check_differences = _compare(config, staging)
             _keep_lists(report)
@@ -161,7 +171,7 @@ def build(config: CorpusConfig, *, workers: int | None = None, strict: bool = Fa
             check_outputs(config)  # again: recovery may have changed what is there
             staging, workdir = layout.new_staging(), layout.new_workdir()
             try:
-                report = _build_into(config, staging, workdir, workers, progress)
+                report = _build_into(config, staging, workdir, run_on, progress)
                 if strict and report.skip_count:
                     first = report.first_skipped[0]
                     raise CorpusError(
@@ -179,94 +189,159 @@ def build(config: CorpusConfig, *, workers: int | None = None, strict: bool = Fa
     return report
 
 
-def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int | None,
+@dataclass
+class _Build:
+    """One build in progress: its inputs, where it writes, what it found so far."""
+
+    config: CorpusConfig
+    staging: Path
+    workdir: Path
+    executor: Executor
+    progress: ProgressHook
+    report: BuildReport = field(default_factory=BuildReport)
+    runs: Runs = field(default_factory=Runs)
+
+    def __post_init__(self) -> None:
+        self.settings = settings_for(self.config)
+        self.doc_settings = DocSettings(self.config.near_dedup,
+                                        self.config.boilerplate.counts_lines,
+                                        self.config.quality)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A query engine over the build's runs (closed before the executor runs again:
+        forking a process that runs DuckDB's threads is not safe)."""
+        con = passes.connect(self.workdir, self.executor.workers)
+        register(con, self.runs)
+        con.execute("CREATE OR REPLACE VIEW candidates AS SELECT * FROM docs "
+                    "WHERE filtered IS NULL")
+        return con
+
+
+def _build_into(config: CorpusConfig, staging: Path, workdir: Path, executor: Executor,
                 progress: ProgressHook) -> BuildReport:
-    report = BuildReport()
-    settings = settings_for(config)
-    workers = workers or default_workers()
-    rules, near = config.boilerplate, config.near_dedup
-    exclude = (config.data_dir, config.data_dir.parent / ".git")
-    skip_files: list[Path] = [workdir / "skips-walk.jsonl"]
-    walk_skips = open(skip_files[0], "xb")  # noqa: SIM115 - closed below
+    b = _Build(config, staging, workdir, executor, progress)
+    _map(b)
+    _refine(b)
+    con = b.connect()
+    try:
+        dedup, settled = _duplicates(b, con)
+        _lists(b, con, dedup)
+        shards = _shards(b, con, dedup)
+        _describe(b, con, shards)
+    finally:
+        con.close()
+    return b.report
 
-    def files() -> Iterator[SourceFile]:
-        opts = config.options
-        for item in walk_sources(config.source_dir, exclude,
-                                 max_manifest_bytes=opts.max_manifest_mb * MiB,
-                                 max_manifest_patterns=opts.max_manifest_patterns,
-                                 max_meta_bytes=opts.max_meta_kb * 1024):
-            if isinstance(item, Skipped):
-                walk_skips.write(item.to_line())
-                report.files_seen += 1
-            else:
-                yield item
 
-    progress.stage("reading sources (files)")
-    stems: list[str] = []
-    groups: dict[str, int] = {}
-    stats = CorpusStats()
-    audit = open(workdir / "audit.jsonl", "wb")  # noqa: SIM115 - closed below
-    for result in parallel_map(run_task, tasks(files(), settings, near, rules.counts_lines,
-                                               workdir), workers):
-        stems.extend(result.stems)
-        for group, n in result.groups.items():
-            groups[group] = groups.get(group, 0) + n
-        report.files_seen += result.files
-        report.files_read += result.files_read
-        report.documents_read += result.documents
-        report.bytes_in += result.file_stats.bytes_in
-        report.repaired_mojibake += result.file_stats.repaired_mojibake
-        report.removed.update(result.file_stats.removed)
-        report.pii.update(result.file_stats.pii)
-        audit.writelines(result.file_stats.audit)
-        report.notes.update(result.file_stats.notes)
-        report.encodings.update(result.encodings)
-        if result.skips_file:
-            skip_files.append(Path(result.skips_file))
-        stats.update(result.stats)
-        progress.advance(result.files, result.file_stats.bytes_in)
-    walk_skips.close()
-    report.sort_skipped(skip_files, workdir)
-    stems.sort()
+def _walk(b: _Build) -> Iterator[tuple[SourceFile, bytes]]:
+    """Every source file of the build with its key; skipped ones go to a LINES file."""
+    opts = b.config.options
+    exclude = (b.config.data_dir, b.config.data_dir.parent / ".git")
+    skips = LinesWriter(b.workdir / "skips-walk.parquet")
+    for item in walk_sources(b.config.source_dir, exclude,
+                             max_manifest_bytes=opts.max_manifest_mb * MiB,
+                             max_manifest_patterns=opts.max_manifest_patterns,
+                             max_meta_bytes=opts.max_meta_kb * 1024):
+        if isinstance(item, Skipped):
+            skips.add(item.to_line())
+        else:
+            yield item, file_key_of(item.rel)
+    b.runs.skips.append(skips.close())
 
-    frequent_file, frequent_digest = None, ""
-    if rules.counts_lines:
-        progress.stage("counting lines across documents")
-        found, report.frequent_lines, frequent_digest = frequent_lines(
-            stems, groups, rules.frequent_min_docs, rules.frequent_min_fraction, workdir)
-        frequent_file = str(found) if report.frequent_lines else None
-    if frequent_file or config.quality.active:
-        progress.stage("removing frequent lines, filtering (runs)", len(stems))
-        refine = Refine(frequent_file, frequent_digest, rules, config.quality, near)
-        refine_tasks = [RefineTask(stem, refine, f"{stem}-r") for stem in stems]
-        stems, stats = [], CorpusStats()
-        with open(workdir / "filtered-unsorted.jsonl", "wb") as filtered:
-            for refined in parallel_map(run_refine, refine_tasks, workers):
-                stems.extend(refined.stems)
-                stats.update(refined.stats)
-                report.removed.update(refined.file_stats.removed)
-                audit.writelines(refined.file_stats.audit)
-                filtered.writelines(s.to_line() for s in refined.filtered)
-                report.documents_filtered += len(refined.filtered)
-                report.filtered_by_reason.update(s.reason.split(" ")[1] for s in refined.filtered)
-                progress.advance(1)
-        stems.sort()
-        report.filtered_file = _sorted_file(workdir / "filtered-unsorted.jsonl",
-                                            workdir / "filtered.jsonl", workdir)
 
-    progress.stage("finding duplicates")
-    dedup = find_exact_duplicates([Path(f"{s}.keys") for s in stems], workdir / "dedup",
-                                  config.options.exact_dedup)
+def _map(b: _Build) -> None:
+    """Read every source file into runs, on the executor."""
+    b.progress.stage("reading sources (files)")
+    out = b.workdir / "runs"
+    out.mkdir()
+    for result in b.executor.map(run_map, map_tasks(_walk(b), b.settings, b.doc_settings,
+                                                    out)):
+        b.runs.docs.append(result.docs)
+        b.runs.files.append(result.files)
+        b.progress.advance(result.n_files, result.bytes_in)
+
+
+def _refine(b: _Build) -> None:
+    """Count lines across documents of each source; remove the frequent ones (on the
+    executor) from the documents holding them."""
+    rules = b.config.boilerplate
+    if not rules.counts_lines:
+        return
+    b.progress.stage("counting lines across documents")
+    con = b.connect()
+    try:
+        b.report.frequent_lines = passes.frequent_lines(con, rules.frequent_min_docs,
+                                                        rules.frequent_min_fraction)
+        inputs = passes.refine_inputs(con, b.workdir / "refine-input",
+                                      4 * b.executor.workers) if b.report.frequent_lines \
+            else []
+    finally:
+        con.close()
+    if not inputs:
+        return
+    b.progress.stage("removing frequent lines (documents)", len(inputs))
+    out = b.workdir / "refined"
+    out.mkdir()
+    tasks = [RefineTask(i, path, rules, b.doc_settings, b.config.quality.wants_repetition,
+                        str(out)) for i, path in enumerate(inputs)]
+    for result in b.executor.map(run_refine, tasks):
+        if result.docs:
+            b.runs.refined.append(result.docs)
+        if result.audit:
+            b.runs.audit.append(result.audit)
+        b.report.removed.update(result.removed)
+        b.progress.advance(1)
+
+
+def _duplicates(b: _Build, con: duckdb.DuckDBPyConnection
+                ) -> tuple[DedupResult, passes.Settled]:
+    """Exact duplicates, near-duplicate clusters, and what the shards get."""
+    b.progress.stage("finding duplicates")
+    config, report = b.config, b.report
+    dedup = find_exact_duplicates(con, config.options.exact_dedup)
     report.duplicates_dropped = dedup.duplicates
-    clusters: dict[str, tuple[str, float]] = {}
+    near = config.near_dedup
+    members: dict[str, tuple[str, float]] = {}
     if near.enabled:
-        found_clusters = find_clusters([Path(f"{s}.bands") for s in stems],
-                                       [Path(f"{s}.sig") for s in stems],
-                                       workdir / "near", near,
-                                       (d.id for d in _iter_duplicates(dedup.duplicates_file)))
-        clusters = found_clusters.members
-        report.near_pairs_checked = found_clusters.pairs_checked
-        report.near_duplicate_clusters = found_clusters.clusters
+        con.execute("CREATE OR REPLACE VIEW near_input AS SELECT id, signature, bands "
+                    "FROM candidates WHERE signature IS NOT NULL")
+        clusters = find_clusters(con, near)
+        members = clusters.members
+        report.near_pairs_checked = clusters.pairs_checked
+        report.near_duplicate_clusters = clusters.clusters
+    settled = passes.settle(con, members, near.keep)
+    report.near_duplicates_dropped = settled.near_dropped
+    return dedup, settled
+
+
+def _lists(b: _Build, con: duckdb.DuckDBPyConnection, dedup: DedupResult) -> None:
+    """The report's counts and lists: skipped, filtered, duplicates; fail when no document
+    is left."""
+    report, workdir = b.report, b.workdir
+    found = passes.counts(con)
+    report.files_seen = found["files"]
+    report.files_read = found["files_read"]
+    report.documents_read = found["documents"]
+    report.bytes_in = found["bytes_in"]
+    report.repaired_mojibake = found["repaired"]
+    report.encodings.update(found["encodings"])
+    for blob in passes.file_counts(con):
+        counts = read_counts(blob)
+        report.removed.update(counts["removed"])
+        report.pii.update(counts["pii"])
+        report.notes.update(counts["notes"])
+    collisions = write_lines(workdir / "skips-collisions.parquet", passes.collisions(con))
+    skipped = workdir / "skipped.jsonl"
+    report.count_skipped(passes.sorted_lines(
+        con, f"SELECT line FROM skips UNION ALL SELECT line FROM read_parquet('{collisions}')",
+        skipped), skipped)
+    report.files_seen += passes.one(  # skipped by the walk
+        con, f"SELECT count(*) FROM read_parquet('{b.runs.skips[0]}')")[0]
+    report.filtered_file = workdir / "filtered.jsonl"
+    for line in passes.sorted_lines(con, "SELECT filtered AS line FROM docs WHERE filtered "
+                                    "IS NOT NULL", report.filtered_file):
+        report.documents_filtered += 1
+        report.filtered_by_reason[Skipped.from_line(line).reason.split(" ")[1]] += 1
     written = report.documents_read - report.documents_filtered - dedup.duplicates
     if written <= 0:
         reasons = {**report.skipped_by_reason, **{
@@ -277,122 +352,43 @@ def _build_into(config: CorpusConfig, staging: Path, workdir: Path, workers: int
             + (" (" + ", ".join(f"{k}: {v}" for k, v in reasons.items()) + ")" if reasons
                else "")
         )
+    report.duplicates_file = passes.duplicates(con, workdir / "duplicates.jsonl")
 
-    progress.stage("writing shards (documents)", written)
-    n_shards = shard_count(dedup.kept_bytes, max(1, int(config.options.shard_size_mb * MiB)))
-    writer = ShardWriter(staging, n_shards, config.options.compression)
-    collisions: list[Skipped] = []
-    near_file = workdir / "near-duplicates.jsonl"
-    near_drops = open(near_file, "wb")  # noqa: SIM115 - closed below
-    near_count = 0
-    exact = _iter_duplicates(dedup.duplicates_file)
-    next_drop = next(exact, None)
-    previous = drops_id = b""
-    drop_shas: list[str] = []  # texts to drop under the current id
-    for line in merge_files([Path(f"{s}.jsonl") for s in stems], key=line_id,
-                            workdir=workdir):
-        doc_id = line_id(line)
-        if doc_id != drops_id:
-            drops_id, drop_shas = doc_id, []
-            while next_drop is not None and next_drop.id.encode() <= doc_id:
-                if next_drop.id.encode() == doc_id:
-                    drop_shas.append(next_drop.sha256)
-                next_drop = next(exact, None)
-        if drop_shas:
-            obj = orjson.loads(line)
-            # two records may share an id (a data error): drop only those whose text repeats
-            if obj["sha256"] in drop_shas:
-                drop_shas.remove(obj["sha256"])
-                stats.add(obj, sign=-1)
-                continue
-        if doc_id == previous:
-            obj = orjson.loads(line)
-            stats.add(obj, sign=-1)
-            collisions.append(Skipped(obj["source"], obj.get("record"),
-                                      f"id collision: another document has id {obj['id']}"))
-            continue
-        previous = doc_id
-        member = clusters.get(doc_id.decode()) if clusters else None
-        if member is not None:
-            obj = orjson.loads(line)
-            cluster, similarity = member
-            if cluster != obj["id"] and not near.keep:
-                stats.add(obj, sign=-1)
-                near_drops.write(Duplicate(obj["id"], obj["source"], cluster, "", "near",
-                                           similarity).to_line())
-                near_count += 1
-                continue
-            obj["cluster"] = cluster
-            line = json_line(obj)
-        writer.add(doc_id, line)
-        report.documents_written += 1
-        progress.advance(1)
+
+def _shards(b: _Build, con: duckdb.DuckDBPyConnection, dedup: DedupResult
+            ) -> list[ShardInfo]:
+    """Write the documents in id order into id-range shards."""
+    options, report = b.config.options, b.report
+    b.progress.stage("writing shards (documents)", report.documents_read
+                     - report.documents_filtered - dedup.duplicates)
+    n_shards = shard_count(dedup.kept_bytes, max(1, int(options.shard_size_mb * MiB)))
+    writer = ShardWriter(b.staging, n_shards, options.compression)
+    for ids, lines in passes.ordered_documents(con, dedup.kept_bytes):
+        writer.add_batch(ids, lines)
+        report.documents_written += len(ids)
+        b.progress.advance(len(ids))
     shards = writer.close()
     report.shards = shards
-    near_drops.close()
-    if collisions:
-        collision_file = workdir / "skips-collisions.jsonl"
-        collision_file.write_bytes(b"".join(c.to_line() for c in collisions))
-        report.sort_skipped([*skip_files, collision_file], workdir)
-    report.near_duplicates_dropped = near_count
-    report.duplicates_file = _all_duplicates(dedup.duplicates_file, near_file, stems, workdir)
     report.bytes_out = sum(s.bytes for s in shards)
     report.data_files = [s.filename for s in shards]
+    return shards
 
+
+def _describe(b: _Build, con: duckdb.DuckDBPyConnection, shards: list[ShardInfo]) -> None:
+    """Schema, audit, build report and descriptor, into the staging folder."""
+    config, report, staging = b.config, b.report, b.staging
     write_json(staging / SCHEMA_FILE, table_schema())
-    audit.close()
-    if rules.audit:
-        _sorted_file(workdir / "audit.jsonl", staging / AUDIT_FILE, workdir)
+    if config.boilerplate.audit:
+        for _ in passes.sorted_lines(con, "SELECT line FROM audit", staging / AUDIT_FILE):
+            pass
         report.data_files.append(AUDIT_FILE)
     report.write_json(staging / REPORT_FILE, timing=False)
+    stats = passes.statistics(con)
     write_json(staging / DESCRIPTOR_IN_STAGING,
                descriptor(config, shards, stats.to_dict(), report.summary(timing=False)))
-    return report
 
 
 AUDIT_FILE = "boilerplate-audit.jsonl"
-
-
-def _iter_duplicates(path: Path) -> Iterator[Duplicate]:
-    with open(path, "rb") as fh:
-        for line in fh:
-            yield Duplicate.from_line(line)
-
-
-def _all_duplicates(exact: Path, near_file: Path, stems: list[str], workdir: Path) -> Path:
-    """One file of every dropped duplicate, in id order; near ones get their kept document's
-    source filled in from the keys (the merge saw only ids). Only the kept documents of
-    near-duplicate clusters are held in memory."""
-    if near_file.stat().st_size == 0:
-        return exact
-    with open(near_file, "rb") as fh:
-        wanted = {Duplicate.from_line(line).duplicate_of for line in fh}
-    sources: dict[str, str] = {}
-    for stem in stems:
-        with open(f"{stem}.keys", "rb") as fh:
-            for line in fh:
-                _, doc_id, _, source = line.rstrip(b"\n").split(b"\t", 3)
-                if doc_id.decode() in wanted:
-                    sources[doc_id.decode()] = orjson.loads(source)
-    def filled() -> Iterator[bytes]:
-        with open(near_file, "rb") as fh:
-            for line in fh:
-                dup = Duplicate.from_line(line)
-                yield Duplicate(dup.id, dup.source, dup.duplicate_of,
-                                sources.get(dup.duplicate_of, ""), dup.kind,
-                                dup.similarity).to_line()
-
-    out = workdir / "all-duplicates.jsonl"
-    with open(exact, "rb") as fh, open(out, "wb") as dest:
-        dest.writelines(heapq.merge(fh, filled()))  # both are in id order
-    return out
-
-
-def _sorted_file(source: Path, out: Path, workdir: Path) -> Path:
-    """Sort the lines of ``source`` into ``out`` in bounded memory."""
-    with open(source, "rb") as lines, open(out, "wb") as fh:
-        fh.writelines(sort_lines(lines, workdir, out.stem, 8 << 20))
-    return out
 
 
 def _keep_lists(report: BuildReport) -> None:

@@ -1,84 +1,60 @@
-"""Exact deduplication over the whole corpus in bounded memory.
+"""Exact deduplication over the whole corpus: one DuckDB query, out of core.
 
-Workers write one key line per document (``sha256<TAB>id<TAB>bytes<TAB>"source"``). The key
-lines of all workers are sorted externally (fixed-size chunks sorted in memory and merged
-from disk), so documents with equal text become neighbours, ordered by id; every document
-but the first of such a run is a duplicate. The result is a file of
-:class:`~corpuspack.report.Duplicate` lines sorted by id, ready to be merged against the
-sorted documents.
+Documents with equal text (equal ``sha256``) form a group; the first by id is kept and
+every other one is a duplicate of it (the query orders a group by id, then by the size of
+the JSON line and the source, as the sorted key lines of earlier versions did). A document
+sharing its id with the first (two records with one id: a data error) is no duplicate: it
+is reported as an id collision when documents are written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import orjson
+from corpuspack.passes import one
 
-from corpuspack.report import Duplicate
-from corpuspack.sortutil import sort_lines
-
-SORT_CHUNK_BYTES = 8 << 20
-
-
-def key_line(sha256: str, doc_id: str, nbytes: int, source: str) -> bytes:
-    """The dedup key line of one document."""
-    return b"%s\t%s\t%d\t%s\n" % (sha256.encode(), doc_id.encode(), nbytes, orjson.dumps(source))
+if TYPE_CHECKING:
+    import duckdb
 
 
 @dataclass
 class DedupResult:
-    """Where the sorted duplicates are, how many, and the bytes of the documents kept."""
+    """How many duplicates, and the bytes of the documents kept."""
 
-    duplicates_file: Path
     duplicates: int
     kept_bytes: int
 
 
-def _groups(lines: Iterable[bytes]) -> Iterator[list[list[bytes]]]:
-    group: list[list[bytes]] = []
-    for line in lines:
-        parts = line.rstrip(b"\n").split(b"\t", 3)
-        if group and parts[0] != group[0][0]:
-            yield group
-            group = []
-        group.append(parts)
-    if group:
-        yield group
+def find_exact_duplicates(con: duckdb.DuckDBPyConnection, enabled: bool = True,
+                          partitions: int = 1) -> DedupResult:
+    """Table ``exact_duplicates (id, source, sha256, duplicate_of, duplicate_of_source)`` of
+    the documents of the view ``candidates (id, sha256, nbytes, source)`` (the documents no
+    filter dropped), and table ``gone (id)`` of their ids.
 
-
-def _key_lines(keys_files: list[Path]) -> Iterator[bytes]:
-    for path in keys_files:
-        with open(path, "rb") as fh:
-            yield from fh
-
-
-def find_exact_duplicates(keys_files: list[Path], workdir: Path,
-                          enabled: bool = True) -> DedupResult:
-    """Find documents with equal text; keep the first by id."""
-    workdir.mkdir(parents=True, exist_ok=True)
+    With ``partitions`` > 1 the groups are found partition by partition of the hash of
+    ``sha256`` (each query reads one share of the groups: a cluster engine runs them
+    apart); the result is the same.
+    """
+    con.execute("CREATE OR REPLACE TEMP TABLE exact_duplicates (id VARCHAR, source VARCHAR, "
+                "sha256 VARCHAR, duplicate_of VARCHAR, duplicate_of_source VARCHAR)")
     kept_bytes = 0
-
-    def duplicate_lines() -> Iterator[bytes]:
-        nonlocal kept_bytes
-        by_hash = sort_lines(_key_lines(keys_files), workdir, "keys", SORT_CHUNK_BYTES)
-        for group in _groups(by_hash):
-            first = group[0]
-            kept_bytes += int(first[2])
-            for other in group[1:]:
-                if not enabled or other[1] == first[1]:
-                    # same id twice is an id collision, reported when documents merge
-                    kept_bytes += int(other[2])
-                    continue
-                yield Duplicate(other[1].decode(), orjson.loads(other[3]),
-                                first[1].decode(), orjson.loads(first[3]),
-                                sha256=other[0].decode()).to_line()
-
-    out_path = workdir / "duplicates.jsonl"
-    count = 0
-    with open(out_path, "wb") as out:
-        for line in sort_lines(duplicate_lines(), workdir, "dups", SORT_CHUNK_BYTES):
-            out.write(line)
-            count += 1
-    return DedupResult(out_path, count, kept_bytes)
+    for part in range(partitions):
+        where = f"WHERE hash(sha256) % {partitions} = {part}" if partitions > 1 else ""
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE exact_groups AS
+            SELECT id, source, sha256, nbytes,
+                   first_value(id) OVER w AS first_id,
+                   first_value(source) OVER w AS first_source
+            FROM candidates {where}
+            WINDOW w AS (PARTITION BY sha256 ORDER BY id, nbytes::VARCHAR, source)""")
+        if enabled:
+            con.execute("INSERT INTO exact_duplicates SELECT id, source, sha256, first_id, "
+                        "first_source FROM exact_groups WHERE id <> first_id")
+            found = one(con, "SELECT sum(nbytes) FROM exact_groups WHERE id = first_id")
+        else:
+            found = one(con, "SELECT sum(nbytes) FROM exact_groups")
+        kept_bytes += int(found[0] or 0)
+    con.execute("DROP TABLE IF EXISTS exact_groups")
+    con.execute("CREATE OR REPLACE TEMP TABLE gone AS SELECT DISTINCT id FROM exact_duplicates")
+    return DedupResult(int(one(con, "SELECT count(*) FROM exact_duplicates")[0]), kept_bytes)

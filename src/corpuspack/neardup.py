@@ -1,39 +1,38 @@
 """Near-duplicate detection: MinHash over word shingles with LSH banding, in bounded memory.
 
 Per document (in the workers): word 5-gram shingles (CJK characters count as words), a
-128-value MinHash signature from rensa, and 16 band keys of 8 values each. Corpus-wide (in
-the main process), each stage is an external sort:
+128-value MinHash signature from rensa, and 16 band keys of 8 values each. Corpus-wide,
+DuckDB queries (out of core, in the build's memory limit) do the joins:
 
-1. band keys sorted: documents sharing a band key are candidates, each paired with the
-   smallest id of its bucket and with the 32 members before it;
-2. candidate pairs sorted and joined with the signatures (kept in id order), twice, so that
-   each pair's estimated Jaccard similarity is computed and checked against the threshold
-   (LSH banding alone only sets a soft threshold);
-3. the verified pairs, in the order of their larger id, decide which documents go: a
+1. documents sharing a band key are candidates, each paired with the smallest id of its
+   bucket and with the 33 members before it (:func:`candidate_pairs`);
+2. the pairs are joined with both documents' signatures and streamed in the order of their
+   larger id, so that each pair's estimated Jaccard similarity is checked against the
+   threshold (LSH banding alone only sets a soft threshold);
+3. the verified pairs decide which documents go (:func:`find_clusters`, in Python): a
    document is a near-duplicate when it reaches the threshold with a document of smaller
    id that is kept. Unlike connected components (datatrove, NeMo Curator), this never
    chains: every dropped document is within the threshold of the kept document it names,
    and a page revised many times is not collapsed into its oldest version.
 
-Memory in the main process: the sorts work in fixed chunks; the decisions hold one entry
-per near-duplicate and per kept document that has one (about 150 bytes each).
+Memory in the main process: the queries spill to disk past the memory limit; the decisions
+hold one entry per near-duplicate and per kept document that has one (about 150 bytes each).
 """
 
 from __future__ import annotations
 
 import hashlib
-import heapq
 import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
-from corpuspack.sortutil import sort_lines
+if TYPE_CHECKING:
+    import duckdb
 
-CHUNK = 8 << 20
 BUCKET_WINDOW = 32
 _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|"
                     r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -165,63 +164,15 @@ class _Counted:
             yield item
 
 
-def band_lines(doc_id: str, sig: list[int], settings: NearDedup) -> list[bytes]:
-    """One sortable key line per band: ``<band><hash>\\t<id>``."""
+def band_keys(sig: list[int], settings: NearDedup) -> list[int]:
+    """One 64-bit LSH key per band: BLAKE2b over the band's values (as JSON). Documents
+    sharing a key in the same band are candidates."""
     out = []
     for band in range(settings.bands):
         chunk = sig[band * settings.rows : (band + 1) * settings.rows]
-        digest = hashlib.blake2b(orjson.dumps(chunk), digest_size=8).hexdigest()
-        out.append(f"{band:03d}{digest}\t{doc_id}\n".encode())
+        out.append(int.from_bytes(hashlib.blake2b(orjson.dumps(chunk), digest_size=8).digest(),
+                                  "big"))
     return out
-
-
-def signature_line(doc_id: str, sig: list[int]) -> bytes:
-    """``<id>\\t<values>``: signatures are stored in id order, beside the documents."""
-    return doc_id.encode() + b"\t" + orjson.dumps(sig) + b"\n"
-
-
-def _pairs(band_files: list[Path], workdir: Path) -> Iterator[bytes]:
-    """Candidate pairs ``<smaller id>\t<larger id>``: each member of a bucket with the
-    bucket's first and with the ``BUCKET_WINDOW`` members before it. Pairing with the first
-    alone would do for connected components, but a document must meet a *kept* one, and
-    the first may itself be a near-duplicate; the window bounds the work of a huge bucket."""
-    lines = (line for path in band_files for line in open(path, "rb"))  # noqa: SIM115
-    key = first = b""
-    members: deque[bytes] = deque(maxlen=BUCKET_WINDOW + 1)
-    for line in sort_lines(lines, workdir, "bands", CHUNK):
-        bucket, doc_id = line.rstrip(b"\n").split(b"\t")
-        if bucket != key:
-            key, first = bucket, doc_id
-            members.clear()
-        elif doc_id != first:
-            yield first + b"\t" + doc_id + b"\n"
-            for earlier in members:
-                if earlier not in (first, doc_id):
-                    yield earlier + b"\t" + doc_id + b"\n"
-        members.append(doc_id)
-
-
-def _signatures(files: list[Path]) -> Iterator[tuple[bytes, bytes]]:
-    streams = [open(p, "rb") for p in files]  # noqa: SIM115
-    try:
-        for line in heapq.merge(*streams):
-            doc_id, sig = line.rstrip(b"\n").split(b"\t", 1)
-            yield doc_id, sig
-    finally:
-        for fh in streams:
-            fh.close()
-
-
-def _join(pairs: Iterable[bytes], signatures: Iterator[tuple[bytes, bytes]]
-          ) -> Iterator[tuple[bytes, bytes, bytes]]:
-    """Attach to each (key, rest) pair, sorted by key, the signature of its key."""
-    current = next(signatures, None)
-    for line in pairs:
-        key, rest = line.rstrip(b"\n").split(b"\t", 1)
-        while current is not None and current[0] < key:
-            current = next(signatures, None)
-        if current is not None and current[0] == key:
-            yield key, rest, current[1]
 
 
 @dataclass
@@ -242,49 +193,93 @@ class Clusters:
         return sum(1 for doc, (kept, _) in self.members.items() if doc == kept)
 
 
-def find_clusters(band_files: list[Path], signature_files: list[Path], workdir: Path,
-                  settings: NearDedup, dropped: Iterable[str] = ()) -> Clusters:
-    """Decide the near-duplicates of a corpus from its band keys and signatures.
+def candidate_pairs(con: duckdb.DuckDBPyConnection) -> None:
+    """Table ``near_pairs (a, b)``, a < b, from the view ``near_input (id, signature,
+    bands)``: the members of each bucket (band, key), in id order, each paired with the
+    bucket's first and with the ``BUCKET_WINDOW + 1`` members before it. Pairing with the
+    first alone would do for connected components, but a document must meet a *kept* one,
+    and the first may itself be a near-duplicate; the window bounds the work of a huge
+    bucket. A pair needs two different ids (two records may share one)."""
+    window = BUCKET_WINDOW + 1
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE near_members AS
+        SELECT band, h, id, row_number() OVER (PARTITION BY band, h ORDER BY id) AS r
+        FROM (SELECT id, unnest(bands) AS h, unnest(range(len(bands))) AS band
+              FROM near_input)
+        QUALIFY count(*) OVER (PARTITION BY band, h) > 1""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE near_pairs AS
+        SELECT DISTINCT p.id AS a, q.id AS b
+        FROM (SELECT band, h, id,
+                     unnest(list_distinct([1] || range(greatest(r - {window}, 1), r))) AS pr
+              FROM near_members WHERE r > 1) q
+        JOIN near_members p ON p.band = q.band AND p.h = q.h AND p.r = q.pr
+        WHERE p.id <> q.id""")
 
-    ``dropped``: ids of documents dropped already (exact duplicates), in ascending order;
-    they are neither near-duplicates nor kept documents.
+
+def find_clusters(con: duckdb.DuckDBPyConnection, settings: NearDedup) -> Clusters:
+    """Decide the near-duplicates of a corpus.
+
+    Reads the view ``near_input (id, signature, bands)`` (the documents compared) and the
+    table ``gone (id)`` (documents dropped already as exact duplicates: neither
+    near-duplicates nor kept documents). The candidate pairs come sorted by their larger id
+    (b): when b is reached, the fate of every smaller id is settled. Each pair's estimated
+    Jaccard similarity (the share of equal signature values) is checked against the
+    threshold: LSH banding alone only sets a soft threshold.
     """
-    workdir.mkdir(parents=True, exist_ok=True)
-    by_first = sort_lines(_pairs(band_files, workdir), workdir, "pairs", CHUNK)
-    unique = (line for line, _ in _dedupe(by_first))
-    half = (b"%s\t%s\t%s\n" % (b, a, sig)
-            for a, b, sig in _join(unique, _signatures(signature_files)))
-    by_second = sort_lines(half, workdir, "half", CHUNK)
+    import numpy as np
+
+    candidate_pairs(con)
+    # one signature per id; of two records with one id, the first by its JSON text
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE near_sigs AS
+        SELECT id, signature FROM near_input
+        WHERE id IN (SELECT a FROM near_pairs UNION SELECT b FROM near_pairs)
+        QUALIFY row_number() OVER (PARTITION BY id
+                                   ORDER BY '[' || array_to_string(signature, ',') || ']') = 1""")
+    reader = con.sql("""
+        SELECT p.b, p.a, sa.signature AS sa, sb.signature AS sb
+        FROM near_pairs p JOIN near_sigs sa ON sa.id = p.a JOIN near_sigs sb ON sb.id = p.b
+        WHERE p.b NOT IN (SELECT id FROM gone)
+        ORDER BY p.b, p.a""").to_arrow_reader(8192)
     members: dict[str, tuple[str, float]] = {}
-    gone = iter(dropped)
-    next_gone = next(gone, None)
     checked = confirmed = 0
-    # pairs come sorted by their larger id (b): when b is reached, the fate of every
-    # smaller id is settled
-    for b, rest, sig_b in _join(by_second, _signatures(signature_files)):
-        idb = b.decode()
-        while next_gone is not None and next_gone < idb:
-            next_gone = next(gone, None)
-        if idb == next_gone or idb in members:
-            continue
-        a, sig_a = rest.split(b"\t", 1)
-        ida = a.decode()
-        if members.get(ida, (ida,))[0] != ida:
-            continue  # a near-duplicate itself: documents are compared with kept ones
-        checked += 1
-        va, vb = orjson.loads(sig_a), orjson.loads(sig_b)
-        sim = sum(x == y for x, y in zip(va, vb, strict=True)) / len(va)
-        if sim < settings.threshold:
-            continue
-        confirmed += 1
-        members[idb] = (ida, round(sim, 4))
-        members[ida] = (ida, 1.0)
+    n = settings.num_perm
+    for batch in reader:
+        bs, as_ = batch.column(0).to_pylist(), batch.column(1).to_pylist()
+        va = np.asarray(batch.column(2).flatten()).reshape(-1, n)
+        vb = np.asarray(batch.column(3).flatten()).reshape(-1, n)
+        equal = (va == vb).sum(axis=1).tolist()
+        for idb, ida, matches in zip(bs, as_, equal, strict=True):
+            if idb in members:
+                continue
+            if members.get(ida, (ida,))[0] != ida:
+                continue  # a near-duplicate itself: documents are compared with kept ones
+            checked += 1
+            sim = matches / n
+            if sim < settings.threshold:
+                continue
+            confirmed += 1
+            members[idb] = (ida, round(sim, 4))
+            members[ida] = (ida, 1.0)
     return Clusters(members, checked, confirmed)
 
 
-def _dedupe(lines: Iterable[bytes]) -> Iterator[tuple[bytes, None]]:
-    previous = None
-    for line in lines:
-        if line != previous:
-            yield line, None
-        previous = line
+def clusters_of(signatures: dict[str, list[int]], settings: NearDedup,
+                dropped: Iterable[str] = ()) -> Clusters:
+    """:func:`find_clusters` over signatures held in memory (tests, small uses)."""
+    import duckdb
+    import pyarrow as pa
+
+    con = duckdb.connect()
+    try:
+        ids = sorted(signatures)
+        con.register("near_input", pa.table({
+            "id": ids,
+            "signature": pa.array([signatures[i] for i in ids], pa.list_(pa.uint64())),
+            "bands": pa.array([band_keys(signatures[i], settings) for i in ids],
+                              pa.list_(pa.uint64()))}))
+        con.register("gone", pa.table({"id": pa.array(list(dropped), pa.string())}))
+        return find_clusters(con, settings)
+    finally:
+        con.close()

@@ -1,296 +1,291 @@
-"""The parallel passes of a build, and the process pool they run on.
+"""The corpus-wide passes of a build, as DuckDB queries over the runs.
 
-``map``: each task reads a batch of source files with
-:func:`~corpuspack.pipeline.process_file`, identifies languages in batches and writes runs
-(:mod:`corpuspack.runs`). ``refine``: each task rewrites one run with
-:func:`~corpuspack.runs.refine_run`. Both are pure functions of their inputs, run here on a
-local process pool; any engine that maps a function over a list (Ray Data's
-``map_batches``, Dask) could run them instead.
+Every pass reads the views of :func:`corpuspack.runs.register` (``base``, ``docs``,
+``files``, ``skips``, ``audit``), never the files behind them. DuckDB runs out of core:
+:func:`connect` gives it a memory limit, a spill folder in the build's work folder and a
+number of threads. Exact duplicates (:mod:`corpuspack.dedup`) and near-duplicate candidates
+(:mod:`corpuspack.neardup`) are passes too.
+
+Which documents a build writes (:func:`settle`): those no quality filter dropped, no exact
+duplicate, not the second record of an id (an id collision) and no near-duplicate (unless
+kept, marked). :func:`ordered_documents` streams them in id order: the final order, by
+ranges of ids small enough to sort within the memory limit.
 """
 
 from __future__ import annotations
 
-import ctypes
-import hashlib
-import multiprocessing
 import os
-import signal
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any
 
-from corpuspack.document import Document
-from corpuspack.errors import CorpusError
-from corpuspack.neardup import NearDedup
-from corpuspack.pipeline import FileStats, Settings, identify_languages, process_file
-from corpuspack.report import Skipped
-from corpuspack.runs import Refine, RefineResult, RunWriter, refine_run
-from corpuspack.sortutil import sort_lines
-from corpuspack.sources.files import SourceFile
+from corpuspack.document import json_line
+from corpuspack.report import Duplicate, Skipped
 from corpuspack.stats import CorpusStats
 
+if TYPE_CHECKING:
+    import duckdb
+
 MiB = 1 << 20
-TASK_MAX_FILES = 256
-TASK_MAX_BYTES = 32 * MiB
-RUN_SPILL_BYTES = 64 * MiB
-LANGUAGE_BATCH = 256
-T = TypeVar("T")
-R = TypeVar("R")
+# DuckDB's memory limit: the queries spill to the work folder beyond it
+MEMORY_LIMIT = os.environ.get("CORPUSPACK_MEMORY_LIMIT", "256MB")
+# the JSON lines sorted by one query of ordered_documents (its sort must fit the limit)
+SORT_BYTES = 48 * MiB
+BATCH_ROWS = 2048
 
 
-@dataclass(frozen=True)
-class Task:
-    """A batch of source files for one worker call."""
+def connect(workdir: Path, threads: int) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for one build's passes: ``memory_limit``, spilling to
+    ``workdir``, ``threads`` threads; insertion order is not kept (every result the build
+    needs in an order says so)."""
+    import duckdb
 
-    index: int
-    files: tuple[SourceFile, ...]
-    settings: Settings
-    near: NearDedup
-    line_keys: bool
-    workdir: str
+    from corpuspack.runs import SCHEMAS
+
+    SCHEMAS.get()  # Arrow set up as the build uses it
+    spill = workdir / "duckdb"
+    spill.mkdir(exist_ok=True)
+    con = duckdb.connect(config={
+        "memory_limit": MEMORY_LIMIT, "threads": max(1, threads),
+        "temp_directory": str(spill), "preserve_insertion_order": False})
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET arrow_large_buffer_size = true")  # a batch of lines may pass 2 GB
+    return con
+
+
+def one(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
+    """The first row of a query's result (the whole result is read: DuckDB refuses new
+    work on a connection with an unfinished result)."""
+    rows = con.execute(query).fetchall()
+    return tuple(rows[0]) if rows else ()
+
+
+def frequent_lines(con: duckdb.DuckDBPyConnection, min_docs: int,
+                   min_fraction: float) -> int:
+    """Table ``frequent (g, k, documents, size)``: the line keys found in enough documents of
+    their source group, and how many such keys there are.
+
+    The candidate keys of every document ``frequent_lines`` runs on (``group`` set; only
+    lines it may remove) are counted per (group, key), each distinct text once (exact copies
+    of a page do not make its lines frequent); only groups with at least ``min_docs``
+    documents take part, and a key is frequent in at least ``max(min_docs, min_fraction *
+    size)`` of them.
+    """
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE line_groups AS
+        SELECT "group" AS g, count(*) AS size FROM base WHERE "group" IS NOT NULL GROUP BY 1""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE frequent AS
+        SELECT c.g, c.k, c.documents, s.size
+        FROM (SELECT g, k, count(DISTINCT sha256) AS documents
+              FROM (SELECT "group" AS g, sha256, unnest(line_keys) AS k
+                    FROM base WHERE "group" IS NOT NULL)
+              GROUP BY g, k) c
+        JOIN line_groups s USING (g)
+        WHERE s.size >= $min_docs AND c.documents >= $min_docs
+          AND c.documents >= $min_fraction * s.size""",
+                {"min_docs": min_docs, "min_fraction": float(min_fraction)})
+    return int(one(con, "SELECT count(*) FROM frequent")[0])
+
+
+def refine_inputs(con: duckdb.DuckDBPyConnection, folder: Path, parts: int) -> list[str]:
+    """Write the documents holding a frequent line of their group, with their candidate
+    keys and the counts of their frequent ones, into about ``parts`` files (one refine task
+    each); return the files."""
+    folder.mkdir(exist_ok=True)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE refine_keys AS
+        SELECT file, seq, list(struct_pack(key := k, documents := f.documents,
+                                           size := f.size)) AS frequent
+        FROM (SELECT file, seq, "group" AS g, unnest(line_keys) AS k
+              FROM base WHERE "group" IS NOT NULL) x
+        JOIN frequent f USING (g, k)
+        GROUP BY file, seq""")
+    total = int(one(con, "SELECT count(*) FROM refine_keys")[0])
+    if not total:
+        return []
+    per_file = max(64, -(-total // max(1, parts)))
+    con.execute(f"""
+        COPY (SELECT b.file, b.seq, b."group", b.line_keys, r.frequent, b.line,
+                     (row_number() OVER (ORDER BY b.file, b.seq) - 1) // {per_file} AS part
+              FROM base b JOIN refine_keys r USING (file, seq))
+        TO '{folder}' (FORMAT parquet, PARTITION_BY (part), ROW_GROUP_SIZE 512,
+                       OVERWRITE_OR_IGNORE)""")
+    return sorted(str(p) for p in folder.rglob("*.parquet"))
 
 
 @dataclass
-class TaskResult:
-    """What one task wrote and found."""
+class Settled:
+    """What the build writes, in numbers."""
 
-    index: int
-    stems: list[str] = field(default_factory=list)
-    skips_file: str | None = None  # Skipped lines, unsorted (one bad file can have many)
-    skip_count: int = 0
-    files: int = 0
-    files_read: int = 0
-    documents: int = 0
-    encodings: dict[str, int] = field(default_factory=dict)
-    groups: dict[str, int] = field(default_factory=dict)
-    stats: CorpusStats = field(default_factory=CorpusStats)
-    file_stats: FileStats = field(default_factory=FileStats)
+    written: int
+    near_dropped: int
+    collisions: int
 
 
-def run_task(task: Task) -> TaskResult:
-    """Process a batch of files into runs (in a worker)."""
-    result = TaskResult(task.index)
-    stats = result.file_stats
-    writer = RunWriter(str(Path(task.workdir) / f"run-{task.index:07d}"), task.near,
-                       task.line_keys, RUN_SPILL_BYTES)
-    batch: list[Document] = []
-    skips_path = Path(task.workdir) / f"skips-{task.index:07d}.jsonl"
-    skips = None
+def settle(con: duckdb.DuckDBPyConnection, clusters: dict[str, tuple[str, float]],
+           keep_near: bool) -> Settled:
+    """Tables ``kept`` (the documents no filter nor exact dedup dropped, numbered within
+    their id: ``nth``), ``clusters (id, cluster, similarity)`` and ``written`` (the rows the
+    shards get, with their cluster id or NULL)."""
+    import pyarrow as pa
 
-    def flush() -> None:
-        identify_languages(batch, task.settings, stats)
-        for doc in batch:
-            writer.add(doc, line_keys=stats.line_keys.pop(doc.id, None))
-            result.encodings[doc.encoding] = result.encodings.get(doc.encoding, 0) + 1
-        batch.clear()
-
-    for src in task.files:
-        result.files += 1
-        file_failed = False
-        for item in process_file(src, task.settings, stats, identify=False):
-            if isinstance(item, Skipped):
-                if skips is None:
-                    skips = open(skips_path, "xb")  # noqa: SIM115 - closed below
-                skips.write(item.to_line())
-                result.skip_count += 1
-                file_failed = file_failed or item.record is None
-                continue
-            batch.append(item)
-            result.documents += 1
-            if len(batch) >= LANGUAGE_BATCH:
-                flush()
-        result.files_read += 0 if file_failed else 1
-    flush()
-    writer.spill()
-    if skips is not None:
-        skips.close()
-        result.skips_file = str(skips_path)
-    result.stems, result.groups, result.stats = writer.stems, writer.groups, writer.stats
-    return result
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE kept AS
+        SELECT file, seq, id, sha256, source, record, language, format, encoding, license,
+               date, n_chars, n_words, text_bytes,
+               row_number() OVER (PARTITION BY id ORDER BY seq) AS nth
+        FROM candidates c
+        WHERE NOT EXISTS (SELECT 1 FROM exact_duplicates d
+                          WHERE d.id = c.id AND d.sha256 = c.sha256)""")
+    ids = list(clusters)
+    con.register("clusters_arrow", pa.table({
+        "id": pa.array(ids, pa.string()),
+        "cluster": pa.array([clusters[i][0] for i in ids], pa.string()),
+        "similarity": pa.array([clusters[i][1] for i in ids], pa.float64())}))
+    con.execute("CREATE OR REPLACE TEMP TABLE clusters AS SELECT * FROM clusters_arrow")
+    con.unregister("clusters_arrow")
+    drop_near = "FALSE" if keep_near else "c.cluster IS NOT NULL AND c.cluster <> k.id"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE written AS
+        SELECT k.*, c.cluster, ({drop_near}) AS near_dropped
+        FROM kept k LEFT JOIN clusters c ON c.id = k.id
+        WHERE k.nth = 1""")
+    row = one(con, "SELECT count(*) FILTER (WHERE NOT near_dropped), "
+              "count(*) FILTER (WHERE near_dropped), "
+              "(SELECT count(*) FROM kept WHERE nth > 1) FROM written")
+    return Settled(int(row[0]), int(row[1]), int(row[2]))
 
 
-def tasks(files: Iterator[SourceFile], settings: Settings, near: NearDedup, line_keys: bool,
-          workdir: Path) -> Iterator[Task]:
-    """Batch files into tasks of at most TASK_MAX_FILES files or TASK_MAX_BYTES bytes."""
-    batch: list[SourceFile] = []
-    size = 0
-    index = 0
-    for src in files:
-        batch.append(src)
-        size += src.size
-        if len(batch) >= TASK_MAX_FILES or size >= TASK_MAX_BYTES:
-            yield Task(index, tuple(batch), settings, near, line_keys, str(workdir))
-            batch, size, index = [], 0, index + 1
-    if batch:
-        yield Task(index, tuple(batch), settings, near, line_keys, str(workdir))
+def collisions(con: duckdb.DuckDBPyConnection) -> Iterator[bytes]:
+    """Skipped lines of the second and later records of an id."""
+    rows = con.execute("SELECT source, record, id FROM kept WHERE nth > 1").fetchall()
+    for source, record, doc_id in rows:
+        yield Skipped(source, record, f"id collision: another document has id {doc_id}"
+                      ).to_line()
 
 
-@dataclass(frozen=True)
-class RefineTask:
-    """One run to refine."""
-
-    stem: str
-    refine: Refine
-    out_prefix: str
-
-
-def run_refine(task: RefineTask) -> RefineResult:
-    """Refine one run (in a worker)."""
-    return refine_run(task.stem, task.refine, task.out_prefix, RUN_SPILL_BYTES)
-
-
-def _mp_context() -> multiprocessing.context.BaseContext:
-    # fork starts workers at once with everything imported, but forking a process that runs
-    # other threads (a progress bar's) can deadlock a child: then use a fork server instead
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    if "forkserver" in methods:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["corpuspack.passes"])
-        return context
-    return multiprocessing.get_context("spawn")
+def statistics(con: duckdb.DuckDBPyConnection) -> CorpusStats:
+    """The statistics of the documents written."""
+    stats = CorpusStats()
+    where = "FROM written WHERE NOT near_dropped"
+    row = one(con, f"SELECT count(*), sum(n_chars), sum(n_words), sum(text_bytes) {where}")
+    stats.documents, stats.chars, stats.words, stats.text_bytes = (int(v or 0) for v in row)
+    for counter, column, missing in ((stats.languages, "language", "unknown"),
+                                     (stats.formats, "format", "unknown"),
+                                     (stats.encodings, "encoding", "unknown"),
+                                     (stats.licenses, "license", "unspecified")):
+        for value, n in con.execute(
+                f"SELECT coalesce(nullif({column}, ''), '{missing}'), count(*) {where} "
+                "GROUP BY 1").fetchall():
+            counter[value] += n
+    for value, n in con.execute(f"SELECT date, count(*) {where} AND date IS NOT NULL AND "
+                                "date <> '' GROUP BY 1").fetchall():
+        stats.dates[value] += n
+    return stats
 
 
-# file descriptors a worker must not keep (the output's lock): set by the build
-INHERITED_FDS: set[int] = set()
-_PR_SET_PDEATHSIG = 1
+def counts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Sums over the source files and documents of the map stage."""
+    row = one(con, "SELECT count(*), count(*) FILTER (WHERE read), sum(bytes_in), "
+              "sum(repaired) FROM files")
+    docs = one(con, "SELECT count(*) FROM base")
+    encodings = Counter({k: v for k, v in con.execute(
+        "SELECT encoding, count(*) FROM base GROUP BY 1").fetchall()})
+    return {"files": int(row[0]), "files_read": int(row[1]), "bytes_in": int(row[2] or 0),
+            "repaired": int(row[3] or 0), "documents": int(docs[0]), "encodings": encodings}
 
 
-def _worker_init() -> None:
-    """Make a pool worker die with the process that started it, within a second.
-
-    Killed main processes (OOM killer, ``kill PID``) left workers running for ever, holding
-    the output's lock. Linux delivers SIGKILL on the parent's death (``PR_SET_PDEATHSIG``);
-    elsewhere, and as a backstop, a thread polls the parent id. Workers ignore SIGINT: the
-    main process handles Ctrl-C and stops them.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    for fd in INHERITED_FDS:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    parent = os.getppid()
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:  # the parent died before the line above took effect
-        os._exit(1)
-
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(1)
-
-    threading.Thread(target=watch, name="corpuspack-parent-watch", daemon=True).start()
+def file_counts(con: duckdb.DuckDBPyConnection) -> Iterator[bytes]:
+    """The ``counts`` JSON of every source file that has some."""
+    empty = '{"removed":{},"pii":{},"notes":{}}'
+    reader = con.sql(f"SELECT counts FROM files WHERE counts <> '{empty}'::BLOB"
+                     ).to_arrow_reader(BATCH_ROWS)
+    for batch in reader:
+        yield from batch.column(0).to_pylist()
 
 
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool at once: pending tasks cancelled, running workers terminated."""
-    processes = list(getattr(pool, "_processes", {}).values())  # no public API in 3.11
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join(5)
-
-
-def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
-    """``fn`` over ``items`` in this process (workers=1) or on a process pool; results come
-    as they finish, at most two tasks per worker in flight.
-
-    An exception (Ctrl-C, SIGTERM turned into KeyboardInterrupt by the CLI, an error in a
-    task) stops every worker before it propagates. A worker killed by the system (out of
-    memory) becomes a CorpusError.
-    """
-    if workers <= 1:
-        for item in items:
-            yield fn(item)
-        return
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
-                               initializer=_worker_init)
-    try:
-        pending: set[Future[R]] = set()
-        for item in items:
-            pending.add(pool.submit(fn, item))
-            if len(pending) >= 2 * workers:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield future.result()
-        for future in pending:
-            yield future.result()
-    except BrokenProcessPool:
-        _stop(pool)
-        raise CorpusError("a worker process died (killed by the system, most likely out of "
-                          "memory): lower --workers or the size limits in [options]") from None
-    except BaseException:
-        _stop(pool)
-        raise
-    pool.shutdown(wait=True)
-
-
-def default_workers() -> int:
-    """All cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-def frequent_lines(stems: list[str], groups: dict[str, int], min_docs: int,
-                   min_fraction: float, workdir: Path) -> tuple[Path, int, str]:
-    """Write the ``<group><TAB><line hash><TAB><documents><TAB><group size>`` lines of the
-    line keys found in enough documents of their group.
-
-    The per-document line keys of all runs (``<group><TAB><key><TAB><text sha256><TAB><id>``,
-    only of documents ``frequent_lines`` runs on, only lines it may remove) are sorted
-    externally and counted in one pass, each distinct text once (exact copies of a page do
-    not make its lines frequent); only groups with at least ``min_docs`` documents take
-    part, and a key is frequent in at least ``max(min_docs, min_fraction * size)`` of them.
-    Returns the file, how many keys it holds and a digest of its content.
-    """
-    out = workdir / "frequent-lines.txt"
-    count = 0
-    digest = hashlib.blake2b(digest_size=16)
-
-    def keys() -> Iterator[bytes]:
-        for stem in stems:
-            with open(f"{stem}.lines", "rb") as fh:
-                yield from fh
-
+def sorted_lines(con: duckdb.DuckDBPyConnection, query: str, out: Path) -> Iterator[bytes]:
+    """Write the lines a query gives (one BLOB column ``line``), sorted byte-wise, to
+    ``out``, and yield each."""
+    reader = con.sql(f"SELECT line FROM ({query}) ORDER BY line").to_arrow_reader(BATCH_ROWS)
     with open(out, "wb") as fh:
-        current, n = b"", 0
-
-        def flush() -> int:
-            group = current.split(b"\t", 1)[0].decode()
-            size = groups.get(group, 0)
-            if current and size >= min_docs and n >= max(min_docs, min_fraction * size):
-                line = current + f"\t{n}\t{size}\n".encode()
+        for batch in reader:
+            for line in batch.column(0).to_pylist():
                 fh.write(line)
-                digest.update(line)
-                return 1
-            return 0
+                yield line
 
-        last_text = b""
-        for line in sort_lines(keys(), workdir, "lines", 8 << 20):
-            group, key, text = line.rstrip(b"\n").split(b"\t", 3)[:3]
-            joined = group + b"\t" + key
-            if joined != current:
-                count += flush()
-                current, n, last_text = joined, 0, b""
-            if text != last_text:
-                n += 1
-                last_text = text
-        count += flush()
-    return out, count, digest.hexdigest()
+
+def duplicates(con: duckdb.DuckDBPyConnection, out: Path) -> Path:
+    """Every dropped duplicate, exact and near, in id order, as Duplicate lines."""
+    reader = con.sql("""
+        SELECT id, source, duplicate_of, duplicate_of_source, 'exact' AS kind,
+               1.0::DOUBLE AS similarity, sha256
+        FROM exact_duplicates
+        UNION ALL
+        SELECT w.id, w.source, w.cluster, s.source, 'near', c.similarity, ''
+        FROM written w JOIN clusters c ON c.id = w.id
+        LEFT JOIN (SELECT id, any_value(source) AS source FROM candidates GROUP BY id) s
+               ON s.id = w.cluster
+        WHERE w.near_dropped
+        ORDER BY id, duplicate_of, source, kind, similarity, sha256""").to_arrow_reader(
+        BATCH_ROWS)
+    with open(out, "wb") as fh:
+        for batch in reader:
+            for row in batch.to_pylist():
+                fh.write(Duplicate(row["id"], row["source"], row["duplicate_of"],
+                                   row["duplicate_of_source"] or "", row["kind"],
+                                   row["similarity"], row["sha256"]).to_line())
+    return out
+
+
+def ordered_documents(con: duckdb.DuckDBPyConnection, total_bytes: int
+                      ) -> Iterator[tuple[list[str], Any]]:
+    """Batches of (ids, JSON lines as an Arrow binary array) of every document written, in
+    id order; a kept document of a near-duplicate cluster (or one kept with ``keep``) gets
+    its ``cluster``.
+
+    Ids are uniform hex, so ranges of ids by their first four digits split the lines
+    evenly: each query sorts at most about :data:`SORT_BYTES` of lines.
+    """
+    import orjson
+    import pyarrow as pa
+
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE final AS
+        SELECT d.file, d.seq, d.id, w.cluster, d.nbytes
+        FROM written w JOIN candidates d ON d.file = w.file AND d.seq = w.seq
+        WHERE NOT w.near_dropped""")
+    ranges = [("", "~")]
+    if total_bytes > SORT_BYTES:
+        ranges = []
+        start, size = "", 0
+        for prefix, n in con.execute("SELECT substr(id, 1, 4) AS p, sum(nbytes) FROM final "
+                                     "GROUP BY p ORDER BY p").fetchall():
+            if size and size + n > SORT_BYTES:
+                ranges.append((start, prefix))
+                start, size = prefix, 0
+            size += int(n)
+        ranges.append((start, "~"))
+    for low, high in ranges:
+        reader = con.sql(f"""
+            SELECT f.id, f.cluster, d.line
+            FROM final f JOIN docs d ON d.file = f.file AND d.seq = f.seq
+            WHERE f.id >= '{low}' AND f.id < '{high}'
+              AND d.id >= '{low}' AND d.id < '{high}'
+            ORDER BY f.id, f.seq""").to_arrow_reader(BATCH_ROWS)
+        for batch in reader:
+            ids = batch.column(0).to_pylist()
+            lines = batch.column(2)
+            if batch.column(1).null_count < len(batch):  # rewrite the lines of clusters
+                marks = batch.column(1).to_pylist()
+                rows = lines.to_pylist()
+                for i, cluster in enumerate(marks):
+                    if cluster is not None:
+                        obj = orjson.loads(rows[i])
+                        obj["cluster"] = cluster
+                        rows[i] = json_line(obj)
+                lines = pa.array(rows, pa.large_binary())
+            yield ids, lines

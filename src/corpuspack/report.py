@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -104,6 +104,7 @@ class BuildReport:
     seconds: float = 0.0
     data_files: list[str] = field(default_factory=list)
     check_differences: list[str] = field(default_factory=list)
+    files_cached: int = 0  # source files whose results came from the cache
 
     @property
     def skipped_by_reason(self) -> dict[str, int]:
@@ -124,33 +125,22 @@ class BuildReport:
         """Every skipped file or record, as a list: use :meth:`iter_skipped` for big ones."""
         return list(self.iter_skipped())
 
-    def sort_skipped(self, files: list[Path], workdir: Path) -> None:
-        """Sort the Skipped lines of ``files`` into one file, in bounded memory, and count
-        them by reason."""
-        from corpuspack.sortutil import sort_lines
-
-        def lines() -> Iterator[bytes]:
-            for path in files:
-                if path.exists():
-                    with open(path, "rb") as fh:
-                        yield from fh
-
-        out = workdir / "skipped.jsonl"
+    def count_skipped(self, lines: Iterable[bytes], path: Path) -> None:
+        """Count the Skipped lines of the file ``path`` as ``lines`` gives them (sorted by
+        path, then record): by reason, files among them, and keep the first ones."""
         self.skip_count = self.files_skipped = 0
         self.skip_reasons, self.first_skipped = Counter(), []
         last_file = None
-        with open(out, "wb") as fh:
-            for line in sort_lines(lines(), workdir, "skipped", 8 << 20):
-                fh.write(line)
-                skip = Skipped.from_line(line)
-                self.skip_count += 1
-                self.skip_reasons[skip.reason.split(":")[0]] += 1
-                if skip.record is None and skip.path != last_file:
-                    self.files_skipped += 1
-                    last_file = skip.path
-                if len(self.first_skipped) < FIRST_SKIPPED:
-                    self.first_skipped.append(skip)
-        self.skipped_file = out
+        for line in lines:
+            skip = Skipped.from_line(line)
+            self.skip_count += 1
+            self.skip_reasons[skip.reason.split(":")[0]] += 1
+            if skip.record is None and skip.path != last_file:
+                self.files_skipped += 1
+                last_file = skip.path
+            if len(self.first_skipped) < FIRST_SKIPPED:
+                self.first_skipped.append(skip)
+        self.skipped_file = path
 
     def iter_duplicates(self) -> Iterator[Duplicate]:
         """Every dropped duplicate, in id order (read from disk: the list can be long)."""
@@ -170,7 +160,8 @@ class BuildReport:
                 yield Skipped.from_line(line)
 
     def summary(self, *, timing: bool) -> dict[str, Any]:
-        """The counts of the report (no lists); with ``timing`` also time and throughput."""
+        """The counts of the report (no lists); with ``timing`` also what varies between
+        builds of the same sources: files taken from the cache, time and throughput."""
         out: dict[str, Any] = {
             "files_seen": self.files_seen,
             "files_read": self.files_read,
@@ -194,7 +185,8 @@ class BuildReport:
             "bytes_in": self.bytes_in,
             "bytes_out": self.bytes_out,
         }
-        if timing:
+        if timing:  # what varies between builds of the same sources: never in the package
+            out["files_cached"] = self.files_cached
             out["seconds"] = round(self.seconds, 3)
             rate = self.bytes_in / 1e6 / self.seconds if self.seconds else None
             out["mb_per_second"] = round(rate, 2) if rate is not None else None

@@ -1,187 +1,379 @@
-"""Run files: what workers write for the corpus-wide passes, and the pass that refines them.
+"""Runs: what the per-file stage writes for the corpus-wide passes, as typed Parquet.
 
-A run is a batch of documents sorted by id, stored as files sharing one stem:
+This module is the only one that knows the run format. Each map task writes one *run*,
+two Parquet files with declared Arrow schemas:
 
-``.jsonl``  the document lines;
-``.keys``   one exact-dedup key per document (:mod:`corpuspack.dedup`);
-``.sig``    MinHash signatures in id order, ``.bands`` their LSH band keys
-            (:mod:`corpuspack.neardup`);
-``.lines``  ``<source group><TAB><line hash><TAB><text sha256><TAB><id>`` for each distinct
-            line ``frequent_lines`` may remove from a document it runs on
-            (:func:`corpuspack.boilerplate.frequent_candidates`), in id order, for counting
-            lines across documents and for removing them later.
+``<name>.docs.parquet`` (:data:`DOCS`)
+    one row per document: its id, source, record, the exact-dedup key (``sha256``), the
+    size of its JSON line (``nbytes``), the columns statistics need, its source ``group``
+    and ``line_keys`` when ``frequent_lines`` runs on it, its MinHash ``signature`` and LSH
+    ``bands`` (one 64-bit key per band), the :class:`~corpuspack.report.Skipped` line of a
+    quality filter that drops it (``filtered``), and the document's JSON ``line``. ``file``
+    is the key of the source file the document came from (its cache key), ``seq`` its place
+    in that file: ``(id, seq)`` is the final order, as the sorted merge of the former text
+    runs had it.
+``<name>.files.parquet`` (:data:`FILES`)
+    one row per source file: whether it was read, its size, its counts (boilerplate
+    removed, PII redacted, notes) as JSON, its skipped records and its audit lines.
 
-:func:`refine_run` rewrites one run after the corpus-wide line count: it removes the lines
-frequent in a document's source, recomputes what depends on the text and applies the
-quality filters. It is a pure function of the run and the settings, like per-file work.
+Single-column files of JSON lines (:data:`LINES`: skipped files found by the walk, audit
+lines of the refine pass, id collisions) hold the build's other lists.
+
+:func:`register` makes all of a build's runs one set of DuckDB views; the passes
+(:mod:`corpuspack.passes`) query those views only, never the files.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from corpuspack.boilerplate import Rules, remove_frequent, source_group
-from corpuspack.dedup import key_line
-from corpuspack.document import Document, DocumentView, from_json, line_id, to_json_line
-from corpuspack.neardup import NearDedup, band_lines, signature, signature_line
-from corpuspack.pipeline import FileStats, fill_text_fields
+from corpuspack.boilerplate import source_group
+from corpuspack.document import Document, to_json_line
+from corpuspack.neardup import NearDedup, band_keys, signature
 from corpuspack.quality import SIGNALS, Filters, failed
 from corpuspack.report import Skipped
-from corpuspack.stats import CorpusStats
 
-SUFFIXES = ("jsonl", "keys", "sig", "bands", "lines")
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
 
-
-def path(stem: str, suffix: str) -> Path:
-    """The file of a run with the given suffix."""
-    return Path(f"{stem}.{suffix}")
-
-
-class RunWriter:
-    """Collect documents and write them as sorted runs with their side files."""
-
-    def __init__(self, prefix: str, near: NearDedup, line_keys: bool,
-                 spill_bytes: int) -> None:
-        self.prefix, self.near = prefix, near
-        self.line_keys, self.spill_bytes = line_keys, spill_bytes
-        self.stems: list[str] = []
-        self.groups: dict[str, int] = {}
-        self.stats = CorpusStats()
-        self._records: list[tuple[bytes, bytes, bytes, bytes, bytes, bytes]] = []
-        self._size = 0
-
-    def add(self, doc: Document, sig: list[int] | None | bool = True,
-            line_keys: list[str] | None = None) -> None:
-        """Add a document; ``sig`` True computes its signature, else it is given.
-        ``line_keys`` are the keys of the lines frequent_lines may remove from it (None:
-        the rule does not run on it, and it is not counted in its source group)."""
-        line = to_json_line(doc)
-        key = key_line(doc.sha256, doc.id, len(line), doc.source)
-        signature_bytes = bands = b""
-        if self.near.enabled:
-            values = signature(doc.text, self.near) if sig is True else sig
-            if isinstance(values, list):
-                signature_bytes = signature_line(doc.id, values)
-                bands = b"".join(band_lines(doc.id, values, self.near))
-        lines = b""
-        if self.line_keys and line_keys is not None:
-            group = source_group(doc.source, doc.url, doc.publisher)
-            self.groups[group] = self.groups.get(group, 0) + 1
-            # with the text's hash: copies of one document count once
-            lines = b"".join(f"{group}\t{k}\t{doc.sha256}\t{doc.id}\n".encode()
-                             for k in line_keys)
-        self.stats.add(DocumentView(doc))
-        self._records.append((line_id(line), line, key, signature_bytes, bands, lines))
-        self._size += len(line)
-        if self._size >= self.spill_bytes:
-            self.spill()
-
-    def spill(self) -> None:
-        """Write the documents collected so far as one run."""
-        if not self._records:
-            return
-        self._records.sort(key=lambda r: r[0])
-        stem = f"{self.prefix}-{len(self.stems):04d}"
-        for index, suffix in enumerate(SUFFIXES, start=1):
-            with open(path(stem, suffix), "wb") as fh:
-                fh.writelines(r[index] for r in self._records)
-        self.stems.append(stem)
-        self._records, self._size = [], 0
+ROW_GROUP_BYTES = 16 << 20
+ROW_GROUP_ROWS = 8192
+FORMAT_VERSION = 1  # of the files below: part of every cache key
 
 
-@lru_cache(maxsize=2)
-def _frequent(file: str, digest: str) -> dict[str, tuple[int, int]]:
-    # keyed by content too: a later build in this process may write a new file at this path
-    found: dict[str, tuple[int, int]] = {}
-    with open(file, encoding="utf-8") as fh:
-        for line in fh:
-            group, key, documents, size = line.rstrip("\n").split("\t")
-            found[f"{group}\t{key}"] = (int(documents), int(size))
-    return found
+def _schemas() -> tuple[pa.Schema, pa.Schema, pa.Schema]:
+    import pyarrow as pa
+
+    # the C library's allocator gives large buffers (a large document's column) back to
+    # the system when freed; Arrow's default pool kept them, 4 times a 40 MB document
+    pa.set_memory_pool(pa.system_memory_pool())
+
+    docs = pa.schema([
+        ("file", pa.binary(16)), ("seq", pa.int32()), ("id", pa.string()),
+        ("source", pa.string()), ("record", pa.string()), ("sha256", pa.string()),
+        ("nbytes", pa.int64()), ("language", pa.string()), ("format", pa.string()),
+        ("encoding", pa.string()), ("license", pa.string()), ("date", pa.string()),
+        ("n_chars", pa.int64()), ("n_words", pa.int64()), ("text_bytes", pa.int64()),
+        ("group", pa.string()), ("line_keys", pa.list_(pa.string())),
+        ("signature", pa.list_(pa.uint64())), ("bands", pa.list_(pa.uint64())),
+        ("filtered", pa.binary()), ("line", pa.large_binary()),
+    ])
+    files = pa.schema([
+        ("file", pa.binary(16)), ("source", pa.string()), ("read", pa.bool_()),
+        ("documents", pa.int64()), ("bytes_in", pa.int64()), ("repaired", pa.int64()),
+        ("counts", pa.binary()), ("skips", pa.list_(pa.binary())),
+        ("audit", pa.list_(pa.binary())), ("cacheable", pa.bool_()),
+    ])
+    lines = pa.schema([("line", pa.binary())])
+    return docs, files, lines
 
 
-@dataclass(frozen=True)
-class Refine:
-    """What the refining pass does to every run (picklable)."""
+class _Schemas:
+    """The Arrow schemas, built on first use (pyarrow costs 0.15 s to import)."""
 
-    frequent_file: str | None
-    frequent_digest: str
-    boilerplate: Rules
-    filters: Filters
-    near: NearDedup
+    _cached: tuple[pa.Schema, pa.Schema, pa.Schema] | None = None
+
+    def get(self) -> tuple[pa.Schema, pa.Schema, pa.Schema]:
+        if self._cached is None:
+            self._cached = _schemas()
+        return self._cached
+
+
+SCHEMAS = _Schemas()
 
 
 @dataclass
-class RefineResult:
-    """A refined run and what refining it found."""
+class FileResult:
+    """What reading one source file gave, besides its documents."""
 
-    stems: list[str]
-    stats: CorpusStats
-    file_stats: FileStats = field(default_factory=FileStats)
-    filtered: list[Skipped] = field(default_factory=list)
-
-
-def _line_keys(stem: str) -> Iterator[tuple[str, list[str]]]:
-    """(document id, its candidate line keys) from a run's ``.lines``, in id order."""
-    current = ""
-    keys: list[str] = []
-    with open(path(stem, "lines"), encoding="utf-8") as fh:
-        for line in fh:
-            _, key, _, doc_id = line.rstrip("\n").split("\t")
-            if doc_id != current:
-                if keys:
-                    yield current, keys
-                current, keys = doc_id, []
-            keys.append(key)
-    if keys:
-        yield current, keys
+    key: bytes
+    source: str
+    read: bool = True
+    documents: int = 0
+    bytes_in: int = 0
+    repaired: int = 0
+    removed: Counter[str] = field(default_factory=Counter)
+    pii: Counter[str] = field(default_factory=Counter)
+    notes: Counter[str] = field(default_factory=Counter)
+    skips: list[bytes] = field(default_factory=list)
+    audit: list[bytes] = field(default_factory=list)
+    cacheable: bool = True
 
 
-def _old_signatures(stem: str) -> Iterator[tuple[str, list[int]]]:
-    with open(path(stem, "sig"), "rb") as fh:
-        for line in fh:
-            doc_id, values = line.rstrip(b"\n").split(b"\t", 1)
-            yield doc_id.decode(), orjson.loads(values)
+@dataclass(frozen=True)
+class DocSettings:
+    """What the run row of a document depends on besides the document (picklable)."""
+
+    near: NearDedup
+    line_keys: bool  # frequent_lines counts lines somewhere
+    filters: Filters
 
 
-def refine_run(stem: str, refine: Refine, out_prefix: str, spill_bytes: int) -> RefineResult:
-    """Rewrite one run: frequent lines out, text columns recomputed, quality filters on."""
-    frequent = (_frequent(refine.frequent_file, refine.frequent_digest) if refine.frequent_file
-                else {})
-    writer = RunWriter(out_prefix, refine.near, False, spill_bytes)
-    result = RefineResult([], CorpusStats())
-    olds = _old_signatures(stem)
-    old = next(olds, None)
-    candidates = _line_keys(stem) if frequent else iter(())
-    keys = next(candidates, None)
-    with open(path(stem, "jsonl"), "rb") as fh:
-        for line in fh:
-            doc = from_json(orjson.loads(line))
-            while old is not None and old[0] < doc.id:
-                old = next(olds, None)
-            sig: list[int] | None | bool = old[1] if old and old[0] == doc.id else None
-            while keys is not None and keys[0] < doc.id:
-                keys = next(candidates, None)
-            if keys is not None and keys[0] == doc.id:
-                group = source_group(doc.source, doc.url, doc.publisher)
-                rules = refine.boilerplate.for_document(doc.source, doc.format)
-                text, removal = remove_frequent(doc.text, group, frequent, rules, keys[1])
-                if removal is not None:
-                    doc.text = text
-                    fill_text_fields(doc, refine.filters.wants_repetition)
-                    sig = True
-                    result.file_stats.record(doc.id, [removal], refine.boilerplate.audit)
-            values = {name: getattr(doc, name) for name in SIGNALS}
-            reason = failed(refine.filters, doc.n_words, doc.language, values)
+def _write(path: Path, table: pa.Table) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path, compression="zstd", compression_level=1,
+                   row_group_size=ROW_GROUP_ROWS)
+
+
+class RunWriter:
+    """Collect the rows of one run and write its files (in a worker). Document rows go to
+    the Parquet file in row groups of at most ROW_GROUP_BYTES of JSON lines, so a task
+    holds no more than one row group (or one large document) at a time."""
+
+    def __init__(self, settings: DocSettings, folder: Path, name: str) -> None:
+        self.settings, self.folder, self.name = settings, folder, name
+        self._docs: dict[str, list[Any]] = {n: [] for n in SCHEMAS.get()[0].names}
+        self._bytes = 0
+        self._files: list[FileResult] = []
+        self._writer: Any = None
+        self._tmp = folder / f".{name}.docs.parquet.tmp"
+
+    def add(self, doc: Document, file: bytes, seq: int,
+            line_keys: list[str] | None = None, sig: list[int] | None | bool = True) -> None:
+        """Add a document; ``line_keys``: the lines ``frequent_lines`` may remove from it
+        (None: the rule does not run on it, and it is not counted in its source group);
+        ``sig``: True to compute its MinHash signature, else the one it has."""
+        line = to_json_line(doc)
+        settings = self.settings
+        values = sig_bands = None
+        if settings.near.enabled:
+            found = signature(doc.text, settings.near) if sig is True else sig
+            if isinstance(found, list):
+                values, sig_bands = found, band_keys(found, settings.near)
+        group = None
+        if settings.line_keys and line_keys is not None:
+            group = source_group(doc.source, doc.url, doc.publisher)
+        filtered = None
+        if settings.filters.active:
+            reason = failed(settings.filters, doc.n_words, doc.language,
+                            {name: getattr(doc, name) for name in SIGNALS})
             if reason is not None:
-                result.filtered.append(Skipped(doc.source, doc.record, reason))
-                continue
-            writer.add(doc, sig)
-    writer.spill()
-    result.stems, result.stats = writer.stems, writer.stats
-    return result
+                filtered = Skipped(doc.source, doc.record, reason).to_line()
+        row = self._docs
+        row["file"].append(file)
+        row["seq"].append(seq)
+        row["id"].append(doc.id)
+        row["source"].append(doc.source)
+        row["record"].append(doc.record)
+        row["sha256"].append(doc.sha256)
+        row["nbytes"].append(len(line))
+        row["language"].append(doc.language)
+        row["format"].append(doc.format)
+        row["encoding"].append(doc.encoding)
+        row["license"].append(doc.license)
+        row["date"].append(doc.date)
+        row["n_chars"].append(doc.n_chars)
+        row["n_words"].append(doc.n_words)
+        row["text_bytes"].append(utf8_length(doc.text))
+        row["group"].append(group)
+        row["line_keys"].append(line_keys if group is not None else None)
+        row["signature"].append(values)
+        row["bands"].append(sig_bands)
+        row["filtered"].append(filtered)
+        row["line"].append(line)
+        self._bytes += len(line)
+        if self._bytes >= ROW_GROUP_BYTES or len(row["id"]) >= ROW_GROUP_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = SCHEMAS.get()[0]
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd",
+                                            compression_level=1, write_statistics=["id"])
+        if self._docs["id"]:
+            table = pa.table(self._docs, schema=schema)
+            for column in self._docs.values():
+                column.clear()
+            self._bytes = 0
+            self._writer.write_table(table)
+
+    def add_file(self, result: FileResult) -> None:
+        """Add the row of one source file (after its documents)."""
+        self._files.append(result)
+
+    def close(self) -> tuple[str, str]:
+        """Write the run as ``<name>.docs.parquet`` and ``<name>.files.parquet`` in its
+        folder; return the two paths."""
+        import pyarrow as pa
+
+        self._flush()
+        self._writer.close()
+        docs_path = self.folder / f"{self.name}.docs.parquet"
+        os.replace(self._tmp, docs_path)
+        files = pa.table({
+            "file": [f.key for f in self._files],
+            "source": [f.source for f in self._files],
+            "read": [f.read for f in self._files],
+            "documents": [f.documents for f in self._files],
+            "bytes_in": [f.bytes_in for f in self._files],
+            "repaired": [f.repaired for f in self._files],
+            "counts": [_counts(f) for f in self._files],
+            "skips": [f.skips for f in self._files],
+            "audit": [f.audit for f in self._files],
+            "cacheable": [f.cacheable for f in self._files],
+        }, schema=SCHEMAS.get()[1])
+        files_path = self.folder / f"{self.name}.files.parquet"
+        _write(files_path, files)
+        return str(docs_path), str(files_path)
+
+
+def utf8_length(text: str) -> int:
+    """The UTF-8 size of a text, encoded 1 MiB of characters at a time (a large document
+    is not copied whole)."""
+    if text.isascii():
+        return len(text)
+    if len(text) <= 1 << 20:
+        return len(text.encode("utf-8"))
+    return sum(len(text[i : i + (1 << 20)].encode("utf-8"))
+               for i in range(0, len(text), 1 << 20))
+
+
+def _counts(result: FileResult) -> bytes:
+    return orjson.dumps({"removed": result.removed, "pii": result.pii, "notes": result.notes})
+
+
+def read_counts(blob: bytes) -> dict[str, dict[str, int]]:
+    """The counts a :data:`FILES` row holds (``removed``, ``pii``, ``notes``)."""
+    value: dict[str, dict[str, int]] = orjson.loads(blob)
+    return value
+
+
+class LinesWriter:
+    """Write a :data:`LINES` file of JSON lines, in batches (a list may be long)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._batch: list[bytes] = []
+        self._writer: Any = None
+
+    def add(self, line: bytes) -> None:
+        self._batch.append(line)
+        if len(self._batch) >= ROW_GROUP_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = SCHEMAS.get()[2]
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, schema, compression="zstd",
+                                            compression_level=1)
+        self._writer.write_table(pa.table({"line": self._batch}, schema=schema))
+        self._batch = []
+
+    def close(self) -> str:
+        """Finish the file; return its path."""
+        self._flush()
+        self._writer.close()
+        return str(self.path)
+
+
+def write_lines(path: Path, lines: Iterable[bytes]) -> str:
+    """Write a :data:`LINES` file of JSON lines; return its path."""
+    writer = LinesWriter(path)
+    for line in lines:
+        writer.add(line)
+    return writer.close()
+
+
+def read_docs(path: str | Path) -> Iterator[dict[str, Any]]:
+    """The rows of a :data:`DOCS` file (the refine pass reads its input this way)."""
+    import pyarrow.parquet as pq
+
+    table = pq.ParquetFile(path)
+    for batch in table.iter_batches(batch_size=1024):
+        yield from batch.to_pylist()
+
+
+@dataclass
+class Runs:
+    """The run files of one build, and the source files of the build they hold.
+
+    ``wanted``: a :data:`LINES`-like file of the file keys this build uses (None: every row
+    of the runs is this build's). Runs taken from the cache also hold rows of files that
+    changed since: they are left out by ``wanted``.
+    """
+
+    docs: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    wanted: str | None = None
+    refined: list[str] = field(default_factory=list)  # rows replacing rows of docs
+    audit: list[str] = field(default_factory=list)  # LINES files
+    skips: list[str] = field(default_factory=list)  # LINES files
+
+
+def _list(paths: Sequence[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+def register(con: duckdb.DuckDBPyConnection, runs: Runs) -> None:
+    """Create the views the passes query:
+
+    ``base``     every document of the map stage (:data:`DOCS` columns);
+    ``docs``     the documents after the refine pass (refined rows replace base rows);
+    ``files``    one row per source file (:data:`FILES` columns);
+    ``skips``    every skipped file or record, ``audit`` every audit line (``line``).
+    """
+    docs_schema, files_schema, lines_schema = SCHEMAS.get()
+
+    def source(paths: Sequence[str], schema: pa.Schema) -> str:
+        if not paths:  # an empty relation with the columns
+            import pyarrow as pa
+
+            name = f"empty_{abs(hash(schema.to_string())) % 10**8}"
+            con.register(name, pa.table({n: pa.array([], t) for n, t in
+                                         zip(schema.names, schema.types, strict=True)}))
+            return name
+        return f"read_parquet({_list(paths)})"
+
+    keep = ""
+    if runs.wanted is not None:
+        con.execute(f"CREATE OR REPLACE TABLE wanted AS SELECT DISTINCT file FROM "
+                    f"read_parquet({_list([runs.wanted])})")
+        keep = " WHERE file IN (SELECT file FROM wanted)"
+    con.execute(f"CREATE OR REPLACE VIEW base AS SELECT * FROM "
+                f"{source(runs.docs, docs_schema)}{keep}")
+    con.execute(f"CREATE OR REPLACE VIEW files AS SELECT * FROM "
+                f"{source(runs.files, files_schema)}{keep}")
+    if runs.refined:
+        con.execute(f"CREATE OR REPLACE VIEW refined AS SELECT * FROM "
+                    f"{source(runs.refined, docs_schema)}")
+        con.execute("CREATE OR REPLACE VIEW docs AS "
+                    "SELECT b.* FROM base b ANTI JOIN refined r ON b.file = r.file "
+                    "AND b.seq = r.seq UNION ALL SELECT * FROM refined")
+    else:
+        con.execute("CREATE OR REPLACE VIEW docs AS SELECT * FROM base")
+    lines = source(runs.skips, lines_schema)
+    con.execute(f"CREATE OR REPLACE VIEW skips AS SELECT line FROM {lines} UNION ALL "
+                "SELECT unnest(skips) AS line FROM files")
+    lines = source(runs.audit, lines_schema)
+    con.execute(f"CREATE OR REPLACE VIEW audit AS SELECT line FROM {lines} UNION ALL "
+                "SELECT unnest(audit) AS line FROM files")
+
+
+def file_key_of(source: str) -> bytes:
+    """A key for a source file when no cache key is made: unique within a build."""
+    return hashlib.blake2b(source.encode("utf-8"), digest_size=16).digest()
+
+
+def remove(paths: Iterable[str]) -> None:
+    """Remove run files (of the work folder)."""
+    for p in paths:
+        try:
+            os.unlink(p)
+        except FileNotFoundError:
+            pass

@@ -15,6 +15,7 @@ Commit
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import hashlib
 import io
@@ -22,7 +23,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import orjson
 
@@ -56,6 +57,11 @@ def shard_count(total_bytes: int, shard_bytes: int) -> int:
 def shard_of(doc_id: bytes, n: int) -> int:
     """The shard an id belongs to among n shards."""
     return (int(doc_id[:8], 16) * n) >> 32
+
+
+def _first_id(index: int, n: int) -> str:
+    """The smallest id (as a prefix) of shard ``index`` of n."""
+    return f"{-(-(index << 32) // n):08x}"
 
 
 @dataclass(frozen=True)
@@ -121,13 +127,8 @@ class ShardWriter:
                                      self._raw.size, self._raw.sha.hexdigest()))
         self._raw = self._out = None
 
-    def add(self, doc_id: bytes, line: bytes) -> None:
-        """Append one document line; ids must come in strictly increasing order."""
-        if doc_id <= self._last_id:
-            raise ValueError("document ids must be written in increasing order")
-        self._last_id = doc_id
-        index = shard_of(doc_id, self.n)
-        if index != self._current:
+    def _open(self, index: int) -> IO[bytes]:
+        if index != self._current or self._out is None:
             self._close_current()
             self._current, self._rows = index, 0
             self._raw = _HashingFile(self.folder / self._filename(index))
@@ -138,8 +139,42 @@ class ShardWriter:
             else:
                 self._out = self._raw  # type: ignore[assignment]
         assert self._out is not None
-        self._out.write(line)
+        return self._out
+
+    def add(self, doc_id: bytes, line: bytes) -> None:
+        """Append one document line; ids must come in strictly increasing order."""
+        if doc_id <= self._last_id:
+            raise ValueError("document ids must be written in increasing order")
+        self._last_id = doc_id
+        self._open(shard_of(doc_id, self.n)).write(line)
         self._rows += 1
+
+    def add_batch(self, ids: list[str], lines: Any) -> None:
+        """Append document lines given as an Arrow binary array (no nulls), with their ids
+        in strictly increasing order: each shard's part is written in one piece, straight
+        from the array's buffer."""
+        import numpy as np
+        import pyarrow as pa
+
+        if not ids:
+            return
+        if ids[0].encode() <= self._last_id or any(
+                a >= b for a, b in zip(ids, ids[1:], strict=False)):
+            raise ValueError("document ids must be written in increasing order")
+        self._last_id = ids[-1].encode()
+        width = np.int64 if pa.types.is_large_binary(lines.type) else np.int32
+        offsets = np.frombuffer(lines.buffers()[1], dtype=width)[
+            lines.offset : lines.offset + len(lines) + 1]
+        data = memoryview(lines.buffers()[2]) if len(lines) else memoryview(b"")
+        start = 0
+        while start < len(ids):
+            index = shard_of(ids[start].encode(), self.n)
+            end = len(ids)
+            if shard_of(ids[-1].encode(), self.n) != index:  # the first id of the next shard
+                end = bisect.bisect_left(ids, _first_id(index + 1, self.n), start)
+            self._open(index).write(data[offsets[start] : offsets[end]])
+            self._rows += end - start
+            start = end
 
     def close(self) -> list[ShardInfo]:
         """Finish the last shard and list every shard written."""

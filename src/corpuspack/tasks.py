@@ -1,0 +1,193 @@
+"""The tasks an executor runs: the per-file stage and the refine pass.
+
+``map`` (:func:`run_map`): each task reads a batch of source files with
+:func:`~corpuspack.pipeline.process_file`, identifies languages in batches of
+:data:`LANGUAGE_BATCH` documents and writes one run (:mod:`corpuspack.runs`).
+``refine`` (:func:`run_refine`): each task rewrites the documents that hold lines frequent in
+their source (found by :func:`corpuspack.passes.frequent_lines`).
+
+Both are pure functions of their inputs: a task names the files it reads and the folder it
+writes to, and returns what it wrote, so any executor (:mod:`corpuspack.executors`) runs it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from corpuspack.boilerplate import Rules, remove_frequent
+from corpuspack.document import Document, from_json
+from corpuspack.language import LOW_SCORE, LOW_SCORE_NOTE
+from corpuspack.pipeline import (
+    FileStats,
+    Settings,
+    fill_text_fields,
+    identify_languages,
+    process_file,
+)
+from corpuspack.report import Skipped
+from corpuspack.runs import DocSettings, FileResult, RunWriter, read_docs, write_lines
+from corpuspack.sources.files import SourceFile
+
+MiB = 1 << 20
+TASK_MAX_FILES = 256
+TASK_MAX_BYTES = 32 * MiB
+LANGUAGE_BATCH = 256
+# reasons that say more about this machine than about the file: never cached
+_TRANSIENT = ("cannot ", "unexpected error", "changed since", "changed into")
+
+
+@dataclass(frozen=True)
+class MapTask:
+    """A batch of source files for one worker call, with the key of each file."""
+
+    index: int
+    files: tuple[SourceFile, ...]
+    keys: tuple[bytes, ...]
+    settings: Settings
+    docs: DocSettings
+    out: str  # folder the run is written to
+    name: str  # of the run's files
+
+
+@dataclass
+class MapResult:
+    """The run a map task wrote and how much it read."""
+
+    index: int
+    docs: str
+    files: str
+    n_files: int = 0
+    bytes_in: int = 0
+
+
+@dataclass
+class _Pending:
+    doc: Document
+    file: FileResult
+    seq: int
+    line_keys: list[str] | None
+    identify: bool
+
+
+def run_map(task: MapTask) -> MapResult:
+    """Read a batch of files into one run (in a worker)."""
+    writer = RunWriter(task.docs, Path(task.out), task.name)
+    batch: list[_Pending] = []
+    result = MapResult(task.index, "", "")
+
+    def flush() -> None:
+        identify_languages([p.doc for p in batch], task.settings)
+        for p in batch:
+            score = p.doc.language_score
+            if p.identify and score is not None and score < LOW_SCORE:
+                p.file.notes[LOW_SCORE_NOTE] += 1
+            writer.add(p.doc, p.file.key, p.seq, p.line_keys)
+        batch.clear()
+
+    files = []
+    for src, key in zip(task.files, task.keys, strict=True):
+        stats = FileStats()
+        file = FileResult(key, src.rel, notes=stats.notes)
+        files.append(file)
+        seq = 0
+        for item in process_file(src, task.settings, stats, identify=False):
+            if isinstance(item, Skipped):
+                file.skips.append(item.to_line())
+                if item.record is None:
+                    file.read = False
+                    if item.reason.startswith(_TRANSIENT):
+                        file.cacheable = False
+                continue
+            line_keys = stats.line_keys.pop(item.id, None)
+            batch.append(_Pending(item, file, seq, line_keys, item.language is None))
+            seq += 1
+            if len(batch) >= LANGUAGE_BATCH:
+                flush()
+        file.documents, file.bytes_in = seq, stats.bytes_in
+        file.repaired, file.removed, file.pii = stats.repaired_mojibake, stats.removed, stats.pii
+        file.audit = stats.audit
+        result.n_files += 1
+        result.bytes_in += stats.bytes_in
+    flush()
+    for file in files:
+        writer.add_file(file)
+    result.docs, result.files = writer.close()
+    return result
+
+
+def map_tasks(files: Iterable[tuple[SourceFile, bytes]], settings: Settings,
+              docs: DocSettings, out: Path, prefix: str = "run") -> Iterator[MapTask]:
+    """Batch files into tasks of at most TASK_MAX_FILES files or TASK_MAX_BYTES bytes."""
+    batch: list[tuple[SourceFile, bytes]] = []
+    size = index = 0
+
+    def task() -> MapTask:
+        return MapTask(index, tuple(f for f, _ in batch), tuple(k for _, k in batch),
+                       settings, docs, str(out), f"{prefix}-{index:07d}")
+
+    for src, key in files:
+        batch.append((src, key))
+        size += src.size
+        if len(batch) >= TASK_MAX_FILES or size >= TASK_MAX_BYTES:
+            yield task()
+            batch, size, index = [], 0, index + 1
+    if batch:
+        yield task()
+
+
+@dataclass(frozen=True)
+class RefineTask:
+    """Documents holding lines frequent in their source, to rewrite (one input file)."""
+
+    index: int
+    input: str  # rows of runs.REFINE_INPUT
+    boilerplate: Rules
+    docs: DocSettings
+    repetition_signals: bool
+    out: str
+
+
+@dataclass
+class RefineResult:
+    """The rows a refine task wrote (replacing rows of the map stage) and what it removed."""
+
+    docs: str | None = None
+    audit: str | None = None
+    removed: Counter[str] = field(default_factory=Counter)
+
+
+def run_refine(task: RefineTask) -> RefineResult:
+    """Remove the frequent lines of each document of the task's input; a document that
+    loses lines gets its text columns, signature and filter recomputed (in a worker)."""
+    name = f"refined-{task.index:07d}"
+    writer = RunWriter(task.docs, Path(task.out), name)
+    stats = FileStats()
+    changed = 0
+    for row in read_docs(task.input):
+        doc = from_json(orjson.loads(row["line"]))
+        frequent = {f"{row['group']}\t{e['key']}": (e["documents"], e["size"])
+                    for e in row["frequent"]}
+        rules = task.boilerplate.for_document(doc.source, doc.format)
+        text, removal = remove_frequent(doc.text, row["group"], frequent, rules,
+                                        row["line_keys"])
+        if removal is None:
+            continue
+        doc.text = text
+        fill_text_fields(doc, task.repetition_signals)
+        stats.record(doc.id, [removal], task.boilerplate.audit)
+        writer.add(doc, row["file"], row["seq"], row["line_keys"])
+        changed += 1
+    result = RefineResult(removed=stats.removed)
+    if changed:
+        result.docs = writer.close()[0]
+        os.unlink(Path(task.out) / f"{name}.files.parquet")
+    if stats.audit:
+        result.audit = write_lines(Path(task.out) / f"refine-audit-{task.index:07d}.parquet",
+                                   stats.audit)
+    return result

@@ -1,0 +1,106 @@
+"""The executor seam: the same bytes whatever runs the tasks, in whatever order they finish."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from corpuspack.build import build
+from corpuspack.config import zero_config
+from corpuspack.errors import CorpusError, UsageError
+from corpuspack.executors import (
+    Executor,
+    LocalExecutor,
+    SerialExecutor,
+    executor_names,
+    get_executor,
+    register,
+)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def package_bytes(package: Path) -> dict[str, str]:
+    """sha256 of every file a build wrote (the cache beside it aside)."""
+    return {str(p.relative_to(package)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(package.rglob("*"))
+            if p.is_file() and not p.relative_to(package).parts[0].startswith(".corpuspack")}
+
+
+class Reversed:
+    """Runs every task in this process and hands the results back in reverse order."""
+
+    name = "reversed"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.calls = 0
+
+    @property
+    def workers(self) -> int:
+        return 3
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        self.calls += 1
+        results = [fn(item) for item in items]
+        yield from reversed(results)
+
+
+def test_same_bytes_on_every_executor(tree: Path, tmp_path: Path) -> None:
+    outputs = []
+    reversed_executor = Reversed()
+    for i, executor in enumerate([SerialExecutor(), "serial", LocalExecutor(2), "local",
+                                  reversed_executor]):
+        config = zero_config(tree, tmp_path / str(i) / "pkg")
+        build(config, executor=executor)
+        outputs.append(package_bytes(config.package_dir))
+    assert reversed_executor.calls >= 1
+    assert all(out == outputs[0] for out in outputs[1:])
+    assert isinstance(reversed_executor, Executor)
+
+
+def test_registry() -> None:
+    assert {"local", "serial"} <= set(executor_names())
+    assert isinstance(get_executor("serial"), SerialExecutor)
+    local = get_executor("local", workers=3)
+    assert isinstance(local, LocalExecutor) and local.workers == 3
+    with pytest.raises(UsageError, match="unknown executor 'nope'"):
+        get_executor("nope")
+    register("reversed-test", Reversed)
+    assert isinstance(get_executor("reversed-test"), Reversed)
+    register("missing-test", "corpuspack_no_such_module:Engine")
+    with pytest.raises(UsageError, match="not installed"):
+        get_executor("missing-test")
+
+
+def _fail_on_three(n: int) -> int:
+    if n == 3:
+        raise ValueError("task 3 failed")
+    return n
+
+
+def _die(n: int) -> int:
+    if n == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return n
+
+
+def test_a_task_error_stops_the_pool() -> None:
+    with pytest.raises(ValueError, match="task 3 failed"):
+        list(LocalExecutor(2).map(_fail_on_three, range(10)))
+
+
+def test_a_killed_worker_is_one_error() -> None:
+    with pytest.raises(CorpusError, match="a worker process died"):
+        list(LocalExecutor(2).map(_die, range(10)))
+
+
+def test_results_are_complete_whatever_the_order() -> None:
+    assert sorted(LocalExecutor(2).map(_fail_on_three, [1, 2, 4, 5, 6])) == [1, 2, 4, 5, 6]
+    assert list(SerialExecutor().map(str, [1, 2])) == ["1", "2"]
