@@ -16,10 +16,10 @@ import frictionless
 import pytest
 
 from corpuspack.build import build
+from corpuspack.commit import Layout, commit, recover
 from corpuspack.config import zero_config
 from corpuspack.errors import CorpusError
 from corpuspack.validate import validate_package
-from corpuspack.write import Layout, commit, recover
 
 from .conftest import build_to, make_tree, read_docs, text_of
 
@@ -168,7 +168,7 @@ def test_interrupted_commit_is_completed(tree: Path, tmp_path: Path) -> None:
         shutil.copy(f, staging / f.name)
     shutil.copy(config.descriptor, staging / "datapackage.json")
     (staging / "marker").write_text("new")
-    import corpuspack.write as w
+    import corpuspack.commit as w
 
     real = w._roll_forward
     w._roll_forward = lambda *a: (_ for _ in ()).throw(KeyboardInterrupt())  # type: ignore

@@ -9,7 +9,7 @@ from typing import Any
 
 import corpuspack
 from corpuspack.config import CorpusConfig
-from corpuspack.write import ShardInfo
+from corpuspack.shards import ShardInfo
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 SCHEMA_FILE = "schema.json"

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from corpuspack.document import json_line
 from corpuspack.report import Duplicate, Skipped
+from corpuspack.runs import write_parts
 from corpuspack.stats import CorpusStats
 
 if TYPE_CHECKING:
@@ -94,7 +95,6 @@ def refine_inputs(con: duckdb.DuckDBPyConnection, folder: Path, parts: int) -> l
     """Write the documents holding a frequent line of their group, with their candidate
     keys and the counts of their frequent ones, into about ``parts`` files (one refine task
     each); return the files."""
-    folder.mkdir(exist_ok=True)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE refine_keys AS
         SELECT file, seq, list(struct_pack(key := k, documents := f.documents,
@@ -107,13 +107,10 @@ def refine_inputs(con: duckdb.DuckDBPyConnection, folder: Path, parts: int) -> l
     if not total:
         return []
     per_file = max(64, -(-total // max(1, parts)))
-    con.execute(f"""
-        COPY (SELECT b.file, b.seq, b."group", b.line_keys, r.frequent, b.line,
-                     (row_number() OVER (ORDER BY b.file, b.seq) - 1) // {per_file} AS part
-              FROM base b JOIN refine_keys r USING (file, seq))
-        TO '{folder}' (FORMAT parquet, PARTITION_BY (part), ROW_GROUP_SIZE 512,
-                       OVERWRITE_OR_IGNORE)""")
-    return sorted(str(p) for p in folder.rglob("*.parquet"))
+    return write_parts(con, f"""
+        SELECT b.file, b.seq, b."group", b.line_keys, r.frequent, b.line,
+               (row_number() OVER (ORDER BY b.file, b.seq) - 1) // {per_file} AS part
+        FROM base b JOIN refine_keys r USING (file, seq)""", folder)
 
 
 @dataclass
@@ -128,8 +125,9 @@ class Settled:
 def settle(con: duckdb.DuckDBPyConnection, clusters: dict[str, tuple[str, float]],
            keep_near: bool) -> Settled:
     """Tables ``kept`` (the documents no filter nor exact dedup dropped, numbered within
-    their id: ``nth``), ``clusters (id, cluster, similarity)`` and ``written`` (the rows the
-    shards get, with their cluster id or NULL)."""
+    their id: ``nth``), ``clusters (id, cluster, similarity)``, ``written`` (the first
+    record of each id, with its cluster id or NULL, and whether it is a near-duplicate to
+    drop) and ``collisions``."""
     import pyarrow as pa
 
     con.execute("""
@@ -156,15 +154,21 @@ def settle(con: duckdb.DuckDBPyConnection, clusters: dict[str, tuple[str, float]
     row = one(con, "SELECT count(*) FILTER (WHERE NOT near_dropped), "
               "count(*) FILTER (WHERE near_dropped), "
               "(SELECT count(*) FROM kept WHERE nth > 1) FROM written")
+    _collisions(con)
     return Settled(int(row[0]), int(row[1]), int(row[2]))
 
 
-def collisions(con: duckdb.DuckDBPyConnection) -> Iterator[bytes]:
-    """Skipped lines of the second and later records of an id."""
+def _collisions(con: duckdb.DuckDBPyConnection) -> None:
+    """Table ``collisions (line)``: Skipped lines of the second and later records of an id
+    (a data error: rare)."""
+    import pyarrow as pa
+
     rows = con.execute("SELECT source, record, id FROM kept WHERE nth > 1").fetchall()
-    for source, record, doc_id in rows:
-        yield Skipped(source, record, f"id collision: another document has id {doc_id}"
-                      ).to_line()
+    lines = [Skipped(source, record, f"id collision: another document has id {doc_id}"
+                     ).to_line() for source, record, doc_id in rows]
+    con.register("collisions_arrow", pa.table({"line": pa.array(lines, pa.binary())}))
+    con.execute("CREATE OR REPLACE TEMP TABLE collisions AS SELECT * FROM collisions_arrow")
+    con.unregister("collisions_arrow")
 
 
 def statistics(con: duckdb.DuckDBPyConnection) -> CorpusStats:

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from corpuspack.card import render
+from corpuspack.commit import recover_dir, replace_dir, write_json
 from corpuspack.croissant import croissant
 from corpuspack.document import table_schema, to_arrow
 from corpuspack.errors import CorpusError
@@ -51,7 +52,6 @@ from corpuspack.versions import (
     release_tags,
     update_changelog,
 )
-from corpuspack.write import recover_dir, replace_dir, write_json
 
 MiB = 1 << 20
 MAX_TEXT_BYTES = 64 * MiB  # a data card or changelog to read

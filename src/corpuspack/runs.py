@@ -290,8 +290,18 @@ def write_lines(path: Path, lines: Iterable[bytes]) -> str:
     return writer.close()
 
 
+def write_parts(con: duckdb.DuckDBPyConnection, query: str, folder: Path) -> list[str]:
+    """Write the rows of a query into Parquet files, one per value of its ``part`` column
+    (the refine pass's inputs); return the files."""
+    folder.mkdir(exist_ok=True)
+    con.execute(f"COPY ({query}) TO '{folder}' (FORMAT parquet, PARTITION_BY (part), "
+                "ROW_GROUP_SIZE 512, OVERWRITE_OR_IGNORE)")
+    return sorted(str(p) for p in folder.rglob("*.parquet"))
+
+
 def read_docs(path: str | Path) -> Iterator[dict[str, Any]]:
-    """The rows of a :data:`DOCS` file (the refine pass reads its input this way)."""
+    """The rows of a file of :func:`write_parts` (the refine pass reads its input this
+    way)."""
     import pyarrow.parquet as pq
 
     table = pq.ParquetFile(path)

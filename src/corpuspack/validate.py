@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from corpuspack.commit import Layout, pending_commit
 from corpuspack.document import COLUMNS, text_sha256
 from corpuspack.errors import UsageError
 from corpuspack.normalise import is_normalised, maybe_mojibake
@@ -60,8 +61,8 @@ from corpuspack.reader import (
     resolve_descriptor,
 )
 from corpuspack.safefs import OWN_MARKER, UnsafeFile, open_read, read_bytes, resolve_inside
+from corpuspack.shards import shard_of
 from corpuspack.stats import CorpusStats
-from corpuspack.write import Layout, pending_commit, shard_of
 
 MAX_PROBLEMS = 200
 SUMS = "SHA256SUMS"

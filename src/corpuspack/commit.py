@@ -1,29 +1,21 @@
-"""Writing data files: id-range shards, and the atomic swap of a finished package.
+"""Committing a package: the staging folder, the atomic swap, and recovery.
 
-Shards
-    Documents are sorted by id and shard ``i`` of ``n`` holds the ids whose first 32 bits
-    fall in the i-th of n equal ranges. Adding a document therefore changes one shard only
-    (good for git), and the shard count ``n`` is the smallest power of two that keeps shards
-    near the configured size, so no file grows without bound.
-Commit
-    A build writes everything into a staging folder beside the data folder, then records a
-    commit journal and swaps the folders and the descriptor. If the process dies before the
-    journal exists, the previous package is untouched; after, the next build (or
-    :func:`recover`) completes the swap. A reader looking in the instant between the renames
-    finds the journal there, and ``validate`` reports the commit as pending.
+A build writes everything into a staging folder beside the data folder, then records a
+commit journal and swaps the folders and the descriptor. If the process dies before the
+journal exists, the previous package is untouched; after, the next build (or
+:func:`recover`) completes the swap. A reader looking in the instant between the renames
+finds the journal there, and ``validate`` reports the commit as pending. Only folders
+corpuspack made are ever removed: working folders carrying the marker of a process that no
+longer runs, and previous data folders file by file from their record.
 """
 
 from __future__ import annotations
 
-import bisect
-import gzip
 import hashlib
-import io
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
 
 import orjson
 
@@ -32,154 +24,18 @@ from corpuspack.ownership import LEGACY_DATA, RECORD, remove_recorded, write_rec
 from corpuspack.safefs import (
     OWN_MARKER,
     UnsafeFile,
-    create_file,
     make_own_dir,
     owner_alive,
     read_bytes,
     remove_own_dir,
     write_new,
 )
+from corpuspack.shards import ShardInfo
 
 DESCRIPTOR_IN_STAGING = "datapackage.json"
 STAGING_PREFIX = ".corpuspack-staging-"
 OLD_PREFIX = ".corpuspack-old-"
 WORK_PREFIX = ".corpuspack-work-"
-
-
-def shard_count(total_bytes: int, shard_bytes: int) -> int:
-    """The smallest power of two n with total_bytes / n <= shard_bytes."""
-    n = 1
-    while total_bytes > n * shard_bytes:
-        n *= 2
-    return n
-
-
-def shard_of(doc_id: bytes, n: int) -> int:
-    """The shard an id belongs to among n shards."""
-    return (int(doc_id[:8], 16) * n) >> 32
-
-
-def _first_id(index: int, n: int) -> str:
-    """The smallest id (as a prefix) of shard ``index`` of n."""
-    return f"{-(-(index << 32) // n):08x}"
-
-
-@dataclass(frozen=True)
-class ShardInfo:
-    """One written data file."""
-
-    name: str
-    filename: str
-    rows: int
-    bytes: int
-    sha256: str
-
-
-class _HashingFile(io.RawIOBase):
-    """A write-only file that hashes and counts what goes through it."""
-
-    def __init__(self, path: Path) -> None:
-        self._fh = create_file(path)
-        self.sha = hashlib.sha256()
-        self.size = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: bytes) -> int:  # type: ignore[override]
-        self._fh.write(data)
-        self.sha.update(data)
-        self.size += len(data)
-        return len(data)
-
-    def close(self) -> None:
-        if not self._fh.closed:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-            self._fh.close()
-        super().close()
-
-
-class ShardWriter:
-    """Write sorted document lines into id-range shards, one open file at a time."""
-
-    def __init__(self, folder: Path, n_shards: int, compression: str = "none") -> None:
-        self.folder, self.n, self.compression = folder, n_shards, compression
-        self.shards: list[ShardInfo] = []
-        self._current = -1
-        self._raw: _HashingFile | None = None
-        self._out: IO[bytes] | None = None
-        self._rows = 0
-        self._last_id = b""
-
-    def _filename(self, index: int) -> str:
-        ext = ".jsonl.gz" if self.compression == "gzip" else ".jsonl"
-        return f"documents-{index:05d}-of-{self.n:05d}{ext}"
-
-    def _close_current(self) -> None:
-        if self._raw is None or self._out is None:
-            return
-        if self._out is not self._raw:
-            self._out.close()
-        self._raw.close()
-        filename = self._filename(self._current)
-        self.shards.append(ShardInfo(filename.split(".")[0], filename, self._rows,
-                                     self._raw.size, self._raw.sha.hexdigest()))
-        self._raw = self._out = None
-
-    def _open(self, index: int) -> IO[bytes]:
-        if index != self._current or self._out is None:
-            self._close_current()
-            self._current, self._rows = index, 0
-            self._raw = _HashingFile(self.folder / self._filename(index))
-            if self.compression == "gzip":
-                # fixed mtime and no file name: the same data gives the same bytes
-                self._out = gzip.GzipFile(  # type: ignore[assignment]
-                    filename="", mode="wb", fileobj=self._raw, compresslevel=6, mtime=0)
-            else:
-                self._out = self._raw  # type: ignore[assignment]
-        assert self._out is not None
-        return self._out
-
-    def add(self, doc_id: bytes, line: bytes) -> None:
-        """Append one document line; ids must come in strictly increasing order."""
-        if doc_id <= self._last_id:
-            raise ValueError("document ids must be written in increasing order")
-        self._last_id = doc_id
-        self._open(shard_of(doc_id, self.n)).write(line)
-        self._rows += 1
-
-    def add_batch(self, ids: list[str], lines: Any) -> None:
-        """Append document lines given as an Arrow binary array (no nulls), with their ids
-        in strictly increasing order: each shard's part is written in one piece, straight
-        from the array's buffer."""
-        import numpy as np
-        import pyarrow as pa
-
-        if not ids:
-            return
-        if ids[0].encode() <= self._last_id or any(
-                a >= b for a, b in zip(ids, ids[1:], strict=False)):
-            raise ValueError("document ids must be written in increasing order")
-        self._last_id = ids[-1].encode()
-        width = np.int64 if pa.types.is_large_binary(lines.type) else np.int32
-        offsets = np.frombuffer(lines.buffers()[1], dtype=width)[
-            lines.offset : lines.offset + len(lines) + 1]
-        data = memoryview(lines.buffers()[2]) if len(lines) else memoryview(b"")
-        start = 0
-        while start < len(ids):
-            index = shard_of(ids[start].encode(), self.n)
-            end = len(ids)
-            if shard_of(ids[-1].encode(), self.n) != index:  # the first id of the next shard
-                end = bisect.bisect_left(ids, _first_id(index + 1, self.n), start)
-            self._open(index).write(data[offsets[start] : offsets[end]])
-            self._rows += end - start
-            start = end
-
-    def close(self) -> list[ShardInfo]:
-        """Finish the last shard and list every shard written."""
-        self._close_current()
-        return self.shards
 
 
 def write_json(path: Path, value: object) -> None:

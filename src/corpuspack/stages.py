@@ -1,0 +1,270 @@
+"""The stages of a build, one function each, on an executor and a query engine.
+
+1. plan (:func:`walk`): walk the source folder; batch files into tasks;
+2. map (:func:`map_files`, :mod:`corpuspack.tasks` on the executor): read, decode,
+   normalise, strip per-document boilerplate, redact, identify languages, decide the quality
+   filters; write one typed run per task (:mod:`corpuspack.runs`);
+3. frequent lines (:func:`refine`): count lines across documents of each source
+   (:mod:`corpuspack.passes`); rewrite the documents holding frequent ones (executor);
+4. duplicates (:func:`duplicates`): exact duplicates (:mod:`corpuspack.dedup`),
+   near-duplicate clusters (:mod:`corpuspack.neardup`), and what the shards get;
+5. lists (:func:`lists`): the report's counts, skipped, filtered and duplicate lists;
+6. shards (:func:`shards`): documents in id order into id-range shards
+   (:mod:`corpuspack.shards`);
+7. descriptor and report (:func:`describe`) into the staging folder; the commit
+   (:mod:`corpuspack.commit`) is :func:`corpuspack.build.build`'s.
+
+Stages 3 to 7 query the runs with DuckDB; none holds the corpus in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from corpuspack import passes
+from corpuspack.commit import DESCRIPTOR_IN_STAGING, write_json
+from corpuspack.config import CorpusConfig
+from corpuspack.dedup import DedupResult, find_exact_duplicates
+from corpuspack.document import table_schema
+from corpuspack.errors import CorpusError
+from corpuspack.executors import Executor
+from corpuspack.neardup import find_clusters
+from corpuspack.package import REPORT_FILE, SCHEMA_FILE, descriptor
+from corpuspack.pipeline import Settings
+from corpuspack.progress import ProgressHook
+from corpuspack.report import BuildReport, Skipped
+from corpuspack.runs import (
+    DocSettings,
+    LinesWriter,
+    Runs,
+    file_key_of,
+    read_counts,
+    register,
+)
+from corpuspack.shards import ShardInfo, ShardWriter, shard_count
+from corpuspack.sources.files import SourceFile, walk_sources
+from corpuspack.tasks import RefineTask, map_tasks, run_map, run_refine
+
+if TYPE_CHECKING:
+    import duckdb
+
+MiB = 1 << 20
+AUDIT_FILE = "boilerplate-audit.jsonl"
+
+
+def settings_for(config: CorpusConfig) -> Settings:
+    """The per-file settings a config implies."""
+    opts = config.options
+    return Settings(
+        defaults=dict(config.defaults),
+        language_sample_chars=opts.language_sample_chars,
+        max_file_bytes=opts.max_file_mb * MiB,
+        max_inflated_bytes=opts.max_inflated_mb * MiB,
+        max_document_bytes=opts.max_document_mb * MiB,
+        max_metadata_bytes=opts.max_metadata_kb * 1024,
+        max_meta_bytes=opts.max_meta_kb * 1024,
+        boilerplate=config.boilerplate,
+        pii=config.pii,
+        repetition_signals=config.quality.wants_repetition,
+    )
+
+
+
+def build_into(config: CorpusConfig, staging: Path, workdir: Path, executor: Executor,
+               progress: ProgressHook) -> BuildReport:
+    """Build the package of ``config`` into ``staging`` (nothing committed), working in
+    ``workdir``; return the report."""
+    b = Build(config, staging, workdir, executor, progress)
+    map_files(b)
+    refine(b)
+    con = b.connect()
+    try:
+        dedup = duplicates(b, con)
+        lists(b, con, dedup)
+        written = shards(b, con, dedup)
+        describe(b, con, written)
+    finally:
+        con.close()
+    return b.report
+
+
+@dataclass
+class Build:
+    """One build in progress: its inputs, where it writes, what it found so far."""
+
+    config: CorpusConfig
+    staging: Path
+    workdir: Path
+    executor: Executor
+    progress: ProgressHook
+    report: BuildReport = field(default_factory=BuildReport)
+    runs: Runs = field(default_factory=Runs)
+
+    def __post_init__(self) -> None:
+        self.settings = settings_for(self.config)
+        self.doc_settings = DocSettings(self.config.near_dedup,
+                                        self.config.boilerplate.counts_lines,
+                                        self.config.quality)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A query engine over the build's runs (closed before the executor runs again:
+        forking a process that runs DuckDB's threads is not safe)."""
+        con = passes.connect(self.workdir, self.executor.workers)
+        register(con, self.runs)
+        con.execute("CREATE OR REPLACE VIEW candidates AS SELECT * FROM docs "
+                    "WHERE filtered IS NULL")
+        return con
+
+
+def walk(b: Build) -> Iterator[tuple[SourceFile, bytes]]:
+    """Every source file of the build with its key; skipped ones go to a LINES file."""
+    opts = b.config.options
+    exclude = (b.config.data_dir, b.config.data_dir.parent / ".git")
+    skips = LinesWriter(b.workdir / "skips-walk.parquet")
+    for item in walk_sources(b.config.source_dir, exclude,
+                             max_manifest_bytes=opts.max_manifest_mb * MiB,
+                             max_manifest_patterns=opts.max_manifest_patterns,
+                             max_meta_bytes=opts.max_meta_kb * 1024):
+        if isinstance(item, Skipped):
+            skips.add(item.to_line())
+            b.report.files_seen += 1
+        else:
+            yield item, file_key_of(item.rel)
+    b.runs.skips.append(skips.close())
+
+
+def map_files(b: Build) -> None:
+    """Read every source file into runs, on the executor."""
+    b.progress.stage("reading sources (files)")
+    out = b.workdir / "runs"
+    out.mkdir()
+    for result in b.executor.map(run_map, map_tasks(walk(b), b.settings, b.doc_settings,
+                                                    out)):
+        b.runs.docs.append(result.docs)
+        b.runs.files.append(result.files)
+        b.progress.advance(result.n_files, result.bytes_in)
+
+
+def refine(b: Build) -> None:
+    """Count lines across documents of each source; remove the frequent ones (on the
+    executor) from the documents holding them."""
+    rules = b.config.boilerplate
+    if not rules.counts_lines:
+        return
+    b.progress.stage("counting lines across documents")
+    con = b.connect()
+    try:
+        b.report.frequent_lines = passes.frequent_lines(con, rules.frequent_min_docs,
+                                                        rules.frequent_min_fraction)
+        inputs = passes.refine_inputs(con, b.workdir / "refine-input",
+                                      4 * b.executor.workers) if b.report.frequent_lines \
+            else []
+    finally:
+        con.close()
+    if not inputs:
+        return
+    b.progress.stage("removing frequent lines (documents)", len(inputs))
+    out = b.workdir / "refined"
+    out.mkdir()
+    tasks = [RefineTask(i, path, rules, b.doc_settings, b.config.quality.wants_repetition,
+                        str(out)) for i, path in enumerate(inputs)]
+    for result in b.executor.map(run_refine, tasks):
+        if result.docs:
+            b.runs.refined.append(result.docs)
+        if result.audit:
+            b.runs.audit.append(result.audit)
+        b.report.removed.update(result.removed)
+        b.progress.advance(1)
+
+
+def duplicates(b: Build, con: duckdb.DuckDBPyConnection) -> DedupResult:
+    """Exact duplicates, near-duplicate clusters, and what the shards get."""
+    b.progress.stage("finding duplicates")
+    config, report = b.config, b.report
+    dedup = find_exact_duplicates(con, config.options.exact_dedup)
+    report.duplicates_dropped = dedup.duplicates
+    near = config.near_dedup
+    members: dict[str, tuple[str, float]] = {}
+    if near.enabled:
+        con.execute("CREATE OR REPLACE VIEW near_input AS SELECT id, signature, bands "
+                    "FROM candidates WHERE signature IS NOT NULL")
+        clusters = find_clusters(con, near)
+        members = clusters.members
+        report.near_pairs_checked = clusters.pairs_checked
+        report.near_duplicate_clusters = clusters.clusters
+    settled = passes.settle(con, members, near.keep)
+    report.near_duplicates_dropped = settled.near_dropped
+    return dedup
+
+
+def lists(b: Build, con: duckdb.DuckDBPyConnection, dedup: DedupResult) -> None:
+    """The report's counts and lists: skipped, filtered, duplicates; fail when no document
+    is left."""
+    report, workdir = b.report, b.workdir
+    found = passes.counts(con)
+    report.files_seen += found["files"]
+    report.files_read = found["files_read"]
+    report.documents_read = found["documents"]
+    report.bytes_in = found["bytes_in"]
+    report.repaired_mojibake = found["repaired"]
+    report.encodings.update(found["encodings"])
+    for blob in passes.file_counts(con):
+        counts = read_counts(blob)
+        report.removed.update(counts["removed"])
+        report.pii.update(counts["pii"])
+        report.notes.update(counts["notes"])
+    skipped = workdir / "skipped.jsonl"
+    report.count_skipped(passes.sorted_lines(con, "SELECT line FROM skips UNION ALL "
+                                             "SELECT line FROM collisions", skipped), skipped)
+    report.filtered_file = workdir / "filtered.jsonl"
+    for line in passes.sorted_lines(con, "SELECT filtered AS line FROM docs WHERE filtered "
+                                    "IS NOT NULL", report.filtered_file):
+        report.documents_filtered += 1
+        report.filtered_by_reason[Skipped.from_line(line).reason.split(" ")[1]] += 1
+    written = report.documents_read - report.documents_filtered - dedup.duplicates
+    if written <= 0:
+        reasons = {**report.skipped_by_reason, **{
+            f"quality: {k}": v for k, v in sorted(report.filtered_by_reason.items())}}
+        raise CorpusError(
+            f"no documents: {report.files_seen} file(s) seen, {report.skip_count} skipped, "
+            f"{report.documents_filtered} filtered, {dedup.duplicates} duplicates"
+            + (" (" + ", ".join(f"{k}: {v}" for k, v in reasons.items()) + ")" if reasons
+               else "")
+        )
+    report.duplicates_file = passes.duplicates(con, workdir / "duplicates.jsonl")
+
+
+def shards(b: Build, con: duckdb.DuckDBPyConnection, dedup: DedupResult
+            ) -> list[ShardInfo]:
+    """Write the documents in id order into id-range shards."""
+    options, report = b.config.options, b.report
+    b.progress.stage("writing shards (documents)", report.documents_read
+                     - report.documents_filtered - dedup.duplicates)
+    n_shards = shard_count(dedup.kept_bytes, max(1, int(options.shard_size_mb * MiB)))
+    writer = ShardWriter(b.staging, n_shards, options.compression)
+    for ids, lines in passes.ordered_documents(con, dedup.kept_bytes):
+        writer.add_batch(ids, lines)
+        report.documents_written += len(ids)
+        b.progress.advance(len(ids))
+    shards = writer.close()
+    report.shards = shards
+    report.bytes_out = sum(s.bytes for s in shards)
+    report.data_files = [s.filename for s in shards]
+    return shards
+
+
+def describe(b: Build, con: duckdb.DuckDBPyConnection, shards: list[ShardInfo]) -> None:
+    """Schema, audit, build report and descriptor, into the staging folder."""
+    config, report, staging = b.config, b.report, b.staging
+    write_json(staging / SCHEMA_FILE, table_schema())
+    if config.boilerplate.audit:
+        for _ in passes.sorted_lines(con, "SELECT line FROM audit", staging / AUDIT_FILE):
+            pass
+        report.data_files.append(AUDIT_FILE)
+    report.write_json(staging / REPORT_FILE, timing=False)
+    stats = passes.statistics(con)
+    write_json(staging / DESCRIPTOR_IN_STAGING,
+               descriptor(config, shards, stats.to_dict(), report.summary(timing=False)))
