@@ -8,6 +8,10 @@
         # left, pages/s; by script
     python scripts/measure_formats.py pdf-speed PDF...   # pages/s and MB/s, whole files
     python scripts/measure_formats.py office DIR     # DOCX/ODT/EPUB readers against pandoc
+        # DIR: NAME.md converted by pandoc 2.17 (Debian 12) to NAME.docx, .odt, .epub, and
+        # `pandoc NAME.md -t plain --wrap=none -o NAME.ref.txt`; the sets of docs/design.md:
+        # tests/fixtures/html/*.html (pandoc -f html -s -o NAME.md), the texts of
+        # tests/fixtures/multilingual, docs/design.md and README.md's "Source formats"
     python scripts/measure_formats.py warc WARC...       # FastWARC and warcio: records/s, MB/s
     python scripts/measure_formats.py html DIR       # read_html pages/s and MB/s
     python scripts/measure_formats.py csv                # rows/s of the CSV reader
@@ -219,6 +223,98 @@ def measure_pdf_speed(paths: list[Path]) -> None:
           f"pages/s, {mb / best:.1f} MB/s")
 
 
+# ---------------------------------------------------------------------------------------
+# DOCX, ODT, EPUB: each reader's text against pandoc's plain text of the same source
+
+
+def docx_python_docx(data: bytes) -> str:
+    import docx  # python-docx
+
+    document = docx.Document(io.BytesIO(data))
+    out = []
+    for block in document.iter_inner_content():
+        if hasattr(block, "rows"):
+            out.extend("\t".join(c.text for c in row.cells) for row in block.rows)
+        else:
+            out.append(block.text)
+    return "\n\n".join(out)
+
+
+def docx_mammoth(data: bytes) -> str:
+    import mammoth
+
+    from corpuspack.sources.formats._package import html_text
+
+    html = mammoth.convert_to_html(io.BytesIO(data)).value
+    return html_text(f"<html><body>{html}</body></html>")[0]
+
+
+def odt_odfpy(data: bytes) -> str:
+    from odf import teletype
+    from odf.opendocument import load
+
+    document = load(io.BytesIO(data))
+    body = next(n for n in document.body.childNodes
+                if getattr(n, "qname", ("", ""))[1] == "text")
+    return "\n\n".join(teletype.extractText(node) for node in body.childNodes)
+
+
+def _corpuspack(kind: str) -> Callable[[bytes], str]:
+    def read(data: bytes) -> str:
+        from corpuspack.sources.formats import docx, epub, odt
+
+        reader = {"docx": docx.read_docx, "odt": odt.read_odt, "epub": epub.read_epub}[kind]
+        return reader(data).text
+    return read
+
+
+OFFICE_READERS: dict[str, dict[str, Callable[[bytes], str]]] = {
+    "docx": {"corpuspack (lxml)": _corpuspack("docx"), "python-docx": docx_python_docx,
+             "mammoth + HTML extraction": docx_mammoth},
+    "odt": {"corpuspack (lxml)": _corpuspack("odt"), "odfpy": odt_odfpy},
+    "epub": {"corpuspack (lxml + HTML extraction)": _corpuspack("epub")},
+}
+_BULLET = re.compile(r"^\s*(?:[-•*◦▪]|\d+[.)])\s+\S", re.M)
+
+
+def measure_office(folder: Path, repeat: int) -> None:
+    """Per format and reader, over every NAME.{docx,odt,epub} with NAME.ref.txt (pandoc
+    -t plain of the same source) in ``folder``: share of the reference's word pairs found,
+    list items of the reference found as a line marked with a bullet or number,
+    documents/s (best of ``repeat``)."""
+    for kind, readers in OFFICE_READERS.items():
+        files = sorted(folder.glob(f"*.{kind}"))
+        refs = {f: f.with_suffix(".ref.txt").read_text(encoding="utf-8") for f in files}
+        datas = {f: f.read_bytes() for f in files}
+        print(f"\n{kind}: {len(files)} files, {sum(map(len, datas.values())) / 1e6:.1f} MB")
+        print("| reader | word pairs found | list items marked | docs/s |")
+        print("|---|---|---|---|")
+        for name, reader in readers.items():
+            pairs, items = [], [0, 0]
+            for f in files:
+                text = reader(datas[f])
+                ref = tokens(refs[f])
+                got = set(zip(*(lambda t: (t, t[1:]))(tokens(text)), strict=False))
+                want = set(zip(ref, ref[1:], strict=False))
+                pairs.append(len(want & got) / max(1, len(want)))
+                starts = {" ".join(tokens(line)[:4]) for line in text.splitlines()
+                          if _BULLET.match(line)}
+                for match in _BULLET.finditer(refs[f]):
+                    line = refs[f][match.start():refs[f].find("\n", match.start())]
+                    words = " ".join(tokens(line)[:4])
+                    if words:
+                        items[1] += 1
+                        items[0] += any(words in s for s in starts if s)
+            best = float("inf")
+            for _ in range(repeat):
+                start = time.perf_counter()
+                for f in files:
+                    reader(datas[f])
+                best = min(best, time.perf_counter() - start)
+            print(f"| {name} | {statistics.mean(pairs):.3f} | {items[0]}/{items[1]} | "
+                  f"{len(files) / best:.0f} |")
+
+
 def _lines_from(list_file: str) -> list[Path]:
     return [Path(line.strip()) for line in Path(list_file).read_text().splitlines()
             if line.strip()]
@@ -234,9 +330,14 @@ def main(argv: Iterable[str] | None = None) -> None:
     pdf.add_argument("--step", type=int, default=1)
     speed = sub.add_parser("pdf-speed")
     speed.add_argument("pdfs", nargs="+")
+    office = sub.add_parser("office")
+    office.add_argument("folder")
+    office.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.what == "pdf":
         measure_pdf(_lines_from(args.list)[:: args.step], args.pages)
+    elif args.what == "office":
+        measure_office(Path(args.folder), args.repeat)
     elif args.what == "pdf-speed":
         measure_pdf_speed([Path(p) for p in args.pdfs])
 

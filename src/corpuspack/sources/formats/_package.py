@@ -18,6 +18,7 @@ Every failure is a :class:`~corpuspack.errors.SkipFile` with the reason.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from typing import Any
 
@@ -124,3 +125,46 @@ class Package:
         except XMLError as exc:
             raise SkipFile(f"corrupt {self.kind}: {name!a} is not well-formed XML "
                            f"({exc})") from None
+
+
+# ---------------------------------------------------------------------------------------
+# Text of documents through the HTML extraction: DOCX and ODT are written as simple HTML
+# (headings, paragraphs, lists, tables, preformatted blocks) and EPUB chapters are XHTML, so
+# all three get their text, list bullets and table layout from the same extraction.
+
+
+def html_text(html: str) -> tuple[str, frozenset[str]]:
+    """The text of an HTML document or fragment and the lines of its ``<pre>`` blocks:
+    Resiliparse's extraction of all visible text (``main_content=False``: a document's
+    or a book chapter's text is all content; :func:`corpuspack.sources.html.plain_text`)
+    and :func:`corpuspack.sources.html.verbatim_lines`."""
+    from resiliparse.parse.html import HTMLTree
+
+    from corpuspack.sources import html as extract
+
+    tree = HTMLTree.parse(html)
+    if extract.check_nesting(tree) is not None:  # deeper than browsers nest: linear text
+        return extract.flat_text(tree), frozenset()
+    return extract.plain_text(tree, main_content=False), extract.verbatim_lines(tree)
+
+
+_SINGLE_PARAGRAPH = re.compile(r"<(li|td)><p>((?:(?!</?p>).)*)</p>(?=</td>|</li>|<ul>|<ol>)",
+                               re.S)
+
+
+def body_html(blocks: list[str]) -> str:
+    """A document's HTML from the blocks a DOCX or ODT writer wrote: a list item or table
+    cell holding one paragraph holds its text (as an HTML list item or cell does, so a
+    table row comes out on one line, its cells separated by tabs, as EPUB's do)."""
+    return "<html><body>" + _SINGLE_PARAGRAPH.sub(r"<\1>\2", "".join(blocks)) + \
+        "</body></html>"
+
+
+def escape(text: str) -> str:
+    """Text as HTML character data."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def local(tag: object) -> str:
+    """An lxml element's tag without its namespace ('' for comments and the like)."""
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
