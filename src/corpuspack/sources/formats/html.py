@@ -36,7 +36,7 @@ def _html_metadata(html: str) -> dict[str, Any]:
     return meta
 
 
-def read_html(data: bytes, score: Scorer | None) -> RawRecord:
+def read_html(data: bytes, score: Scorer | None, declared: str | None = None) -> RawRecord:
     """HTML: main text by Resiliparse, page metadata by trafilatura, ``<html lang>`` kept.
 
     The main text is checked against the element the page marks as its main content
@@ -49,6 +49,10 @@ def read_html(data: bytes, score: Scorer | None) -> RawRecord:
     page_title`), never trafilatura's guess. ``verbatim`` holds the lines of ``<pre>`` and
     block-level ``<code>`` (:func:`~corpuspack.sources.html.verbatim_lines`).
 
+    ``declared`` is a charset named outside the page (a WARC response's HTTP header); else
+    the page's ``<meta charset>``. Either is verified, not trusted
+    (:func:`~corpuspack.sources.decode.decode_bytes`).
+
     A page nested too deeply for main-content extraction in linear time (see
     :mod:`corpuspack.sources.html`) gets all its visible text as one paragraph and its
     ``<title>``, without trafilatura, and ``meta["extraction"]`` says why.
@@ -58,8 +62,7 @@ def read_html(data: bytes, score: Scorer | None) -> RawRecord:
 
     from corpuspack.sources import html as extract
 
-    declared = None
-    if not data.isascii():
+    if declared is None and not data.isascii():  # a charset from outside (HTTP) comes first
         declared = detect_encoding(data, html5_compatible=False, from_html_meta=True)
     decoded = decode_bytes(data, declared=declared, score=score)
     tree = HTMLTree.parse(decoded.text)
