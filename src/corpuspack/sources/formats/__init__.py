@@ -50,10 +50,21 @@ from __future__ import annotations
 
 import os
 
-from corpuspack.sources.formats import docx, epub, html, jsonl, markdown, odt, pdf, text, warc
+from corpuspack.sources.formats import (
+    csv,
+    docx,
+    epub,
+    html,
+    jsonl,
+    markdown,
+    odt,
+    pdf,
+    text,
+    warc,
+)
 from corpuspack.sources.readers import Format
 
-MODULES = (text, markdown, html, jsonl, pdf, docx, odt, epub, warc)
+MODULES = (text, markdown, html, jsonl, pdf, docx, odt, epub, warc, csv)
 FORMATS: dict[str, Format] = {module.FORMAT.name: module.FORMAT for module in MODULES}
 BY_EXTENSION: dict[str, Format] = {ext: f for f in FORMATS.values() for ext in f.extensions}
 
