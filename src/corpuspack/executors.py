@@ -185,7 +185,8 @@ def default_workers() -> int:
 
 
 # name -> a class, or "module:attribute" imported on first use (engines with heavy imports)
-_REGISTRY: dict[str, Any] = {"local": LocalExecutor, "serial": SerialExecutor}
+_REGISTRY: dict[str, Any] = {"local": LocalExecutor, "serial": SerialExecutor,
+                             "ray": "corpuspack.ray_executor:RayExecutor"}
 
 
 def register(name: str, factory: Callable[..., Executor] | str) -> None:
