@@ -25,8 +25,10 @@ from .conftest import build_to, make_tree, read_docs, text_of
 
 
 def digest_tree(folder: Path) -> dict[str, str]:
+    """Every file of a package (its build cache aside: not part of it)."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.relative_to(folder).parts[0] != ".corpuspack-cache"}
 
 
 def test_stock_frictionless_cli_validates_the_package(built) -> None:
@@ -150,13 +152,15 @@ def test_killed_build_leaves_previous_package(tmp_path: Path) -> None:
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert staging_seen
-    leftovers = {p.name for p in config.package_dir.iterdir()} - {"data", "datapackage.json"}
+    leftovers = {p.name for p in config.package_dir.iterdir()} - {"data", "datapackage.json",
+                                                                  ".corpuspack-cache"}
     assert leftovers  # the killed build left its staging folder behind ...
     assert {k: v for k, v in digest_tree(config.package_dir).items()
             if not k.startswith(".corpuspack")} == before  # ... but the package is intact
     assert validate_package(config.package_dir).valid
-    build(config, workers=1)  # the next build cleans up
-    assert {p.name for p in config.package_dir.iterdir()} == {"data", "datapackage.json"}
+    build(config, workers=1)  # the next build cleans up (and keeps its cache)
+    assert {p.name for p in config.package_dir.iterdir()} == {"data", "datapackage.json",
+                                                             ".corpuspack-cache"}
 
 
 def test_interrupted_commit_is_completed(tree: Path, tmp_path: Path) -> None:

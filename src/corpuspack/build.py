@@ -18,6 +18,7 @@ from pathlib import Path
 
 import orjson
 
+from corpuspack.cache import DEFAULT_CACHE, Cache, cache_folder, open_cache
 from corpuspack.commit import DESCRIPTOR_IN_STAGING, Layout, commit, record_staging, recover
 from corpuspack.config import CorpusConfig
 from corpuspack.errors import CorpusError, UsageError
@@ -26,10 +27,17 @@ from corpuspack.lock import exclusive, lock_path
 from corpuspack.ownership import LEGACY_DATA, check_output, check_replaceable
 from corpuspack.progress import NoProgress, ProgressHook
 from corpuspack.report import BuildReport
-from corpuspack.safefs import OWN_MARKER, UnsafeFile, open_read, read_bytes, remove_own_dir
+from corpuspack.safefs import (
+    OWN_MARKER,
+    UnsafeFile,
+    is_within,
+    open_read,
+    read_bytes,
+    remove_own_dir,
+)
 from corpuspack.stages import build_into, settings_for
 
-__all__ = ["build", "check_outputs", "settings_for"]
+__all__ = ["DEFAULT_CACHE", "build", "check_outputs", "settings_for"]
 
 @contextmanager
 def _lock(layout: Layout) -> Iterator[None]:
@@ -78,12 +86,17 @@ def _check_descriptor(path: Path) -> None:
 
 def build(config: CorpusConfig, *, workers: int | None = None, strict: bool = False,
           check: bool = False, progress: ProgressHook | None = None,
-          executor: Executor | str | None = None) -> BuildReport:
+          executor: Executor | str | None = None,
+          cache: Path | str | None = DEFAULT_CACHE) -> BuildReport:
     """Build the corpus package described by ``config``; return the build report.
 
     ``executor`` runs the per-file work: an :class:`~corpuspack.executors.Executor`, a name
     (``"local"``, ``"serial"``, see :func:`~corpuspack.executors.get_executor`) or None for
     the local process pool of ``workers`` processes (default: all cores).
+
+    ``cache``: the folder of per-file results kept between builds (:mod:`corpuspack.cache`);
+    by default ``CORPUSPACK_CACHE`` if set (``off``: none), else ``.corpuspack-cache``
+    beside the descriptor; None: no cache. The output does not depend on it.
 
     With ``check`` nothing is written: the package is built in a temporary folder and
     compared byte for byte with the committed one; differing files are listed in
@@ -96,12 +109,49 @@ def build(config: CorpusConfig, *, workers: int | None = None, strict: bool = Fa
     layout = Layout(config.descriptor, config.data_dir)
     started = time.perf_counter()
     run_on = resolve(executor, workers)
+    folder = cache_folder(config.descriptor, cache)
+    if folder is not None:
+        _check_cache_folder(config, folder)
+    if check and folder is not None and cache is DEFAULT_CACHE \
+            and not folder.parent.is_dir():
+        folder = None  # nothing built there yet: --check creates no folder
+    report = _build(config, check, strict, progress, layout, run_on, folder)
+    report.seconds = time.perf_counter() - started
+    if check and strict and report.skip_count:
+        raise CorpusError(f"--strict: {report.skip_count} file(s) or record(s) were skipped")
+    return report
+
+
+@contextmanager
+def _cache(folder: Path | None) -> Iterator[Cache | None]:
+    """The cache, opened for a build (after the outputs were checked: a refused build
+    leaves no trace) and evicted after it succeeded."""
+    cache = open_cache(folder)
+    try:
+        yield cache
+        if cache is not None:
+            cache.evict()
+    finally:
+        if cache is not None:
+            cache.close()
+
+
+def _check_cache_folder(config: CorpusConfig, folder: Path) -> None:
+    for name, path in (("the source folder", config.source_dir),
+                       ("the data folder", config.data_dir)):
+        if is_within(folder, path):
+            raise UsageError(f"the cache {folder} lies inside {name}: choose another folder")
+
+
+def _build(config: CorpusConfig, check: bool, strict: bool, progress: ProgressHook,
+           layout: Layout, run_on: Executor, folder: Path | None) -> BuildReport:
     if check:
-        with tempfile.TemporaryDirectory(prefix="corpuspack-check-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="corpuspack-check-") as tmp, \
+                _cache(folder) as cache:
             staging, workdir = Path(tmp) / "staging", Path(tmp) / "work"
             staging.mkdir()
             workdir.mkdir()
-            report = build_into(config, staging, workdir, run_on, progress)
+            report = build_into(config, staging, workdir, run_on, progress, cache)
             record_staging(staging, report.shards)
             report.check_differences = _compare(config, staging)
             _keep_lists(report)
@@ -112,7 +162,8 @@ def build(config: CorpusConfig, *, workers: int | None = None, strict: bool = Fa
             check_outputs(config)  # again: recovery may have changed what is there
             staging, workdir = layout.new_staging(), layout.new_workdir()
             try:
-                report = build_into(config, staging, workdir, run_on, progress)
+                with _cache(folder) as cache:
+                    report = build_into(config, staging, workdir, run_on, progress, cache)
                 if strict and report.skip_count:
                     first = report.first_skipped[0]
                     raise CorpusError(
@@ -124,9 +175,6 @@ def build(config: CorpusConfig, *, workers: int | None = None, strict: bool = Fa
             finally:
                 remove_own_dir(workdir)
                 remove_own_dir(staging)
-    report.seconds = time.perf_counter() - started
-    if check and strict and report.skip_count:
-        raise CorpusError(f"--strict: {report.skip_count} file(s) or record(s) were skipped")
     return report
 
 

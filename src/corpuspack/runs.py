@@ -130,13 +130,18 @@ class RunWriter:
     the Parquet file in row groups of at most ROW_GROUP_BYTES of JSON lines, so a task
     holds no more than one row group (or one large document) at a time."""
 
-    def __init__(self, settings: DocSettings, folder: Path, name: str) -> None:
+    def __init__(self, settings: DocSettings, folder: Path, name: str,
+                 tmp: Path | None = None) -> None:
+        """Write ``<name>.docs.parquet`` and ``<name>.files.parquet`` into ``folder``; with
+        ``tmp`` (a folder on the same file system) name them by the SHA-256 of their bytes
+        instead (the cache's runs: :mod:`corpuspack.cache`)."""
         self.settings, self.folder, self.name = settings, folder, name
+        self.content_names = tmp is not None
         self._docs: dict[str, list[Any]] = {n: [] for n in SCHEMAS.get()[0].names}
         self._bytes = 0
         self._files: list[FileResult] = []
         self._writer: Any = None
-        self._tmp = folder / f".{name}.docs.parquet.tmp"
+        self._tmp = (tmp or folder) / f".{name}-{os.getpid()}-{os.urandom(4).hex()}.tmp"
 
     def add(self, doc: Document, file: bytes, seq: int,
             line_keys: list[str] | None = None, sig: list[int] | None | bool = True) -> None:
@@ -205,14 +210,12 @@ class RunWriter:
         self._files.append(result)
 
     def close(self) -> tuple[str, str]:
-        """Write the run as ``<name>.docs.parquet`` and ``<name>.files.parquet`` in its
-        folder; return the two paths."""
+        """Write the run's files; return their paths (docs, files)."""
         import pyarrow as pa
 
         self._flush()
         self._writer.close()
-        docs_path = self.folder / f"{self.name}.docs.parquet"
-        os.replace(self._tmp, docs_path)
+        docs_path = self._place(self._tmp, "docs")
         files = pa.table({
             "file": [f.key for f in self._files],
             "source": [f.source for f in self._files],
@@ -224,10 +227,42 @@ class RunWriter:
             "skips": [f.skips for f in self._files],
             "audit": [f.audit for f in self._files],
             "cacheable": [f.cacheable for f in self._files],
-        }, schema=SCHEMAS.get()[1])
-        files_path = self.folder / f"{self.name}.files.parquet"
-        _write(files_path, files)
-        return str(docs_path), str(files_path)
+        }, schema=SCHEMAS.get()[1].with_metadata({"corpuspack.docs": docs_path.name}))
+        tmp = self._tmp.with_suffix(".files.tmp")
+        _write(tmp, files)
+        return str(docs_path), str(self._place(tmp, "files"))
+
+    def _place(self, tmp: Path, kind: str) -> Path:
+        if self.content_names:
+            with open(tmp, "rb") as fh:
+                name = hashlib.file_digest(fh, "sha256").hexdigest()
+        else:
+            name = self.name
+        path = self.folder / f"{name}.{kind}.parquet"
+        os.replace(tmp, path)  # equal bytes when it exists: replacing changes nothing
+        return path
+
+    def keys(self) -> list[bytes]:
+        """The keys of the source files whose results may be cached."""
+        return [f.key for f in self._files if f.cacheable]
+
+
+@dataclass
+class RunKeys:
+    """What a run's files file says about it: its docs file and its cacheable keys."""
+
+    docs: str
+    cacheable: list[bytes]
+
+
+def run_keys(files_path: str | Path) -> RunKeys:
+    """The docs file and cacheable file keys of a run, from its files file."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(files_path, columns=["file", "cacheable"])
+    docs = (table.schema.metadata or {}).get(b"corpuspack.docs", b"").decode()
+    keys, flags = table.column("file").to_pylist(), table.column("cacheable").to_pylist()
+    return RunKeys(docs, [k for k, ok in zip(keys, flags, strict=True) if ok])
 
 
 def utf8_length(text: str) -> int:
@@ -251,16 +286,16 @@ def read_counts(blob: bytes) -> dict[str, dict[str, int]]:
     return value
 
 
-class LinesWriter:
-    """Write a :data:`LINES` file of JSON lines, in batches (a list may be long)."""
+class RowsWriter:
+    """Write a Parquet file of rows, in batches (a list may be long)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._batch: list[bytes] = []
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path, self.schema = path, schema
+        self._batch: list[tuple[Any, ...]] = []
         self._writer: Any = None
 
-    def add(self, line: bytes) -> None:
-        self._batch.append(line)
+    def add(self, *row: Any) -> None:
+        self._batch.append(row)
         if len(self._batch) >= ROW_GROUP_ROWS:
             self._flush()
 
@@ -268,11 +303,15 @@ class LinesWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        schema = SCHEMAS.get()[2]
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, schema, compression="zstd",
+            self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd",
                                             compression_level=1)
-        self._writer.write_table(pa.table({"line": self._batch}, schema=schema))
+        columns: list[Sequence[Any]] = list(zip(*self._batch, strict=True)) if self._batch \
+            else [[] for _ in self.schema.names]
+        self._writer.write_table(pa.table(
+            {n: pa.array(c, t) for n, t, c in zip(self.schema.names, self.schema.types,
+                                                   columns, strict=True)},
+            schema=self.schema))
         self._batch = []
 
     def close(self) -> str:
@@ -280,6 +319,21 @@ class LinesWriter:
         self._flush()
         self._writer.close()
         return str(self.path)
+
+
+class LinesWriter(RowsWriter):
+    """Write a :data:`LINES` file of JSON lines."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, SCHEMAS.get()[2])
+
+
+def wanted_writer(path: Path) -> RowsWriter:
+    """A writer of the rows of cached runs a build uses: (docs, files, file key)."""
+    import pyarrow as pa
+
+    return RowsWriter(path, pa.schema([("docs", pa.string()), ("files", pa.string()),
+                                       ("file", pa.binary(16))]))
 
 
 def write_lines(path: Path, lines: Iterable[bytes]) -> str:
@@ -311,16 +365,19 @@ def read_docs(path: str | Path) -> Iterator[dict[str, Any]]:
 
 @dataclass
 class Runs:
-    """The run files of one build, and the source files of the build they hold.
+    """The run files of one build.
 
-    ``wanted``: a :data:`LINES`-like file of the file keys this build uses (None: every row
-    of the runs is this build's). Runs taken from the cache also hold rows of files that
-    changed since: they are left out by ``wanted``.
+    ``docs`` and ``files``: runs this build wrote (every row is this build's). ``cached``:
+    a file of (docs, files, file key) rows naming the rows of runs taken from the cache
+    that this build uses (those runs also hold rows of files that changed since, or of
+    other source folders); ``cached_docs``, ``cached_files``: those runs.
     """
 
     docs: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
-    wanted: str | None = None
+    cached: str | None = None
+    cached_docs: list[str] = field(default_factory=list)
+    cached_files: list[str] = field(default_factory=list)
     refined: list[str] = field(default_factory=list)  # rows replacing rows of docs
     audit: list[str] = field(default_factory=list)  # LINES files
     skips: list[str] = field(default_factory=list)  # LINES files
@@ -338,39 +395,46 @@ def register(con: duckdb.DuckDBPyConnection, runs: Runs) -> None:
     ``files``    one row per source file (:data:`FILES` columns);
     ``skips``    every skipped file or record, ``audit`` every audit line (``line``).
     """
+    import pyarrow as pa
+
     docs_schema, files_schema, lines_schema = SCHEMAS.get()
 
-    def source(paths: Sequence[str], schema: pa.Schema) -> str:
+    def source(paths: Sequence[str], schema: pa.Schema, name: str) -> str:
         if not paths:  # an empty relation with the columns
-            import pyarrow as pa
-
-            name = f"empty_{abs(hash(schema.to_string())) % 10**8}"
-            con.register(name, pa.table({n: pa.array([], t) for n, t in
-                                         zip(schema.names, schema.types, strict=True)}))
-            return name
+            con.register(f"empty_{name}", pa.table(
+                {n: pa.array([], t) for n, t in zip(schema.names, schema.types,
+                                                    strict=True)}))
+            return f"empty_{name}"
         return f"read_parquet({_list(paths)})"
 
-    keep = ""
-    if runs.wanted is not None:
-        con.execute(f"CREATE OR REPLACE TABLE wanted AS SELECT DISTINCT file FROM "
-                    f"read_parquet({_list([runs.wanted])})")
-        keep = " WHERE file IN (SELECT file FROM wanted)"
+    def cached(paths: Sequence[str], kind: str) -> str:
+        if not paths or runs.cached is None:
+            return ""
+        return (f" UNION ALL SELECT * EXCLUDE (filename) FROM read_parquet({_list(paths)}, "
+                f"filename = true) r SEMI JOIN wanted w ON w.{kind} = r.filename "
+                "AND w.file = r.file")
+
+    if runs.cached is not None:
+        con.execute(f"CREATE OR REPLACE TABLE wanted AS SELECT * FROM "
+                    f"read_parquet({_list([runs.cached])})")
     con.execute(f"CREATE OR REPLACE VIEW base AS SELECT * FROM "
-                f"{source(runs.docs, docs_schema)}{keep}")
+                f"{source(runs.docs, docs_schema, 'docs')}"
+                f"{cached(runs.cached_docs, 'docs')}")
     con.execute(f"CREATE OR REPLACE VIEW files AS SELECT * FROM "
-                f"{source(runs.files, files_schema)}{keep}")
+                f"{source(runs.files, files_schema, 'files')}"
+                f"{cached(runs.cached_files, 'files')}")
     if runs.refined:
         con.execute(f"CREATE OR REPLACE VIEW refined AS SELECT * FROM "
-                    f"{source(runs.refined, docs_schema)}")
+                    f"{source(runs.refined, docs_schema, 'refined')}")
         con.execute("CREATE OR REPLACE VIEW docs AS "
                     "SELECT b.* FROM base b ANTI JOIN refined r ON b.file = r.file "
                     "AND b.seq = r.seq UNION ALL SELECT * FROM refined")
     else:
         con.execute("CREATE OR REPLACE VIEW docs AS SELECT * FROM base")
-    lines = source(runs.skips, lines_schema)
+    lines = source(runs.skips, lines_schema, "skips")
     con.execute(f"CREATE OR REPLACE VIEW skips AS SELECT line FROM {lines} UNION ALL "
                 "SELECT unnest(skips) AS line FROM files")
-    lines = source(runs.audit, lines_schema)
+    lines = source(runs.audit, lines_schema, "audit")
     con.execute(f"CREATE OR REPLACE VIEW audit AS SELECT line FROM {lines} UNION ALL "
                 "SELECT unnest(audit) AS line FROM files")
 

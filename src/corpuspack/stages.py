@@ -19,12 +19,14 @@ Stages 3 to 7 query the runs with DuckDB; none holds the corpus in memory.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from corpuspack import passes
+from corpuspack.cache import Cache, Keys, Planned, settings_digest
 from corpuspack.commit import DESCRIPTOR_IN_STAGING, write_json
 from corpuspack.config import CorpusConfig
 from corpuspack.dedup import DedupResult, find_exact_duplicates
@@ -43,6 +45,7 @@ from corpuspack.runs import (
     file_key_of,
     read_counts,
     register,
+    wanted_writer,
 )
 from corpuspack.shards import ShardInfo, ShardWriter, shard_count
 from corpuspack.sources.files import SourceFile, walk_sources
@@ -52,6 +55,7 @@ if TYPE_CHECKING:
     import duckdb
 
 MiB = 1 << 20
+PLAN_CHUNK = 512  # files looked up in the cache at once
 AUDIT_FILE = "boilerplate-audit.jsonl"
 
 
@@ -74,10 +78,10 @@ def settings_for(config: CorpusConfig) -> Settings:
 
 
 def build_into(config: CorpusConfig, staging: Path, workdir: Path, executor: Executor,
-               progress: ProgressHook) -> BuildReport:
+               progress: ProgressHook, cache: Cache | None = None) -> BuildReport:
     """Build the package of ``config`` into ``staging`` (nothing committed), working in
-    ``workdir``; return the report."""
-    b = Build(config, staging, workdir, executor, progress)
+    ``workdir``, reading and filling ``cache``; return the report."""
+    b = Build(config, staging, workdir, executor, progress, cache)
     map_files(b)
     refine(b)
     con = b.connect()
@@ -100,6 +104,7 @@ class Build:
     workdir: Path
     executor: Executor
     progress: ProgressHook
+    cache: Cache | None = None
     report: BuildReport = field(default_factory=BuildReport)
     runs: Runs = field(default_factory=Runs)
 
@@ -119,8 +124,18 @@ class Build:
         return con
 
 
-def walk(b: Build) -> Iterator[tuple[SourceFile, bytes]]:
-    """Every source file of the build with its key; skipped ones go to a LINES file."""
+def cache_settings(b: Build) -> bytes:
+    """The digest of what per-file work depends on besides the file: its settings and the
+    document settings of runs, without those only corpus-wide passes use."""
+    config = b.config
+    rules = replace(config.boilerplate, frequent_min_docs=0, frequent_min_fraction=0.0)
+    near = replace(config.near_dedup, threshold=0.0, keep=False)
+    return settings_digest(replace(b.settings, boilerplate=rules), near,
+                           b.doc_settings.line_keys, b.doc_settings.filters)
+
+
+def walk(b: Build) -> Iterator[SourceFile]:
+    """Every source file of the build; skipped ones go to a LINES file."""
     opts = b.config.options
     exclude = (b.config.data_dir, b.config.data_dir.parent / ".git")
     skips = LinesWriter(b.workdir / "skips-walk.parquet")
@@ -132,19 +147,57 @@ def walk(b: Build) -> Iterator[tuple[SourceFile, bytes]]:
             skips.add(item.to_line())
             b.report.files_seen += 1
         else:
-            yield item, file_key_of(item.rel)
+            yield item
     b.runs.skips.append(skips.close())
 
 
+def plan(b: Build) -> Iterator[Planned]:
+    """The files to read, with their keys: with a cache, files whose results it holds are
+    taken from it (named in ``runs.cached``) and not read."""
+    files = walk(b)
+    cache = b.cache
+    if cache is None:
+        for src in files:
+            yield Planned(src, file_key_of(src.rel))
+        return
+    keys = Keys(cache, b.config.source_dir, cache_settings(b))
+    wanted = wanted_writer(b.workdir / "cached.parquet")
+    used: dict[str, str] = {}
+    while chunk := list(itertools.islice(files, PLAN_CHUNK)):
+        planned = list(keys.plan(chunk))
+        hits = cache.lookup([p.key for p in planned])
+        cached = size = 0
+        for p in planned:
+            hit = hits.get(p.key)
+            if hit is None:
+                yield p
+                continue
+            docs, files_name = (str(cache.path(n)) for n in hit)
+            used[docs] = files_name
+            wanted.add(docs, files_name, p.key)
+            cached += 1
+            size += p.src.size
+        b.report.files_cached += cached
+        b.progress.advance(cached, size)
+    b.runs.cached = wanted.close()
+    b.runs.cached_docs, b.runs.cached_files = list(used), list(used.values())
+    keys.save()
+
+
 def map_files(b: Build) -> None:
-    """Read every source file into runs, on the executor."""
+    """Read every source file into runs, on the executor (with a cache: into it, each run
+    indexed as it comes, so a killed build resumes from there)."""
     b.progress.stage("reading sources (files)")
-    out = b.workdir / "runs"
-    out.mkdir()
-    for result in b.executor.map(run_map, map_tasks(walk(b), b.settings, b.doc_settings,
-                                                    out)):
+    out, tmp = b.workdir / "runs", None
+    if b.cache is not None:
+        out, tmp = b.cache.runs_dir, b.cache.tmp_dir
+    out.mkdir(exist_ok=True)
+    for result in b.executor.map(run_map, map_tasks(plan(b), b.settings, b.doc_settings,
+                                                    out, tmp)):
         b.runs.docs.append(result.docs)
         b.runs.files.append(result.files)
+        if b.cache is not None:
+            b.cache.add_run(Path(result.docs).name, Path(result.files).name, result.keys)
         b.progress.advance(result.n_files, result.bytes_in)
 
 

