@@ -125,6 +125,18 @@ def build(
     keep_near: Annotated[bool, typer.Option(
         "--keep-near-duplicates", help="Keep near-duplicates, marked with their cluster id, "
         "instead of dropping them.")] = False,
+    cache_dir: Annotated[Path | None, typer.Option(
+        "--cache", help="Folder of per-file results kept between builds (default: "
+        "CORPUSPACK_CACHE, else .corpuspack-cache beside datapackage.json).",
+        file_okay=False)] = None,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Read and process every file; keep no results.")] = False,
+    executor_name: Annotated[str, typer.Option(
+        "--executor", help="Where the parallel work runs: local (a process pool, the "
+        "default), serial, or ray (pip install \"corpuspack[ray]\").")] = "local",
+    ray_address: Annotated[str | None, typer.Option(
+        "--ray-address", help="With --executor ray: join the cluster at this address "
+        "(HOST:PORT, or auto) instead of starting a local Ray instance.")] = None,
     json_out: Json = False,
     debug: Debug = False,
 ) -> None:
@@ -144,10 +156,26 @@ def build(
             cfg = load_config(config)
         if keep_near:
             cfg = replace(cfg, near_dedup=replace(cfg.near_dedup, keep=True))
+        from corpuspack.build import DEFAULT_CACHE
+        from corpuspack.executors import get_executor
+
+        if no_cache and cache_dir is not None:
+            raise UsageError("--cache and --no-cache exclude each other")
+        cache: Any = None if no_cache else (cache_dir or DEFAULT_CACHE)
+
+        if ray_address and executor_name != "ray":
+            raise UsageError("--ray-address goes with --executor ray")
+        options = {"address": ray_address} if ray_address else {}
+        executor = get_executor(executor_name, workers=workers, **options)
         show = wants_progress(err) and not json_out
-        with (RichProgress(err) if show else _null()) as progress:
-            report = run_build(cfg, workers=workers, strict=strict, check=check,
-                               progress=progress)
+        try:
+            with (RichProgress(err) if show else _null()) as progress:
+                report = run_build(cfg, workers=workers, strict=strict, check=check,
+                                   progress=progress, executor=executor, cache=cache)
+        finally:
+            close = getattr(executor, "close", None)
+            if close is not None:
+                close()
         if json_out:
             extra: dict[str, Any] = {"data_files": report.data_files}
             if check:

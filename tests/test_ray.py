@@ -1,0 +1,95 @@
+"""The ray executor: the same build on Ray, byte for byte, on a local Ray instance and on one
+started separately (``ray start --head``) that the build joins."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from corpuspack.build import build
+from corpuspack.config import zero_config
+
+from .conftest import make_tree
+
+ray = pytest.importorskip("ray")
+
+ENV = {**os.environ, "CI": "1", "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+def digests(package: Path) -> dict[str, str]:
+    return {p.relative_to(package).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(package.rglob("*")) if p.is_file()
+            and not p.name.startswith(".corpuspack")}
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tree(tmp_path_factory.mktemp("ray-tree"))
+
+
+@pytest.fixture(scope="module")
+def local_build(tree: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    out = tmp_path_factory.mktemp("local") / "pkg"
+    build(zero_config(tree, out), workers=2, cache=None)
+    return digests(out)
+
+
+def test_a_local_ray_instance_gives_the_same_bytes(tree: Path, tmp_path: Path,
+                                                   local_build: dict[str, str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from corpuspack.executors import get_executor
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    executor = get_executor("ray", workers=2)
+    try:
+        assert executor.workers == 2
+        out = tmp_path / "pkg"
+        report = build(zero_config(tree, out), executor=executor, cache=None)
+        assert report.documents_written > 5
+    finally:
+        executor.close()  # type: ignore[attr-defined]
+    assert not ray.is_initialized()
+    assert digests(out) == local_build
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_joining_a_ray_cluster_started_separately(tree: Path, tmp_path: Path,
+                                                  local_build: dict[str, str]) -> None:
+    ray_cli = shutil.which("ray") or str(Path(sys.executable).parent / "ray")
+    port = _free_port()
+    # a short path: Ray's socket paths under it must fit AF_UNIX's 107 bytes
+    temp = Path(tempfile.mkdtemp(prefix="cpray-", dir="/tmp"))
+    start = subprocess.run(
+        [ray_cli, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
+         "--num-cpus", "2", "--include-dashboard", "false", "--temp-dir", str(temp),
+         "--disable-usage-stats"], capture_output=True, text=True, env=ENV, timeout=120)
+    assert start.returncode == 0, start.stderr[-2000:]
+    try:
+        out = tmp_path / "pkg"
+        done = subprocess.run(
+            [sys.executable, "-m", "corpuspack.cli", "build", str(tree), "--out", str(out),
+             "--executor", "ray", "--ray-address", f"127.0.0.1:{port}", "--no-cache"],
+            capture_output=True, text=True, env=ENV, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert digests(out) == local_build
+        # the cluster it joined is still there: the build left it running
+        status = subprocess.run([ray_cli, "status", "--address", f"127.0.0.1:{port}"],
+                                capture_output=True, text=True, env=ENV, timeout=60)
+        assert status.returncode == 0, status.stderr[-2000:]
+    finally:
+        subprocess.run([ray_cli, "stop", "--force"], capture_output=True, env=ENV, timeout=120)
+        shutil.rmtree(temp, ignore_errors=True)
