@@ -409,3 +409,32 @@ def test_card_of_a_release_is_written_outside_it(repo: Path, tmp_path: Path) -> 
     assert (tmp_path / "card" / "card" / "lengths.png").is_file()
     assert snapshot(repo / "release") == before
     assert cli(repo, "validate", "release").returncode == 0
+
+
+@pytest.mark.parametrize("how", ["linked sources", "absolute source_dir", "dotdot source_dir",
+                                 "data_dir outside", "descriptor outside"])
+def test_a_cloned_config_cannot_reach_outside_its_folder(tmp_path: Path, how: str) -> None:
+    home = tmp_path / "home"
+    (home / "notes").mkdir(parents=True)
+    (home / "notes" / "diary.txt").write_text("my private diary " * 30, encoding="utf-8")
+    repo = tmp_path / "clone"
+    (repo / "corpus" / "sources").mkdir(parents=True)
+    (repo / "corpus" / "sources" / "a.txt").write_text(text_of("fr-fr"), encoding="utf-8")
+    config = 'name = "x"\n'
+    if how == "linked sources":
+        shutil.rmtree(repo / "corpus" / "sources")
+        os.symlink(home / "notes", repo / "corpus" / "sources")
+    elif how == "absolute source_dir":
+        config += f'source_dir = "{home / "notes"}"\n'
+    elif how == "dotdot source_dir":
+        config += 'source_dir = "../home/notes"\n'
+    elif how == "data_dir outside":
+        config += 'descriptor = "../home/datapackage.json"\ndata_dir = "../home/data"\n'
+    else:
+        config += 'descriptor = "../home/datapackage.json"\n'
+    (repo / "corpus.toml").write_text(config, encoding="utf-8")
+    before = snapshot(tmp_path / "home")
+    line = one_line_error(cli(repo, "build", "-j", "1"))
+    assert "outside the config's folder" in line
+    assert snapshot(tmp_path / "home") == before
+    assert not (repo / "corpus" / "data").exists()
