@@ -508,8 +508,25 @@ def from_table(table: dict[str, Any], root: Path, where: str) -> CorpusConfig:
         near_dedup=_settings(NearDedup, table.get("near_dedup", {}), where, "near_dedup"),
         pii=_settings(Redaction, table.get("pii", {}), where, "pii"),
     )
+    check_confined(config, where)
     check_layout(config)
     return config
+
+
+def check_confined(config: CorpusConfig, where: str) -> None:
+    """Refuse a config whose source folder, data folder or descriptor lies outside the
+    config's own folder, by an absolute path, ``..`` or a symbolic link: a cloned corpus
+    repository must not make a build read a user's files (and publish them) or write
+    elsewhere. Paths given on the command line (``build SRC --out PKG``) are the user's own
+    and are not checked here."""
+    root = os.path.realpath(config.root)
+    for key, path in (("source_dir", config.source_dir), ("data_dir", config.data_dir),
+                      ("descriptor", config.descriptor)):
+        real = os.path.realpath(path)
+        if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
+            raise ConfigError(f"'{key}' in {where} leads outside the config's folder "
+                              f"({path} is {real}): a corpus repository reads and writes "
+                              "only inside itself")
 
 
 def check_layout(config: CorpusConfig) -> None:
