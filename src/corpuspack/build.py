@@ -65,13 +65,17 @@ def check_outputs(config: CorpusConfig) -> None:
     if config.config_file is None or config.package_dir != config.root:
         check_output(config.package_dir, "output folder", not_near=near, not_over=over)
     check_output(config.data_dir, "data folder", not_near=near, not_over=over)
-    check_replaceable(config.data_dir, "data folder", LEGACY_DATA)
-    _check_descriptor(config.descriptor)
+    # a data folder without a record (written before records existed) is trusted by its
+    # file names only beside a descriptor corpuspack wrote
+    legacy = LEGACY_DATA if _check_descriptor(config.descriptor) else None
+    check_replaceable(config.data_dir, "data folder", legacy)
 
 
-def _check_descriptor(path: Path) -> None:
+def _check_descriptor(path: Path) -> bool:
+    """True when the descriptor exists and corpuspack wrote it; UsageError when it exists
+    and corpuspack did not."""
     if not os.path.lexists(path):
-        return
+        return False
     try:
         value = orjson.loads(read_bytes(path, max_bytes=MAX_DESCRIPTOR_BYTES,
                                         what="datapackage.json"))
@@ -82,6 +86,7 @@ def _check_descriptor(path: Path) -> None:
     if not ours or os.path.islink(path):
         raise UsageError(f"{path} was not written by corpuspack: refusing to replace it; "
                          "move it away or choose another output folder")
+    return True
 
 
 def build(config: CorpusConfig, *, workers: int | None = None, strict: bool = False,

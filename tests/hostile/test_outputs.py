@@ -438,3 +438,15 @@ def test_a_cloned_config_cannot_reach_outside_its_folder(tmp_path: Path, how: st
     assert "outside the config's folder" in line
     assert snapshot(tmp_path / "home") == before
     assert not (repo / "corpus" / "data").exists()
+
+
+def test_corpuspack_names_alone_do_not_make_a_folder_its_own(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text(text_of("fr-fr"), encoding="utf-8")
+    (tmp_path / "pkg" / "data").mkdir(parents=True)
+    (tmp_path / "pkg" / "data" / "schema.json").write_text('{"my": "own"}', encoding="utf-8")
+    before = snapshot(tmp_path / "pkg")
+    line = one_line_error(cli(tmp_path, "build", "src", "--out", "pkg", "-j", "1"))
+    assert "schema.json" in line
+    assert snapshot(tmp_path / "pkg") == before
