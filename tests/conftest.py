@@ -90,7 +90,8 @@ def make_tree(root: Path) -> Path:
     (bad / "image.txt").write_bytes(bytes(range(256)) * 20)
     (bad / "empty.txt").write_bytes(b"")
     (bad / "spaces.txt").write_bytes(b" \n\t\r\n  \n")
-    (bad / "scan.pdf").write_bytes(b"%PDF-1.4\n")
+    (bad / "scan.pdf").write_bytes(b"%PDF-1.4\n")  # a PDF cut after its header
+    (bad / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a text format")
     (bad / "broken.txt.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
 
     (src / ".hidden").mkdir()

@@ -69,7 +69,8 @@ def test_package_contents(built) -> None:
     assert report.documents_written == len(docs) == report.documents_read - 4
     skipped = {(s.path, s.record) for s in report.skipped}
     assert {("bad/image.txt", None), ("bad/empty.txt", None), ("bad/spaces.txt", None),
-            ("bad/scan.pdf", None), ("bad/broken.txt.gz", None), ("link-out.txt", None),
+            ("bad/scan.pdf", None), ("bad/photo.jpg", None), ("bad/broken.txt.gz", None),
+            ("link-out.txt", None),
             ("dump/records.jsonl", "L2"), ("dump/records.jsonl", "L5")} <= skipped
     languages = {d["language"] for d in docs}
     assert {"en", "fr", "de", "es", "cs", "ru", "ja", "it", "pt", "pl", "tr"} <= languages
@@ -80,7 +81,9 @@ def test_build_report_file_lists_skips_and_duplicates(built) -> None:
     saved = json.loads((config.data_dir / "build-report.json").read_text())
     assert saved["documents_written"] == report.documents_written
     assert len(saved["duplicates"]) == 4
-    assert {"path": "bad/scan.pdf", "reason": "unsupported file type: .pdf"} in saved["skipped"]
+    assert {"path": "bad/photo.jpg", "reason": "unsupported file type: .jpg"} in saved["skipped"]
+    assert {"path": "bad/scan.pdf",
+            "reason": "corrupt or truncated PDF (PDFium: data format error)"} in saved["skipped"]
     assert "seconds" not in saved  # committed files carry no timings
 
 
