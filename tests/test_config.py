@@ -90,6 +90,19 @@ def test_setting_ranges_document_every_range_and_choice() -> None:
     assert set(RANGES) <= set(documented)
 
 
+def test_text_column_is_a_column_name(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[options]\ntext_column = "Résumé du texte"\n'))
+    assert config.options.text_column == "Résumé du texte"
+    assert load_config(write(tmp_path, "[options]\n")).options.text_column == ""
+    assert "256 characters" in dict(
+        ((t, k), v) for t, k, v in setting_ranges())[("options", "text_column")]
+    for value, shown in (('" body"', "' body'"), ('"a\\tb"', "'a\\tb'"),
+                         ('"' + "x" * 257 + '"', "'xxxx"), ("3", "3"), ('"  "', "'  '")):
+        with pytest.raises(ConfigError, match=r"\[options\] text_column in .* must be ") as e:
+            load_config(write(tmp_path, f"[options]\ntext_column = {value}\n"))
+        assert shown in str(e.value)
+
+
 def test_in_range_values_are_kept_with_their_types(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, """
 [options]

@@ -31,7 +31,7 @@ def test_one_module_per_format_and_the_names_everywhere() -> None:
     field = next(c for c in document.COLUMNS if c.name == "format")
     assert field.constraints["enum"] == list(FORMATS)
     assert boilerplate.FORMATS == tuple(sorted(FORMATS))
-    assert {f.name for f in FORMATS.values() if f.many} <= {"jsonl", "warc", "csv"}
+    assert {f.name for f in FORMATS.values() if f.many} <= {"jsonl", "warc", "csv", "tsv"}
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -39,6 +39,7 @@ def test_one_module_per_format_and_the_names_everywhere() -> None:
     ("notes.md", ("markdown", False)), ("b.markdown", ("markdown", False)),
     ("p.html", ("html", False)), ("p.HTM", ("html", False)), ("p.xhtml.gz", ("html", True)),
     ("d.jsonl", ("jsonl", False)), ("d.ndjson.gz", ("jsonl", True)),
+    ("rows.tsv", ("tsv", False)), ("rows.TAB.gz", ("tsv", True)),
     ("scan.pdf", ("pdf", False)), ("archive.gz", None), ("README", None), (".txt", None),
 ])
 def test_formats_are_found_by_extension(name: str, expected: tuple[str, bool] | None) -> None:

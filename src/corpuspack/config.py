@@ -18,14 +18,15 @@ source_dir, data_dir, descriptor
     of personal data (see README, "Text quality").
 
 Every value is checked when the config loads, and each problem is one :class:`ConfigError`
-line naming the key, its table and the file: types (an integer is never a bool), the
-valid range of every numeric setting (:data:`RANGES`; :func:`setting_ranges` lists them),
-the allowed strings (:data:`CHOICES`; ``phone_region`` must be a region ``phonenumbers``
-knows), checks across settings (:data:`DERIVED`: ``bands * rows``, ``min_X <= max_X``), and
-licences: each ``licenses`` entry's ``name`` and ``[defaults] license`` must be written as
-an SPDX licence id or expression, ``LicenseRef-…``, ``NOASSERTION`` or ``NONE``, exactly as
-the SPDX list writes it (:mod:`corpuspack.licenses`; a near miss, a case difference or a
-deprecated id is an error that names the id meant).
+line naming the key, its table and the file: types (an integer is never a bool), the valid
+range of every numeric setting (:data:`RANGES`; :func:`setting_ranges` lists them), the
+allowed strings (:data:`CHOICES`; ``phone_region`` must be a region ``phonenumbers`` knows),
+the shape of free strings (:data:`TEXTS`: ``text_column``), checks across settings
+(:data:`DERIVED`: ``bands * rows``, ``min_X <= max_X``), and licences: each ``licenses``
+entry's ``name`` and ``[defaults] license`` must be written as an SPDX licence id or
+expression, ``LicenseRef-…``, ``NOASSERTION`` or ``NONE``, exactly as the SPDX list writes
+it (:mod:`corpuspack.licenses`; a near miss, a case difference or a deprecated id is an
+error that names the id meant).
 """
 
 from __future__ import annotations
@@ -97,6 +98,9 @@ class Options:
     max_meta_kb: int = _option(
         64, "largest metadata of one document (its meta object, as JSON); a metadata file "
         "with a larger value is refused")
+    text_column: str = _option(
+        "", "the column of CSV and TSV sources holding the text (its header name, any case); "
+        "empty: the first of text, content, body. A table without it is skipped")
 
 
 def option_help() -> list[tuple[str, Any, str]]:
@@ -248,6 +252,25 @@ CHOICES: dict[tuple[str, str], tuple[str, Callable[[], Collection[str]]]] = {
 }
 
 
+MAX_COLUMN_NAME = 256  # characters of a column name (text_column)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _column_name(value: str) -> bool:
+    return len(value) <= MAX_COLUMN_NAME and not _CONTROL.search(value) and (
+        value == "" or value.strip() == value != "")
+
+
+# Free strings, by (table, key): what they must be, and the check. A column name is matched
+# against a header whose names are stripped, so one with surrounding spaces, or only spaces,
+# could never match; control characters (tabs, line breaks) cannot be in a header cell.
+TEXTS: dict[tuple[str, str], tuple[str, Callable[[str], bool]]] = {
+    ("options", "text_column"): (f"a column name: at most {MAX_COLUMN_NAME} characters, no "
+                                 "control characters or surrounding spaces (empty: found by "
+                                 "name)", _column_name),
+}
+
+
 def _minhash_values(settings: Any) -> str | None:
     n = settings.bands * settings.rows
     return None if n <= MAX_MINHASH_VALUES else (
@@ -276,6 +299,7 @@ def setting_ranges() -> list[tuple[str, str, str]]:
     """(table, key, valid values) of every checked setting, for documentation."""
     out = [(table, key, rng.text()) for (table, key), rng in RANGES.items()]
     out += [(table, key, what) for (table, key), (what, _) in CHOICES.items()]
+    out += [(table, key, what) for (table, key), (what, _) in TEXTS.items()]
     out.append(("near_dedup", "bands * rows", f"at most {MAX_MINHASH_VALUES}"))
     return out
 
@@ -316,6 +340,9 @@ def _checked(table: str, key: str, value: Any, hint: Any, where: str) -> Any:
         close = [c for c in (value.upper(), value.lower()) if c in allowed]
         hint_text = f" (did you mean '{close[0]}'?)" if close else ""
         raise ConfigError(f"{setting} must be {what}, not {_shown(value)}{hint_text}")
+    rule = TEXTS.get((base, key))
+    if rule is not None and not rule[1](value):
+        raise ConfigError(f"{setting} must be {rule[0]}, not {_shown(value)}")
     return value
 
 

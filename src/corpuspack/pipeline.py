@@ -47,6 +47,7 @@ class Settings:
     boilerplate: Rules = Rules()
     pii: Redaction = Redaction()
     repetition_signals: bool = False
+    text_column: str = ""  # the CSV/TSV column of the text; empty: text, content or body
 
 
 @lru_cache(maxsize=4)
@@ -126,6 +127,10 @@ class _Source:
     @property
     def max_meta_bytes(self) -> int:
         return self.settings.max_meta_bytes
+
+    @property
+    def text_column(self) -> str:
+        return self.settings.text_column
 
     def data(self) -> bytes:
         limit = self.settings.max_file_bytes

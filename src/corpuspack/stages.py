@@ -73,6 +73,7 @@ def settings_for(config: CorpusConfig) -> Settings:
         boilerplate=config.boilerplate,
         pii=config.pii,
         repetition_signals=config.quality.wants_repetition,
+        text_column=opts.text_column,
     )
 
 

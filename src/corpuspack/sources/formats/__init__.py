@@ -27,7 +27,7 @@ What a reader gets is a :class:`~corpuspack.sources.readers.Source`:
   bytes, and parse them as they are: no decoding, ``encoding`` names what the container
   declares (``"utf-8"`` for XML-based ones). The whole file is in memory, bounded by
   ``max_file_mb``.
-- **Formats of many records** (JSONL, CSV, WARC) set ``many=True`` and read the file as it
+- **Formats of many records** (JSONL, CSV, TSV, WARC) set ``many=True`` and read the file as it
   comes, by ``source.lines()`` (line-based) or ``source.stream()`` (a binary stream, for
   records that span lines: WARC, CSV with quoted line breaks): the file is then bounded
   only by ``max_inflated_mb`` when compressed, and each record by
@@ -60,11 +60,12 @@ from corpuspack.sources.formats import (
     odt,
     pdf,
     text,
+    tsv,
     warc,
 )
 from corpuspack.sources.readers import Format
 
-MODULES = (text, markdown, html, jsonl, pdf, docx, odt, epub, warc, csv)
+MODULES = (text, markdown, html, jsonl, pdf, docx, odt, epub, warc, csv, tsv)
 FORMATS: dict[str, Format] = {module.FORMAT.name: module.FORMAT for module in MODULES}
 BY_EXTENSION: dict[str, Format] = {ext: f for f in FORMATS.values() for ext in f.extensions}
 
