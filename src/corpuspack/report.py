@@ -105,6 +105,7 @@ class BuildReport:
     data_files: list[str] = field(default_factory=list)
     check_differences: list[str] = field(default_factory=list)
     files_cached: int = 0  # source files whose results came from the cache
+    files_processed: int = 0  # source files read by this build's tasks
 
     @property
     def skipped_by_reason(self) -> dict[str, int]:
@@ -187,6 +188,7 @@ class BuildReport:
         }
         if timing:  # what varies between builds of the same sources: never in the package
             out["files_cached"] = self.files_cached
+            out["files_processed"] = self.files_processed
             out["seconds"] = round(self.seconds, 3)
             rate = self.bytes_in / 1e6 / self.seconds if self.seconds else None
             out["mb_per_second"] = round(rate, 2) if rate is not None else None

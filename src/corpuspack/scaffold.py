@@ -106,6 +106,8 @@ def install_source() -> InstallSource:
 GITIGNORE = """\
 # the release folder 'corpuspack publish' writes by default
 /release/
+# the build cache: per-file results kept between builds (corpuspack build --no-cache: none)
+.corpuspack-cache/
 # left by an interrupted build until the next one cleans up
 .corpuspack-*
 __pycache__/

@@ -199,6 +199,7 @@ def map_files(b: Build) -> None:
         b.runs.files.append(result.files)
         if b.cache is not None:
             b.cache.add_run(Path(result.docs).name, Path(result.files).name, result.keys)
+        b.report.files_processed += result.n_files
         b.progress.advance(result.n_files, result.bytes_in)
 
 

@@ -1,0 +1,243 @@
+"""The build cache: the same bytes whatever it holds, only changed files read again, damaged
+entries never used, a killed build resumed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from corpuspack.build import build
+from corpuspack.cache import DEFAULT_NAME, cache_folder
+from corpuspack.commit import Layout, recover
+from corpuspack.config import CorpusConfig, zero_config
+
+from .conftest import SEED, make_tree
+
+
+def package_bytes(package: Path) -> dict[str, str]:
+    """sha256 of every file of a package (its cache aside)."""
+    return {str(p.relative_to(package)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(package.rglob("*"))
+            if p.is_file() and DEFAULT_NAME not in p.relative_to(package).parts}
+
+
+def reference(src: Path, tmp: Path, name: str, **options: object) -> dict[str, str]:
+    """The package a build without cache writes (into a folder named like the others:
+    the package's name comes from it)."""
+    config = _config(src, tmp / f"ref-{name}" / "pkg", **options)
+    build(config, workers=1, cache=None)
+    return package_bytes(config.package_dir)
+
+
+def _config(src: Path, out: Path, **options: object) -> CorpusConfig:
+    config = zero_config(src, out)
+    if options:
+        config = replace(config, **options)  # type: ignore[arg-type]
+    return config
+
+
+def runs(cache: Path) -> list[Path]:
+    return sorted((cache / "runs").glob("*.docs.parquet"))
+
+
+@pytest.fixture()
+def src(tmp_path: Path) -> Path:
+    return make_tree(tmp_path / "t")
+
+
+def test_cold_warm_and_partly_warm_builds_write_the_same_bytes(src: Path,
+                                                               tmp_path: Path) -> None:
+    config = _config(src, tmp_path / "a" / "pkg")
+    cache = tmp_path / "cache"
+    cold = build(config, workers=2, cache=cache)
+    assert cold.files_cached == 0 and runs(cache)
+    assert package_bytes(config.package_dir) == reference(src, tmp_path, "1")
+    warm = build(config, workers=2, cache=cache)
+    # every file, skipped ones too (a reason to skip is a result)
+    assert (warm.files_cached, warm.files_processed) == (cold.files_processed, 0)
+    assert package_bytes(config.package_dir) == reference(src, tmp_path, "1")
+    # the count of files taken from the cache is in what build --json prints, not the package
+    assert warm.summary(timing=True)["files_cached"] == warm.files_cached
+    assert "files_cached" not in json.loads((config.data_dir / "build-report.json").read_text())
+    # one file edited, one added, one removed: only the edited and added ones are read
+    (src / "notes" / "post.md").write_text((src / "notes" / "post.md").read_text(
+        encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    shutil.copy(SEED, src / "news" / "added.txt")
+    (src / "encodings" / "cs-cp1250.txt").unlink()
+    partly = build(config, workers=2, cache=cache)
+    assert (partly.files_cached, partly.files_processed) == (warm.files_cached - 2, 2)
+    assert package_bytes(config.package_dir) == reference(src, tmp_path, "2")
+
+
+def test_check_reads_the_cache(src: Path, tmp_path: Path) -> None:
+    config = _config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    built = build(config, workers=1, cache=cache)
+    check = build(config, workers=1, cache=cache, check=True)
+    assert check.check_differences == []
+    assert (check.files_cached, check.files_processed) == (built.files_processed, 0)
+    (src / "news" / "new.txt").write_text("A new article arrived today.", encoding="utf-8")
+    stale = build(config, workers=1, cache=cache, check=True)
+    assert stale.check_differences and stale.files_cached == check.files_cached
+    assert stale.files_processed == 1
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "remove", "index"])
+def test_a_damaged_cache_is_never_used(src: Path, tmp_path: Path, damage: str) -> None:
+    config = _config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    build(config, workers=1, cache=cache)
+    [run] = runs(cache)
+    if damage == "flip":
+        data = bytearray(run.read_bytes())
+        data[len(data) // 2] ^= 0x55  # in the middle of the data: Parquet may not notice
+        run.write_bytes(bytes(data))
+    elif damage == "truncate":
+        with open(run, "r+b") as fh:
+            fh.truncate(run.stat().st_size // 2)
+    elif damage == "remove":
+        run.unlink()
+    else:
+        (cache / "index.sqlite").write_bytes(b"not a database at all" * 100)
+    again = build(config, workers=1, cache=cache)
+    if damage != "index":
+        assert again.files_cached == 0  # the damaged run held every file: all read again
+        # written anew by the rebuild: the same results, so the same bytes and name
+        assert hashlib.sha256(run.read_bytes()).hexdigest() == run.name.split(".")[0]
+    assert package_bytes(config.package_dir) == reference(src, tmp_path, "1")
+    assert build(config, workers=1, cache=cache).files_cached > 0  # and cached anew
+
+
+def test_settings_make_their_own_entries(src: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    plain = _config(src, tmp_path / "pkg")
+    build(plain, workers=1, cache=cache)
+    near_off = replace(plain, near_dedup=replace(plain.near_dedup, enabled=False))
+    assert build(near_off, workers=1, cache=cache).files_cached == 0
+    assert package_bytes(near_off.package_dir) == reference(
+        src, tmp_path, "near", near_dedup=near_off.near_dedup)
+    # the threshold is a corpus-wide setting: per-file results are reused
+    looser = replace(plain, near_dedup=replace(plain.near_dedup, threshold=0.5))
+    assert build(looser, workers=1, cache=cache).files_cached > 0
+    assert package_bytes(looser.package_dir) == reference(
+        src, tmp_path, "loose", near_dedup=looser.near_dedup)
+
+
+def test_eviction(src: Path, tmp_path: Path) -> None:
+    from corpuspack.cache import Cache
+
+    config = _config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    build(config, workers=1, cache=cache)
+    opened = Cache(cache)
+    try:
+        assert opened.evict(max_bytes=0) == 0  # used in the last hour: kept
+        opened.db.execute("UPDATE runs SET used = used - 2 * 3600")
+        assert opened.evict() == 0  # recent enough, and the cache is small
+        assert opened.evict(max_bytes=0) == 1 and not runs(cache)
+        assert opened.db.execute("SELECT count(*) FROM entries").fetchone() == (0,)
+    finally:
+        opened.close()
+    assert build(config, workers=1, cache=cache).files_cached == 0
+    assert package_bytes(config.package_dir) == reference(src, tmp_path, "1")
+
+
+def test_where_the_cache_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from corpuspack.cache import DEFAULT_CACHE
+
+    descriptor = tmp_path / "pkg" / "datapackage.json"
+    monkeypatch.delenv("CORPUSPACK_CACHE", raising=False)
+    assert cache_folder(descriptor, DEFAULT_CACHE) == tmp_path / "pkg" / DEFAULT_NAME
+    assert cache_folder(descriptor, None) is None
+    assert cache_folder(descriptor, tmp_path / "c") == tmp_path / "c"
+    monkeypatch.setenv("CORPUSPACK_CACHE", str(tmp_path / "env"))
+    assert cache_folder(descriptor, DEFAULT_CACHE) == tmp_path / "env"
+    monkeypatch.setenv("CORPUSPACK_CACHE", "off")
+    assert cache_folder(descriptor, DEFAULT_CACHE) is None
+
+
+def test_the_default_cache_survives_recovery_and_is_ignored_by_git(
+        src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from corpuspack.scaffold import GITIGNORE
+
+    monkeypatch.delenv("CORPUSPACK_CACHE", raising=False)
+    config = _config(src, tmp_path / "pkg")
+    build(config, workers=1)
+    cache = config.package_dir / DEFAULT_NAME
+    assert runs(cache)
+    recover(Layout(config.descriptor, config.data_dir))
+    build(config, workers=1)
+    assert runs(cache)
+    assert ".corpuspack-cache/" in GITIGNORE
+    repo_ignore = (Path(__file__).parent.parent / ".gitignore").read_text(encoding="utf-8")
+    assert ".corpuspack-cache/" in repo_ignore
+
+
+def test_a_cache_inside_the_sources_is_refused(src: Path, tmp_path: Path) -> None:
+    from corpuspack.errors import UsageError
+
+    with pytest.raises(UsageError, match="inside the source folder"):
+        build(_config(src, tmp_path / "pkg"), workers=1, cache=src / "cache")
+
+
+_DRIVER = r"""
+import sys
+from pathlib import Path
+from corpuspack import tasks
+from corpuspack.build import build
+from corpuspack.config import zero_config
+tasks.TASK_MAX_FILES = 40
+report = build(zero_config(Path(sys.argv[1]), Path(sys.argv[2])), workers=2,
+               cache=Path(sys.argv[3]))
+print(report.files_cached)
+"""
+
+
+def test_a_killed_build_resumes(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    seed = SEED.read_text(encoding="utf-8")
+    for i in range(1200):
+        (src / f"{i:05d}.txt").write_text(f"Story {i}\n\n{seed}", encoding="utf-8")
+    cache, out = tmp_path / "cache", tmp_path / "pkg"
+    proc = subprocess.Popen([sys.executable, "-c", _DRIVER, str(src), str(out), str(cache)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while len(list((cache / "runs").glob("*.files.parquet"))) < 3:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no task finished"
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)  # the main process, during the map stage
+    proc.wait()
+    finished = len(list((cache / "runs").glob("*.files.parquet")))
+    assert finished < 1200 // 40  # killed before the end
+    # resumed in a process of its own too: keys hold the digest of corpuspack's code as it
+    # is on disk when a process first makes one
+    resumed = subprocess.run([sys.executable, "-c", _DRIVER, str(src), str(out), str(cache)],
+                             capture_output=True, text=True, check=True)
+    cached = int(resumed.stdout.split()[-1])
+    assert 40 * finished <= cached < 1200  # every task the killed build finished
+    assert package_bytes(out) == reference(src, tmp_path, "killed")
+
+
+def test_the_index_is_rebuilt_from_the_runs(src: Path, tmp_path: Path) -> None:
+    config = _config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    first = build(config, workers=1, cache=cache)
+    with sqlite3.connect(cache / "index.sqlite") as db:
+        db.execute("DELETE FROM entries")
+        db.execute("DELETE FROM runs")
+    again = build(config, workers=1, cache=cache)
+    assert (again.files_cached, again.files_processed) == (first.files_processed, 0)
+    assert package_bytes(config.package_dir) == reference(src, tmp_path, "1")

@@ -1,0 +1,259 @@
+"""The corpus-wide passes as DuckDB queries give what the hand-written external sorts and
+merges of earlier versions gave, on hostile inputs: every document an exact duplicate, one
+huge bucket, every document a near-duplicate, ids repeated (two records with one id).
+
+The references below are those earlier algorithms, kept here in memory (sorted lists where
+they sorted files): key lines sorted byte-wise, buckets walked with a window of 33, pairs
+joined with the first signature of each id in line order, decisions in order of the larger
+id, documents merged by id with duplicates and collisions dropped."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pytest
+
+from corpuspack import passes
+from corpuspack.dedup import find_exact_duplicates
+from corpuspack.neardup import NearDedup, band_keys, find_clusters
+from corpuspack.report import Duplicate
+
+NEAR = NearDedup()
+
+
+# ------------------------------------------------------------------ the earlier algorithms
+
+def old_exact(rows: list[dict[str, Any]], enabled: bool = True
+              ) -> tuple[list[bytes], int]:
+    """Duplicate lines sorted, and the bytes of the documents kept (dedup.py before)."""
+    lines = sorted(b"%s\t%s\t%d\t%s\n" % (r["sha256"].encode(), r["id"].encode(), r["nbytes"],
+                                          orjson.dumps(r["source"])) for r in rows)
+    groups: list[list[list[bytes]]] = []
+    for line in lines:
+        parts = line.rstrip(b"\n").split(b"\t", 3)
+        if groups and groups[-1][0][0] == parts[0]:
+            groups[-1].append(parts)
+        else:
+            groups.append([parts])
+    kept, dups = 0, []
+    for group in groups:
+        first = group[0]
+        kept += int(first[2])
+        for other in group[1:]:
+            if not enabled or other[1] == first[1]:
+                kept += int(other[2])
+                continue
+            dups.append(Duplicate(other[1].decode(), orjson.loads(other[3]), first[1].decode(),
+                                  orjson.loads(first[3]), sha256=other[0].decode()).to_line())
+    return sorted(dups), kept
+
+
+def old_clusters(sigs: list[tuple[str, list[int]]], gone: list[str]
+                 ) -> tuple[dict[str, tuple[str, float]], int]:
+    """Near-duplicate decisions and pairs checked (neardup.py before)."""
+    band_lines = sorted(f"{band:03d}{key:016x}\t{doc}".encode()
+                        for doc, sig in sigs for band, key in enumerate(band_keys(sig, NEAR)))
+    pairs, key, first = set(), b"", b""
+    members: deque[bytes] = deque(maxlen=33)
+    for line in band_lines:
+        bucket, doc = line.split(b"\t")
+        if bucket != key:
+            key, first = bucket, doc
+            members.clear()
+        elif doc != first:
+            pairs.add(first + b"\t" + doc)
+            for earlier in members:
+                if earlier not in (first, doc):
+                    pairs.add(earlier + b"\t" + doc)
+        members.append(doc)
+    sig_lines = sorted(doc.encode() + b"\t" + orjson.dumps(sig) for doc, sig in sigs)
+    first_sig: dict[bytes, bytes] = {}
+    for line in sig_lines:
+        doc, sig = line.split(b"\t", 1)
+        first_sig.setdefault(doc, sig)
+    half = sorted(b"%s\t%s\t%s" % (b, a, first_sig[a])
+                  for a, b in (p.split(b"\t") for p in sorted(pairs)))
+    decided: dict[str, tuple[str, float]] = {}
+    checked = 0
+    gone_set = set(gone)
+    for line in half:
+        b, a, sig_a = line.split(b"\t", 2)
+        idb, ida = b.decode(), a.decode()
+        if idb in gone_set or idb in decided:
+            continue
+        if decided.get(ida, (ida,))[0] != ida:
+            continue
+        checked += 1
+        va, vb = orjson.loads(sig_a), orjson.loads(first_sig[b])
+        sim = sum(x == y for x, y in zip(va, vb, strict=True)) / len(va)
+        if sim < NEAR.threshold:
+            continue
+        decided[idb] = (ida, round(sim, 4))
+        decided[ida] = (ida, 1.0)
+    return decided, checked
+
+
+def old_merge(rows: list[dict[str, Any]], dup_lines: list[bytes],
+              clusters: dict[str, tuple[str, float]], keep: bool
+              ) -> tuple[list[tuple[str, int]], list[str], list[str]]:
+    """(id, seq) written, ids dropped as near-duplicates, collisions (build.py's merge)."""
+    drops: dict[str, list[str]] = {}
+    for line in dup_lines:
+        dup = Duplicate.from_line(line)
+        drops.setdefault(dup.id, []).append(dup.sha256)
+    written, near, collisions = [], [], []
+    previous = None
+    for row in sorted(rows, key=lambda r: (r["id"], r["seq"])):
+        doc_id = row["id"]
+        if row["sha256"] in drops.get(doc_id, []):
+            drops[doc_id].remove(row["sha256"])
+            continue
+        if doc_id == previous:
+            collisions.append(doc_id)
+            continue
+        previous = doc_id
+        member = clusters.get(doc_id)
+        if member is not None and member[0] != doc_id and not keep:
+            near.append(doc_id)
+            continue
+        written.append((doc_id, row["seq"]))
+    return written, near, collisions
+
+
+# ------------------------------------------------------------------ hostile corpora
+
+def _id(rng: random.Random) -> str:
+    return f"{rng.getrandbits(64):016x}"
+
+
+def _sig(rng: random.Random) -> list[int]:
+    return [rng.getrandbits(64) for _ in range(NEAR.num_perm)]
+
+
+def _near(base: list[int], rng: random.Random, changed: int) -> list[int]:
+    sig = list(base)
+    for i in rng.sample(range(len(sig)), changed):
+        sig[i] = rng.getrandbits(64)
+    return sig
+
+
+def corpus(kind: str, seed: int = 1) -> list[dict[str, Any]]:
+    """Rows of the ``candidates`` view: id, sha256, size, source, record, a signature."""
+    rng = random.Random(seed)
+    rows: list[dict[str, Any]] = []
+
+    def add(doc_id: str, sha: str, sig: list[int] | None, source: str | None = None) -> None:
+        rows.append({"id": doc_id, "sha256": sha, "nbytes": rng.randint(100, 999),
+                     "source": source or f"dir/{doc_id}.txt", "record": None,
+                     "signature": sig, "seq": len(rows)})
+
+    if kind == "all exact duplicates":
+        sig = _sig(rng)
+        for _ in range(300):
+            add(_id(rng), "a" * 64, sig)
+    elif kind == "one huge bucket":  # all share band 0; 2 to 24 of the others differ
+        base = _sig(rng)
+        for i in range(400):
+            sig = _near(base[8:], rng, rng.randint(2, 24))
+            add(_id(rng), hashlib.sha256(str(i).encode()).hexdigest(), base[:8] + sig)
+    elif kind == "every document a near-duplicate":
+        base = _sig(rng)
+        chain = base
+        for i in range(300):
+            chain = _near(chain if i % 3 else base, rng, rng.randint(0, 24))
+            add(_id(rng), hashlib.sha256(str(i).encode()).hexdigest(), chain)
+    elif kind == "repeated ids":
+        pool = [_id(rng) for _ in range(40)]
+        bases = [_sig(rng) for _ in range(10)]
+        shas = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(250)]
+        for _ in range(300):
+            doc = rng.choice(pool)
+            add(doc, rng.choice(shas), _near(rng.choice(bases), rng, rng.randint(0, 30))
+                if rng.random() < 0.9 else None, source=f"dump/{doc}.jsonl")
+    return rows
+
+
+KINDS = ["all exact duplicates", "one huge bucket", "every document a near-duplicate",
+         "repeated ids"]
+
+
+def _engine(rows: list[dict[str, Any]]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.register("candidates_arrow", pa.table({
+        "file": pa.array([hashlib.blake2b(r["source"].encode(), digest_size=16).digest()
+                          for r in rows], pa.binary(16)),
+        "seq": pa.array([r["seq"] for r in rows], pa.int32()),
+        "id": [r["id"] for r in rows], "sha256": [r["sha256"] for r in rows],
+        "nbytes": pa.array([r["nbytes"] for r in rows], pa.int64()),
+        "source": [r["source"] for r in rows], "record": pa.array([None] * len(rows),
+                                                                pa.string()),
+        "language": ["en"] * len(rows), "format": ["text"] * len(rows),
+        "encoding": ["utf-8"] * len(rows), "license": pa.array([None] * len(rows), pa.string()),
+        "date": pa.array([None] * len(rows), pa.string()),
+        "n_chars": [1] * len(rows), "n_words": [1] * len(rows), "text_bytes": [1] * len(rows),
+        "signature": pa.array([r["signature"] for r in rows], pa.list_(pa.uint64())),
+        "bands": pa.array([band_keys(r["signature"], NEAR) if r["signature"] else None
+                           for r in rows], pa.list_(pa.uint64())),
+    }))
+    con.execute("CREATE TABLE candidates AS SELECT * FROM candidates_arrow")
+    con.execute("CREATE VIEW near_input AS SELECT id, signature, bands FROM candidates "
+                "WHERE signature IS NOT NULL")
+    return con
+
+
+def _exact_lines(con: duckdb.DuckDBPyConnection) -> Iterator[bytes]:
+    for row in con.execute("SELECT id, source, duplicate_of, duplicate_of_source, sha256 "
+                           "FROM exact_duplicates").fetchall():
+        yield Duplicate(row[0], row[1], row[2], row[3], sha256=row[4]).to_line()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("keep", [False, True])
+def test_passes_give_what_the_sorted_files_gave(kind: str, keep: bool) -> None:
+    rows = corpus(kind)
+    con = _engine(rows)
+    dedup = find_exact_duplicates(con)
+    dups, kept_bytes = old_exact(rows)
+    assert sorted(_exact_lines(con)) == dups
+    assert (dedup.duplicates, dedup.kept_bytes) == (len(dups), kept_bytes)
+    gone = sorted({Duplicate.from_line(line).id for line in dups})
+    clusters = find_clusters(con, NEAR)
+    members, checked = old_clusters([(r["id"], r["signature"]) for r in rows
+                                     if r["signature"] is not None], gone)
+    assert clusters.members == members and clusters.pairs_checked == checked
+    if kind != "all exact duplicates":
+        assert members  # the case exercises the decisions
+    settled = passes.settle(con, clusters.members, keep)
+    written, near, collisions = old_merge(rows, dups, members, keep)
+    assert con.execute("SELECT id, seq FROM written WHERE NOT near_dropped ORDER BY id, seq"
+                       ).fetchall() == written
+    assert sorted(r[0] for r in con.execute(
+        "SELECT id FROM written WHERE near_dropped").fetchall()) == sorted(near)
+    assert (settled.written, settled.near_dropped, settled.collisions) == (
+        len(written), len(near), len(collisions))
+    if kind == "repeated ids":
+        assert collisions
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_exact_duplicates_partitioned_by_key_hash_are_the_same(kind: str) -> None:
+    rows = corpus(kind, seed=2)
+    whole, parts = _engine(rows), _engine(rows)
+    one, three = find_exact_duplicates(whole), find_exact_duplicates(parts, partitions=3)
+    assert (one.duplicates, one.kept_bytes) == (three.duplicates, three.kept_bytes)
+    assert sorted(_exact_lines(whole)) == sorted(_exact_lines(parts))
+
+
+def test_exact_dedup_off_keeps_every_document() -> None:
+    rows = corpus("all exact duplicates")
+    con = _engine(rows)
+    dedup = find_exact_duplicates(con, enabled=False)
+    assert dedup.duplicates == 0 and dedup.kept_bytes == sum(r["nbytes"] for r in rows)
+    assert old_exact(rows, enabled=False) == ([], dedup.kept_bytes)
