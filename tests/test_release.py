@@ -119,3 +119,31 @@ def test_a_failed_step_leaves_the_repository_as_it_was(repo: Path, tmp_path: Pat
              and ".corpuspack-cache" not in p.parts}
     assert after == files
     assert not (tmp_path / "elsewhere.md").exists()
+
+
+def test_a_failed_release_keeps_what_the_user_does_meanwhile(repo: Path) -> None:
+    # nothing changed since the last release: the release refuses after rebuilding; what the
+    # user edits or creates elsewhere while it runs stays
+    assert cli(repo, "release", "minor", "-j", "1").returncode == 0
+    (repo / "notes.md").write_text("my notes\n", encoding="utf-8")
+    git(repo, "add", "notes.md")
+    git(repo, "commit", "-qm", "notes")
+    before = state(repo)
+    proc = subprocess.Popen([sys.executable, "-m", "corpuspack.cli", "release", "patch", "-j",
+                             "1"], cwd=repo, env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    import time
+
+    deadline = time.monotonic() + 120  # wait until the checks passed and the bump is written
+    while '"0.2.1"' not in (repo / "corpus.toml").read_text() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (repo / "notes.md").write_text("my notes\nwritten while the release ran\n",
+                                   encoding="utf-8")
+    (repo / "MY_NOTES.md").write_text("precious", encoding="utf-8")
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 2 and "nothing changed" in stderr
+    assert (repo / "notes.md").read_text(encoding="utf-8").endswith("while the release ran\n")
+    assert (repo / "MY_NOTES.md").read_text(encoding="utf-8") == "precious"
+    assert git(repo, "rev-parse", "HEAD") == before[0]
+    assert git(repo, "tag", "--list") == before[2]
+    assert git(repo, "status", "--porcelain").split() == ["M", "notes.md", "??", "MY_NOTES.md"]

@@ -598,8 +598,8 @@ def repository_yaml(project: Project) -> bytes | None:
                     .rsplit("/", 1)[0] + "/documents-*." + f.path.split(".", 1)[1]
                     for f in project.package.data_files})
     text = yaml.safe_dump(repository_metadata(globs), sort_keys=False, allow_unicode=True)
-    return ("# Written by 'corpuspack card': lets datasets.load_dataset load this "
-            "repository's corpus.\n" + text).encode()
+    return YAML_HEADER + (": lets datasets.load_dataset load this repository's corpus.\n"
+                          + text).encode()
 
 
 def update(project: Project, check: bool = False) -> list[str]:
@@ -622,10 +622,26 @@ def update(project: Project, check: bool = False) -> list[str]:
                 yaml_path, root=root, max_bytes=MAX_CARD_BYTES, what=REPO_YAML) != loading):
             out.append(str(yaml_path))
         return out
+    if loading is not None:
+        _check_yaml_is_ours(yaml_path, root)
     write(card, project.card, project.plots, root)
     if loading is not None:
         replace_file(yaml_path, loading, root=root)
     return []
+
+
+YAML_HEADER = b"# Written by 'corpuspack card'"
+
+
+def _check_yaml_is_ours(path: Path, root: Path) -> None:
+    """Refuse (UsageError) to replace a ``.huggingface.yaml`` corpuspack did not write."""
+    if not os.path.lexists(path):
+        return
+    existing = read_bytes(path, root=root, max_bytes=MAX_CARD_BYTES, what=path.name)
+    if not existing.startswith(YAML_HEADER):
+        raise UsageError(f"{path} was not written by corpuspack: not replacing it (move it "
+                         "away, or merge its keys by hand after 'corpuspack card' writes its "
+                         "own)")
 
 
 def _loader(project: Project) -> str:

@@ -29,7 +29,7 @@ from corpuspack.card import render
 from corpuspack.commit import recover_dir, replace_dir, write_json
 from corpuspack.croissant import croissant
 from corpuspack.document import table_schema, to_arrow
-from corpuspack.errors import CorpusError
+from corpuspack.errors import CorpusError, UsageError
 from corpuspack.hub import ReleaseShape, card_metadata, check_card_metadata, push, upload_plan
 from corpuspack.lock import exclusive, lock_path
 from corpuspack.ownership import check_output, check_replaceable, write_record
@@ -275,8 +275,12 @@ def _read_text(path: Path | None) -> str | None:
     link out of its folder, a FIFO or a huge file is refused."""
     if path is None or not os.path.lexists(path):
         return None
-    return read_bytes(path, root=path.parent, max_bytes=MAX_TEXT_BYTES,
-                      what=path.name).decode("utf-8", "replace")
+    data = read_bytes(path, root=path.parent, max_bytes=MAX_TEXT_BYTES, what=path.name)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text: not rewriting it (convert it to UTF-8 "
+                         "first)") from None
 
 
 def sha256sums_ok(folder: Path) -> list[str]:

@@ -9,6 +9,10 @@ repository back as it was (``git reset --hard`` to the starting commit and ``git
 of the files the release created: the tree was clean, so nothing of the user's is lost)
 and deletes the tag if it was made. ``dry_run`` builds in a temporary folder and only says
 what would be released.
+
+Only the paths a release writes are committed or put back (:func:`release_paths`: the
+config, the data folder and descriptor, the card, its plots, ``.huggingface.yaml``, the
+changelog): a file edited or created elsewhere while a release runs is left alone.
 """
 
 from __future__ import annotations
@@ -114,11 +118,16 @@ def release(cwd: Path, bump: str, *, push_to: str | None = None, dry_run: bool =
         _refuse_unchanged(result)
         return result
     start = _git(repo, "rev-parse", "HEAD").strip()
+    paths = release_paths(config, repo)
     try:
-        _release_steps(config, repo, result, workers, out)
+        _release_steps(config, repo, result, workers, out, paths)
     except BaseException:
-        _git(repo, "reset", "--hard", start, check=False)
-        _git(repo, "clean", "-fd", "--", ".", check=False)
+        if _git(repo, "rev-parse", "HEAD").strip() != start:
+            _git(repo, "reset", "--soft", start, check=False)  # undo the commit, keep files
+        for path in paths:  # one by one: a path new in this release matches nothing in git
+            _git(repo, "reset", "-q", start, "--", path, check=False)  # unstage it
+            _git(repo, "checkout", start, "--", path, check=False)
+            _git(repo, "clean", "-fdq", "--", path, check=False)
         _git(repo, "tag", "-d", tag, check=False)
         raise
     if push_to:
@@ -129,8 +138,22 @@ def release(cwd: Path, bump: str, *, push_to: str | None = None, dry_run: bool =
     return result
 
 
+def release_paths(config: CorpusConfig, repo: Path) -> list[str]:
+    """The paths a release writes, relative to the repository (see the module docstring)."""
+    from corpuspack.hub import REPO_YAML
+    from corpuspack.project import CARD, CHANGELOG
+
+    assert config.config_file is not None
+    corpus = config.data_dir.parent
+    paths = [config.config_file, config.data_dir, config.descriptor, config.root / CARD,
+             corpus / "card", config.root / REPO_YAML, corpus / CHANGELOG]
+    top = repo.resolve()
+    # the folder resolved, not the name: a path that is a link is the link itself
+    return sorted({(p.parent.resolve() / p.name).relative_to(top).as_posix() for p in paths})
+
+
 def _release_steps(config: CorpusConfig, repo: Path, result: ReleaseResult,
-                   workers: int | None, out: Path | None) -> None:
+                   workers: int | None, out: Path | None, paths: list[str]) -> None:
     from corpuspack.build import build
     from corpuspack.card import update
     from corpuspack.project import locate
@@ -155,7 +178,9 @@ def _release_steps(config: CorpusConfig, repo: Path, result: ReleaseResult,
     published = publish_project(project, out or config.root / DEFAULT_OUT,
                                 base=result.base)
     result.release_folder = published.folder
-    _git(repo, "add", "--all", "--", ".")
+    existing = [p for p in paths if (repo / p).exists() or _git(
+        repo, "ls-files", "--", p).strip()]
+    _git(repo, "add", "--all", "--", *existing)
     _git(repo, "commit", "-q", "-m", f"Release {result.tag}")
     _git(repo, "tag", "-a", result.tag, "-m", f"corpus {result.version}")
     result.commit = _git(repo, "rev-parse", "HEAD").strip()
