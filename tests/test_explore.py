@@ -143,3 +143,21 @@ def test_looking_inside_a_git_revision(tmp_path: Path) -> None:
     assert (now["rows"][0]["n"], then["rows"][0]["n"]) == (2, 1)
     done = cli(repo, "stats", "--by", "language", "--package", "HEAD")
     assert done.returncode == 0 and "en" in done.stdout
+
+
+def test_queries_refuse_wildcards_empty_and_several_statements(corpus: tuple[Path, Path],
+                                                               tmp_path: Path) -> None:
+    pkg = open_package(corpus[0])
+    with pytest.raises(UsageError, match="empty"):
+        query(pkg, "  ")
+    with pytest.raises(UsageError, match="one SQL statement"):
+        query(pkg, "SELECT 1; SELECT 2")
+    # a descriptor whose data path is a wildcard: DuckDB would expand it, anywhere a link goes
+    copy = tmp_path / "pkg"
+    shutil.copytree(corpus[0], copy)
+    descriptor = json.loads((copy / "datapackage.json").read_text())
+    descriptor["resources"][0]["path"] = "data/*/**/*.jsonl"
+    (copy / "datapackage.json").write_text(json.dumps(descriptor))
+    os.symlink("/", copy / "data" / "link")
+    with pytest.raises(UsageError):
+        query(open_package(copy), "SELECT count(*) FROM documents")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -93,9 +94,16 @@ def _run(debug: bool, fn: Callable[[], T]) -> T:
                      "for the traceback, and please report it)", 70) from None
 
 
+_INVISIBLE = re.compile("[\x7f-\x9f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+                        "\ufeff\ufff9-\ufffb]")
+
+
 def _print_json(value: Any) -> None:
-    sys.stdout.buffer.write(orjson.dumps(value, option=orjson.OPT_INDENT_2
-                                         | orjson.OPT_APPEND_NEWLINE))
+    """JSON on stdout; characters that could drive a terminal (C1 controls, bidi and other
+    format characters, line separators) written as \\u escapes, which JSON readers undo."""
+    text = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
+    text = _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    sys.stdout.buffer.write(text.encode())
     sys.stdout.flush()
 
 

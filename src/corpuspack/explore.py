@@ -31,6 +31,7 @@ from corpuspack.reader import Package
 _SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "date": "DATE",
               "object": "JSON"}
 MEMORY_LIMIT = "1GB"
+_GLOB = frozenset("*?[]{}")  # DuckDB expands these in file paths
 BATCH = 2000
 BY = {"language": "coalesce(language, 'unknown')", "format": "format",
       "source": "CASE WHEN contains(source, '/') THEN split_part(source, '/', 1) "
@@ -83,6 +84,16 @@ def _documents_view(con: Any, package: Package) -> list[str]:
                     + ", ".join(f"CAST({c.name} AS JSON) AS meta" if c.kind == "object"
                                 else c.name for c in COLUMNS) + " FROM documents_raw")
         return []
+    from corpuspack.safefs import UnsafeFile, open_read
+
+    for f in files:
+        if any(c in f.path for c in _GLOB):
+            raise UsageError(f"data file path {f.path!r} holds a wildcard character: DuckDB "
+                             "would expand it, so it is not read")
+        try:
+            open_read(folder / f.path, root=folder, what="data file").close()
+        except UnsafeFile as exc:
+            raise UsageError(str(exc)) from None
     paths = [str(folder / f.path) for f in files]
     listed = "[" + ", ".join(map(_quote, paths)) + "]"
     if all(f.kind == "parquet" for f in files):
@@ -127,8 +138,12 @@ def query(package: Package, sql: str, limit: int = 1000) -> QueryResult:
     """
     import duckdb
 
+    if not sql.strip():
+        raise UsageError("the query is empty")
     with connect(package) as con:
         try:
+            if len(con.extract_statements(sql)) != 1:
+                raise UsageError("give one SQL statement at a time")
             cursor = con.execute(sql)
         except duckdb.Error as exc:
             raise UsageError(f"query failed: {str(exc).strip().splitlines()[0]}") from None

@@ -216,6 +216,7 @@ def write_new(path: Path, data: bytes) -> None:
 def make_own_dir(parent: Path, prefix: str) -> Path:
     """A new folder ``parent/<prefix><random>`` carrying a marker of this process."""
     path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    os.chmod(path, 0o777 & ~_umask())  # mkdtemp makes it 0700: it becomes a data folder
     write_new(path / OWN_MARKER, orjson.dumps({"pid": os.getpid(),
                                                "host": socket.gethostname()}))
     return path

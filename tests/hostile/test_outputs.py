@@ -450,3 +450,24 @@ def test_corpuspack_names_alone_do_not_make_a_folder_its_own(tmp_path: Path) -> 
     line = one_line_error(cli(tmp_path, "build", "src", "--out", "pkg", "-j", "1"))
     assert "schema.json" in line
     assert snapshot(tmp_path / "pkg") == before
+
+
+def test_written_folders_are_readable_by_others_as_the_umask_says(repo: Path) -> None:
+    import stat as stat_module
+
+    assert cli(repo, "publish").returncode == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    for folder in (repo / "corpus" / "data", repo / "release"):
+        mode = stat_module.S_IMODE(folder.stat().st_mode)
+        assert mode == 0o777 & ~mask, (folder, oct(mode))
+
+
+def test_json_output_escapes_what_would_drive_a_terminal(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "right\u202eto-left.txt").write_text(text_of("fr-fr"), encoding="utf-8")
+    assert cli(tmp_path, "build", "src", "--out", "pkg", "-j", "1").returncode == 0
+    done = cli(tmp_path, "sample", "1", "--package", "pkg", "--json")
+    assert done.returncode == 0 and "\u202e" not in done.stdout
+    assert json.loads(done.stdout)[0]["source"] == "right\u202eto-left.txt"
