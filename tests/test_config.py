@@ -50,7 +50,7 @@ def test_defaults(tmp_path: Path) -> None:
     ("[options]\nworkers = 3", "unknown key 'workers'"),
     ("[options]\nexact_dedup = 1", "must be a bool"),
     ('data_dir = "corpus/sources/data"', "inside the source folder"),
-    ('data_dir = "../elsewhere"', "inside the folder of datapackage.json"),
+    ('data_dir = "../elsewhere"', "leads outside the config's folder"),
     ("name = [", "Expected|Invalid|expected"),
 ])
 def test_errors_name_the_problem(tmp_path: Path, text: str, message: str) -> None:

@@ -368,7 +368,7 @@ def _on(rules: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _formats(names: list[str]) -> str:
-    shown = [md_text(_FORMAT_NAMES.get(name, name)) for name in names]
+    shown = [md_text(_FORMAT_NAMES.get(name, f"{name.upper()} files")) for name in names]
     return ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0]
 
 

@@ -246,6 +246,33 @@ def duplicates(con: duckdb.DuckDBPyConnection, out: Path) -> Path:
     return out
 
 
+def _fit_largest(con: duckdb.DuckDBPyConnection, largest: int) -> None:
+    """Raise DuckDB's memory limit to hold a sort of a few copies of the largest line.
+
+    A block of a sort holds a whole line: a 40 MB document failed to sort within 128 MB
+    ("could not allocate block of size 40.3 MiB"); 6x its size sorted it (measured with the
+    40 MB text of tests/hostile/test_bounded_cost.py). The limit then follows the largest
+    single input, which ``max_file_mb`` and ``max_document_mb`` bound, not the corpus.
+    """
+    current = one(con, "SELECT current_setting('memory_limit')")[0]
+    need = 64 * MiB + 6 * largest
+    if need > _bytes(str(current)):
+        con.execute(f"SET memory_limit = '{need // MiB + 1}MiB'")
+
+
+def _bytes(setting: str) -> int:
+    """Bytes of a DuckDB size setting such as ``122.0 MiB`` or ``128MB``."""
+    import re
+
+    found = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?i?B)?\s*", setting)
+    if found is None:
+        return 0
+    unit = (found.group(2) or "B").upper()
+    scale = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+             "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}[unit]
+    return int(float(found.group(1)) * scale)
+
+
 def ordered_documents(con: duckdb.DuckDBPyConnection, total_bytes: int
                       ) -> Iterator[tuple[list[str], Any]]:
     """Batches of (ids, JSON lines as an Arrow binary array) of every document written, in
@@ -263,6 +290,7 @@ def ordered_documents(con: duckdb.DuckDBPyConnection, total_bytes: int
         SELECT d.file, d.seq, d.id, w.cluster, d.nbytes
         FROM written w JOIN candidates d ON d.file = w.file AND d.seq = w.seq
         WHERE NOT w.near_dropped""")
+    _fit_largest(con, int(one(con, "SELECT coalesce(max(nbytes), 0) FROM final")[0]))
     ranges = [("", "~")]
     if total_bytes > SORT_BYTES:
         ranges = []

@@ -712,7 +712,7 @@ def test_a_parquet_file_of_another_schema(rel: Path) -> None:
 def test_values_in_a_release_are_checked_like_frictionless_would(rel: Path) -> None:
     def tamper(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows[0]["language"] = "english"  # pattern ^[a-z]{2,3}$
-        rows[0]["format"] = "pdf"  # enum
+        rows[0]["format"] = "xls"  # enum
         rows[0]["language_score"] = 2.0  # maximum 1
         return rows
 
