@@ -54,6 +54,7 @@ def connect(workdir: Path, threads: int) -> duckdb.DuckDBPyConnection:
         "temp_directory": str(spill), "preserve_insertion_order": False})
     con.execute("SET enable_progress_bar = false")
     con.execute("SET arrow_large_buffer_size = true")  # a batch of lines may pass 2 GB
+    con.execute("SET parquet_metadata_cache = true")  # runs are read once per id range
     return con
 
 
@@ -273,52 +274,107 @@ def _bytes(setting: str) -> int:
     return int(float(found.group(1)) * scale)
 
 
-def ordered_documents(con: duckdb.DuckDBPyConnection, total_bytes: int
+def ordered_documents(con: duckdb.DuckDBPyConnection, total_bytes: int, folder: Path
                       ) -> Iterator[tuple[list[str], Any]]:
     """Batches of (ids, JSON lines as an Arrow binary array) of every document written, in
     id order; a kept document of a near-duplicate cluster (or one kept with ``keep``) gets
     its ``cluster``.
 
-    Ids are uniform hex, so ranges of ids by their first four digits split the lines
-    evenly: each query sorts at most about :data:`SORT_BYTES` of lines.
+    Lines that fit :data:`SORT_BYTES` are sorted by one query. More are sorted as an
+    external sort: ids are uniform hex, so ranges of ids by their first four digits split
+    the lines evenly; one pass of a query spreads them over one file per range (in
+    ``folder``), and each range is sorted on its own, at most about SORT_BYTES at a time.
     """
-    import orjson
-    import pyarrow as pa
-
     con.execute("""
         CREATE OR REPLACE TEMP TABLE final AS
         SELECT d.file, d.seq, d.id, w.cluster, d.nbytes
         FROM written w JOIN candidates d ON d.file = w.file AND d.seq = w.seq
         WHERE NOT w.near_dropped""")
     _fit_largest(con, int(one(con, "SELECT coalesce(max(nbytes), 0) FROM final")[0]))
-    ranges = [("", "~")]
+    query = """
+        SELECT f.id, f.seq, f.cluster, d.line{extra}
+        FROM final f JOIN docs d ON d.file = f.file AND d.seq = f.seq"""
+    starts = [0]
     if total_bytes > SORT_BYTES:
-        ranges = []
-        start, size = "", 0
-        for prefix, n in con.execute("SELECT substr(id, 1, 4) AS p, sum(nbytes) FROM final "
-                                     "GROUP BY p ORDER BY p").fetchall():
+        size = 0
+        for prefix, n in con.execute("SELECT ('0x' || substr(id, 1, 4))::INTEGER AS p, "
+                                     "sum(nbytes) FROM final GROUP BY p ORDER BY p"
+                                     ).fetchall():
             if size and size + n > SORT_BYTES:
-                ranges.append((start, prefix))
-                start, size = prefix, 0
+                starts.append(prefix)
+                size = 0
             size += int(n)
-        ranges.append((start, "~"))
-    for low, high in ranges:
-        reader = con.sql(f"""
-            SELECT f.id, f.cluster, d.line
-            FROM final f JOIN docs d ON d.file = f.file AND d.seq = f.seq
-            WHERE f.id >= '{low}' AND f.id < '{high}'
-              AND d.id >= '{low}' AND d.id < '{high}'
-            ORDER BY f.id, f.seq""").to_arrow_reader(BATCH_ROWS)
+    if len(starts) == 1:  # one range (a few documents, or one huge one): one query
+        reader = con.sql(query.format(extra="") + " ORDER BY f.id, f.seq"
+                         ).to_arrow_reader(BATCH_ROWS)
         for batch in reader:
-            ids = batch.column(0).to_pylist()
-            lines = batch.column(2)
-            if batch.column(1).null_count < len(batch):  # rewrite the lines of clusters
-                marks = batch.column(1).to_pylist()
-                rows = lines.to_pylist()
-                for i, cluster in enumerate(marks):
-                    if cluster is not None:
-                        obj = orjson.loads(rows[i])
-                        obj["cluster"] = cluster
-                        rows[i] = json_line(obj)
-                lines = pa.array(rows, pa.large_binary())
-            yield ids, lines
+            yield _marked(batch)
+        return
+    yield from _ranges_sorted(con, query, starts, folder)
+
+
+def _ranges_sorted(con: duckdb.DuckDBPyConnection, query: str, starts: list[int],
+                   folder: Path) -> Iterator[tuple[list[str], Any]]:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    bounds = np.array(starts[1:], dtype=np.int64)
+    folder.mkdir(exist_ok=True)
+    paths = [folder / f"range-{i:05d}.arrow" for i in range(len(starts))]
+    writers: list[Any] = [None] * len(paths)
+    try:
+        reader = con.sql(query.format(
+            extra=", ('0x' || substr(f.id, 1, 4))::INTEGER AS prefix")).to_arrow_reader(
+            BATCH_ROWS)
+        for batch in reader:
+            which = np.searchsorted(bounds, batch.column(4).to_numpy(), side="right")
+            order = np.argsort(which, kind="stable")
+            batch = batch.take(pa.array(order)).drop_columns(["prefix"])
+            counts = np.bincount(which, minlength=len(paths))
+            start = 0
+            for index, count in enumerate(counts.tolist()):
+                if count:
+                    if writers[index] is None:
+                        writers[index] = pa.ipc.new_file(str(paths[index]), batch.schema)
+                    writers[index].write_batch(batch.slice(start, count))
+                    start += count
+    finally:
+        for writer in writers:
+            if writer is not None:
+                writer.close()
+    for index, path in enumerate(paths):
+        if writers[index] is None:
+            continue
+        with pa.memory_map(str(path)) as source:
+            table = pa.ipc.open_file(source).read_all()
+            # the order is found on the keys alone and the lines taken a batch at a time:
+            # never a second copy of the whole range
+            order = pc.sort_indices(table.select(["id", "seq"]),
+                                    sort_keys=[("id", "ascending"), ("seq", "ascending")])
+            for start in range(0, len(order), BATCH_ROWS):
+                part = table.take(order[start:start + BATCH_ROWS]).combine_chunks()
+                for batch in part.to_batches():
+                    yield _marked(batch)
+            del table, part
+        path.unlink()
+
+
+def _marked(batch: Any) -> tuple[list[str], Any]:
+    """(ids, lines) of a batch of (id, seq, cluster, line): lines of documents with a
+    cluster id rewritten with it."""
+    import orjson
+    import pyarrow as pa
+
+    ids = batch.column(0).to_pylist()
+    lines = batch.column(3)
+    if batch.column(2).null_count < len(batch):
+        marks = batch.column(2).to_pylist()
+        rows = lines.to_pylist()
+        for i, cluster in enumerate(marks):
+            if cluster is not None:
+                obj = orjson.loads(rows[i])
+                obj["cluster"] = cluster
+                rows[i] = json_line(obj)
+        lines = pa.array(rows, pa.large_binary())
+    return ids, lines
