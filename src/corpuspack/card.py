@@ -526,15 +526,60 @@ def read_report(package: Package) -> dict[str, Any]:
 
 
 def render(package: Package, existing: str | None, plots_rel: str = "card",
-           loader: str = "path/to/release") -> Card:
+           loader: str = "path/to/release", layout: tuple[Any, dict[str, Any]] | None = None
+           ) -> Card:
     """Render the data card of ``package``, keeping the hand-written parts of ``existing``.
+
+    ``layout``: a release's :class:`corpuspack.splits.Layout` and its counts
+    (:func:`corpuspack.publish.layout_statistics`); with held-out splits or subsets the
+    statistics gain their documents and words per split and per config, and the loading
+    example names them.
 
     Raises CorpusError (one line) when the package's documents or build report cannot be
     read (see :func:`read_report` and :meth:`corpuspack.reader.Package.iter_documents`)."""
     prof = profile(package)
     report = read_report(package)
-    text = merge(existing, _sections(package, prof, report, plots_rel, loader))
+    sections = _sections(package, prof, report, plots_rel, loader)
+    if layout is not None and (layout[0].splits.active or layout[0].subsets.by):
+        sections["statistics"] = _split_statistics(layout[0], layout[1]) + "\n" \
+            + sections["statistics"]
+        sections["loading"] += _split_loading(layout[0], layout[1], loader)
+    text = merge(existing, sections)
     return Card(text, plots(package.statistics, prof))
+
+
+def _split_statistics(layout: Any, counts: dict[str, Any]) -> str:
+    """The card's table of documents and words per split, and per config and split."""
+    how = {"hash": "by a hash of each document's id (a document keeps its split from "
+                   "version to version)",
+           "folder": "by the source folders of the documents"}.get(
+        layout.splits.by, f"by the documents' `{md_text(layout.splits.by)}`")
+    text = f"Splits, assigned {how}:\n\n" + _table(
+        [(md_code(split), _fmt(c["documents"]), _fmt(c["words"]))
+         for split, c in counts["splits"].items()], ("split", "documents", "words"))
+    if len(counts["configs"]) > 1:
+        by = " and ".join(md_text(k) for k in layout.subsets.by)
+        text += (f"\nSubsets (configs) by {by}; `default` holds every document:\n\n"
+                 + _table([(md_code(name), md_code(split), _fmt(c["documents"]),
+                            _fmt(c["words"]))
+                           for name, splits in counts["configs"].items()
+                           for split, c in splits.items()],
+                          ("config", "split", "documents", "words")))
+    return text
+
+
+def _split_loading(layout: Any, counts: dict[str, Any], loader: str) -> str:
+    quoted = visible(orjson.dumps(loader).decode())
+    held_out = [s for s in counts["splits"] if s != "train"]
+    configs = [c for c in counts["configs"] if c != "default"]
+    lines = ["", "Splits and subsets:", "", "```python"]
+    for split in held_out[:2]:
+        lines.append(f"ds = load_dataset({quoted}, split={visible(orjson.dumps(split).decode())})")
+    if configs:
+        name = visible(orjson.dumps(configs[0]).decode())
+        lines.append(f"ds = load_dataset({quoted}, {name})   # one subset, every split")
+    lines += ["```", ""]
+    return "\n".join(lines)
 
 
 def _read_card(path: Path, root: Path) -> str | None:

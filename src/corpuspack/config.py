@@ -16,6 +16,10 @@ source_dir, data_dir, descriptor
 [boilerplate], [quality], [near_dedup], [pii]
     Text quality: boilerplate rules, quality filters, near-duplicate detection, redaction
     of personal data (see README, "Text quality").
+[splits], [subsets]
+    How a release is split (``validation = 0.01``, ``by = "folder"`` or ``"meta.KEY"``) and
+    which Hugging Face configs it has (``by = ["language", "folder"]``); see
+    :mod:`corpuspack.splits`. They change the release's layout, never the package.
 
 Every value is checked when the config loads, and each problem is one :class:`ConfigError`
 line naming the key, its table and the file: types (an integer is never a bool), the valid
@@ -50,6 +54,7 @@ from corpuspack.licenses import LicenseError, check_license
 from corpuspack.neardup import NearDedup
 from corpuspack.pii import Redaction
 from corpuspack.quality import LIMITS, PRESETS, Filters, Limit, filters_from
+from corpuspack.splits import SUBSET_KEYS, TRAIN, Splits, Subsets, check_splits
 
 CONFIG_FILE = "corpus.toml"
 PYPROJECT = "pyproject.toml"
@@ -132,6 +137,8 @@ class CorpusConfig:
     quality: Filters = Filters()
     near_dedup: NearDedup = NearDedup()
     pii: Redaction = Redaction()
+    splits: Splits = Splits()
+    subsets: Subsets = Subsets()
     config_file: Path | None = None
 
     @property
@@ -143,7 +150,8 @@ class CorpusConfig:
 _PACKAGE_KEYS = {"name", "title", "version", "description", "homepage", "keywords", "licenses",
                  "sources", "contributors", "hub_repo"}
 _PATH_KEYS = {"source_dir", "data_dir", "descriptor"}
-_TABLE_KEYS = {"defaults", "options", "boilerplate", "quality", "near_dedup", "pii"}
+_TABLE_KEYS = {"defaults", "options", "boilerplate", "quality", "near_dedup", "pii", "splits",
+               "subsets"}
 _KNOWN = _PACKAGE_KEYS | _PATH_KEYS | _TABLE_KEYS
 
 
@@ -433,6 +441,67 @@ def _scope(values: Any, where: str, name: str) -> tuple[tuple[str, Any], ...]:
     return tuple(checked)
 
 
+def splits_from(table: dict[str, Any], where: str) -> Splits:
+    """``[splits]``: ``by`` (``"hash"``, the default; ``"folder"``; ``"meta.KEY"``), ``seed``
+    (the hash's key, 0 to 2^64 - 1) and one key per held-out split: a share of the documents
+    in (0, 1) by hash, a glob or list of globs by folder (none by ``meta.KEY``). ``train``
+    is the rest and takes no value. Raises ConfigError naming the key."""
+    by = table.get("by", "hash")
+    if not isinstance(by, str) or not (by in ("hash", "folder") or (
+            by.startswith("meta.") and len(by) > 5 and not _CONTROL.search(by))):
+        raise ConfigError(f'[splits] by in {where} must be "hash", "folder" or "meta.KEY" '
+                          f"(KEY a metadata column), not {_shown(by)}")
+    seed = table.get("seed", 0)
+    if type(seed) is not int or not 0 <= seed < 2**64:
+        raise ConfigError(f"[splits] seed in {where} must be an integer between 0 and "
+                          f"18,446,744,073,709,551,615, not {_shown(seed)}")
+    shares: list[tuple[str, float]] = []
+    folders: list[tuple[str, tuple[str, ...]]] = []
+    for key in sorted(k for k in table if k not in ("by", "seed")):
+        value = table[key]
+        setting = f"[splits] {key} in {where}"
+        if key == TRAIN:
+            raise ConfigError(f"{setting}: train holds every document no other split takes; "
+                              "give it no value")
+        if by.startswith("meta."):
+            raise ConfigError(f"{setting}: with by = {by!r} the metadata names each "
+                              "document's split; list no splits")
+        if by == "hash":
+            if type(value) not in (int, float) or not 0 < value < 1:
+                raise ConfigError(f"{setting} must be a share of the documents above 0 and "
+                                  f"below 1 (such as 0.01), not {_shown(value)}")
+            shares.append((key, float(value)))
+        else:
+            globs = [value] if isinstance(value, str) else value
+            if not isinstance(globs, list) or not globs or not all(
+                    isinstance(g, str) and g.strip() and "\0" not in g for g in globs):
+                raise ConfigError(f"{setting} must be a glob or a list of globs of source "
+                                  f'paths (such as ["eval/*"]), not {_shown(value)}')
+            folders.append((key, tuple(globs)))
+    spec = Splits(by, tuple(shares), tuple(folders), seed)
+    problem = check_splits(spec)
+    if problem:
+        raise ConfigError(f"[splits] in {where}: {problem}")
+    return spec
+
+
+def subsets_from(table: dict[str, Any], where: str) -> Subsets:
+    """``[subsets]``: ``by``, a list of ``language`` and ``folder`` (the top-level source
+    folder): the columns whose values name the release's Hugging Face configs. Raises
+    ConfigError naming the key."""
+    for key in table:
+        if key != "by":
+            raise _unknown(key, {"by"}, f"{where} [subsets]")
+    by = table.get("by", [])
+    if isinstance(by, str):
+        by = [by]
+    if not isinstance(by, list) or any(k not in SUBSET_KEYS for k in by) \
+            or len(set(by)) != len(by):
+        raise ConfigError(f"[subsets] by in {where} must be a list of distinct columns among "
+                          f"{', '.join(SUBSET_KEYS)}, not {_shown(by)}")
+    return Subsets(tuple(by))
+
+
 def _license(value: Any, what: str) -> str:
     """A licence value of the config: canonical SPDX as written, else a ConfigError."""
     try:
@@ -534,6 +603,8 @@ def from_table(table: dict[str, Any], root: Path, where: str) -> CorpusConfig:
         quality=_quality(table.get("quality", {}), where),
         near_dedup=_settings(NearDedup, table.get("near_dedup", {}), where, "near_dedup"),
         pii=_settings(Redaction, table.get("pii", {}), where, "pii"),
+        splits=splits_from(table.get("splits", {}), where),
+        subsets=subsets_from(table.get("subsets", {}), where),
     )
     check_confined(config, where)
     check_layout(config)

@@ -11,9 +11,13 @@ FILE_SET = "parquet-files"
 
 
 def croissant(descriptor: dict[str, Any], files: list[tuple[str, int, str]],
-              url: str | None) -> dict[str, Any]:
+              url: str | None, splits: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """The Croissant document of a release: one FileObject (with sha256) per Parquet file,
-    a FileSet over them, and one RecordSet whose fields are the document columns."""
+    a FileSet over them, and one RecordSet whose fields are the document columns.
+
+    ``splits`` (split name -> its Parquet files), for a release with held-out splits: a
+    FileSet ``split-<name>`` over each split's files and a RecordSet ``<name>`` reading
+    only them, beside ``documents``, which reads every file."""
     import mlcroissant as mlc
 
     types = {"string": mlc.DataType.TEXT, "integer": mlc.DataType.INTEGER,
@@ -25,14 +29,29 @@ def croissant(descriptor: dict[str, Any], files: list[tuple[str, int, str]],
                        sha256=sha)
         for path, size, sha in files
     ]
-    distribution.append(mlc.FileSet(id=FILE_SET, name=FILE_SET, includes=["data/*.parquet"],
+    # the plain layout's pattern; files in subset folders are listed one by one
+    everything = ["data/*.parquet"] if all(p.count("/") == 1 for p, _, _ in files) \
+        else [p for p, _, _ in files]
+    distribution.append(mlc.FileSet(id=FILE_SET, name=FILE_SET, includes=everything,
                                     encoding_formats=["application/x-parquet"]))
-    fields = [
-        mlc.Field(id=f"{RECORD_SET}/{c.name}", name=c.name, description=c.description,
-                  data_types=[types[c.kind]],
-                  source=mlc.Source(file_set=FILE_SET, extract=mlc.Extract(column=c.name)))
-        for c in COLUMNS
-    ]
+
+    def fields(record_set: str, file_set: str) -> list[Any]:
+        return [mlc.Field(id=f"{record_set}/{c.name}", name=c.name, description=c.description,
+                          data_types=[types[c.kind]],
+                          source=mlc.Source(file_set=file_set,
+                                            extract=mlc.Extract(column=c.name)))
+                for c in COLUMNS]
+
+    record_sets = [mlc.RecordSet(id=RECORD_SET, name=RECORD_SET,
+                                 description="One record per document, sorted by id.",
+                                 fields=fields(RECORD_SET, FILE_SET), key=f"{RECORD_SET}/id")]
+    for split, paths in (splits or {}).items():
+        file_set = f"split-{split}"
+        distribution.append(mlc.FileSet(id=file_set, name=file_set, includes=list(paths),
+                                        encoding_formats=["application/x-parquet"]))
+        record_sets.append(mlc.RecordSet(
+            id=split, name=split, description=f"The documents of the {split} split.",
+            fields=fields(split, file_set), key=f"{split}/id"))
     licenses = [str(lic.get("path") or lic.get("name") or lic.get("title"))
                 for lic in descriptor.get("licenses", [])] or ["NOASSERTION"]
     metadata = mlc.Metadata(
@@ -47,8 +66,6 @@ def croissant(descriptor: dict[str, Any], files: list[tuple[str, int, str]],
         cite_as=f"{descriptor.get('title') or descriptor.get('name')}, version "
                 f"{descriptor.get('version')}",
         distribution=distribution,
-        record_sets=[mlc.RecordSet(id=RECORD_SET, name=RECORD_SET,
-                                   description="One record per document, sorted by id.",
-                                   fields=fields, key=f"{RECORD_SET}/id")],
+        record_sets=record_sets,
     )
     return dict(metadata.to_json())

@@ -88,8 +88,17 @@ class ReleaseShape:
 
 def card_metadata(*, title: str, languages: dict[str, int], document_licenses: dict[str, int],
                   package_licenses: list[dict[str, Any]], keywords: list[str],
-                  shape: ReleaseShape) -> dict[str, Any]:
-    """The YAML front matter of the release's README.md (the Hugging Face dataset card)."""
+                  shape: ReleaseShape,
+                  configs: dict[str, dict[str, list[str]]] | None = None,
+                  counts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The YAML front matter of the release's README.md (the Hugging Face dataset card).
+
+    ``configs``: config name -> split -> Parquet files (``default`` holding every file);
+    ``counts``: :func:`corpuspack.publish.layout_statistics`. Without them, or with one
+    ``train`` split and no subsets, the card has the one ``default`` config over
+    ``data/*.parquet``; otherwise each config lists its files per split (``default: true``
+    on the one holding every document) and ``dataset_info`` is a list, one entry per config
+    with the ``num_bytes`` and ``num_examples`` of each split, which ``datasets`` checks."""
     meta: dict[str, Any] = {"pretty_name": title}
     meta.update(hub_license(document_licenses, package_licenses))
     codes = sorted(code for code, n in languages.items() if n > 0 and is_language_code(code))
@@ -99,15 +108,30 @@ def card_metadata(*, title: str, languages: dict[str, int], document_licenses: d
     meta["task_categories"] = ["text-generation"]
     if keywords:
         meta["tags"] = list(keywords)
-    meta["configs"] = [{"config_name": "default",
-                        "data_files": [{"split": SPLIT, "path": "data/*.parquet"}]}]
-    meta["dataset_info"] = {
-        "features": hf_features(),
-        "splits": [{"name": SPLIT, "num_bytes": shape.num_bytes,
-                    "num_examples": shape.num_examples}],
-        "download_size": shape.download_size,
-        "dataset_size": shape.num_bytes,
-    }
+    plain = configs is None or counts is None or list(configs) == ["default"] and list(
+        configs["default"]) == [SPLIT]
+    if plain:
+        meta["configs"] = [{"config_name": "default",
+                            "data_files": [{"split": SPLIT, "path": "data/*.parquet"}]}]
+        meta["dataset_info"] = {
+            "features": hf_features(),
+            "splits": [{"name": SPLIT, "num_bytes": shape.num_bytes,
+                        "num_examples": shape.num_examples}],
+            "download_size": shape.download_size,
+            "dataset_size": shape.num_bytes,
+        }
+        return meta
+    assert configs is not None and counts is not None
+    meta["configs"] = [
+        {"config_name": name, **({"default": True} if name == "default" else {}),
+         "data_files": [{"split": split, "path": files} for split, files in splits.items()]}
+        for name, splits in configs.items()]
+    meta["dataset_info"] = [
+        {"config_name": name, "features": hf_features(),
+         "splits": [{"name": split, "num_bytes": c["num_bytes"], "num_examples": c["documents"]}
+                    for split, c in counts["configs"][name].items()],
+         "dataset_size": sum(c["num_bytes"] for c in counts["configs"][name].values())}
+        for name in configs]
     return meta
 
 
@@ -146,11 +170,18 @@ def check_card_metadata(meta: dict[str, Any]) -> list[str]:
     for label in meta.get("size_categories", []):
         if label not in labels:
             problems.append(f"size category '{label}' is not one of the Hub's")
-    splits = meta.get("dataset_info", {}).get("splits", [])
-    if not splits or any("num_bytes" not in s or "num_examples" not in s for s in splits):
-        problems.append("dataset_info.splits needs num_bytes and num_examples")
+    info = meta.get("dataset_info", {})
+    for entry in info if isinstance(info, list) else [info]:
+        splits = entry.get("splits", [])
+        if not splits or any("num_bytes" not in s or "num_examples" not in s for s in splits):
+            problems.append("dataset_info.splits needs num_bytes and num_examples")
     if not meta.get("configs"):
         problems.append("configs with data_files are missing")
+    names = [c.get("config_name") for c in meta.get("configs", [])]
+    if len(set(names)) != len(names):
+        problems.append("two configs have the same name")
+    if isinstance(info, list) and [e.get("config_name") for e in info] != names:
+        problems.append("dataset_info does not describe the configs, in order")
     return problems
 
 

@@ -19,14 +19,18 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 
 from corpuspack.card import render
 from corpuspack.commit import recover_dir, replace_dir, write_json
+from corpuspack.config import CorpusConfig
 from corpuspack.croissant import croissant
 from corpuspack.document import table_schema, to_arrow
 from corpuspack.errors import CorpusError, UsageError
@@ -43,6 +47,7 @@ from corpuspack.safefs import (
     replace_file,
     write_new,
 )
+from corpuspack.splits import DEFAULT_CONFIG, TRAIN, Layout, layout_at
 from corpuspack.versions import (
     TAG_PREFIX,
     Diff,
@@ -82,22 +87,33 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_parquet(package: Package, folder: Path) -> tuple[list[str], ReleaseShape]:
-    """Write the documents as ``data/train-NNNNN-of-NNNNN.parquet``, sorted by id."""
+@dataclass
+class Part:
+    """The documents of one split of one subset combination: its Parquet files and counts."""
+
+    values: tuple[str, ...]  # the subset values (Layout.subsets.by order)
+    split: str
+    files: list[str] = field(default_factory=list)
+    documents: int = 0
+    words: int = 0
+    chars: int = 0
+    json_bytes: int = 0
+    num_bytes: int = 0  # Arrow bytes, as datasets counts a split's num_bytes
+
+
+def _write_files(docs: Iterator[dict[str, Any]], part: Part, folder: Path) -> None:
+    """Write one part's documents (id order) as Parquet files of about SHARD_BYTES of JSON
+    each, row groups of about ROW_GROUP_BYTES."""
     import pyarrow.parquet as pq
 
-    stats = package.statistics
-    total = stats.get("documents", 0)
-    # the JSON lines' size, uncompressed (resource bytes are compressed for gzip shards)
-    json_bytes = int(stats.get("text_bytes", 0)) + 600 * total or 1
+    total, json_bytes = part.documents, max(1, part.json_bytes)
     n_files = max(1, -(-json_bytes // SHARD_BYTES))
     rows_per_group = max(1000, min(100_000, ROW_GROUP_BYTES * max(1, total) // json_bytes))
-    data = folder / "data"
-    data.mkdir(parents=True)
-    names = [f"data/train-{i:05d}-of-{n_files:05d}.parquet" for i in range(n_files)]
-    num_bytes = 0
-    docs = package.iter_documents()
-    for index, name in enumerate(names):
+    directory = "/".join(("data", *part.values))
+    (folder / directory).mkdir(parents=True, exist_ok=True)
+    part.files = [f"{directory}/{part.split}-{i:05d}-of-{n_files:05d}.parquet"
+                  for i in range(n_files)]
+    for index, name in enumerate(part.files):
         rows = total * (index + 1) // n_files - total * index // n_files
         writer = None
         while rows > 0:
@@ -110,7 +126,7 @@ def write_parquet(package: Package, folder: Path) -> tuple[list[str], ReleaseSha
                 break
             rows -= len(batch)
             record_batch = to_arrow(batch)
-            num_bytes += record_batch.nbytes
+            part.num_bytes += record_batch.nbytes
             if writer is None:
                 writer = pq.ParquetWriter(
                     folder / name, record_batch.schema, compression="zstd",
@@ -123,8 +139,112 @@ def write_parquet(package: Package, folder: Path) -> tuple[list[str], ReleaseSha
     if next(docs, None) is not None:
         raise CorpusError("the package holds more documents than its statistics say: "
                           "run 'corpuspack validate'")
-    download = sum((folder / n).stat().st_size for n in names)
-    return names, ReleaseShape(total, num_bytes, download)
+
+
+PART_BUFFER_BYTES = 64 * MiB  # JSON lines held before they are appended to the part files
+
+
+def _partition(package: Package, layout: Layout, tmp: Path) -> dict[tuple[str, ...], Part]:
+    """One pass over the package: each document appended, as a JSON line, to the temporary
+    file of its (subset values, split), in id order; at most PART_BUFFER_BYTES held."""
+    assign = layout.splits.assigner()
+    parts: dict[tuple[str, ...], Part] = {}
+    paths: dict[tuple[str, ...], Path] = {}
+    buffers: dict[tuple[str, ...], list[bytes]] = {}
+    held = 0
+
+    def flush() -> None:
+        for key, lines in buffers.items():
+            with open(paths[key], "ab") as fh:
+                fh.write(b"".join(lines))
+        buffers.clear()
+
+    for doc in package.iter_documents():
+        values, split = layout.subsets.values(doc), assign(doc)
+        key = (*values, split)
+        part = parts.get(key)
+        if part is None:
+            part = parts[key] = Part(values, split)
+            paths[key] = tmp / f"{len(paths)}.jsonl"
+        line = orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE)
+        part.documents += 1
+        part.words += int(doc.get("n_words") or 0)
+        part.chars += int(doc.get("n_chars") or 0)
+        part.json_bytes += len(line)
+        buffers.setdefault(key, []).append(line)
+        held += len(line)
+        if held > PART_BUFFER_BYTES:
+            flush()
+            held = 0
+    flush()
+    for key, part in parts.items():
+        part.files = [str(paths[key])]
+    return parts
+
+
+def _lines(path: Path) -> Iterator[dict[str, Any]]:
+    with open(path, "rb") as fh:
+        for line in fh:
+            yield orjson.loads(line)
+
+
+def write_parquet(package: Package, folder: Path, layout: Layout | None = None
+                  ) -> tuple[list[Part], ReleaseShape]:
+    """Write the documents as Parquet, each file sorted by id: without splits or subsets
+    ``data/train-NNNNN-of-NNNNN.parquet``; otherwise one group of files per split and
+    subset combination, ``data/<subset values>/<split>-NNNNN-of-NNNNN.parquet``
+    (:mod:`corpuspack.splits`). Returns the parts, sorted by path, and the release's shape.
+    Raises CorpusError when the package has more documents than its statistics say, or a
+    document's split cannot be decided (``by = "meta.KEY"``)."""
+    layout = layout or Layout()
+    stats = package.statistics
+    total = int(stats.get("documents", 0))
+    if not layout.splits.active and not layout.subsets.by:
+        part = Part((), TRAIN, documents=total, words=int(stats.get("words", 0)),
+                    chars=int(stats.get("chars", 0)),
+                    # the JSON lines' size (resource bytes are compressed for gzip shards)
+                    json_bytes=int(stats.get("text_bytes", 0)) + 600 * total)
+        _write_files(package.iter_documents(), part, folder)
+        parts = [part]
+    else:
+        with tempfile.TemporaryDirectory(prefix="corpuspack-parts-") as tmp:
+            found = _partition(package, layout, Path(tmp))
+            counted = sum(p.documents for p in found.values())
+            if counted != total:
+                raise CorpusError(f"the package holds {counted} documents, its statistics say "
+                                  f"{total}: run 'corpuspack validate'")
+            parts = [found[key] for key in sorted(found)]
+            for part in parts:
+                _write_files(_lines(Path(part.files[0])), part, folder)
+    (folder / "data").mkdir(exist_ok=True)
+    download = sum((folder / n).stat().st_size for p in parts for n in p.files)
+    shape = ReleaseShape(total, sum(p.num_bytes for p in parts), download)
+    return parts, shape
+
+
+def layout_statistics(parts: list[Part], layout: Layout) -> dict[str, Any]:
+    """Documents, words and characters per split, and per config and split (the configs of
+    :meth:`corpuspack.splits.Subsets.config_names`, ``default`` holding every document)."""
+    splits: dict[str, dict[str, int]] = {}
+    configs: dict[str, dict[str, dict[str, int]]] = {}
+    for part in parts:
+        for name in (DEFAULT_CONFIG, *layout.subsets.config_names(part.values)):
+            for slot in (configs.setdefault(name, {}).setdefault(part.split, {}),
+                         *((splits.setdefault(part.split, {}),)
+                           if name == DEFAULT_CONFIG else ())):
+                for key in ("documents", "words", "chars", "num_bytes"):
+                    slot[key] = slot.get(key, 0) + getattr(part, key)
+    return {"splits": dict(sorted(splits.items(), key=_split_order)),
+            "configs": {name: dict(sorted(v.items(), key=_split_order))
+                        for name, v in sorted(configs.items(), key=_config_order)}}
+
+
+def _split_order(item: tuple[str, Any]) -> tuple[bool, str]:
+    return item[0] != TRAIN, item[0]
+
+
+def _config_order(item: tuple[str, Any]) -> tuple[bool, str]:
+    return item[0] != DEFAULT_CONFIG, item[0]
 
 
 def release_schema() -> dict[str, Any]:
@@ -152,14 +272,26 @@ def _license_md(package: Package) -> str:
     return "\n".join(lines)
 
 
+def _resource_name(path: str) -> str:
+    """A Parquet file's resource name: its path under data/ without the extension (the
+    plain layout's names, ``train-00000-of-00001``, are what they always were)."""
+    return path.removeprefix("data/").removesuffix(".parquet")
+
+
 def build_release(package: Package, staging: Path, *, card_text: str | None,
-                  changelog: str, hub_repo: str | None) -> Release:
-    """Write every file of a release into ``staging``."""
+                  changelog: str, hub_repo: str | None, layout: Layout | None = None
+                  ) -> Release:
+    """Write every file of a release into ``staging``, laid out by ``layout`` (splits and
+    subsets; default: one ``train`` split)."""
+    layout = layout or Layout()
     release = Release(staging, documents=package.statistics.get("documents", 0))
-    names, shape = write_parquet(package, staging)
+    parts, shape = write_parquet(package, staging, layout)
+    names = sorted(n for p in parts for n in p.files)
     release.parquet_files = len(names)
+    counts = layout_statistics(parts, layout)
     loader = hub_repo or "path/to/this/folder"
-    card = render(package, card_text, plots_rel="card", loader=loader)
+    card = render(package, card_text, plots_rel="card", loader=loader,
+                  layout=(layout, counts))
     (staging / "card").mkdir()
     for image, data in card.images.items():
         write_new(staging / "card" / image, data)
@@ -169,7 +301,7 @@ def build_release(package: Package, staging: Path, *, card_text: str | None,
         languages=package.statistics.get("languages", {}),
         document_licenses=package.statistics.get("licenses", {}),
         package_licenses=list(d.get("licenses", [])), keywords=list(d.get("keywords", [])),
-        shape=shape)
+        shape=shape, configs=_configs(parts, layout), counts=counts)
     problems = check_card_metadata(meta)
     if problems:
         raise CorpusError("dataset card metadata: " + "; ".join(problems))
@@ -181,19 +313,27 @@ def build_release(package: Package, staging: Path, *, card_text: str | None,
     parquet = [(n, (staging / n).stat().st_size, _sha256(staging / n)) for n in names]
     descriptor = {k: v for k, v in d.items() if k not in ("resources", "corpuspack")}
     descriptor["resources"] = [
-        {"name": Path(n).name.split(".")[0], "type": "table", "path": n, "format": "parquet",
+        {"name": _resource_name(n), "type": "table", "path": n, "format": "parquet",
          "mediatype": PARQUET_MEDIATYPE, "schema": release_schema()}
         for n, _, _ in parquet
     ]
+    of_file = {n: part for part in parts for n in part.files}
     # frictionless does not check bytes or hash of Parquet resources (SHA256SUMS does)
     descriptor["corpuspack"] = {
         "generator": d.get("corpuspack", {}).get("generator"),
         "statistics": package.statistics,
         "files": {n: {"bytes": size, "sha256": sha} for n, size, sha in parquet},
+        "layout": {**layout.to_json(),
+                   "files": {n: {"split": of_file[n].split,
+                                 "subset": dict(zip(layout.subsets.by, of_file[n].values,
+                                                    strict=True))} for n in names},
+                   "statistics": counts},
     }
     write_json(staging / "datapackage.json", descriptor)
     url = f"https://huggingface.co/datasets/{hub_repo}" if hub_repo else d.get("homepage")
-    write_json(staging / "croissant.json", croissant(d, parquet, url))
+    splits = {split: [n for n in names if of_file[n].split == split]
+              for split in counts["splits"]} if layout.splits.active else None
+    write_json(staging / "croissant.json", croissant(descriptor, parquet, url, splits))
 
     files = sorted(p for p in staging.rglob("*") if p.is_file() and p.name != OWN_MARKER)
     release.files = [(p.relative_to(staging).as_posix(), p.stat().st_size, _sha256(p))
@@ -204,6 +344,16 @@ def build_release(package: Package, staging: Path, *, card_text: str | None,
     owned["SHA256SUMS"] = (len(sums), hashlib.sha256(sums).hexdigest())
     write_record(staging, owned)
     return release
+
+
+def _configs(parts: list[Part], layout: Layout) -> dict[str, dict[str, list[str]]]:
+    """config name -> split -> its Parquet files, sorted; ``default`` holds every file."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for part in parts:
+        for name in (DEFAULT_CONFIG, *layout.subsets.config_names(part.values)):
+            out.setdefault(name, {}).setdefault(part.split, []).extend(part.files)
+    return {name: {split: sorted(files) for split, files in sorted(v.items(), key=_split_order)}
+            for name, v in sorted(out.items(), key=_config_order)}
 
 
 def check_release_out(package: Package, out: Path,
@@ -225,8 +375,12 @@ def check_release_out(package: Package, out: Path,
 def publish(package: Package, out: Path, *, card_text: str | None = None,
             changes: Diff | None = None, changelog_path: Path | None = None,
             hub_repo: str | None = None, push_to: str | None = None,
-            dry_run: bool = False, protect: tuple[tuple[str, Path], ...] = ()) -> Release:
+            dry_run: bool = False, protect: tuple[tuple[str, Path], ...] = (),
+            layout: Layout | None = None) -> Release:
     """Write the release of ``package`` to ``out`` (replacing it whole) and optionally push.
+
+    ``layout``: the splits and subsets (the config's ``[splits]`` and ``[subsets]``;
+    default: one ``train`` split, no subsets).
 
     ``changes`` (the diff against the previous release) becomes this version's entry in
     ``changelog_path`` and in the release's CHANGELOG.md. Raises UsageError for an output
@@ -255,7 +409,8 @@ def publish(package: Package, out: Path, *, card_text: str | None = None,
         staging = make_own_dir(out.parent, f".corpuspack-staging-{out.name}-")
         try:
             release = build_release(package, staging, card_text=card_text,
-                                    changelog=changelog, hub_repo=push_to or hub_repo)
+                                    changelog=changelog, hub_repo=push_to or hub_repo,
+                                    layout=layout)
             replace_dir(staging, out)
         finally:
             remove_own_dir(staging)
@@ -318,20 +473,29 @@ def publish_project(project: Project, out: Path, *, base: str | None = None,
         base = previous_release(project.repo, project.package.version)
     old = project.open_revision(base) if base else None
     card_text = _read_text(project.card)
-    return publish(project.package, out, card_text=card_text, changes=diff(old, project.package),
+    config = config_of(project)
+    layout = Layout(config.splits, config.subsets) if config is not None else None
+    old_layout = layout_at(project, base) if base else None
+    changes = diff(old, project.package, layouts=(old_layout, layout))
+    return publish(project.package, out, card_text=card_text, changes=changes,
                    changelog_path=project.changelog, hub_repo=project.hub_repo,
                    push_to=push_to or (project.hub_repo if dry_run else None), dry_run=dry_run,
-                   protect=_sources_of(project))
+                   protect=_sources_of(config), layout=layout)
 
 
-def _sources_of(project: Project) -> tuple[tuple[str, Path], ...]:
-    """The source folder of the config in the current folder, when it builds this package."""
+def config_of(project: Project) -> CorpusConfig | None:
+    """The config in the current folder, when it builds this project's package."""
     from corpuspack.config import load_config
 
     try:
         config = load_config()
     except CorpusError:
-        return ()
+        return None
     if os.path.realpath(config.descriptor) != os.path.realpath(project.descriptor):
-        return ()
-    return (("the sources", config.source_dir),)
+        return None
+    return config
+
+
+def _sources_of(config: CorpusConfig | None) -> tuple[tuple[str, Path], ...]:
+    """The source folder of the config in the current folder, when it builds this package."""
+    return (("the sources", config.source_dir),) if config is not None else ()

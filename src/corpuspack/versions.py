@@ -30,6 +30,7 @@ from corpuspack.card import md_code, md_text, visible
 from corpuspack.document import COLUMNS
 from corpuspack.errors import UsageError
 from corpuspack.reader import Package
+from corpuspack.splits import Layout, iter_in_id_order
 
 KINDS = ("added", "removed", "changed")
 TAG_PREFIX = "v"
@@ -51,6 +52,9 @@ class Diff:
     new_version: str
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         (*KINDS, "unchanged"), 0))
+    # documents in both versions whose split differs; None when the splits of one version
+    # are not known (a package folder or revision diffed without its config)
+    split_changed: int | None = None
     _files: dict[str, IO[bytes]] = field(default_factory=dict, repr=False)
 
     @property
@@ -84,9 +88,12 @@ class Diff:
             yield doc_id, name, text
 
     def summary(self) -> dict[str, Any]:
-        return {"old": {"package": self.old, "version": self.old_version},
-                "new": {"package": self.new, "version": self.new_version},
-                "counts": dict(self.counts)}
+        out = {"old": {"package": self.old, "version": self.old_version},
+               "new": {"package": self.new, "version": self.new_version},
+               "counts": dict(self.counts)}
+        if self.split_changed is not None:
+            out["split_changed"] = self.split_changed
+        return out
 
 
 def content_digest(doc: dict[str, Any]) -> bytes:
@@ -132,7 +139,7 @@ def text_diff(old: str, new: str, name: str, context: int = 3) -> str:
 def _pairs(package: Package) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
     # a document changed when any of its columns did (text, licence, title, cluster ...)
     previous: str | None = None
-    for doc in package.iter_documents():
+    for doc in iter_in_id_order(package):
         doc_id = doc["id"]
         if previous is not None and doc_id <= previous:
             raise UsageError(f"{package.label}: id {visible(doc_id[:40])} comes after "
@@ -142,11 +149,22 @@ def _pairs(package: Package) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
         yield doc_id, content_digest(doc), doc
 
 
-def diff(old: Package | None, new: Package, *, texts: bool | str = False) -> Diff:
+def _layout(package: Package | None, given: Layout | None) -> Layout | None:
+    if given is not None or package is None:
+        return given
+    return Layout.from_descriptor(package.descriptor) if package.is_release else None
+
+
+def diff(old: Package | None, new: Package, *, texts: bool | str = False,
+         layouts: tuple[Layout | None, Layout | None] = (None, None)) -> Diff:
     """Compare two versions document by document (``old`` None: everything is added).
 
     A document is ``changed`` when any column differs: its text, or its metadata (compared
-    by content: :func:`content_digest`); :meth:`Diff.details` names the columns. With
+    by content: :func:`content_digest`); :meth:`Diff.details` names the columns. When the
+    splits of both versions are known (``layouts``, else what a release folder records), a
+    document whose split differs is ``changed`` too, its columns naming ``split: OLD ->
+    NEW``, and :attr:`Diff.split_changed` counts them (documents keep their split unless
+    the split settings changed: :mod:`corpuspack.splits`). With
     ``texts`` (True, or the id or first digits of one document) the unified diffs of the
     changed texts are kept too (:meth:`Diff.text_diffs`). Raises UsageError when a package
     cannot be read or its ids are not sorted."""
@@ -160,6 +178,12 @@ def diff(old: Package | None, new: Package, *, texts: bool | str = False) -> Dif
         result._files[kind].write(orjson.dumps([doc["id"], document_name(doc),
                                                 columns or []]) + b"\n")
 
+    old_layout, new_layout = _layout(old, layouts[0]), _layout(new, layouts[1])
+    compare = old is not None and old_layout is not None and new_layout is not None
+    old_split = old_layout.splits.assigner() if compare and old_layout else None
+    new_split = new_layout.splits.assigner() if compare and new_layout else None
+    if compare:
+        result.split_changed = 0
     olds = _pairs(old) if old else iter(())
     news = _pairs(new)
     a, b = next(olds, None), next(news, None)
@@ -172,8 +196,14 @@ def diff(old: Package | None, new: Package, *, texts: bool | str = False) -> Dif
             note("added", b[2])
             b = next(news, None)
         else:
-            if a[1] != b[1]:
-                note("changed", b[2], changed_columns(a[2], b[2]))
+            moved: list[str] = []
+            if old_split is not None and new_split is not None:
+                was, now = old_split(a[2]), new_split(b[2])
+                if was != now:
+                    moved = [f"split: {was} -> {now}"]
+                    result.split_changed = (result.split_changed or 0) + 1
+            if a[1] != b[1] or moved:
+                note("changed", b[2], changed_columns(a[2], b[2]) + moved)
                 wanted = texts is True or (isinstance(texts, str) and b[0].startswith(texts))
                 if wanted and a[2]["text"] != b[2]["text"]:
                     name = document_name(b[2])
@@ -240,6 +270,11 @@ def changelog_entry(d: Diff) -> str:
     lines = [f"## {heading_version(d.new_version)}", "",
              f"Compared with {base}: {c['added']} added, {c['removed']} removed, "
              f"{c['changed']} changed, {c['unchanged']} unchanged.", ""]
+    if d.split_changed:
+        lines += [f"{d.split_changed} document(s) changed split: the split settings "
+                  "changed (a document keeps its split otherwise).", ""]
+    elif d.split_changed == 0 and d.old_version:
+        lines += ["No document changed split.", ""]
     for kind in KINDS:
         if not c[kind]:
             continue

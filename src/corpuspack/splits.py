@@ -1,0 +1,341 @@
+"""Splits and subsets of a release, derived from each document's own columns.
+
+The package keeps one schema and one :class:`~corpuspack.document.Document`: a document's
+split and subsets are not columns but functions of its ``id``, ``source``, ``language`` and
+``meta`` and of the ``[splits]`` / ``[subsets]`` tables of the config. ``publish`` applies
+them to lay out the release (``data/<subset values>/<split>-NNNNN-of-MMMMM.parquet``) and
+records the settings in the release's datapackage.json (``corpuspack.layout``), from which
+``validate``, ``diff`` and ``stats --by split`` compute them again.
+
+Splits, three ways (``[splits] by``):
+
+``"hash"`` (the default)
+    ``validation = 0.01``, ``test = 0.01``: each held-out split takes that share of the
+    documents and ``train`` the rest. A document's position is the first 64 bits of
+    SHA-256 over ``"corpuspack-split:<seed>:<id>"`` read as an unsigned integer ``h`` (a
+    uniform point of [0, 2^64)); the held-out splits own consecutive ranges from 0 in
+    sorted name order (``test`` [0, 0.01), then ``validation`` [0.01, 0.02) of 2^64), and
+    ``train`` holds every point above. Because ``h`` depends on nothing but the id and the
+    seed, a document keeps its split when other documents are added, removed or edited,
+    and an edited document (same id) keeps its own. What moves when the settings change:
+    growing the share of the split that sorts last (or adding a split whose name sorts
+    after the others) moves only ``train`` documents into it; changing the share of any
+    other split shifts the ranges of the splits sorting after it, so documents move
+    between held-out splits too. ``corpuspack diff`` names every document whose split
+    changed.
+``"folder"``
+    ``test = ["eval/*"]``: the documents whose source path matches one of a split's globs
+    (``*`` matches ``/`` too, as in ``[[boilerplate.folders]]``), the first split in sorted
+    name order winning; the others are ``train``.
+``"meta.KEY"``
+    The value of ``meta.KEY`` (a manifest or sidecar column) names the split; documents
+    without it are ``train``. A value that is not a split name (:data:`SPLIT_NAME`) makes
+    publishing fail, naming the document: a held-out document must not silently join
+    ``train``.
+
+Subsets (``[subsets] by = ["language"]``, ``["folder"]`` or both): Hugging Face configs,
+one per language code (``und`` when a document has none) and/or per top-level source folder
+(``_root`` for files at the top), so ``load_dataset(RELEASE, "de")`` loads the German
+documents; the ``default`` config loads them all. With both, folder configs are named
+``folder-<name>`` so that they never clash with a language code.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import heapq
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from corpuspack.errors import CorpusError, UsageError
+
+TRAIN = "train"
+DEFAULT_CONFIG = "default"
+SPLIT_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+SPLIT_RULE = "lower-case letters, digits and '_', starting with a letter, at most 32"
+SUBSET_KEYS = ("language", "folder")
+UNDETERMINED = "und"  # ISO 639-2 "undetermined": documents without a language
+ROOT = "_root"  # subset of the files at the top of the source folder
+# A value used as a path component and a config name as it is; anything else is slugged
+# and given a digest (so "News" and "news" stay apart on case-insensitive file systems).
+_SAFE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_RESERVED = frozenset({DEFAULT_CONFIG, "data"})
+HASH_PREFIX = b"corpuspack-split:"
+_SCALE = 1 << 64
+RESERVED_SPLITS = frozenset({"documents", "all"})
+
+
+def split_position(doc_id: str, seed: int = 0) -> int:
+    """A document's point in [0, 2^64): the first 8 bytes of SHA-256 over
+    ``corpuspack-split:<seed>:<id>`` (UTF-8), big-endian."""
+    digest = hashlib.sha256(HASH_PREFIX + f"{seed}:".encode() + doc_id.encode("utf-8"))
+    return int.from_bytes(digest.digest()[:8], "big")
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The ``[splits]`` table: how documents are assigned to named splits (module docstring).
+
+    ``shares`` (by ``hash``): (name, share) sorted by name, each share in (0, 1), summing
+    to less than 1. ``folders`` (by ``folder``): (name, globs) sorted by name. ``seed``:
+    the key of the hash. ``by``: ``hash``, ``folder`` or ``meta.KEY``.
+    """
+
+    by: str = "hash"
+    shares: tuple[tuple[str, float], ...] = ()
+    folders: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    seed: int = 0
+
+    @property
+    def active(self) -> bool:
+        """True when some documents may go to a split other than ``train``."""
+        return bool(self.shares or self.folders or self.by.startswith("meta."))
+
+    def _bounds(self) -> list[tuple[int, str]]:
+        out, total = [], 0.0
+        for name, share in self.shares:
+            total += share
+            out.append((int(total * _SCALE), name))  # exact: a float times a power of two
+        return out
+
+    def assigner(self) -> Any:
+        """A function from a document (a dict with id, source, meta) to its split name.
+        Raises CorpusError (by ``meta.KEY``) for a value that is not a split name."""
+        if self.by == "hash":
+            bounds, seed = self._bounds(), self.seed
+
+            def by_hash(doc: dict[str, Any]) -> str:
+                h = split_position(doc["id"], seed)
+                return next((name for bound, name in bounds if h < bound), TRAIN)
+            return by_hash
+        if self.by == "folder":
+            folders = [(name, [re.compile(fnmatch.translate(g)) for g in globs])
+                       for name, globs in self.folders]
+
+            def by_folder(doc: dict[str, Any]) -> str:
+                source = doc.get("source") or ""
+                return next((name for name, pats in folders
+                             if any(p.match(source) for p in pats)), TRAIN)
+            return by_folder
+        key = self.by.removeprefix("meta.")
+
+        def by_meta(doc: dict[str, Any]) -> str:
+            meta = doc.get("meta") or {}
+            value = meta.get(key) if isinstance(meta, dict) else None
+            if value is None or value == "":
+                return TRAIN
+            if not isinstance(value, str) or not SPLIT_NAME.fullmatch(value):
+                shown = repr(value)[:60].encode("unicode_escape").decode("ascii")
+                raise CorpusError(f"document {doc['id']} ({str(doc.get('source'))[:80]!r}): "
+                                  f"meta.{key} is {shown}, not a split name ({SPLIT_RULE})")
+            return value
+        return by_meta
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings as recorded in a release (``corpuspack.layout.splits``)."""
+        out: dict[str, Any] = {"by": self.by}
+        if self.by == "hash":
+            out["seed"] = self.seed
+            out["shares"] = dict(self.shares)
+            out["hash"] = ("first 8 bytes of SHA-256 over 'corpuspack-split:<seed>:<id>', "
+                           "big-endian, over 2^64; held-out splits own consecutive ranges "
+                           "from 0 in sorted name order, train the rest")
+        elif self.by == "folder":
+            out["folders"] = {name: list(globs) for name, globs in self.folders}
+        return out
+
+    @classmethod
+    def from_json(cls, value: Any) -> Splits:
+        """The settings a release recorded (UsageError when they are not what publish
+        writes)."""
+        if value is None:
+            return cls()
+        try:
+            by = value["by"]
+            if by == "hash":
+                shares = tuple(sorted((str(k), float(v)) for k, v in value["shares"].items()))
+                spec = cls(by, shares=shares, seed=int(value.get("seed", 0)))
+            elif by == "folder":
+                spec = cls(by, folders=tuple(sorted(
+                    (str(k), tuple(str(g) for g in v)) for k, v in value["folders"].items())))
+            elif isinstance(by, str) and by.startswith("meta.") and len(by) > 5:
+                spec = cls(by)
+            else:
+                raise ValueError(by)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise UsageError("corpuspack.layout.splits is not what corpuspack publish "
+                             "writes") from None
+        problem = check_splits(spec)
+        if problem:
+            raise UsageError(f"corpuspack.layout.splits: {problem}")
+        return spec
+
+
+def check_splits(spec: Splits) -> str | None:
+    """The first problem with split settings (names, shares, globs), or None."""
+    names = [n for n, _ in spec.shares] + [n for n, _ in spec.folders]
+    for name in names:
+        if name == TRAIN:
+            return f"'{TRAIN}' holds every document no other split takes: give it no value"
+        if name in RESERVED_SPLITS:
+            return f"split name {name!r} is taken (the Croissant record set of all documents)"
+        if not SPLIT_NAME.fullmatch(name):
+            return f"split name {name!r} must be {SPLIT_RULE} characters"
+    total = 0.0
+    for name, share in spec.shares:
+        if not 0 < share < 1:
+            return f"{name} must be a share of the documents above 0 and below 1, not {share!r}"
+        total += share
+    if total >= 1:
+        return f"the shares add up to {total:g}: they must leave some documents to train"
+    if spec.seed < 0 or spec.seed >= _SCALE:
+        return "seed must be between 0 and 2^64 - 1"
+    return None
+
+
+@dataclass(frozen=True)
+class Subsets:
+    """The ``[subsets]`` table: ``by``, the columns whose values name Hugging Face configs
+    (``language``, ``folder``: the top-level source folder)."""
+
+    by: tuple[str, ...] = ()
+
+    def values(self, doc: dict[str, Any]) -> tuple[str, ...]:
+        """The document's value of each ``by`` column, each a safe path component."""
+        out = []
+        for key in self.by:
+            if key == "language":
+                out.append(component(doc.get("language") or UNDETERMINED))
+            else:
+                source = str(doc.get("source") or "")
+                out.append(component(source.split("/", 1)[0]) if "/" in source else ROOT)
+        return tuple(out)
+
+    def config_names(self, values: tuple[str, ...]) -> list[str]:
+        """The configs a document with these values belongs to (besides ``default``)."""
+        both = len(self.by) > 1
+        return [f"folder-{v}" if both and key == "folder" else v
+                for key, v in zip(self.by, values, strict=True)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"by": list(self.by)}
+
+    @classmethod
+    def from_json(cls, value: Any) -> Subsets:
+        if value is None:
+            return cls()
+        by = value.get("by") if isinstance(value, dict) else None
+        if not isinstance(by, list) or any(k not in SUBSET_KEYS for k in by) \
+                or len(set(by)) != len(by):
+            raise UsageError("corpuspack.layout.subsets is not what corpuspack publish writes")
+        return cls(tuple(by))
+
+
+def component(value: str) -> str:
+    """``value`` as a path component and config name: as it is when it is short, lower
+    case and plain (:data:`_SAFE`), else a slug and 8 hex digits of its SHA-256."""
+    if _SAFE.fullmatch(value) and value not in _RESERVED and ".." not in value:
+        return value
+    slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:40] or "x"
+    return f"{slug}-{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Splits and subsets together: where each document of a release goes."""
+
+    splits: Splits = Splits()
+    subsets: Subsets = Subsets()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"splits": self.splits.to_json(), "subsets": self.subsets.to_json()}
+
+    @classmethod
+    def from_descriptor(cls, descriptor: dict[str, Any]) -> Layout:
+        """The layout a release recorded (``corpuspack.layout``), or the plain one."""
+        cp = descriptor.get("corpuspack")
+        recorded = cp.get("layout") if isinstance(cp, dict) else None
+        if not isinstance(recorded, dict):
+            return cls()
+        return cls(Splits.from_json(recorded.get("splits")),
+                   Subsets.from_json(recorded.get("subsets")))
+
+    def directory(self, values: tuple[str, ...]) -> str:
+        """The folder of a partition's files, relative to the release."""
+        return "/".join(("data", *values))
+
+
+def iter_in_id_order(package: Any) -> Iterator[dict[str, Any]]:
+    """Every document of a package or release in id order: a release laid out by split or
+    subset has each file sorted by id, and the files are merged (bounded memory: one
+    document per file). A package whose files are in id order one after the other streams
+    them as :meth:`~corpuspack.reader.Package.iter_documents` does. Raises UsageError as it
+    does."""
+    from corpuspack.reader import BadRecord, document_problem, iter_records
+
+    layout = Layout.from_descriptor(package.descriptor)
+    if not package.is_release or (not layout.splits.active and not layout.subsets.by):
+        yield from package.iter_documents()
+        return
+
+    def stream(data_file: Any) -> Iterator[tuple[str, int, dict[str, Any]]]:
+        for number, doc in iter_records(package.files, data_file):
+            problem = doc.message if isinstance(doc, BadRecord) else document_problem(doc)
+            if problem:
+                raise UsageError(f"{package.label}: {data_file.path} record {number}: "
+                                 f"{str(problem)[:200]}; run 'corpuspack validate'")
+            yield doc["id"], number, doc
+
+    streams = [stream(f) for f in package.data_files]
+    for _, _, doc in heapq.merge(*streams, key=lambda t: t[0]):
+        yield doc
+
+
+MAX_CONFIG_BYTES = 4 << 20
+
+
+def layout_at(project: Any, spec: str) -> Layout | None:
+    """The splits and subsets of another version of a project: what a release folder
+    records, or for a git revision the ``[splits]`` and ``[subsets]`` of the config file at
+    that revision (the config of the current folder, read from git). None when unknown (a
+    package folder, no config, or a config that does not load)."""
+    import subprocess
+    import tomllib
+
+    from corpuspack.config import load_config, splits_from, subsets_from
+    from corpuspack.errors import ConfigError
+
+    try:
+        package = project.open_revision(spec)
+    except CorpusError:
+        return None
+    if package.is_release:
+        return Layout.from_descriptor(package.descriptor)
+    if package.folder is not None or project.repo is None:
+        return None
+    try:
+        config = load_config()
+    except CorpusError:
+        return None
+    if config.config_file is None:
+        return None
+    rel = os.path.relpath(config.config_file, project.repo).replace(os.sep, "/")
+    if rel.startswith("../"):
+        return None
+    done = subprocess.run(["git", "-C", str(project.repo), "cat-file", "blob",
+                           f"{spec}:{rel}"], capture_output=True)
+    if done.returncode != 0 or len(done.stdout) > MAX_CONFIG_BYTES:
+        return None
+    try:
+        table = tomllib.loads(done.stdout.decode("utf-8"))
+        if rel.rsplit("/", 1)[-1] == "pyproject.toml":
+            table = table.get("tool", {}).get("corpuspack", {})
+        where = f"{spec}:{rel}"
+        return Layout(splits_from(table.get("splits", {}), where),
+                      subsets_from(table.get("subsets", {}), where))
+    except (ValueError, UnicodeDecodeError, AttributeError, ConfigError, RecursionError):
+        return None
