@@ -32,25 +32,38 @@ def check(folder: Path) -> list[str]:
                           capture_output=True, text=True)
     if done.returncode != 0:
         failures.append(f"sha256sum -c: {done.stdout.strip() or done.stderr.strip()}")
-    ds = load_dataset(str(folder), split="train")
-    if ds.num_rows != documents:
-        failures.append(f"load_dataset: {ds.num_rows} rows, expected {documents}")
-    if str(ds.features["date"].dtype) != "date32" or ds.features["n_words"].dtype != "int64":
-        failures.append(f"load_dataset: features {ds.features}")
-    streamed = sum(1 for _ in load_dataset(str(folder), split="train", streaming=True))
+    layout = descriptor["corpuspack"].get("layout") or {}
+    counts = (layout.get("statistics") or {}).get("configs") or {
+        "default": {"train": {"documents": documents}}}
+    for config, splits in counts.items():
+        for split, expected in splits.items():
+            ds = load_dataset(str(folder), config, split=split)
+            if ds.num_rows != expected["documents"]:
+                failures.append(f"load_dataset({config!r}, split={split!r}): {ds.num_rows} "
+                                f"rows, expected {expected['documents']}")
+            if str(ds.features["date"].dtype) != "date32" or \
+                    ds.features["n_words"].dtype != "int64":
+                failures.append(f"load_dataset: features {ds.features}")
+    streamed = sum(1 for split in counts["default"]
+                   for _ in load_dataset(str(folder), split=split, streaming=True))
     if streamed != documents:
         failures.append(f"load_dataset(streaming=True): {streamed} rows")
     records = sum(1 for _ in mlc.Dataset(str(folder / "croissant.json")).records("documents"))
     if records != documents:
         failures.append(f"croissant: {records} records, expected {documents}")
-    pattern = str(folder / "data" / "*.parquet")
-    rows = duckdb.sql(f"select count(*) from '{pattern}'").fetchall()[0][0]
+    files = sorted((folder / "data").rglob("*.parquet"))
+    rows = duckdb.sql("select count(*) from read_parquet(?)",
+                      params=[[str(f) for f in files]]).fetchall()[0][0]
     if rows != documents:
         failures.append(f"duckdb: {rows} rows")
-    table = pq.read_table(folder / "data")
-    if table.num_rows != documents or table.column("id").to_pylist() != sorted(
-            table.column("id").to_pylist()):
-        failures.append("pyarrow: row count or id order wrong")
+    total = 0
+    for path in files:
+        ids = pq.read_table(path, columns=["id"]).column("id").to_pylist()
+        total += len(ids)
+        if ids != sorted(ids):
+            failures.append(f"pyarrow: {path.relative_to(folder)} is not sorted by id")
+    if total != documents:
+        failures.append(f"pyarrow: {total} rows")
     report = frictionless.validate(str(folder / "datapackage.json"))
     if not report.valid:
         failures.append("frictionless: " + "; ".join(

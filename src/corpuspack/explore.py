@@ -27,6 +27,7 @@ import orjson
 from corpuspack.document import COLUMNS, to_arrow
 from corpuspack.errors import CorpusError, UsageError
 from corpuspack.reader import Package
+from corpuspack.splits import Layout
 
 _SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "date": "DATE",
               "object": "JSON"}
@@ -236,13 +237,51 @@ def sample(package: Package, n: int, seed: int = 0) -> list[dict[str, Any]]:
     return [d for _, _, d in sorted(heap, key=lambda e: (-e[0], e[1]))]
 
 
-def stats(package: Package, by: str | None = None) -> QueryResult:
+def stats(package: Package, by: str | None = None, layout: Layout | None = None
+          ) -> QueryResult:
     """Documents, words and characters, in total or per language, format, top source folder,
-    licence or encoding (``by``). Raises UsageError for another ``by``."""
+    licence, encoding or split (``by``). Raises UsageError for another ``by``.
+
+    ``by = "split"``: each document's split under ``layout``, by default the one a release
+    recorded, else the ``[splits]`` of the config in the current folder when it builds this
+    package, else ``train`` for every document (:func:`layout_of`)."""
+    if by == "split":
+        return _split_stats(package, layout or layout_of(package))
     if by is not None and by not in BY:
-        raise UsageError(f"--by must be one of: {', '.join(BY)}")
+        raise UsageError(f"--by must be one of: {', '.join((*BY, 'split'))}")
     key = BY[by] if by else "'all'"
     sql = (f"SELECT {key} AS {by or 'corpus'}, count(*) AS documents, sum(n_words) AS words, "
            f"sum(n_chars) AS chars, round(avg(n_words), 1) AS mean_words FROM documents "
            f"GROUP BY ALL ORDER BY documents DESC, 1")
     return query(package, sql, limit=10_000)
+
+
+def layout_of(package: Package) -> Layout:
+    """The splits and subsets of a package: recorded in a release, else the config's in the
+    current folder when its descriptor is this package's, else none (one ``train`` split)."""
+    from corpuspack.config import load_config
+
+    if package.is_release:
+        return Layout.from_descriptor(package.descriptor)
+    if package.folder is not None:
+        try:
+            config = load_config()
+        except CorpusError:
+            return Layout()
+        if config.descriptor.resolve().parent == package.folder.resolve():
+            return Layout(config.splits, config.subsets)
+    return Layout()
+
+
+def _split_stats(package: Package, layout: Layout) -> QueryResult:
+    """Documents, words and characters per split: one streaming pass."""
+    assign = layout.splits.assigner()
+    counts: dict[str, list[int]] = {}
+    for doc in package.iter_documents():
+        slot = counts.setdefault(assign(doc), [0, 0, 0])
+        slot[0] += 1
+        slot[1] += int(doc.get("n_words") or 0)
+        slot[2] += int(doc.get("n_chars") or 0)
+    rows = [(name, n, words, chars, round(words / n, 1))
+            for name, (n, words, chars) in sorted(counts.items(), key=lambda i: (-i[1][0], i[0]))]
+    return QueryResult(["split", "documents", "words", "chars", "mean_words"], rows)

@@ -1,0 +1,321 @@
+"""Splits and subsets: the config, the assignment, and releases read with the real clients
+(datasets, mlcroissant, frictionless) across versions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import frictionless
+import mlcroissant as mlc
+import pytest
+import yaml
+from datasets import load_dataset
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from corpuspack.build import build
+from corpuspack.config import from_table, zero_config
+from corpuspack.errors import ConfigError, CorpusError
+from corpuspack.explore import stats
+from corpuspack.neardup import NearDedup
+from corpuspack.publish import publish
+from corpuspack.reader import open_package
+from corpuspack.splits import Layout, Splits, Subsets, split_position
+from corpuspack.validate import validate_package
+from corpuspack.versions import changelog_entry, diff
+
+from .conftest import text_of
+
+LANGS = {"de": "de-de", "fr": "fr-fr", "es": "es-es", "it": "it-it", "pl": "pl-pl"}
+SPLITS = Splits("hash", (("test", 0.2), ("validation", 0.1)))
+LAYOUT = Layout(SPLITS, Subsets(("language",)))
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+
+
+# --- config ------------------------------------------------------------------------------
+
+
+def config_of(table: dict[str, object]):  # type: ignore[no-untyped-def]
+    return from_table(table, Path("/tmp"), "corpus.toml")
+
+
+def test_config_reads_splits_and_subsets() -> None:
+    config = config_of({"splits": {"validation": 0.01, "test": 0.01, "seed": 7},
+                        "subsets": {"by": ["language", "folder"]}})
+    assert config.splits == Splits("hash", (("test", 0.01), ("validation", 0.01)), seed=7)
+    assert config.subsets == Subsets(("language", "folder"))
+    folder = config_of({"splits": {"by": "folder", "test": "eval/*", "dev": ["a/*", "b/*"]}})
+    assert folder.splits.folders == (("dev", ("a/*", "b/*")), ("test", ("eval/*",)))
+    assert config_of({"splits": {"by": "meta.split"}}).splits.by == "meta.split"
+    assert not config_of({}).splits.active and config_of({}).subsets.by == ()
+
+
+@pytest.mark.parametrize("table, message", [
+    ({"splits": {"train": 0.5}}, "[splits] train in corpus.toml: train holds every document"),
+    ({"splits": {"test": 1.0}}, "[splits] test in corpus.toml must be a share of the documents "
+                                "above 0 and below 1"),
+    ({"splits": {"test": 0}}, "[splits] test in corpus.toml must be a share"),
+    ({"splits": {"test": True}}, "[splits] test in corpus.toml must be a share"),
+    ({"splits": {"test": "0.1"}}, "[splits] test in corpus.toml must be a share"),
+    ({"splits": {"test": 0.6, "validation": 0.4}}, "the shares add up to 1"),
+    ({"splits": {"Test": 0.1}}, "split name 'Test' must be lower-case"),
+    ({"splits": {"documents": 0.1}}, "split name 'documents' is taken"),
+    ({"splits": {"by": "random"}}, '[splits] by in corpus.toml must be "hash", "folder" or '
+                                   '"meta.KEY"'),
+    ({"splits": {"by": "meta."}}, "[splits] by in corpus.toml must be"),
+    ({"splits": {"by": "meta.split", "test": 0.1}}, "[splits] test in corpus.toml: with by"),
+    ({"splits": {"by": "folder", "test": 0.1}}, "[splits] test in corpus.toml must be a glob"),
+    ({"splits": {"by": "folder", "test": []}}, "[splits] test in corpus.toml must be a glob"),
+    ({"splits": {"seed": -1}}, "[splits] seed in corpus.toml must be an integer"),
+    ({"splits": {"seed": 2**64}}, "[splits] seed in corpus.toml must be an integer"),
+    ({"subsets": {"by": ["licence"]}}, "[subsets] by in corpus.toml must be a list of distinct"),
+    ({"subsets": {"by": ["language", "language"]}}, "[subsets] by in corpus.toml must be"),
+    ({"subsets": {"bye": ["language"]}}, "unknown key 'bye' in corpus.toml [subsets] (did you "
+                                         "mean 'by'?)"),
+])
+def test_config_refuses_with_one_line_naming_the_key(table: dict[str, object],
+                                                     message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        config_of(table)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+# --- assignment --------------------------------------------------------------------------
+
+
+def test_hash_position_is_the_documented_sha256() -> None:
+    import hashlib
+
+    expected = int.from_bytes(hashlib.sha256(b"corpuspack-split:0:abc").digest()[:8], "big")
+    assert split_position("abc") == expected
+    assert split_position("abc", seed=1) != expected
+
+
+def test_hash_shares_hold_on_many_ids() -> None:
+    assign = SPLITS.assigner()
+    n = 20_000
+    counts = {"train": 0, "test": 0, "validation": 0}
+    for i in range(n):
+        counts[assign({"id": f"{i:016x}"})] += 1
+    # binomial: 5 standard deviations of 20,000 draws at p = 0.2 and 0.1 are 283 and 212
+    assert abs(counts["test"] - 0.2 * n) < 283 and abs(counts["validation"] - 0.1 * n) < 212
+
+
+ids = st.sets(st.text(alphabet="0123456789abcdef#:/", min_size=1, max_size=24), max_size=60)
+
+
+@settings(max_examples=200, deadline=None)
+@given(first=ids, added=ids, removed=ids)
+def test_a_document_keeps_its_split_whatever_else_changes(first: set[str], added: set[str],
+                                                          removed: set[str]) -> None:
+    """The split of an id is the same in any set of ids it is part of: adding, removing or
+    editing others (an edited document keeps its id) moves nothing."""
+    second = (first - removed) | added
+    a = {i: s for i, s in _assigned(first)}
+    b = {i: s for i, s in _assigned(second)}
+    assert all(a[i] == b[i] for i in first & second)
+
+
+def _assigned(id_set: set[str]) -> list[tuple[str, str]]:
+    # assigned as publish does: one assigner over the corpus, documents in id order
+    assign = SPLITS.assigner()
+    return [(i, assign({"id": i, "text": f"edited {len(id_set)}"})) for i in sorted(id_set)]
+
+
+def test_growing_the_last_split_moves_only_train_documents() -> None:
+    before = Splits("hash", (("test", 0.1), ("validation", 0.1))).assigner()
+    after = Splits("hash", (("test", 0.1), ("validation", 0.2))).assigner()
+    moves = {(before({"id": str(i)}), after({"id": str(i)})) for i in range(5000)}
+    assert moves - {(s, s) for s in ("train", "test", "validation")} == {
+        ("train", "validation")}
+
+
+def test_folder_and_meta_splits() -> None:
+    by_folder = Splits("folder", folders=(("test", ("eval/*",)),
+                                          ("validation", ("eval/dev/*",)))).assigner()
+    assert by_folder({"id": "1", "source": "eval/dev/a.txt"}) == "test"  # sorted name wins
+    assert by_folder({"id": "2", "source": "news/a.txt"}) == "train"
+    by_meta = Splits("meta.split").assigner()
+    assert by_meta({"id": "1", "meta": {"split": "test"}}) == "test"
+    assert by_meta({"id": "2", "meta": {}}) == "train"
+    with pytest.raises(CorpusError, match="meta.split is 'Test Set', not a split name"):
+        by_meta({"id": "3", "source": "x.txt", "meta": {"split": "Test Set"}})
+
+
+def test_subset_values_are_safe_path_components() -> None:
+    subsets = Subsets(("language", "folder"))
+    assert subsets.values({"language": "de", "source": "news/a.txt"}) == ("de", "news")
+    assert subsets.values({"language": None, "source": "a.txt"}) == ("und", "_root")
+    odd = subsets.values({"language": "de", "source": "../ Ünï*code/a.txt"})[1]
+    assert "/" not in odd and "*" not in odd and ".." not in odd
+    upper = subsets.values({"language": "de", "source": "News/a.txt"})[1]
+    assert upper != "news" and upper.startswith("news-")  # stays apart from news/
+    assert subsets.config_names(("de", "news")) == ["de", "folder-news"]
+
+
+# --- releases across versions ------------------------------------------------------------
+
+
+def write_docs(src: Path, numbers: range, edited: set[int] = frozenset()) -> None:  # type: ignore[assignment]
+    rows = ["path,language"]
+    for i in numbers:
+        lang = list(LANGS)[i % len(LANGS)]
+        folder = src / ("news" if i % 3 else "blogs")
+        folder.mkdir(parents=True, exist_ok=True)
+        extra = " Überarbeitet." if i in edited else ""
+        (folder / f"doc{i:03d}.txt").write_text(
+            f"{text_of(LANGS[lang])}\n\nDocument {i}.{extra}\n", encoding="utf-8")
+        rows.append(f"{folder.name}/doc{i:03d}.txt,{lang}")
+    (src / "_manifest.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def build_version(root: Path, name: str, numbers: range, edited: set[int] = frozenset(),  # type: ignore[assignment]
+                  layout: Layout = LAYOUT) -> Path:
+    src = root / f"src-{name}"
+    write_docs(src, numbers, edited)
+    config = zero_config(src, root / f"pkg-{name}")
+    config = replace(config, near_dedup=NearDedup(enabled=False), version=f"0.{name}.0")
+    build(config, workers=1, cache=None)
+    package = open_package(config.package_dir)
+    out = root / f"release-{name}"
+    publish(package, out, changes=diff(None, package), layout=layout)
+    return out
+
+
+def splits_of(release: Path) -> dict[str, str]:
+    """id -> split, as datasets loads the release."""
+    found = {}
+    for split, ds in load_dataset(str(release)).items():
+        for doc_id in ds["id"]:
+            assert doc_id not in found
+            found[doc_id] = split
+    return found
+
+
+@pytest.fixture(scope="module")
+def versions(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    root = tmp_path_factory.mktemp("splits")
+    one = build_version(root, "1", range(0, 100))
+    # 20 removed, 30 added, 10 edited (same path, so same id)
+    two = build_version(root, "2", range(20, 130), edited=set(range(40, 50)))
+    three = build_version(root, "3", range(20, 170), edited=set(range(40, 60)))
+    return [one, two, three]
+
+
+def test_split_sizes_and_configs_load(versions: list[Path]) -> None:
+    release = versions[2]
+    descriptor = json.loads((release / "datapackage.json").read_text())
+    counts = descriptor["corpuspack"]["layout"]["statistics"]
+    total = descriptor["corpuspack"]["statistics"]["documents"]
+    assert total == 150
+    loaded = load_dataset(str(release))
+    assert set(loaded) == {"train", "test", "validation"}
+    assert {k: v.num_rows for k, v in loaded.items()} == {
+        k: v["documents"] for k, v in counts["splits"].items()}
+    assert sum(v.num_rows for v in loaded.values()) == total
+    # 150 draws at 0.2 and 0.1: well inside 4 standard deviations (20 +- 20, 15 +- 15)
+    assert 10 <= loaded["test"].num_rows <= 50 and 3 <= loaded["validation"].num_rows <= 30
+    german = load_dataset(str(release), "de", split="test")
+    assert german.num_rows == counts["configs"]["de"]["test"]["documents"] > 0
+    assert set(german["language"]) == {"de"}
+    streamed = sum(1 for _ in load_dataset(str(release), "fr", split="train", streaming=True))
+    assert streamed == counts["configs"]["fr"]["train"]["documents"]
+    card = yaml.safe_load((release / "README.md").read_text().split("---\n")[1])
+    default = [c for c in card["configs"] if c.get("default")]
+    assert [c["config_name"] for c in default] == ["default"]
+    assert {c["config_name"] for c in card["configs"]} == {"default", *LANGS}
+    assert "| `test` |" in (release / "README.md").read_text()  # the card's split table
+
+
+def test_no_document_changes_split_across_three_versions(versions: list[Path]) -> None:
+    maps = [splits_of(r) for r in versions]
+    for older, newer in zip(maps, maps[1:], strict=False):
+        shared = set(older) & set(newer)
+        assert len(shared) >= 80
+        assert {i: older[i] for i in shared} == {i: newer[i] for i in shared}
+    one, two = (open_package(v) for v in versions[:2])
+    changes = diff(one, two)
+    assert changes.split_changed == 0
+    assert changes.counts == {"added": 30, "removed": 20, "changed": 10, "unchanged": 70}
+    assert "No document changed split." in changelog_entry(changes)
+
+
+def test_release_passes_every_validator(versions: list[Path]) -> None:
+    release = versions[2]
+    report = validate_package(release)
+    assert report.valid, [p.message for p in report.problems][:3]
+    assert frictionless.validate(str(release / "datapackage.json")).valid
+    croissant = mlc.Dataset(str(release / "croissant.json"))
+    assert sum(1 for _ in croissant.records("documents")) == 150
+    tests = load_dataset(str(release), split="test").num_rows
+    assert sum(1 for _ in croissant.records("test")) == tests
+
+
+def test_stats_by_split_reads_the_release(versions: list[Path]) -> None:
+    release = open_package(versions[2])
+    rows = {r["split"]: r["documents"] for r in stats(release, by="split").to_dicts()}
+    assert rows == {k: v.num_rows for k, v in load_dataset(str(versions[2])).items()}
+
+
+def test_changed_shares_are_reported_by_diff(versions: list[Path], tmp_path: Path) -> None:
+    package_dir = versions[2].parent / "pkg-3"
+    package = open_package(package_dir)
+    grown = Layout(Splits("hash", (("test", 0.3), ("validation", 0.1))), LAYOUT.subsets)
+    out = tmp_path / "grown"
+    publish(package, out, changes=diff(None, package), layout=grown)
+    before, after = splits_of(versions[2]), splits_of(out)
+    moved = {i for i in before if before[i] != after[i]}
+    changes = diff(open_package(versions[2]), open_package(out))
+    assert changes.split_changed == len(moved) > 0
+    details = {i: cols for i, _, cols in changes.details("changed")}
+    assert set(details) == moved
+    some = next(iter(moved))
+    assert details[some] == [f"split: {before[some]} -> {after[some]}"]
+    assert f"{len(moved)} document(s) changed split" in changelog_entry(changes)
+
+
+def test_a_document_in_the_wrong_split_file_is_invalid(versions: list[Path],
+                                                       tmp_path: Path) -> None:
+    copy = tmp_path / "release"
+    shutil.copytree(versions[2], copy)
+    path = copy / "datapackage.json"
+    descriptor = json.loads(path.read_text())
+    files = descriptor["corpuspack"]["layout"]["files"]
+    name = "data/de/test-00000-of-00001.parquet"
+    files[name]["split"] = "train"  # a held-out file declared as training data
+    path.write_text(json.dumps(descriptor))
+    report = validate_package(copy)
+    assert not report.valid
+    assert any(p.code == "wrong-split" for p in report.problems)
+
+
+def test_meta_split_with_a_bad_value_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write_docs(src, range(0, 4))
+    (src / "news" / "doc001.meta.yaml").write_text("split: Test Set\n", encoding="utf-8")
+    config = replace(zero_config(src, tmp_path / "pkg"), near_dedup=NearDedup(enabled=False))
+    build(config, workers=1, cache=None)
+    package = open_package(config.package_dir)
+    with pytest.raises(CorpusError, match="not a split name"):
+        publish(package, tmp_path / "release", layout=Layout(Splits("meta.split")))
+    assert not (tmp_path / "release").exists()
+
+
+def test_plain_release_keeps_its_layout(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write_docs(src, range(0, 6))
+    config = replace(zero_config(src, tmp_path / "pkg"), near_dedup=NearDedup(enabled=False))
+    build(config, workers=1, cache=None)
+    package = open_package(config.package_dir)
+    publish(package, tmp_path / "release")
+    assert [p.name for p in (tmp_path / "release" / "data").iterdir()] == [
+        "train-00000-of-00001.parquet"]
+    assert list(load_dataset(str(tmp_path / "release"))) == ["train"]
