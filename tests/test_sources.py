@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import struct
+import zlib
 from pathlib import Path
 
 from corpuspack.pipeline import FileStats, Settings, process_file
@@ -270,3 +272,77 @@ def test_gzip_members_and_trailing_data(tmp_path: Path) -> None:
         assert isinstance(skip, Skipped) and skip.reason.startswith("corrupt gzip data"), rel
     (skip,), _ = results["empty.txt.gz"]
     assert skip.reason == "empty or white space only after decoding"
+
+
+def _gzip_with_comment(data: bytes, comment: bytes) -> bytes:
+    """One gzip member whose header holds a comment (FCOMMENT, RFC 1952 2.3.1)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = packer.compress(data) + packer.flush()
+    header = b"\x1f\x8b\x08\x10" + b"\0\0\0\0" + b"\0\xff" + comment + b"\0"
+    return header + body + struct.pack("<II", zlib.crc32(data), len(data))
+
+
+def test_compressed_file_size_and_members_are_capped(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    empty = gzip.compress(b"", mtime=0)
+    text = b"Words in the first member.\n"
+    (src / "members.txt.gz").write_bytes(gzip.compress(text) + empty * 1_000)
+    (src / "fewer.txt.gz").write_bytes(gzip.compress(text) + empty * 999)
+    (src / "members.jsonl.gz").write_bytes(gzip.compress(b'{"id": "a", "text": "x"}\n')
+                                           + empty * 1_000)
+    (src / "padded.txt.gz").write_bytes(_gzip_with_comment(text, b"c" * (2 << 20)))
+    prose = (b"A line of prose that is stored, not compressed. " * 30_000)[:1 << 20]
+    (src / "stored.txt.gz").write_bytes(gzip.compress(prose, compresslevel=0))
+    assert (src / "stored.txt.gz").stat().st_size > 1 << 20  # larger than what it holds
+    files, _ = walk(src)
+    settings = Settings(max_inflated_bytes=1 << 20)  # 1,000 members, 1,114,368 bytes
+    too_many = ("compressed file holds more than 1,000 gzip members (one per 32 KiB of what "
+                "it may inflate to, at least 1,000): recompress it as one member")
+    docs, (skip,) = docs_of(files["members.txt.gz"], settings)
+    assert docs == [] and skip.reason == too_many
+    (doc,), skips = docs_of(files["fewer.txt.gz"], settings)
+    assert skips == [] and doc.text == text.decode().strip()
+    docs, skips = docs_of(files["members.jsonl.gz"], settings)
+    assert [d.record for d in docs] == ["a"] and skips[-1].reason == too_many
+    docs, (skip,) = docs_of(files["padded.txt.gz"], settings)
+    assert docs == [] and skip.reason == (
+        "compressed file size exceeds the limit of 1,114,368 bytes (a compressed file may be "
+        "no larger than what it may inflate to (max_file_mb or max_inflated_mb) plus gzip's "
+        "overhead on data that does not compress)")
+    (doc,), skips = docs_of(files["stored.txt.gz"], settings)
+    assert skips == [] and doc.n_chars == len(prose.strip())
+    (doc,), _ = docs_of(files["padded.txt.gz"])  # the default caps leave it alone
+    assert doc.text == text.decode().strip()
+
+
+def test_reserved_meta_keys_of_a_source_are_kept_as_given(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    record = {"id": "r", "text": "Some words of a record.", "date": "last Tuesday",
+              "extraction": "by hand", "decoding": "mine", "date_raw": "2020-01-01",
+              "license_raw": "theirs", "date_raw_given": "taken"}
+    (src / "d.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    (src / "latin.txt").write_bytes("Ein schöner Tag am Meer, Grüße aus Köln.".encode("cp1252"))
+    (src / "latin.txt.meta.yaml").write_text("decoding: sidecar\n", encoding="utf-8")
+    deep = "<html><body>" + "<div>" * 600 + "<p>Deep text of a page.</p>" + "</div>" * 600
+    (src / "deep.html").write_text(deep + "</body></html>", encoding="utf-8")
+    (src / "deep.meta.yaml").write_text("extraction: curator's\n", encoding="utf-8")
+    files, _ = walk(src)
+    stats = FileStats()
+    (doc,) = [d for d in process_file(files["d.jsonl"], Settings(), stats)]
+    assert doc.meta == {"date_raw": "last Tuesday", "date_raw_given_given": "2020-01-01",
+                        "date_raw_given": "taken", "decoding_given": "mine",
+                        "extraction_given": "by hand", "license_raw_given": "theirs",
+                        "source_id": "r"}
+    assert stats.notes == {
+        "date not valid: kept in meta.date_raw": 1,
+        "meta.date_raw is corpuspack's: the value given kept in meta.date_raw_given_given": 1,
+        "meta.decoding is corpuspack's: the value given kept in meta.decoding_given": 1,
+        "meta.extraction is corpuspack's: the value given kept in meta.extraction_given": 1,
+        "meta.license_raw is corpuspack's: the value given kept in meta.license_raw_given": 1}
+    (doc,) = list(process_file(files["latin.txt"], Settings(), FileStats()))
+    assert doc.meta["decoding_given"] == "sidecar" and doc.meta["decoding"]["method"] != "sidecar"
+    (doc,) = list(process_file(files["deep.html"], Settings(), FileStats()))
+    assert doc.meta["extraction_given"] == "curator's"
+    assert doc.meta["extraction"] == "fallback: elements nested deeper than 512"

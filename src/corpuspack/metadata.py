@@ -4,7 +4,8 @@ Metadata reaches a document in layers, each overriding the one before:
 config ``defaults`` < what the source says about itself (HTML head, Markdown front matter,
 JSONL keys) < folder manifests < the file's sidecar. Keys naming a column (title, url, date,
 author, publisher, language, license, or one of their aliases) fill that column; every other
-key is kept in the document's ``meta`` object.
+key is kept in the document's ``meta`` object, except the keys corpuspack writes there
+itself (:data:`RESERVED_META`): a value given under one of them is kept as ``<key>_given``.
 
 Licence values must be SPDX licence ids or expressions, ``LicenseRef-…``, ``NOASSERTION`` or
 ``NONE`` (see :mod:`corpuspack.licenses`). A document's sources are untrusted, so a bad
@@ -31,6 +32,9 @@ ALIASES = {
     "site": "publisher", "site_name": "publisher", "sitename": "publisher",
     "authors": "author", "creator": "author", "headline": "title",
 }
+# corpuspack's own records in a document's ``meta``: values set aside (merge_layers), how
+# the bytes were decoded (the pipeline) and why HTML extraction fell back (the HTML reader)
+RESERVED_META = ("date_raw", "language_raw", "license_raw", "decoding", "extraction")
 _LANGUAGE = re.compile(LANGUAGE_PATTERN)
 _SPACES = re.compile(r"\s+")
 
@@ -106,14 +110,27 @@ def canonical_key(key: str) -> str:
     return ALIASES.get(lower, lower) if (lower in ALIASES or lower in COLUMN_KEYS) else key
 
 
+def given_key(key: str, taken: dict[str, Any]) -> str:
+    """Where a source's value of the reserved ``meta`` key ``key`` is kept:
+    ``<key>_given``, with ``_given`` added again while that is a key of ``taken``."""
+    out = key + "_given"
+    while out in taken:
+        out += "_given"
+    return out
+
+
 def merge_layers(*layers: dict[str, Any]
-                 ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+                 ) -> tuple[dict[str, Any], dict[str, Any], list[str], list[tuple[str, str]]]:
     """Merge metadata layers (later wins) into (column values, extra ``meta``, the keys of
-    ``meta`` holding values set aside).
+    ``meta`` holding values set aside, the (reserved key, key it was moved to) of values
+    given under a reserved key).
 
     Raw values that do not fit their column (a date that is not ISO 8601, a language that is
     not a code, a licence that is not SPDX) are kept in ``meta`` under ``<column>_raw``
     rather than lost; such a licence becomes ``NOASSERTION`` (see :func:`normalise_license`).
+    The keys of :data:`RESERVED_META` are corpuspack's own records: a layer's value under
+    one of them is kept under ``<key>_given`` (:func:`given_key`), never lost and never
+    taken for corpuspack's.
     """
     merged: dict[str, Any] = {}
     for layer in layers:
@@ -121,6 +138,13 @@ def merge_layers(*layers: dict[str, Any]
             if value is None:
                 continue
             merged[canonical_key(key)] = value
+    moved: list[tuple[str, str]] = []
+    for key in RESERVED_META:
+        if key in merged:
+            value = merged.pop(key)
+            new = given_key(key, merged)
+            merged[new] = value
+            moved.append((key, new))
     columns: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     raw: dict[str, Any] = {}
@@ -141,5 +165,5 @@ def merge_layers(*layers: dict[str, Any]
             columns[key] = clean_inline(value)
         else:
             extra[key] = jsonable(value)
-    extra.update(raw)  # a source's own "date_raw" key does not hide the value set aside
-    return columns, dict(sorted(extra.items())), sorted(raw)
+    extra.update(raw)  # a source's own "date_raw" was moved to "date_raw_given"
+    return columns, dict(sorted(extra.items())), sorted(raw), moved

@@ -31,6 +31,9 @@ from corpuspack.sources.readers import BadRecord, RawRecord
 
 MiB = 1 << 20
 SPLIT_MAX_CHARS = 1 << 20
+# formats read by corpuspack.sources.formats.html.read_html, whose meta["extraction"] is
+# corpuspack's record of a fallback; any other source's "extraction" key is the source's
+EXTRACTION_FORMATS = frozenset({"html", "warc"})
 
 
 @dataclass(frozen=True)
@@ -191,16 +194,24 @@ def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],
         text, redacted = redact(text, settings.pii)
         if stats is not None:
             stats.pii.update(redacted)
-    columns, extra, set_aside = merge_layers(settings.defaults, raw.meta, src.manifest,
-                                             sidecar)
+    source_meta, extraction = raw.meta, None
+    if src.format in EXTRACTION_FORMATS and "extraction" in raw.meta:  # the reader's own
+        extraction = raw.meta["extraction"]
+        source_meta = {k: v for k, v in raw.meta.items() if k != "extraction"}
+    columns, extra, set_aside, moved = merge_layers(settings.defaults, source_meta,
+                                                    src.manifest, sidecar)
     if stats is not None:
-        if isinstance(raw.meta.get("extraction"), str):  # the reader fell back (HTML)
-            stats.notes[f"html extraction {raw.meta['extraction']}"] += 1
+        if isinstance(extraction, str):  # the reader fell back (HTML)
+            stats.notes[f"html extraction {extraction}"] += 1
         for key in set_aside:
             column = key.removesuffix("_raw")
             stats.notes[f"{column} not valid: kept in meta.{key}"] += 1
+        for key, new in moved:
+            stats.notes[f"meta.{key} is corpuspack's: the value given kept in meta.{new}"] += 1
+    if extraction is not None:
+        extra["extraction"] = extraction
     if raw.decoding is not None:
-        extra["decoding"] = raw.decoding  # corpuspack's record wins over a source's key
+        extra["decoding"] = raw.decoding
         if stats is not None:
             count_notes(raw.decoding, stats.notes)
     check_meta_size(extra, settings.max_meta_bytes, "the metadata of the document")

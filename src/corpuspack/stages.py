@@ -143,10 +143,10 @@ def walk(b: Build) -> Iterator[SourceFile]:
     for item in walk_sources(b.config.source_dir, exclude,
                              max_manifest_bytes=opts.max_manifest_mb * MiB,
                              max_manifest_patterns=opts.max_manifest_patterns,
-                             max_meta_bytes=opts.max_meta_kb * 1024):
+                             max_meta_bytes=opts.max_meta_kb * 1024, notes=b.report.notes):
         if isinstance(item, Skipped):
             skips.add(item.to_line())
-            b.report.files_seen += 1
+            b.report.files_seen += item.record is None  # a manifest row is no file
         else:
             yield item
     b.runs.skips.append(skips.close())

@@ -29,15 +29,41 @@ from corpuspack.sources.metadata_files import (
     MAX_MANIFEST_PATTERNS,
     MAX_META_BYTES,
     Manifest,
+    Wildcard,
     check_meta_size,
     is_sidecar,
     load_manifest,
-    sidecar_names,
+    sidecar_key,
+    sidecar_keys,
 )
 
 _CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 GZIP_TRAILING_NOTE = "gzip trailing data ignored"
+GZIP_MEMBERS_MIN = 1_000
+GZIP_MEMBER_BYTES = 32 << 10  # a gzip file may hold one member per 32 KiB of its limit
+
+
+COMPRESSED_SIZE_WHY = ("a compressed file may be no larger than what it may inflate to "
+                       "(max_file_mb or max_inflated_mb) plus gzip's overhead on data that "
+                       "does not compress")
+
+
+def max_gzip_members(limit: int) -> int:
+    """How many gzip members a compressed file that may inflate to ``limit`` bytes may hold:
+    one per 32 KiB of the limit (BGZF, the blocked gzip of bgzip, holds at most 64 KiB per
+    member), at least 1,000. Each member costs about 10 µs however little it holds:
+    measured, 2,000,000 empty members (40 MB) took 21 s to read."""
+    return max(GZIP_MEMBERS_MIN, limit // GZIP_MEMBER_BYTES)
+
+
+def max_compressed_bytes(limit: int) -> int:
+    """The largest compressed file that may inflate to ``limit`` bytes, in bytes: ``limit``
+    plus 1/4096 of it plus 64 KiB. Deflate stores data that does not compress in blocks of
+    at most 65,535 bytes with 5 bytes of header (RFC 1951, 3.2.4), 1/13,107 more; a gzip
+    member adds 18 bytes and its optional header fields (RFC 1952). Bytes beyond that hold
+    nothing (padding, empty blocks or members) and cost time for nothing."""
+    return limit + limit // 4096 + (64 << 10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +98,26 @@ def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root + os.sep)
 
 
+NO_SOURCE_FOR_SIDECAR = "sidecar matches no source file"
+SIDECAR_NOT_USED = "sidecar not used: a more specific one wins"
+NO_FILE_FOR_ROW = "manifest row matches no source file"
+
+
 @dataclass(frozen=True, slots=True)
 class _InvalidManifest:
     rel: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """What the manifests above a folder give it: the valid ones (shallowest first), the
+    deepest invalid one (its files are skipped), and the wildcard rows in effect (those
+    whose literal start agrees with the folder's path), as ``(index in chain, row)``."""
+
+    chain: tuple[Manifest, ...] = ()
+    invalid: _InvalidManifest | None = None
+    live: tuple[tuple[int, Wildcard], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +126,7 @@ class _Enter:
 
     path: str
     prefix: str
-    manifests: list[Manifest | _InvalidManifest]
+    scope: _Scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +136,14 @@ class _Limits:
     manifest_bytes: int
     manifest_patterns: int
     meta_bytes: int
+    notes: Counter[str]
 
 
 def walk_sources(root: Path, exclude: tuple[Path, ...] = (), *,
                  max_manifest_bytes: int = MAX_MANIFEST_BYTES,
                  max_manifest_patterns: int = MAX_MANIFEST_PATTERNS,
-                 max_meta_bytes: int = MAX_META_BYTES) -> Iterator[SourceFile | Skipped]:
+                 max_meta_bytes: int = MAX_META_BYTES,
+                 notes: Counter[str] | None = None) -> Iterator[SourceFile | Skipped]:
     """Yield every source file under ``root`` and a :class:`Skipped` for each unreadable one.
 
     ``exclude`` holds folders never to enter (the build's own output, when it lies inside).
@@ -108,10 +152,26 @@ def walk_sources(root: Path, exclude: tuple[Path, ...] = (), *,
     under a manifest that cannot be read is skipped, with a reason naming the manifest: it
     would lack the metadata (a licence, say) that the manifest meant to give it.
 
+    Metadata that reaches no file is on record: a sidecar that no file of its folder has
+    (a :class:`Skipped` for it, record None) and a manifest row that matches no source file
+    (a Skipped naming the manifest, record ``row N``), each counted in ``notes``
+    (:data:`NO_SOURCE_FOR_SIDECAR`, :data:`SIDECAR_NOT_USED`, :data:`NO_FILE_FOR_ROW`), as
+    are lone surrogates removed from manifests.
+
     The order is fixed: names sorted by code point at every level, a folder's files where
-    the folder sorts. The walk is iterative, so folder depth is limited only by the system.
-    Two names of one folder that are equal once NFC-normalised (as paths and ids are) are
-    twins: the first by code point is read, each other one is skipped with a reason.
+    the folder sorts (the Skipped for unused metadata after its folder's last entry). The
+    walk is iterative, so folder depth is limited only by the system. Two names of one
+    folder that are equal once NFC-normalised (as paths and ids are) are twins: the first
+    by code point is read, each other one is skipped with a reason.
+
+    Cost: a manifest is read once. At most ``max_manifest_patterns`` wildcard rows are in
+    effect for any folder, all manifests above it together (a row is in effect where the
+    folder's path and the row's literal start, up to its first wildcard, agree; a manifest
+    that would pass the cap is invalid). A folder costs one probe per manifest above it
+    and one prefix check per row in effect above it; a file costs one probe per manifest
+    naming files in its folder and one match of each row in effect (a regular expression
+    of :func:`fnmatch.translate`, linear in the path below the row's manifest, which the
+    system bounds): the cap, not the number of manifests, bounds the matching.
     """
     real_root = os.path.realpath(root)
     excluded = set()
@@ -122,24 +182,71 @@ def walk_sources(root: Path, exclude: tuple[Path, ...] = (), *,
             continue
         excluded.add((st.st_dev, st.st_ino))
     limits = _Limits(real_root, excluded, max_manifest_bytes, max_manifest_patterns,
-                     max_meta_bytes)
-    stack = [_folder(real_root, "", [], limits)]
+                     max_meta_bytes, Counter() if notes is None else notes)
+    stack = [_folder(real_root, "", _Scope(), limits)]
     while stack:
         item = next(stack[-1], None)
         if item is None:
             stack.pop()
         elif isinstance(item, _Enter):
-            stack.append(_folder(item.path, item.prefix, item.manifests, limits))
+            stack.append(_folder(item.path, item.prefix, item.scope, limits))
         else:
             yield item
 
 
+def _nfc_name(name: str) -> str:
+    return name if name.isascii() else unicodedata.normalize("NFC", name)
+
+
+def _load_manifests(entries: list[os.DirEntry[str]], prefix: str, scope: _Scope,
+                    limits: _Limits) -> Iterator[Skipped | tuple[_Scope, list[str]]]:
+    """Read the manifests of a folder: a Skipped for each invalid one, then the folder's
+    scope and the paths of the manifests read (as the last item)."""
+    chain, invalid, live = list(scope.chain), scope.invalid, list(scope.live)
+    loaded: list[str] = []
+    for entry in entries:
+        if entry.name not in MANIFEST_NAMES or entry.is_dir(follow_symlinks=False):
+            continue
+        rel = prefix + entry.name
+        try:
+            manifest = load_manifest(
+                Path(entry.path), prefix, limits.root, max_bytes=limits.manifest_bytes,
+                max_patterns=limits.manifest_patterns, max_meta_bytes=limits.meta_bytes,
+                in_effect=len(live), notes=limits.notes)
+        except SkipFile as exc:
+            yield Skipped(rel, None, exc.reason)
+            invalid = _InvalidManifest(rel, exc.reason)
+            continue
+        chain.append(manifest)
+        loaded.append(rel)
+        live += [(len(chain) - 1, row) for row in manifest.wildcards]
+    yield _Scope(tuple(chain), invalid, tuple(live)), loaded
+
+
+def _sidecars(entries: list[os.DirEntry[str]], prefix: str
+              ) -> tuple[dict[tuple[str, str], str], list[Skipped]]:
+    """The sidecars of a folder by :func:`sidecar_key` (the first by code point of names
+    sharing a key), and a Skipped for each other one."""
+    found: dict[tuple[str, str], str] = {}
+    twins = []
+    for entry in entries:
+        key = sidecar_key(entry.name)
+        if key is None or entry.is_dir(follow_symlinks=False):
+            continue
+        first = found.setdefault(key, entry.name)
+        if first != entry.name:
+            twins.append(Skipped(prefix + entry.name, None,
+                                 f"same name as {first!a} once Unicode-normalised (NFC) and "
+                                 "the suffix's case ignored, as sidecars are matched: only "
+                                 "the first by code point is read"))
+    return found, twins
+
+
 def _rel_name(prefix: str, name: str) -> str:
-    rel = prefix + name
-    return rel if rel.isascii() else unicodedata.normalize("NFC", rel)
+    return prefix + _nfc_name(name)
 
 
-def _folder(directory: str, prefix: str, manifests: list[Manifest | _InvalidManifest],
+def _folder(directory: str, prefix: str, scope: _Scope,
             limits: _Limits) -> Iterator[SourceFile | Skipped | _Enter]:
     """What one folder holds, in order; sub-folders as :class:`_Enter`."""
     try:
@@ -149,19 +256,29 @@ def _folder(directory: str, prefix: str, manifests: list[Manifest | _InvalidMani
     except OSError as exc:
         yield Skipped(prefix.rstrip("/") or ".", None, f"cannot list folder: {exc.strerror}")
         return
-    here = list(manifests)
-    for entry in entries:
-        if entry.name in MANIFEST_NAMES and not entry.is_dir(follow_symlinks=False):
-            rel = prefix + entry.name
-            try:
-                here.append(load_manifest(
-                    Path(entry.path), prefix, limits.root, max_bytes=limits.manifest_bytes,
-                    max_patterns=limits.manifest_patterns, max_meta_bytes=limits.meta_bytes))
-            except SkipFile as exc:
-                yield Skipped(rel, None, exc.reason)
-                here.append(_InvalidManifest(rel, exc.reason))
-    invalid = [m for m in here if isinstance(m, _InvalidManifest)]
-    sidecars = {entry.name for entry in entries if is_sidecar(entry.name)}
+    loaded: list[str] = []
+    for item in _load_manifests(entries, prefix, scope, limits):
+        if isinstance(item, Skipped):
+            yield item
+        else:
+            scope, loaded = item
+    invalid = scope.invalid
+    exact = [(i, m, rows) for i, m in enumerate(scope.chain) if (rows := m.exact_in(prefix))]
+    sidecars, sidecar_twins = _sidecars(entries, prefix)
+    yield from sidecar_twins
+    claimed: dict[str, str] = {}  # sidecar -> the first file claiming it
+    shadowed: dict[str, tuple[str, str]] = {}  # sidecar -> (file, the sidecar it takes)
+    if sidecars:
+        for entry in entries:
+            if entry.name in MANIFEST_NAMES or is_sidecar(entry.name) or \
+                    entry.is_dir(follow_symlinks=False):
+                continue
+            present = [sidecars[k] for k in sidecar_keys(entry.name) if k in sidecars]
+            if present:
+                claimed.setdefault(present[0], entry.name)
+                for other in present[1:]:
+                    shadowed.setdefault(other, (entry.name, present[0]))
+    reported = {s.path[len(prefix):] for s in sidecar_twins}  # names already on record
     twins: dict[str, str] = {}  # NFC path -> the path as named, of the first of its twins
     for entry in entries:
         name = entry.name
@@ -173,33 +290,39 @@ def _folder(directory: str, prefix: str, manifests: list[Manifest | _InvalidMani
         except UnicodeEncodeError:
             yield Skipped(rel.encode("utf-8", "replace").decode(), None,
                           "file name is not valid UTF-8")
+            reported.add(name)
             continue
-        if not is_sidecar(name):
+        sidecar = is_sidecar(name)
+        if not sidecar:
             first = twins.setdefault(rel, prefix + name)
             if first != prefix + name:
                 yield Skipped(prefix + name, None,
                               f"same name as {first!a} once Unicode-normalised (NFC), as "
                               "paths and ids are: only the first by code point is read")
                 continue
+        elif name in reported:
+            continue
         path = entry.path
         if entry.is_symlink():
             target = path = os.path.realpath(path)
+            reason = None
             if not _within(target, limits.root):
-                yield Skipped(rel, None, "symbolic link leads outside the source folder")
-                continue
-            if not os.path.exists(target):
-                yield Skipped(rel, None, "broken symbolic link")
-                continue
-            if os.path.isdir(target):
-                yield Skipped(rel, None, "symbolic link to a folder inside the source folder: "
-                                         "not followed (its files are read where they are)")
+                reason = "symbolic link leads outside the source folder"
+            elif not os.path.exists(target):
+                reason = "broken symbolic link"
+            elif os.path.isdir(target):
+                reason = ("symbolic link to a folder inside the source folder: not followed "
+                          "(its files are read where they are)")
+            if reason is not None:
+                yield Skipped(rel, None, reason)
+                reported.add(name)
                 continue
         if entry.is_dir(follow_symlinks=False):
             st = entry.stat(follow_symlinks=False)
             if (st.st_dev, st.st_ino) not in limits.excluded:
-                yield _Enter(path, rel + "/", here)
+                yield _Enter(path, rel + "/", _descend(scope, rel + "/"))
             continue
-        if is_sidecar(name):
+        if sidecar:
             continue
         try:
             st = os.stat(path)
@@ -214,37 +337,92 @@ def _folder(directory: str, prefix: str, manifests: list[Manifest | _InvalidMani
             suffix = os.path.splitext(name)[1] or "(none)"
             yield Skipped(rel, None, f"unsupported file type: {suffix}")
             continue
+        meta = _manifest_meta(rel, len(prefix), scope, exact)  # rows it matches: used
         if invalid:
-            yield Skipped(rel, None, f"not read: the manifest {invalid[-1].rel} that gives "
-                                     f"its metadata is invalid ({invalid[-1].reason})")
+            yield Skipped(rel, None, f"not read: the manifest {invalid.rel} that gives "
+                                     f"its metadata is invalid ({invalid.reason})")
             continue
-        meta: dict[str, Any] = {}
-        for manifest in here:
-            meta.update(manifest.lookup(rel))  # type: ignore[union-attr]
         if len(meta) > 1:  # one row was checked on loading; many could add up
             try:
                 check_meta_size(meta, limits.meta_bytes, "the metadata its manifests give")
             except SkipFile as exc:
                 yield Skipped(rel, None, exc.reason)
                 continue
-        sidecar = None
-        if sidecars:
-            sidecar = next((n for n in sidecar_names(name) if n in sidecars), None)
+        found = next((sidecars[k] for k in sidecar_keys(name) if k in sidecars), None) \
+            if sidecars else None
         yield SourceFile(path, rel, kind[0], kind[1], st.st_size, meta,
-                         os.path.join(directory, sidecar) if sidecar else None, limits.root,
+                         os.path.join(directory, found) if found else None, limits.root,
                          (st.st_dev, st.st_ino))
+    yield from _unused_metadata(prefix, sidecars, claimed, shadowed, reported,
+                                scope, loaded, limits.notes)
+
+
+def _descend(scope: _Scope, prefix: str) -> _Scope:
+    """The scope of a sub-folder whose path is ``prefix``: the wildcard rows that may match
+    in it or below."""
+    if not scope.live:
+        return scope
+    live = tuple(item for item in scope.live if item[1].may_match_in(prefix))
+    return scope if len(live) == len(scope.live) else _Scope(scope.chain, scope.invalid, live)
+
+
+def _manifest_meta(rel: str, seen: int, scope: _Scope,
+                   exact: list[tuple[int, Manifest, dict[str, Any]]]) -> dict[str, Any]:
+    """The metadata the manifests above give a file: every row matching it, shallower
+    manifests first, then in row order; the rows are marked matched."""
+    name = rel[seen:]
+    found: list[tuple[int, int, dict[str, Any]]] = []
+    for index, manifest, rows in exact:
+        for number, meta in rows.get(name, ()):
+            found.append((index, number, meta))
+            manifest.matched.add(number)
+    for index, row in scope.live:
+        manifest = scope.chain[index]
+        if row.regex.match(rel, len(manifest.prefix)):
+            found.append((index, row.number, row.meta))
+            manifest.matched.add(row.number)
+    found.sort(key=lambda item: (item[0], item[1]))
+    out: dict[str, Any] = {}
+    for _, _, values in found:
+        out.update(values)
+    return out
+
+
+def _unused_metadata(prefix: str, sidecars: dict[tuple[str, str], str], claimed: dict[str, str],
+                     shadowed: dict[str, tuple[str, str]], reported: set[str],
+                     scope: _Scope, loaded: list[str], notes: Counter[str]
+                     ) -> Iterator[Skipped]:
+    """A Skipped for each sidecar of the folder that no file takes and for each row of the
+    folder's manifests that matched no source file below, counted in ``notes``."""
+    for name in sorted(set(sidecars.values()) - set(claimed) - reported):
+        rel = _rel_name(prefix, name)
+        if name in shadowed:
+            source, used = shadowed[name]
+            notes[SIDECAR_NOT_USED] += 1
+            yield Skipped(rel, None, f"metadata file not used: {source!a} takes its "
+                                     f"metadata from {used!a}")
+        else:
+            notes[NO_SOURCE_FOR_SIDECAR] += 1
+            yield Skipped(rel, None, "metadata file matches no source file")
+    for manifest, rel in zip(scope.chain[len(scope.chain) - len(loaded):], loaded,
+                             strict=True):
+        for number, pattern in manifest.unmatched():
+            notes[NO_FILE_FOR_ROW] += 1
+            yield Skipped(rel, f"row {number}",
+                          f"manifest row matches no source file: path {pattern!a}")
 
 
 class _CappedReader:
     """Wrap a binary stream and refuse to produce more than ``limit`` bytes."""
 
-    def __init__(self, raw: IO[bytes], limit: int, what: str) -> None:
+    def __init__(self, raw: IO[bytes], limit: int, what: str, why: str = "") -> None:
         self.raw, self.limit, self.what, self.count = raw, limit, what, 0
+        self.why = f" ({why})" if why else ""
 
     def _account(self, data: bytes) -> bytes:
         self.count += len(data)
         if self.count > self.limit:
-            raise SkipFile(f"{self.what} exceeds the limit of {self.limit:,} bytes")
+            raise SkipFile(f"{self.what} exceeds the limit of {self.limit:,} bytes{self.why}")
         return data
 
     def read(self, size: int) -> bytes:
@@ -253,6 +431,9 @@ class _CappedReader:
     def readline(self, size: int = -1) -> bytes:
         return self._account(self.raw.readline(size))
 
+    def close(self) -> None:
+        self.raw.close()
+
 
 class _GzipMembers(io.RawIOBase):
     """The decompressed bytes of every gzip member of a file, in turn (zlib does the format
@@ -260,17 +441,24 @@ class _GzipMembers(io.RawIOBase):
 
     Bytes after the last member that do not start another member (padding, junk appended
     by a broken tool) are ignored and counted in ``notes`` under :data:`GZIP_TRAILING_NOTE`,
-    as ``gunzip`` ignores them with a warning; a member cut short is an ``EOFError``.
+    as ``gunzip`` ignores them with a warning; a member cut short is an ``EOFError``. More
+    than ``max_members`` members is a SkipFile.
     """
 
-    def __init__(self, raw: IO[bytes], notes: Counter[str]) -> None:
-        self._raw, self._notes = raw, notes
+    def __init__(self, raw: IO[bytes], notes: Counter[str], max_members: int) -> None:
+        self._raw, self._notes, self._max_members = raw, notes, max_members
         self._member = zlib.decompressobj(wbits=31)  # 16 + 15: gzip header and trailer
+        self._members = 1
         self._input = b""
         self._started = self._done = False
 
     def readable(self) -> bool:
         return True
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
 
     def readinto(self, buffer: Any) -> int:
         size = len(buffer)
@@ -287,6 +475,11 @@ class _GzipMembers(io.RawIOBase):
                 if not rest.startswith(_GZIP_MAGIC):
                     self._done = True
                     break
+                self._members += 1
+                if self._members > self._max_members:
+                    raise SkipFile(f"compressed file holds more than {self._max_members:,} "
+                                   "gzip members (one per 32 KiB of what it may inflate to, "
+                                   "at least 1,000): recompress it as one member")
                 self._member = zlib.decompressobj(wbits=31)
                 self._input = rest
             if not self._input:
@@ -306,11 +499,25 @@ class _GzipMembers(io.RawIOBase):
         return 0
 
 
-def _open(src: SourceFile, notes: Counter[str]) -> IO[bytes]:
-    fh = safefs.open_read(src.path, root=src.root or None, what="file", identity=src.identity)
+def _open(src: SourceFile, notes: Counter[str], limit: int) -> IO[bytes]:
+    """The file's (decompressed) bytes as a stream. A compressed file that may inflate to
+    ``limit`` bytes may itself be at most :func:`max_compressed_bytes` and hold at most
+    :func:`max_gzip_members` members: SkipFile saying which otherwise (UnsafeFile for a
+    file that is not a regular file inside the root)."""
     if not src.compressed:
-        return fh
-    return io.BufferedReader(_GzipMembers(fh, notes), _CHUNK)
+        return safefs.open_read(src.path, root=src.root or None, what="file",
+                                identity=src.identity)
+    cap = max_compressed_bytes(limit)
+    try:
+        fh = safefs.open_read(src.path, root=src.root or None, what="compressed file",
+                              max_bytes=cap, identity=src.identity)
+    except safefs.UnsafeFile as exc:
+        if "exceeds the limit" in exc.reason:
+            raise SkipFile(f"{exc.reason} ({COMPRESSED_SIZE_WHY})") from None
+        raise
+    raw = _CappedReader(fh, cap, "compressed file size", COMPRESSED_SIZE_WHY)  # if it grows
+    return io.BufferedReader(_GzipMembers(cast(IO[bytes], raw), notes,
+                                          max_gzip_members(limit)), _CHUNK)
 
 
 _GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
@@ -323,7 +530,7 @@ def read_bytes(src: SourceFile, max_bytes: int, notes: Counter[str] | None = Non
         if not src.compressed:
             return safefs.read_bytes(src.path, root=src.root or None, max_bytes=max_bytes,
                                      what="file", identity=src.identity)
-        with _open(src, Counter() if notes is None else notes) as fh:
+        with _open(src, Counter() if notes is None else notes, max_bytes) as fh:
             reader = _CappedReader(fh, max_bytes, "decompressed size")
             chunks = []
             while chunk := reader.read(_CHUNK):
@@ -347,7 +554,7 @@ def iter_lines(src: SourceFile, max_total: int, max_line: int,
     """
     what = "decompressed size" if src.compressed else "file size"
     try:
-        with _open(src, Counter() if notes is None else notes) as fh:
+        with _open(src, Counter() if notes is None else notes, max_total) as fh:
             reader = _CappedReader(fh, max_total, what)
             number = 0
             while True:
@@ -402,7 +609,7 @@ def open_stream(src: SourceFile, max_total: int,
     :func:`read_bytes` does; so does opening."""
     what = "decompressed size" if src.compressed else "file size"
     try:
-        fh = _open(src, Counter() if notes is None else notes)
+        fh = _open(src, Counter() if notes is None else notes, max_total)
     except safefs.UnsafeFile as exc:
         raise SkipFile(exc.reason) from None
     except OSError as exc:

@@ -24,6 +24,7 @@ import csv
 import io
 import os
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from fnmatch import translate
@@ -45,11 +46,6 @@ MAX_MANIFEST_PATTERNS = 1000  # max_manifest_patterns
 MAX_META_BYTES = 64 * 1024  # max_meta_kb
 SURROGATES_NOTE = "lone surrogates removed"
 _WILDCARD = re.compile(r"[*?\[]")
-
-
-def is_sidecar(name: str) -> bool:
-    """True for a sidecar metadata file name."""
-    return name.lower().endswith(SIDECAR_SUFFIXES)
 
 
 def first_line(exc: BaseException) -> str:
@@ -100,13 +96,34 @@ def parse_mapping(data: bytes | str, kind: str, what: str, *,
     return value
 
 
-def sidecar_names(name: str) -> list[str]:
-    """Candidate sidecar file names of a source file name, most specific first."""
-    base = name[:-3] if name.lower().endswith(".gz") else name
+def _nfc(text: str) -> str:
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+def sidecar_key(name: str) -> tuple[str, str] | None:
+    """How a sidecar file name is matched, or None for a name that is no sidecar: (the name
+    of the source file it is for, NFC-normalised as paths are; its suffix in lower case).
+    The suffix is matched in any case (``a.txt.META.yaml``), the rest as it is."""
+    for suffix in SIDECAR_SUFFIXES:
+        tail = name[-len(suffix):]
+        if len(name) > len(suffix) and tail.isascii() and tail.lower() == suffix:
+            return _nfc(name[:-len(suffix)]), suffix
+    return None
+
+
+def is_sidecar(name: str) -> bool:
+    """True for a sidecar metadata file name (suffix in any case, see :func:`sidecar_key`)."""
+    return sidecar_key(name) is not None
+
+
+def sidecar_keys(name: str) -> list[tuple[str, str]]:
+    """The :func:`sidecar_key` of each sidecar a source file name may have, most specific
+    first: its full name, then its name without its format and ``.gz`` extensions."""
+    base = name[:-3] if name[-3:].lower() == ".gz" else name
     stem = os.path.splitext(base)[0]
-    out = [name + s for s in SIDECAR_SUFFIXES]
+    out = [(_nfc(name), s) for s in SIDECAR_SUFFIXES]
     if stem != name:
-        out += [stem + s for s in SIDECAR_SUFFIXES]
+        out += [(_nfc(stem), s) for s in SIDECAR_SUFFIXES]
     return out
 
 
@@ -132,47 +149,67 @@ def read_sidecar(path: str | None, root: str | None = None, *,
     return parse_mapping(data, kind, what, max_meta_bytes=max_meta_bytes, notes=notes)
 
 
+@dataclass(frozen=True, slots=True)
+class Wildcard:
+    """A manifest row whose path has a wildcard: its row number, its path as given (NFC),
+    the literal start of its path from the source root (up to the first ``*``, ``?`` or
+    ``[``), its :func:`fnmatch.translate` regular expression and its metadata."""
+
+    number: int
+    text: str
+    literal: str
+    regex: re.Pattern[str]
+    meta: dict[str, Any]
+
+    def may_match_in(self, folder: str) -> bool:
+        """Whether a file in ``folder`` (a path from the source root ending ``/``) or below
+        may match: the folder path and the row's literal start agree."""
+        return folder.startswith(self.literal) or self.literal.startswith(folder)
+
+
 @dataclass(frozen=True)
 class Manifest:
-    """Rows of one manifest file, with the folder they are relative to, indexed for lookup.
+    """Rows of one manifest file, with the folder they are relative to (``prefix``).
 
-    Rows naming one file (no ``*``, ``?`` or ``[``) sit in a dict by path; wildcard rows
-    (at most ``max_manifest_patterns``) sit in buckets by their literal prefix, so a lookup
-    tries only the rows whose prefix the path starts with. ``rows`` counts the rows read.
+    Rows naming one file (no ``*``, ``?`` or ``[``, or a name holding one of these as it
+    is) sit in ``exact`` by folder (relative to the manifest's, ending ``/``) and name;
+    ``folders`` holds the hash of each such folder's path from the source root, so the walk
+    tells in one probe per folder whether a manifest names a file there, and a file costs
+    one probe more (no path is copied per file or kept per row). Rows
+    with a wildcard are :class:`Wildcard` rows, each matched by its regular expression;
+    the walk caps how many are in effect for a folder (``max_manifest_patterns``, all
+    manifests above it together). Paths and patterns are NFC, as the walk's are. ``rows``
+    counts the rows read; ``matched`` collects the numbers of rows that matched a source
+    file (the walk reports the others).
     """
 
     prefix: str
-    exact: dict[str, tuple[tuple[int, dict[str, Any]], ...]] = field(default_factory=dict)
-    wildcard: dict[str, tuple[tuple[int, re.Pattern[str], dict[str, Any]], ...]] = field(
+    exact: dict[str, dict[str, tuple[tuple[int, dict[str, Any]], ...]]] = field(
         default_factory=dict)
-    prefix_lengths: tuple[int, ...] = ()
+    folders: frozenset[int] = frozenset()
+    wildcards: tuple[Wildcard, ...] = ()
     rows: int = 0
+    matched: set[int] = field(default_factory=set, compare=False)
 
-    def patterns_for(self, rel: str) -> list[tuple[int, re.Pattern[str]]]:
-        """The (row number, pattern) of the wildcard rows a lookup of ``rel`` tries: those
-        whose literal prefix ``rel`` starts with (the work of a lookup, besides one probe)."""
-        if not rel.startswith(self.prefix):
-            return []
-        local = rel[len(self.prefix):]
-        tried = []
-        for length in self.prefix_lengths:
-            if length > len(local):
-                break
-            tried += [(n, p) for n, p, _ in self.wildcard.get(local[:length], ())]
-        return tried
+    def exact_in(self, folder: str) -> dict[str, tuple[tuple[int, dict[str, Any]], ...]]:
+        """The rows naming one file in ``folder`` (a path from the source root ending
+        ``/``, or empty, NFC), by file name."""
+        if not self.exact or hash(folder) not in self.folders:
+            return {}
+        return self.exact.get(folder[len(self.prefix):], {}) \
+            if folder.startswith(self.prefix) else {}
 
     def candidates(self, rel: str) -> list[tuple[int, dict[str, Any]]]:
-        """The (row number, metadata) of every row matching ``rel``, in row order."""
+        """The (row number, metadata) of every row matching ``rel`` (a path from the source
+        root), in row order."""
+        rel = _nfc(rel)
         if not rel.startswith(self.prefix):
             return []
-        local = rel[len(self.prefix):]
-        found = list(self.exact.get(local, ()))
-        for length in self.prefix_lengths:
-            if length > len(local):
-                break
-            for number, pattern, meta in self.wildcard.get(local[:length], ()):
-                if pattern.match(local):
-                    found.append((number, meta))
+        cut = rel.rfind("/") + 1
+        found = list(self.exact_in(rel[:cut]).get(rel[cut:], ()))
+        base = len(self.prefix)
+        found += [(row.number, row.meta) for row in self.wildcards
+                  if row.regex.match(rel, base)]
         found.sort(key=lambda row: row[0])
         return found
 
@@ -182,6 +219,15 @@ class Manifest:
         for _, meta in self.candidates(rel):
             out.update(meta)
         return out
+
+    def unmatched(self) -> list[tuple[int, str]]:
+        """(row number, path as given, NFC) of each row not in ``matched``, in row order."""
+        out = {number: folder + name for folder, names in self.exact.items()
+               for name, rows in names.items() for number, _ in rows
+               if number not in self.matched}
+        out.update((row.number, row.text) for row in self.wildcards
+                   if row.number not in self.matched)
+        return sorted(out.items())
 
 
 def _records(data: bytes, name: str, notes: Counter[str] | None) -> list[Any]:
@@ -214,44 +260,55 @@ def load_manifest(path: Path, prefix: str, root: str | Path | None = None, *,
                   max_bytes: int = MAX_MANIFEST_BYTES,
                   max_patterns: int = MAX_MANIFEST_PATTERNS,
                   max_meta_bytes: int = MAX_META_BYTES,
+                  in_effect: int = 0,
                   notes: Counter[str] | None = None) -> Manifest:
-    """Read a manifest file; ``prefix`` is its folder relative to the source root.
+    """Read a manifest file; ``prefix`` is its folder relative to the source root (NFC).
 
     Raises SkipFile when the file is not a regular file inside ``root``, is larger than
     ``max_bytes`` (``max_manifest_mb``), has more than ``max_patterns`` wildcard rows
+    together with the ``in_effect`` ones of the manifests above it that apply to its folder
     (``max_manifest_patterns``), a row without a path, a row whose metadata is larger than
-    ``max_meta_bytes`` as JSON (``max_meta_kb``), or is not valid CSV / JSON lines.
+    ``max_meta_bytes`` as JSON (``max_meta_kb``), or is not valid CSV / JSON lines. Paths
+    are NFC-normalised, as the walk's are.
     """
     try:
         data = read_bytes(path, root=root, max_bytes=max_bytes, what="manifest")
     except UnsafeFile as exc:
         raise SkipFile(f"{exc.reason} (max_manifest_mb)" if "exceeds the limit" in exc.reason
                        else exc.reason) from None
-    exact: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    wildcard: dict[str, list[tuple[int, re.Pattern[str], dict[str, Any]]]] = {}
+    exact: dict[str, dict[str, list[tuple[int, dict[str, Any]]]]] = {}
+    wildcards: list[Wildcard] = []
     shared: dict[bytes, dict[str, Any]] = {}  # rows with the same metadata share one dict
-    patterns = 0
     records = _records(data, path.name, notes)
+    budget = max_patterns - in_effect
     for number, record in enumerate(records, 1):
         pattern = record.pop("path", None)
         if not isinstance(pattern, str) or not pattern:
             raise SkipFile(f"invalid manifest: row {number} has no path")
-        pattern = pattern.removeprefix("./")
+        pattern = _nfc(pattern.removeprefix("./"))
         key = check_meta_size(record, max_meta_bytes, f"invalid manifest: row {number}")
         if not record:
             continue
         meta = shared.setdefault(key, record)
-        exact.setdefault(pattern, []).append((number, meta))  # a name holding '[' too
+        cut = pattern.rfind("/") + 1  # a name holding '[' is looked up as it is too
+        exact.setdefault(pattern[:cut], {}).setdefault(pattern[cut:], []).append(
+            (number, meta))
         wild = _WILDCARD.search(pattern)
         if wild is None:
             continue
-        patterns += 1
-        if patterns > max_patterns:
+        if len(wildcards) >= budget:
+            if in_effect:
+                raise SkipFile(f"manifest has rows with wildcards that, with the {in_effect:,} "
+                               "of the manifests above it in effect in its folder, make more "
+                               f"than {max_patterns:,} (max_manifest_patterns counts all "
+                               "manifests above a folder together); rows naming one file are "
+                               "not limited")
             raise SkipFile(f"manifest has more than {max_patterns:,} rows with wildcards "
                            "(max_manifest_patterns); rows naming one file are not limited")
-        literal = pattern[:wild.start()]
-        compiled = re.compile(translate(pattern))
-        wildcard.setdefault(literal, []).append((number, compiled, meta))
-    return Manifest(prefix, {k: tuple(v) for k, v in exact.items()},
-                    {k: tuple(v) for k, v in wildcard.items()},
-                    tuple(sorted({len(k) for k in wildcard})), len(records))
+        literal = prefix + pattern[:wild.start()]
+        wildcards.append(Wildcard(number, pattern, literal, re.compile(translate(pattern)),
+                                  meta))
+    return Manifest(prefix,
+                    {k: {n: tuple(rows) for n, rows in v.items()} for k, v in exact.items()},
+                    frozenset(hash(prefix + k) for k in exact), tuple(wildcards),
+                    len(records))
