@@ -319,3 +319,56 @@ def test_plain_release_keeps_its_layout(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "release" / "data").iterdir()] == [
         "train-00000-of-00001.parquet"]
     assert list(load_dataset(str(tmp_path / "release"))) == ["train"]
+
+
+# --- a corpus repository, released twice with the real CLI ---------------------------------
+
+
+def test_release_in_git_names_documents_moved_by_new_shares(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "CI": "1", "GIT_AUTHOR_NAME": "t",
+           "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.org"}
+
+    def run(*args: str, cwd: Path) -> str:
+        done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def cli(*args: str) -> str:
+        return run(sys.executable, "-m", "corpuspack.cli", *args, cwd=root)
+
+    root = tmp_path / "repo"
+    run(sys.executable, "-m", "corpuspack.cli", "init", str(root), cwd=tmp_path)
+    write_docs(root / "corpus" / "sources", range(0, 40))
+    config = root / "corpus.toml"
+    text = config.read_text(encoding="utf-8")
+    assert "\n# enabled = true" in text.split("[near_dedup]", 1)[1]
+    config.write_text(text.replace("[near_dedup]", "[near_dedup]\nenabled = false", 1)
+                      + '\n[splits]\ntest = 0.2\n\n[subsets]\nby = ["language"]\n',
+                      encoding="utf-8")
+    run("git", "init", "-q", cwd=root)
+    cli("build", "-j", "1")
+    cli("card")
+    run("git", "add", "-A", cwd=root)
+    run("git", "commit", "-qm", "corpus", cwd=root)
+    cli("release", "minor")
+    first = splits_of(root / "release")
+    assert set(first.values()) == {"train", "test"}
+    by_split = json.loads(cli("stats", "--by", "split", "--json"))
+    assert {r["split"]: r["documents"] for r in by_split} == {
+        s: list(first.values()).count(s) for s in ("train", "test")}
+
+    config.write_text(config.read_text(encoding="utf-8").replace("test = 0.2", "test = 0.4"),
+                      encoding="utf-8")
+    run("git", "commit", "-qam", "a larger test split", cwd=root)
+    cli("release", "minor")  # no document changed, but their splits did: a release
+    second = splits_of(root / "release")
+    moved = sorted(i for i in first if first[i] != second[i])
+    assert moved and all(first[i] == "train" and second[i] == "test" for i in moved)
+    changelog = (root / "corpus" / "CHANGELOG.md").read_text(encoding="utf-8")
+    entry = changelog.split("## 0.3.0", 1)[1].split("\n## ", 1)[0]
+    assert f"{len(moved)} document(s) changed split" in entry
+    assert all(i in entry for i in moved[:50])

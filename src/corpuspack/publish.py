@@ -464,18 +464,23 @@ def _check_tagged_version(project: Project) -> None:
 
 
 def publish_project(project: Project, out: Path, *, base: str | None = None,
-                    push_to: str | None = None, dry_run: bool = False) -> Release:
+                    push_to: str | None = None, dry_run: bool = False,
+                    config: CorpusConfig | None = None) -> Release:
     """Publish a project's package: the changelog entry compares it with ``base`` (a
-    folder, datapackage.json or git revision), by default the previous release tag."""
+    folder, datapackage.json or git revision), by default the previous release tag, and
+    names the documents whose split changed (the splits of ``base`` are its config's at
+    that revision, or what a release folder records). The splits and subsets are
+    ``config``'s, by default those of the config in the current folder when it builds this
+    package (:func:`config_of`)."""
     if project.repo is not None:
         _check_tagged_version(project)
     if base is None and project.repo is not None:
         base = previous_release(project.repo, project.package.version)
     old = project.open_revision(base) if base else None
     card_text = _read_text(project.card)
-    config = config_of(project)
+    config = config or config_of(project)
     layout = Layout(config.splits, config.subsets) if config is not None else None
-    old_layout = layout_at(project, base) if base else None
+    old_layout = layout_at(base, old, project.repo, config) if base and old else None
     changes = diff(old, project.package, layouts=(old_layout, layout))
     return publish(project.package, out, card_text=card_text, changes=changes,
                    changelog_path=project.changelog, hub_repo=project.hub_repo,

@@ -158,6 +158,7 @@ def _release_steps(config: CorpusConfig, repo: Path, result: ReleaseResult,
     from corpuspack.card import update
     from corpuspack.project import locate
     from corpuspack.publish import DEFAULT_OUT, publish_project
+    from corpuspack.splits import Layout, layout_at
     from corpuspack.validate import validate_package
     from corpuspack.versions import diff
 
@@ -167,7 +168,10 @@ def _release_steps(config: CorpusConfig, repo: Path, result: ReleaseResult,
     build(config, workers=workers)
     project = locate(config=config.config_file, cwd=config.root)
     old = project.open_revision(result.base) if result.base else None
-    result.counts = diff(old, project.package).counts
+    # documents whose split changed (the split settings changed) make a release too
+    layouts = (layout_at(result.base, old, repo, config) if result.base and old else None,
+               Layout(config.splits, config.subsets))
+    result.counts = diff(old, project.package, layouts=layouts).counts
     _refuse_unchanged(result)
     report = validate_package(config.descriptor, "auto" if result.base else None)
     if not report.valid:
@@ -176,7 +180,7 @@ def _release_steps(config: CorpusConfig, repo: Path, result: ReleaseResult,
     update(project)
     project = locate(config=config.config_file, cwd=config.root)
     published = publish_project(project, out or config.root / DEFAULT_OUT,
-                                base=result.base)
+                                base=result.base, config=config)
     result.release_folder = published.folder
     existing = [p for p in paths if (repo / p).exists() or _git(
         repo, "ls-files", "--", p).strip()]
@@ -195,6 +199,7 @@ def _dry_counts(config: CorpusConfig, repo: Path, base: str | None,
                 workers: int | None) -> dict[str, int]:
     """What the release would change, from a build into a temporary folder."""
     from corpuspack.build import build
+    from corpuspack.splits import Layout, layout_at
     from corpuspack.versions import diff
 
     with tempfile.TemporaryDirectory(prefix="corpuspack-release-") as tmp:
@@ -204,7 +209,9 @@ def _dry_counts(config: CorpusConfig, repo: Path, base: str | None,
                       config_file=None), workers=workers)
         old = (open_package(base, repo, _descriptor_in_repo(config, repo))
                if base else None)
-        return dict(diff(old, open_package(package)).counts)
+        layouts = (layout_at(base, old, repo, config) if base and old else None,
+                   Layout(config.splits, config.subsets))
+        return dict(diff(old, open_package(package), layouts=layouts).counts)
 
 
 def _descriptor_in_repo(config: CorpusConfig, repo: Path) -> str:

@@ -298,36 +298,27 @@ def iter_in_id_order(package: Any) -> Iterator[dict[str, Any]]:
 MAX_CONFIG_BYTES = 4 << 20
 
 
-def layout_at(project: Any, spec: str) -> Layout | None:
-    """The splits and subsets of another version of a project: what a release folder
-    records, or for a git revision the ``[splits]`` and ``[subsets]`` of the config file at
-    that revision (the config of the current folder, read from git). None when unknown (a
-    package folder, no config, or a config that does not load)."""
+def layout_at(spec: str, package: Any, repo: Any, config: Any) -> Layout | None:
+    """The splits and subsets of another version (``package``, opened from ``spec``): what
+    a release folder records, or for a git revision of ``repo`` the ``[splits]`` and
+    ``[subsets]`` of ``config``'s file at that revision. None when unknown (a package
+    folder, no config, or a config that does not load there)."""
     import subprocess
     import tomllib
 
-    from corpuspack.config import load_config, splits_from, subsets_from
+    from corpuspack.config import splits_from, subsets_from
     from corpuspack.errors import ConfigError
 
-    try:
-        package = project.open_revision(spec)
-    except CorpusError:
-        return None
     if package.is_release:
         return Layout.from_descriptor(package.descriptor)
-    if package.folder is not None or project.repo is None:
+    if package.folder is not None or repo is None or config is None \
+            or config.config_file is None:
         return None
-    try:
-        config = load_config()
-    except CorpusError:
-        return None
-    if config.config_file is None:
-        return None
-    rel = os.path.relpath(config.config_file, project.repo).replace(os.sep, "/")
+    rel = os.path.relpath(config.config_file, repo).replace(os.sep, "/")
     if rel.startswith("../"):
         return None
-    done = subprocess.run(["git", "-C", str(project.repo), "cat-file", "blob",
-                           f"{spec}:{rel}"], capture_output=True)
+    done = subprocess.run(["git", "-C", str(repo), "cat-file", "blob", f"{spec}:{rel}"],
+                          capture_output=True)
     if done.returncode != 0 or len(done.stdout) > MAX_CONFIG_BYTES:
         return None
     try:
