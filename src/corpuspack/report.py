@@ -109,6 +109,9 @@ class BuildReport:
     check_differences: list[str] = field(default_factory=list)
     files_cached: int = 0  # source files whose results came from the cache
     files_processed: int = 0  # source files read by this build's tasks
+    # wall seconds per stage of corpuspack.stages, in the order they ran (``walk``: the
+    # main process's share of ``map`` spent walking the sources and planning the tasks)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def skipped_by_reason(self) -> dict[str, int]:
@@ -165,7 +168,11 @@ class BuildReport:
 
     def summary(self, *, timing: bool) -> dict[str, Any]:
         """The counts of the report (no lists); with ``timing`` also what varies between
-        builds of the same sources: files taken from the cache, time and throughput."""
+        builds of the same sources: files taken from the cache, time, throughput and
+        ``stage_seconds`` (wall seconds of each stage of :mod:`corpuspack.stages`: ``map``,
+        ``frequent_lines``, ``refine``, ``duplicates``, ``lists``, ``shards``, ``describe``,
+        those that ran; ``walk`` is the part of ``map`` the main process spent walking the
+        sources, while the workers ran)."""
         out: dict[str, Any] = {
             "files_seen": self.files_seen,
             "files_read": self.files_read,
@@ -195,6 +202,7 @@ class BuildReport:
             out["seconds"] = round(self.seconds, 3)
             rate = self.bytes_in / 1e6 / self.seconds if self.seconds else None
             out["mb_per_second"] = round(rate, 2) if rate is not None else None
+            out["stage_seconds"] = {k: round(v, 3) for k, v in self.stage_seconds.items()}
         return out
 
     def write_json(self, path: Path, *, timing: bool) -> None:

@@ -20,7 +20,9 @@ Stages 3 to 7 query the runs with DuckDB; none holds the corpus in memory.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,17 +85,43 @@ def build_into(config: CorpusConfig, staging: Path, workdir: Path, executor: Exe
     """Build the package of ``config`` into ``staging`` (nothing committed), working in
     ``workdir``, reading and filling ``cache``; return the report."""
     b = Build(config, staging, workdir, executor, progress, cache)
-    map_files(b)
+    with timed(b, "map"):
+        map_files(b)
     refine(b)
     con = b.connect()
     try:
-        dedup = duplicates(b, con)
-        lists(b, con, dedup)
-        written = shards(b, con, dedup)
-        describe(b, con, written)
+        with timed(b, "duplicates"):
+            dedup = duplicates(b, con)
+        with timed(b, "lists"):
+            lists(b, con, dedup)
+        with timed(b, "shards"):
+            written = shards(b, con, dedup)
+        with timed(b, "describe"):
+            describe(b, con, written)
     finally:
         con.close()
     return b.report
+
+
+@contextmanager
+def timed(b: Build, stage: str) -> Iterator[None]:
+    """Add the wall seconds of the block to ``report.stage_seconds[stage]``."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds = b.report.stage_seconds
+        seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - start
+
+
+def _timed_items(b: Build, stage: str, items: Iterator[Planned]) -> Iterator[Planned]:
+    """``items``, adding the time spent producing each to ``stage_seconds[stage]``."""
+    while True:
+        with timed(b, stage):
+            item = next(items, None)
+        if item is None:
+            return
+        yield item
 
 
 @dataclass
@@ -193,7 +221,8 @@ def map_files(b: Build) -> None:
     if b.cache is not None:
         out, tmp = b.cache.runs_dir, b.cache.tmp_dir
     out.mkdir(exist_ok=True)
-    for result in b.executor.map(run_map, map_tasks(plan(b), b.settings, b.doc_settings,
+    planned = _timed_items(b, "walk", plan(b))
+    for result in b.executor.map(run_map, map_tasks(planned, b.settings, b.doc_settings,
                                                     out, tmp)):
         b.runs.docs.append(result.docs)
         b.runs.files.append(result.files)
@@ -210,17 +239,24 @@ def refine(b: Build) -> None:
     if not rules.counts_lines:
         return
     b.progress.stage("counting lines across documents")
-    con = b.connect()
-    try:
-        b.report.frequent_lines = passes.frequent_lines(con, rules.frequent_min_docs,
-                                                        rules.frequent_min_fraction)
-        inputs = passes.refine_inputs(con, b.workdir / "refine-input",
-                                      4 * b.executor.workers) if b.report.frequent_lines \
-            else []
-    finally:
-        con.close()
+    with timed(b, "frequent_lines"):
+        con = b.connect()
+        try:
+            b.report.frequent_lines = passes.frequent_lines(con, rules.frequent_min_docs,
+                                                            rules.frequent_min_fraction)
+            inputs = passes.refine_inputs(con, b.workdir / "refine-input",
+                                          4 * b.executor.workers) \
+                if b.report.frequent_lines else []
+        finally:
+            con.close()
     if not inputs:
         return
+    with timed(b, "refine"):
+        _refine_documents(b, inputs)
+
+
+def _refine_documents(b: Build, inputs: list[str]) -> None:
+    rules = b.config.boilerplate
     b.progress.stage("removing frequent lines (documents)", len(inputs))
     out = b.workdir / "refined"
     out.mkdir()
