@@ -255,7 +255,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
 
 
 # stages in which the executor's workers run; the main process walks the sources meanwhile
-WORKER_STAGES = ("map", "refine")
+WORKER_STAGES = ("map", "refine", "partitions")
 
 
 def outside_workers(r: dict[str, Any]) -> dict[str, float]:

@@ -13,6 +13,7 @@ import hashlib
 import random
 from collections import deque
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -21,9 +22,14 @@ import pyarrow as pa
 import pytest
 
 from corpuspack import passes
-from corpuspack.dedup import find_exact_duplicates
-from corpuspack.neardup import NearDedup, band_keys, find_clusters
+from corpuspack.build import build
+from corpuspack.config import zero_config
+from corpuspack.dedup import exact_partition, find_exact_duplicates
+from corpuspack.errors import UsageError
+from corpuspack.neardup import NearDedup, band_keys, candidate_pairs, find_clusters
 from corpuspack.report import Duplicate
+
+from .conftest import make_tree
 
 NEAR = NearDedup()
 
@@ -257,3 +263,72 @@ def test_exact_dedup_off_keeps_every_document() -> None:
     dedup = find_exact_duplicates(con, enabled=False)
     assert dedup.duplicates == 0 and dedup.kept_bytes == sum(r["nbytes"] for r in rows)
     assert old_exact(rows, enabled=False) == ([], dedup.kept_bytes)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_near_pairs_partitioned_by_band_key_are_the_same(kind: str) -> None:
+    rows = corpus(kind, seed=3)
+    whole, parts = _engine(rows), _engine(rows)
+    find_exact_duplicates(whole)
+    find_exact_duplicates(parts, partitions=4)
+    one, five = find_clusters(whole, NEAR), find_clusters(parts, NEAR, partitions=5)
+    pairs = "SELECT a, b FROM near_pairs ORDER BY a, b"
+    assert whole.execute(pairs).fetchall() == parts.execute(pairs).fetchall()
+    assert (one.members, one.pairs_checked) == (five.members, five.pairs_checked)
+
+
+def test_a_partition_reads_only_its_share_of_the_keys() -> None:
+    rows = corpus("repeated ids", seed=4)
+    con = _engine(rows)
+    found: list[tuple[Any, ...]] = []
+    kept = 0
+    buckets: dict[str, set[tuple[int, int]]] = {}  # id -> (band, key) of its records
+    for r in rows:
+        if r["signature"]:
+            buckets.setdefault(r["id"], set()).update(
+                enumerate(band_keys(r["signature"], NEAR)))
+    pairs: set[tuple[str, str]] = set()
+    for part in range(4):
+        kept += exact_partition(con, part, 4)
+        these = con.execute("SELECT * FROM exact_part").fetchall()
+        assert {int(r[2][:15], 16) % 4 for r in these} <= {part}
+        found += these
+        candidate_pairs(con, part, 4)
+        for a, b in con.execute("SELECT a, b FROM near_pairs").fetchall():
+            # the pair shares a bucket of this partition
+            assert any(h % 4 == part for _, h in buckets[a] & buckets[b]), (a, b, part)
+            pairs.add((a, b))
+    whole = _engine(rows)
+    dedup = find_exact_duplicates(whole)
+    assert sorted(found) == sorted(whole.execute("SELECT * FROM exact_duplicates").fetchall())
+    assert kept == dedup.kept_bytes and len(found) == dedup.duplicates > 0
+    candidate_pairs(whole)
+    assert pairs == set(whole.execute("SELECT a, b FROM near_pairs").fetchall()) != set()
+
+
+def _digests(package: Path) -> dict[str, str]:
+    return {p.relative_to(package).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(package.rglob("*")) if p.is_file()
+            and not p.name.startswith(".corpuspack")}
+
+
+def test_a_build_gives_the_same_bytes_whatever_the_partitions_and_executor(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = make_tree(tmp_path / "tree")
+    packages = {}
+    for executor, parts in (("serial", "1"), ("serial", "4"), ("local", "7"), ("local", "")):
+        monkeypatch.setenv(passes.PARTITIONS, parts)
+        out = tmp_path / f"{executor}-{parts or 'default'}" / "pkg"
+        report = build(zero_config(tree, out), executor=executor, workers=2, cache=None)
+        assert report.duplicates_dropped and report.near_duplicates_dropped  # exercised
+        assert "partitions" in report.stage_seconds
+        packages[executor, parts] = _digests(out)
+    first = packages["serial", "1"]
+    assert first and all(found == first for found in packages.values())
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "x", "4097", "1.5"])
+def test_a_bad_partition_count_is_refused(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(passes.PARTITIONS, value)
+    with pytest.raises(UsageError, match="CORPUSPACK_PARTITIONS"):
+        passes.partitions_for(2)

@@ -49,12 +49,15 @@ def test_a_local_ray_instance_gives_the_same_bytes(tree: Path, tmp_path: Path,
 
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    # the duplicate passes in 4 partitions, each a Ray task (the local build: one per worker)
+    monkeypatch.setenv("CORPUSPACK_PARTITIONS", "4")
     executor = get_executor("ray", workers=2)
     try:
         assert executor.workers == 2
         out = tmp_path / "pkg"
         report = build(zero_config(tree, out), executor=executor, cache=None)
         assert report.documents_written > 5
+        assert report.duplicates_dropped and report.near_duplicates_dropped  # exercised
     finally:
         executor.close()  # type: ignore[attr-defined]
     assert not ray.is_initialized()

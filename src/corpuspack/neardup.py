@@ -5,7 +5,11 @@ Per document (in the workers): word 5-gram shingles (CJK characters count as wor
 DuckDB queries (out of core, in the build's memory limit) do the joins:
 
 1. documents sharing a band key are candidates, each paired with the smallest id of its
-   bucket and with the 33 members before it (:func:`candidate_pairs`);
+   bucket and with the 33 members before it (:func:`candidate_pairs`); buckets are
+   independent, so this pass is split by the band key's value modulo the number of
+   partitions, each partition one query (a task on the executor:
+   :func:`corpuspack.passes.run_partition`), and the pairs of all partitions are combined
+   (:func:`load_pairs`: a pair two bands give may come from two partitions);
 2. the pairs are joined with both documents' signatures and streamed in the order of their
    larger id, so that each pair's estimated Jaccard similarity is checked against the
    threshold (LSH banding alone only sets a soft threshold);
@@ -193,43 +197,71 @@ class Clusters:
         return sum(1 for doc, (kept, _) in self.members.items() if doc == kept)
 
 
-def candidate_pairs(con: duckdb.DuckDBPyConnection) -> None:
-    """Table ``near_pairs (a, b)``, a < b, from the view ``near_input (id, signature,
-    bands)``: the members of each bucket (band, key), in id order, each paired with the
-    bucket's first and with the ``BUCKET_WINDOW + 1`` members before it. Pairing with the
-    first alone would do for connected components, but a document must meet a *kept* one,
-    and the first may itself be a near-duplicate; the window bounds the work of a huge
-    bucket. A pair needs two different ids (two records may share one)."""
+def candidate_pairs(con: duckdb.DuckDBPyConnection, part: int = 0, partitions: int = 1,
+                    table: str = "near_pairs") -> None:
+    """Table ``near_pairs (a, b)`` (or ``table``), a < b, from the view ``near_input (id,
+    signature, bands)``: the members of each bucket (band, key), in id order, each paired
+    with the bucket's first and with the ``BUCKET_WINDOW + 1`` members before it. Pairing
+    with the first alone would do for connected components, but a document must meet a
+    *kept* one, and the first may itself be a near-duplicate; the window bounds the work of
+    a huge bucket. A pair needs two different ids (two records may share one).
+
+    With ``partitions`` > 1, only the buckets whose key modulo ``partitions`` is ``part``
+    (band keys are uniform 64-bit BLAKE2b values); memory is one partition's buckets."""
     window = BUCKET_WINDOW + 1
-    con.execute("""
+    where = f"WHERE h % {int(partitions)} = {int(part)}" if partitions > 1 else ""
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE near_members AS
         SELECT band, h, id, row_number() OVER (PARTITION BY band, h ORDER BY id) AS r
         FROM (SELECT id, unnest(bands) AS h, unnest(range(len(bands))) AS band
-              FROM near_input)
+              FROM near_input) {where}
         QUALIFY count(*) OVER (PARTITION BY band, h) > 1""")
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE near_pairs AS
+        CREATE OR REPLACE TEMP TABLE {table} AS
         SELECT DISTINCT p.id AS a, q.id AS b
         FROM (SELECT band, h, id,
                      unnest(list_distinct([1] || range(greatest(r - {window}, 1), r))) AS pr
               FROM near_members WHERE r > 1) q
         JOIN near_members p ON p.band = q.band AND p.h = q.h AND p.r = q.pr
         WHERE p.id <> q.id""")
+    con.execute("DROP TABLE near_members")
 
 
-def find_clusters(con: duckdb.DuckDBPyConnection, settings: NearDedup) -> Clusters:
+def load_pairs(con: duckdb.DuckDBPyConnection, paths: list[str]) -> None:
+    """Table ``near_pairs (a, b)``: the distinct pairs of the Parquet files of the
+    partitions (tables of :func:`candidate_pairs` written out)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE near_pairs (a VARCHAR, b VARCHAR)")
+    if paths:
+        listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+        con.execute(f"INSERT INTO near_pairs SELECT DISTINCT a, b "
+                    f"FROM read_parquet([{listed}])")
+
+
+def find_clusters(con: duckdb.DuckDBPyConnection, settings: NearDedup,
+                  pairs_ready: bool = False, partitions: int = 1) -> Clusters:
     """Decide the near-duplicates of a corpus.
 
     Reads the view ``near_input (id, signature, bands)`` (the documents compared) and the
     table ``gone (id)`` (documents dropped already as exact duplicates: neither
-    near-duplicates nor kept documents). The candidate pairs come sorted by their larger id
-    (b): when b is reached, the fate of every smaller id is settled. Each pair's estimated
-    Jaccard similarity (the share of equal signature values) is checked against the
-    threshold: LSH banding alone only sets a soft threshold.
+    near-duplicates nor kept documents). The candidate pairs (table ``near_pairs`` when
+    ``pairs_ready``, else found here, partition after partition of ``partitions``) come
+    sorted by their larger id (b): when b is reached, the fate of every smaller id is
+    settled. Each pair's estimated Jaccard similarity (the share of equal signature values)
+    is checked against the threshold: LSH banding alone only sets a soft threshold.
     """
     import numpy as np
 
-    candidate_pairs(con)
+    if not pairs_ready and partitions <= 1:
+        candidate_pairs(con)
+    elif not pairs_ready:
+        con.execute("CREATE OR REPLACE TEMP TABLE near_pairs_all (a VARCHAR, b VARCHAR)")
+        for part in range(partitions):
+            candidate_pairs(con, part, partitions, table="near_pairs_part")
+            con.execute("INSERT INTO near_pairs_all SELECT * FROM near_pairs_part")
+        con.execute("CREATE OR REPLACE TEMP TABLE near_pairs AS "
+                    "SELECT DISTINCT a, b FROM near_pairs_all")
+        con.execute("DROP TABLE near_pairs_all")
+        con.execute("DROP TABLE near_pairs_part")
     # one signature per id; of two records with one id, the first by its JSON text
     con.execute("""
         CREATE OR REPLACE TEMP TABLE near_sigs AS

@@ -4,7 +4,10 @@ Every pass reads the views of :func:`corpuspack.runs.register` (``base``, ``docs
 ``files``, ``skips``, ``audit``), never the files behind them. DuckDB runs out of core:
 :func:`connect` gives it a memory limit, a spill folder in the build's work folder and a
 number of threads. Exact duplicates (:mod:`corpuspack.dedup`) and near-duplicate candidates
-(:mod:`corpuspack.neardup`) are passes too.
+(:mod:`corpuspack.neardup`) are passes too, partitioned by a hash of their key: each
+partition is a task of its own on the executor (:func:`run_partition`), with its own DuckDB
+over only its share of the keys, so that no single process holds the whole corpus's groups
+and a cluster runs them on any node.
 
 Which documents a build writes (:func:`settle`): those no quality filter dropped, no exact
 duplicate, not the second record of an id (an id collision) and no near-duplicate (unless
@@ -15,6 +18,7 @@ ranges of ids small enough to sort within the memory limit.
 from __future__ import annotations
 
 import os
+import shutil
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from corpuspack.document import json_line
 from corpuspack.report import Duplicate, Skipped
-from corpuspack.runs import write_parts
+from corpuspack.runs import Runs, register, write_parts
 from corpuspack.stats import CorpusStats
 
 if TYPE_CHECKING:
@@ -36,6 +40,11 @@ MEMORY_LIMIT = os.environ.get("CORPUSPACK_MEMORY_LIMIT", "128MB")
 # DuckDB sorted 700 MB of lines only with a limit of 1 GB; 16 MB was as fast as 48 MB)
 SORT_BYTES = 16 * MiB
 BATCH_ROWS = 2048
+# partitions of the exact and near-duplicate candidate passes (default: one per worker)
+PARTITIONS = "CORPUSPACK_PARTITIONS"
+# the documents the duplicate passes and the shards see: those no quality filter dropped
+CANDIDATES_VIEW = ("CREATE OR REPLACE VIEW candidates AS SELECT * FROM docs "
+                   "WHERE filtered IS NULL")
 
 
 def connect(workdir: Path, threads: int) -> duckdb.DuckDBPyConnection:
@@ -56,6 +65,77 @@ def connect(workdir: Path, threads: int) -> duckdb.DuckDBPyConnection:
     con.execute("SET arrow_large_buffer_size = true")  # a batch of lines may pass 2 GB
     con.execute("SET parquet_metadata_cache = true")  # runs are read once per id range
     return con
+
+
+def partitions_for(workers: int) -> int:
+    """How many partitions the duplicate passes are split into: ``CORPUSPACK_PARTITIONS``
+    if set (1 to 4096), else one per worker. Any number gives the same output."""
+    from corpuspack.errors import UsageError
+
+    value = os.environ.get(PARTITIONS, "").strip()
+    if not value:
+        return max(1, workers)
+    if not value.isdigit() or not 1 <= int(value) <= 4096:
+        raise UsageError(f"{PARTITIONS} must be a whole number from 1 to 4096, not {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class PartitionTask:
+    """One partition of a duplicate pass (picklable: a task on any node). ``kind``:
+    ``exact`` or ``near``; the task reads ``runs`` and writes into ``workdir``."""
+
+    kind: str
+    part: int
+    partitions: int
+    runs: Runs
+    workdir: str
+    exact_dedup: bool = True
+
+
+@dataclass(frozen=True)
+class PartitionResult:
+    """What a partition found: a Parquet file of its rows (exact duplicates, or candidate
+    pairs) and, for exact duplicates, the bytes of the documents it keeps."""
+
+    kind: str
+    part: int
+    path: str
+    kept_bytes: int = 0
+
+
+def run_partition(task: PartitionTask) -> PartitionResult:
+    """Run one partition of the exact-duplicate (:func:`corpuspack.dedup.exact_partition`)
+    or near-duplicate candidate pass (:func:`corpuspack.neardup.candidate_pairs`) in a
+    DuckDB of its own (one thread, the memory limit, spilling into a folder of its own in
+    the work folder) over the build's runs; write its rows to a Parquet file there."""
+    from corpuspack.dedup import exact_partition
+    from corpuspack.neardup import candidate_pairs
+
+    folder = Path(task.workdir) / "partitions" / f"{task.kind}-{task.part:05d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder.with_suffix(".parquet")
+    con = connect(folder, 1)
+    try:
+        register(con, task.runs)
+        con.execute(CANDIDATES_VIEW)
+        kept = 0
+        if task.kind == "exact":
+            kept = exact_partition(con, task.part, task.partitions, task.exact_dedup)
+            table = "exact_part"
+        elif task.kind == "near":
+            con.execute("CREATE OR REPLACE VIEW near_input AS SELECT id, signature, bands "
+                        "FROM candidates WHERE signature IS NOT NULL")
+            candidate_pairs(con, task.part, task.partitions)
+            table = "near_pairs"
+        else:
+            raise ValueError(f"unknown partition kind {task.kind!r}")
+        quoted = str(out).replace("'", "''")
+        con.execute(f"COPY {table} TO '{quoted}' (FORMAT parquet)")
+    finally:
+        con.close()
+        shutil.rmtree(folder, ignore_errors=True)  # its spill files
+    return PartitionResult(task.kind, task.part, str(out), kept)
 
 
 def one(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:

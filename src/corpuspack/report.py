@@ -170,9 +170,10 @@ class BuildReport:
         """The counts of the report (no lists); with ``timing`` also what varies between
         builds of the same sources: files taken from the cache, time, throughput and
         ``stage_seconds`` (wall seconds of each stage of :mod:`corpuspack.stages`: ``map``,
-        ``frequent_lines``, ``refine``, ``duplicates``, ``lists``, ``shards``, ``describe``,
-        those that ran; ``walk`` is the part of ``map`` the main process spent walking the
-        sources, while the workers ran)."""
+        ``frequent_lines``, ``refine``, ``partitions`` (the duplicate passes' partitions, on
+        the executor), ``duplicates``, ``lists``, ``shards``, ``describe``, those that ran;
+        ``walk`` is the part of ``map`` the main process spent walking the sources, while
+        the workers ran)."""
         out: dict[str, Any] = {
             "files_seen": self.files_seen,
             "files_read": self.files_read,

@@ -6,8 +6,10 @@
    filters; write one typed run per task (:mod:`corpuspack.runs`);
 3. frequent lines (:func:`refine`): count lines across documents of each source
    (:mod:`corpuspack.passes`); rewrite the documents holding frequent ones (executor);
-4. duplicates (:func:`duplicates`): exact duplicates (:mod:`corpuspack.dedup`),
-   near-duplicate clusters (:mod:`corpuspack.neardup`), and what the shards get;
+4. duplicates: exact duplicates (:mod:`corpuspack.dedup`) and near-duplicate candidate
+   pairs (:mod:`corpuspack.neardup`) by partitions of their keys' hash, each a task on the
+   executor (:func:`partitions`); then (:func:`duplicates`) the near-duplicate decisions
+   and what the shards get;
 5. lists (:func:`lists`): the report's counts, skipped, filtered and duplicate lists;
 6. shards (:func:`shards`): documents in id order into id-range shards
    (:mod:`corpuspack.shards`);
@@ -31,11 +33,11 @@ from corpuspack import passes
 from corpuspack.cache import Cache, Keys, Planned, settings_digest
 from corpuspack.commit import DESCRIPTOR_IN_STAGING, write_json
 from corpuspack.config import CorpusConfig
-from corpuspack.dedup import DedupResult, find_exact_duplicates
+from corpuspack.dedup import DedupResult, load_exact_duplicates
 from corpuspack.document import table_schema
 from corpuspack.errors import CorpusError
 from corpuspack.executors import Executor
-from corpuspack.neardup import find_clusters
+from corpuspack.neardup import find_clusters, load_pairs
 from corpuspack.package import REPORT_FILE, SCHEMA_FILE, descriptor
 from corpuspack.pipeline import Settings
 from corpuspack.progress import ProgressHook
@@ -88,10 +90,12 @@ def build_into(config: CorpusConfig, staging: Path, workdir: Path, executor: Exe
     with timed(b, "map"):
         map_files(b)
     refine(b)
+    with timed(b, "partitions"):
+        found = partitions(b)
     con = b.connect()
     try:
         with timed(b, "duplicates"):
-            dedup = duplicates(b, con)
+            dedup = duplicates(b, con, found)
         with timed(b, "lists"):
             lists(b, con, dedup)
         with timed(b, "shards"):
@@ -148,8 +152,7 @@ class Build:
         forking a process that runs DuckDB's threads is not safe)."""
         con = passes.connect(self.workdir, self.executor.workers)
         register(con, self.runs)
-        con.execute("CREATE OR REPLACE VIEW candidates AS SELECT * FROM docs "
-                    "WHERE filtered IS NULL")
+        con.execute(passes.CANDIDATES_VIEW)
         return con
 
 
@@ -271,18 +274,40 @@ def _refine_documents(b: Build, inputs: list[str]) -> None:
         b.progress.advance(1)
 
 
-def duplicates(b: Build, con: duckdb.DuckDBPyConnection) -> DedupResult:
-    """Exact duplicates, near-duplicate clusters, and what the shards get."""
-    b.progress.stage("finding duplicates")
+def partitions(b: Build) -> list[passes.PartitionResult]:
+    """The partitions of the exact-duplicate and near-duplicate candidate passes (one per
+    worker, or ``CORPUSPACK_PARTITIONS``), each a task on the executor; their results in
+    the order of (kind, partition)."""
+    n = passes.partitions_for(b.executor.workers)
+    kinds = ["exact"] + (["near"] if b.config.near_dedup.enabled else [])
+    tasks = [passes.PartitionTask(kind, part, n, b.runs, str(b.workdir),
+                                  b.config.options.exact_dedup)
+             for kind in kinds for part in range(n)]
+    b.progress.stage("finding duplicates (partitions)", len(tasks))
+    found = []
+    for result in b.executor.map(passes.run_partition, tasks):
+        found.append(result)
+        b.progress.advance(1)
+    return sorted(found, key=lambda r: (r.kind, r.part))
+
+
+def duplicates(b: Build, con: duckdb.DuckDBPyConnection,
+               found: list[passes.PartitionResult]) -> DedupResult:
+    """Exact duplicates and near-duplicate pairs from the partitions, near-duplicate
+    clusters, and what the shards get."""
+    b.progress.stage("deciding near-duplicates")
     config, report = b.config, b.report
-    dedup = find_exact_duplicates(con, config.options.exact_dedup)
+    exact = [r for r in found if r.kind == "exact"]
+    dedup = load_exact_duplicates(con, [r.path for r in exact],
+                                  sum(r.kept_bytes for r in exact))
     report.duplicates_dropped = dedup.duplicates
     near = config.near_dedup
     members: dict[str, tuple[str, float]] = {}
     if near.enabled:
         con.execute("CREATE OR REPLACE VIEW near_input AS SELECT id, signature, bands "
                     "FROM candidates WHERE signature IS NOT NULL")
-        clusters = find_clusters(con, near)
+        load_pairs(con, [r.path for r in found if r.kind == "near"])
+        clusters = find_clusters(con, near, pairs_ready=True)
         members = clusters.members
         report.near_pairs_checked = clusters.pairs_checked
         report.near_duplicate_clusters = clusters.clusters
