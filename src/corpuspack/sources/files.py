@@ -29,6 +29,7 @@ from corpuspack.sources.metadata_files import (
     MAX_MANIFEST_PATTERNS,
     MAX_META_BYTES,
     Manifest,
+    State,
     Wildcard,
     check_meta_size,
     is_sidecar,
@@ -113,11 +114,12 @@ class _InvalidManifest:
 class _Scope:
     """What the manifests above a folder give it: the valid ones (shallowest first), the
     deepest invalid one (its files are skipped), and the wildcard rows in effect (those
-    whose literal start agrees with the folder's path), as ``(index in chain, row)``."""
+    that may still match a path below), each with the state of its :class:`Glob` over the
+    folder's path, as ``(index in chain, row, state)``."""
 
     chain: tuple[Manifest, ...] = ()
     invalid: _InvalidManifest | None = None
-    live: tuple[tuple[int, Wildcard], ...] = ()
+    live: tuple[tuple[int, Wildcard, State], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,13 +167,11 @@ def walk_sources(root: Path, exclude: tuple[Path, ...] = (), *,
     by code point is read, each other one is skipped with a reason.
 
     Cost: a manifest is read once. At most ``max_manifest_patterns`` wildcard rows are in
-    effect for any folder, all manifests above it together (a row is in effect where the
-    folder's path and the row's literal start, up to its first wildcard, agree; a manifest
-    that would pass the cap is invalid). A folder costs one probe per manifest above it
-    and one prefix check per row in effect above it; a file costs one probe per manifest
-    naming files in its folder and one match of each row in effect (a regular expression
-    of :func:`fnmatch.translate`, linear in the path below the row's manifest, which the
-    system bounds): the cap, not the number of manifests, bounds the matching.
+    effect for any folder, all manifests above it together (a row is in effect where a
+    path below the folder may still match it; a manifest that would pass the cap is
+    invalid). Each is matched incrementally (:class:`Glob`): a folder or file costs one
+    probe per manifest above it plus, per row in effect, work bounded by the length of its
+    name and of the row's pattern, never by the depth or the length of the path.
     """
     real_root = os.path.realpath(root)
     excluded = set()
@@ -219,7 +219,11 @@ def _load_manifests(entries: list[os.DirEntry[str]], prefix: str, scope: _Scope,
             continue
         chain.append(manifest)
         loaded.append(rel)
-        live += [(len(chain) - 1, row) for row in manifest.wildcards]
+        base = len(prefix)
+        for row in manifest.wildcards:
+            state = row.glob.advance(row.glob.start(base), prefix, base)
+            if state is not None:
+                live.append((len(chain) - 1, row, state))
     yield _Scope(tuple(chain), invalid, tuple(live)), loaded
 
 
@@ -320,7 +324,7 @@ def _folder(directory: str, prefix: str, scope: _Scope,
         if entry.is_dir(follow_symlinks=False):
             st = entry.stat(follow_symlinks=False)
             if (st.st_dev, st.st_ino) not in limits.excluded:
-                yield _Enter(path, rel + "/", _descend(scope, rel + "/"))
+                yield _Enter(path, rel + "/", _descend(scope, rel + "/", len(prefix)))
             continue
         if sidecar:
             continue
@@ -357,13 +361,18 @@ def _folder(directory: str, prefix: str, scope: _Scope,
                                 scope, loaded, limits.notes)
 
 
-def _descend(scope: _Scope, prefix: str) -> _Scope:
-    """The scope of a sub-folder whose path is ``prefix``: the wildcard rows that may match
-    in it or below."""
+def _descend(scope: _Scope, prefix: str, seen: int) -> _Scope:
+    """The scope of a sub-folder whose path is ``prefix`` (its parent's the first ``seen``
+    characters): each wildcard row's state carried over the folder's name, rows that can
+    no longer match dropped."""
     if not scope.live:
         return scope
-    live = tuple(item for item in scope.live if item[1].may_match_in(prefix))
-    return scope if len(live) == len(scope.live) else _Scope(scope.chain, scope.invalid, live)
+    live = []
+    for index, row, state in scope.live:
+        after = row.glob.advance(state, prefix, seen)
+        if after is not None:
+            live.append((index, row, after))
+    return _Scope(scope.chain, scope.invalid, tuple(live))
 
 
 def _manifest_meta(rel: str, seen: int, scope: _Scope,
@@ -376,11 +385,10 @@ def _manifest_meta(rel: str, seen: int, scope: _Scope,
         for number, meta in rows.get(name, ()):
             found.append((index, number, meta))
             manifest.matched.add(number)
-    for index, row in scope.live:
-        manifest = scope.chain[index]
-        if row.regex.match(rel, len(manifest.prefix)):
+    for index, row, state in scope.live:
+        if row.glob.matches(state, rel, seen):
             found.append((index, row.number, row.meta))
-            manifest.matched.add(row.number)
+            scope.chain[index].matched.add(row.number)
     found.sort(key=lambda item: (item[0], item[1]))
     out: dict[str, Any] = {}
     for _, _, values in found:

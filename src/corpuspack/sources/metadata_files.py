@@ -149,22 +149,144 @@ def read_sidecar(path: str | None, root: str | None = None, *,
     return parse_mapping(data, kind, what, max_meta_bytes=max_meta_bytes, notes=notes)
 
 
+def _piece(tokens: list[str]) -> re.Pattern[str]:
+    """The regular expression of star-free pattern text (one character per token), as
+    :func:`fnmatch.translate` writes it, unanchored (for search at any place)."""
+    rx = translate("".join(tokens))
+    for end in ("\\Z", "\\z"):
+        if rx.endswith(end):
+            return re.compile(rx[:-len(end)])
+    raise AssertionError(f"fnmatch.translate wrote {rx!r}")  # pragma: no cover
+
+
+@dataclass(frozen=True, slots=True)
+class Glob:
+    """A shell pattern as :mod:`fnmatch` reads it (``*`` also matching ``/``), split at its
+    stars into pieces of fixed width: ``head*middle*…*tail``.
+
+    A string matches when the head matches at its start, each middle at the leftmost place
+    after the one before, and the tail at its end after the last middle: leftmost places
+    leave the most room, so this never misses a match. A pattern without a star (but with
+    ``?`` or ``[``) is its head alone (``tail`` None) and must span the whole string.
+
+    Matching is incremental, as the walk goes down folders: a :data:`State` ``(piece,
+    at)`` says which middle is sought next (-1: the head is not read yet, ``at`` then
+    being where the string starts) and from where. :meth:`advance` carries it over a
+    folder's path, :meth:`matches` finishes it on a file's; each looks only at what the
+    last step added, plus the width of the piece sought, so the work per folder entry is
+    bounded by the length of its name and of the pattern, whatever the depth.
+    """
+
+    text: str
+    head: re.Pattern[str]
+    head_width: int
+    head_literal: str  # the head's literal characters before its first ? or [
+    middles: tuple[tuple[re.Pattern[str], int], ...]
+    tail: re.Pattern[str] | None
+    tail_width: int
+
+    @classmethod
+    def compile(cls, pattern: str) -> Glob:
+        """Split ``pattern`` into pieces of tokens as :func:`fnmatch.translate` reads it: a
+        ``[`` with a ``]`` after it opens a class (a ``*`` in it is no star), else it is
+        itself."""
+        pieces: list[list[str]] = [[]]
+        literal = [True]  # per piece: only literal characters so far
+        head_literal: list[str] = []
+        i, n = 0, len(pattern)
+        while i < n:
+            c = pattern[i]
+            i += 1
+            if c == "*":
+                if pieces[-1] or len(pieces) == 1:
+                    pieces.append([])
+                    literal.append(True)
+                continue
+            token = c
+            if c == "[":
+                j = i + (i < n and pattern[i] == "!")
+                j += j < n and pattern[j] == "]"
+                j = pattern.find("]", j)
+                if j >= 0:
+                    token, i = pattern[i - 1:j + 1], j + 1
+            if c == "?" or len(token) > 1:
+                literal[-1] = False
+            elif len(pieces) == 1 and literal[0]:
+                head_literal.append(c)
+            pieces[-1].append(token)
+        head = pieces[0]
+        if len(pieces) == 1:
+            return cls(pattern, _piece(head), len(head), "".join(head_literal), (), None, 0)
+        middles = tuple((_piece(m), len(m)) for m in pieces[1:-1] if m)
+        tail = pieces[-1]
+        return cls(pattern, _piece(head), len(head), "".join(head_literal), middles,
+                   _piece(tail), len(tail))
+
+    def start(self, base: int) -> State:
+        """The state of a string starting at ``base`` (the length of the manifest's folder
+        path), nothing of it read yet."""
+        return (-1, base)
+
+    def _head(self, state: State, s: str) -> State | None:
+        base = state[1]
+        if len(s) - base < self.head_width or self.tail is None:
+            return None
+        return (0, base + self.head_width) if self.head.match(s, base) else None
+
+    def _middles(self, piece: int, at: int, s: str, seen: int) -> tuple[int, int, bool]:
+        """Seek the middles from ``piece`` on: (piece, at, whether all were found)."""
+        while piece < len(self.middles):
+            rx, width = self.middles[piece]
+            found = rx.search(s, max(at, seen - width + 1))
+            if found is None:
+                return piece, at, False
+            piece, at = piece + 1, found.end()
+            seen = at
+        return piece, at, True
+
+    def advance(self, state: State, s: str, seen: int) -> State | None:
+        """The state once the folder path ``s`` is read (``state`` covered its first
+        ``seen`` characters); None when no longer string can match. The same object when
+        nothing changed."""
+        piece, at = state
+        if piece < 0:
+            if len(s) - at < self.head_width:
+                m = len(s) - at
+                return state if s.startswith(self.head_literal[:m], at) else None
+            found = self._head(state, s)
+            if found is None:
+                return None
+            (piece, at), seen = found, found[1]
+        piece, at, _ = self._middles(piece, at, s, seen)
+        return state if (piece, at) == state else (piece, at)
+
+    def matches(self, state: State, s: str, seen: int) -> bool:
+        """Whether the file path ``s`` matches (``state`` covered its first ``seen``
+        characters)."""
+        piece, at = state
+        if piece < 0:
+            if self.tail is None:
+                return len(s) - at == self.head_width and bool(self.head.match(s, at))
+            found = self._head(state, s)
+            if found is None:
+                return False
+            (piece, at), seen = found, found[1]
+        piece, at, complete = self._middles(piece, at, s, seen)
+        start = len(s) - self.tail_width
+        return (complete and start >= at and self.tail is not None
+                and self.tail.match(s, start) is not None)
+
+
+State = tuple[int, int]
+
+
 @dataclass(frozen=True, slots=True)
 class Wildcard:
-    """A manifest row whose path has a wildcard: its row number, its path as given (NFC),
-    the literal start of its path from the source root (up to the first ``*``, ``?`` or
-    ``[``), its :func:`fnmatch.translate` regular expression and its metadata."""
+    """A manifest row whose path has a wildcard: its row number, pattern and metadata."""
 
     number: int
-    text: str
-    literal: str
-    regex: re.Pattern[str]
+    glob: Glob
     meta: dict[str, Any]
-
-    def may_match_in(self, folder: str) -> bool:
-        """Whether a file in ``folder`` (a path from the source root ending ``/``) or below
-        may match: the folder path and the row's literal start agree."""
-        return folder.startswith(self.literal) or self.literal.startswith(folder)
 
 
 @dataclass(frozen=True)
@@ -175,10 +297,10 @@ class Manifest:
     is) sit in ``exact`` by folder (relative to the manifest's, ending ``/``) and name;
     ``folders`` holds the hash of each such folder's path from the source root, so the walk
     tells in one probe per folder whether a manifest names a file there, and a file costs
-    one probe more (no path is copied per file or kept per row). Rows
-    with a wildcard are :class:`Wildcard` rows, each matched by its regular expression;
-    the walk caps how many are in effect for a folder (``max_manifest_patterns``, all
-    manifests above it together). Paths and patterns are NFC, as the walk's are. ``rows``
+    one probe more (no path is copied per file or kept per row). Rows with a wildcard are
+    :class:`Wildcard` rows, matched by their :class:`Glob` as the walk goes down; the walk
+    caps how many are in effect for a folder (``max_manifest_patterns``, all manifests
+    above it together). Paths and patterns are NFC, as the walk's are. ``rows``
     counts the rows read; ``matched`` collects the numbers of rows that matched a source
     file (the walk reports the others).
     """
@@ -209,7 +331,7 @@ class Manifest:
         found = list(self.exact_in(rel[:cut]).get(rel[cut:], ()))
         base = len(self.prefix)
         found += [(row.number, row.meta) for row in self.wildcards
-                  if row.regex.match(rel, base)]
+                  if row.glob.matches(row.glob.start(base), rel, base)]
         found.sort(key=lambda row: row[0])
         return found
 
@@ -225,7 +347,7 @@ class Manifest:
         out = {number: folder + name for folder, names in self.exact.items()
                for name, rows in names.items() for number, _ in rows
                if number not in self.matched}
-        out.update((row.number, row.text) for row in self.wildcards
+        out.update((row.number, row.glob.text) for row in self.wildcards
                    if row.number not in self.matched)
         return sorted(out.items())
 
@@ -293,8 +415,7 @@ def load_manifest(path: Path, prefix: str, root: str | Path | None = None, *,
         cut = pattern.rfind("/") + 1  # a name holding '[' is looked up as it is too
         exact.setdefault(pattern[:cut], {}).setdefault(pattern[cut:], []).append(
             (number, meta))
-        wild = _WILDCARD.search(pattern)
-        if wild is None:
+        if _WILDCARD.search(pattern) is None:
             continue
         if len(wildcards) >= budget:
             if in_effect:
@@ -305,9 +426,7 @@ def load_manifest(path: Path, prefix: str, root: str | Path | None = None, *,
                                "not limited")
             raise SkipFile(f"manifest has more than {max_patterns:,} rows with wildcards "
                            "(max_manifest_patterns); rows naming one file are not limited")
-        literal = prefix + pattern[:wild.start()]
-        wildcards.append(Wildcard(number, pattern, literal, re.compile(translate(pattern)),
-                                  meta))
+        wildcards.append(Wildcard(number, Glob.compile(pattern), meta))
     return Manifest(prefix,
                     {k: {n: tuple(rows) for n, rows in v.items()} for k, v in exact.items()},
                     frozenset(hash(prefix + k) for k in exact), tuple(wildcards),
