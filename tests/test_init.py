@@ -58,6 +58,12 @@ def test_init_then_workflow_passes(tmp_path: Path) -> None:
     steps = workflow_steps(repo)
     assert steps == ["corpuspack build --check", "corpuspack validate --base auto",
                      "corpuspack card --check"]
+    # the cache step keeps the folder 'build' uses by default, which git ignores
+    workflow = yaml.safe_load((repo / ".github" / "workflows" / "corpus.yml").read_text())
+    (job,) = workflow["jobs"].values()
+    [cache] = [s for s in job["steps"] if s.get("uses", "").startswith("actions/cache@")]
+    assert cache["with"]["path"] == ".corpuspack-cache" and (repo / ".corpuspack-cache").is_dir()
+    assert ".corpuspack-cache/" in (repo / ".gitignore").read_text().splitlines()
     for command in steps:
         done = run_step(repo, command)
         assert done.returncode == 0, (command, done.stdout, done.stderr)

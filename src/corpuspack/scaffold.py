@@ -45,6 +45,12 @@ jobs:
         # the corpuspack that ran 'corpuspack init', pinned: datapackage.json records the
         # version that built the corpus, so another one makes 'build --check' report it stale
         run: python -m pip install "{install}"
+      - name: The build cache (each source file's results from earlier runs, checked before use)
+        uses: actions/cache@v4
+        with:
+          path: .corpuspack-cache
+          key: corpuspack-cache-${{ github.sha }}
+          restore-keys: corpuspack-cache-
       - name: The committed corpus is what the sources build
         run: corpuspack build --check
       - name: The corpus is valid, and its version grew if its documents changed
