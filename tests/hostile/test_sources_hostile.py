@@ -560,7 +560,7 @@ def test_unused_sidecars_and_manifest_rows_are_on_record(tmp_path: Path) -> None
     assert report["notes"]["manifest row matches no source file"] == 2
     assert report["notes"]["sidecar matches no source file"] == 1
     assert report["notes"]["sidecar not used: a more specific one wins"] == 1
-    assert report["files_seen"] == 5  # three sources, a.meta.yaml and ghost: rows are no files
+    assert report["files_seen"] == 5  # a.txt, b.txt, photo.jpg and two sidecars: rows are no files
 
 
 def test_rows_matching_files_under_an_invalid_manifest_are_not_reported(
@@ -674,3 +674,18 @@ def test_wildcard_rows_cost_no_more_on_long_paths(tmp_path: Path) -> None:
     assert len(read) == 200 and all(i.manifest == {"k": "v"} for i in read)
     assert sum(isinstance(i, Skipped) for i in items) == 999  # rows other than *q5*z*.txt
     assert elapsed < 4, elapsed
+
+
+def test_sidecar_names_that_are_not_utf8_are_skipped_as_such(tmp_path: Path) -> None:
+    src = tree(tmp_path, {"ok.txt": prose("ok")})
+    for name in (b"\xff.meta.yaml", b"\xff.META.yaml", b"ok.\xfe.meta.yaml"):
+        with open(os.path.join(os.fsencode(src), name), "wb") as fh:
+            fh.write(b"title: x\n")
+    items = list(walk_sources(src))
+    for item in items:  # every path can be written to the report
+        if isinstance(item, Skipped):
+            item.to_line()
+    reasons = sorted(i.reason for i in items if isinstance(i, Skipped))
+    assert reasons == ["file name is not valid UTF-8"] * 3
+    reasons, docs = build_here(src, tmp_path / "out")
+    assert list(docs) == ["ok.txt"] and len(reasons) == 3

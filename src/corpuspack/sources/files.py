@@ -230,12 +230,13 @@ def _load_manifests(entries: list[os.DirEntry[str]], prefix: str, scope: _Scope,
 def _sidecars(entries: list[os.DirEntry[str]], prefix: str
               ) -> tuple[dict[tuple[str, str], str], list[Skipped]]:
     """The sidecars of a folder by :func:`sidecar_key` (the first by code point of names
-    sharing a key), and a Skipped for each other one."""
+    sharing a key), and a Skipped for each other one. A name that is not UTF-8 is no
+    sidecar (the walk skips it as such)."""
     found: dict[tuple[str, str], str] = {}
     twins = []
     for entry in entries:
         key = sidecar_key(entry.name)
-        if key is None or entry.is_dir(follow_symlinks=False):
+        if key is None or entry.is_dir(follow_symlinks=False) or not _is_utf8(entry.name):
             continue
         first = found.setdefault(key, entry.name)
         if first != entry.name:
@@ -244,6 +245,14 @@ def _sidecars(entries: list[os.DirEntry[str]], prefix: str
                                  "the suffix's case ignored, as sidecars are matched: only "
                                  "the first by code point is read"))
     return found, twins
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # bytes os.fsdecode turned into lone surrogates
+        return False
+    return True
 
 
 def _rel_name(prefix: str, name: str) -> str:
@@ -289,9 +298,7 @@ def _folder(directory: str, prefix: str, scope: _Scope,
         if name in MANIFEST_NAMES and not entry.is_dir(follow_symlinks=False):
             continue
         rel = _rel_name(prefix, name)
-        try:
-            rel.encode("utf-8")
-        except UnicodeEncodeError:
+        if not _is_utf8(name):
             yield Skipped(rel.encode("utf-8", "replace").decode(), None,
                           "file name is not valid UTF-8")
             reported.add(name)
