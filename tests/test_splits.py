@@ -357,6 +357,8 @@ def test_release_in_git_names_documents_moved_by_new_shares(tmp_path: Path) -> N
     cli("release", "minor")
     first = splits_of(root / "release")
     assert set(first.values()) == {"train", "test"}
+    tests = list(first.values()).count("test")
+    assert f"| `test` | {tests} |" in (root / "DATA_CARD.md").read_text(encoding="utf-8")
     by_split = json.loads(cli("stats", "--by", "split", "--json"))
     assert {r["split"]: r["documents"] for r in by_split} == {
         s: list(first.values()).count(s) for s in ("train", "test")}

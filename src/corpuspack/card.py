@@ -138,6 +138,7 @@ class CorpusProfile:
     signal_docs: Counter[str] = field(default_factory=Counter)
     by_folder: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)
     folder_docs: Counter[str] = field(default_factory=Counter)
+    parts: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
 
     def add(self, doc: dict[str, Any]) -> None:
         n = max(1, int(doc["n_chars"]))
@@ -154,12 +155,29 @@ class CorpusProfile:
                 self.signal_docs[name] += 1
 
 
-def profile(package: Package) -> CorpusProfile:
-    """Stream the documents of a package once into a CorpusProfile."""
+def profile(package: Package, layout: Any = None) -> CorpusProfile:
+    """Stream the documents of a package once into a CorpusProfile; with a
+    :class:`corpuspack.splits.Layout`, also count documents, words and characters per
+    (subset values, split) in ``parts``."""
     prof = CorpusProfile()
+    assign = layout.splits.assigner() if layout is not None else None
     for doc in package.iter_documents():
         prof.add(doc)
+        if assign is not None:
+            slot = prof.parts.setdefault((*layout.subsets.values(doc), assign(doc)), [0, 0, 0])
+            slot[0] += 1
+            slot[1] += int(doc.get("n_words") or 0)
+            slot[2] += int(doc.get("n_chars") or 0)
     return prof
+
+
+def _layout_counts(layout: Any, parts: dict[tuple[str, ...], list[int]]) -> dict[str, Any]:
+    """The counts per split and per config of a package's documents (as a release has them,
+    without the Parquet sizes)."""
+    from corpuspack.publish import Part, layout_statistics
+
+    return layout_statistics([Part(key[:-1], key[-1], documents=n, words=w, chars=c)
+                              for key, (n, w, c) in sorted(parts.items())], layout)
 
 
 def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> str:
@@ -526,24 +544,30 @@ def read_report(package: Package) -> dict[str, Any]:
 
 
 def render(package: Package, existing: str | None, plots_rel: str = "card",
-           loader: str = "path/to/release", layout: tuple[Any, dict[str, Any]] | None = None
-           ) -> Card:
+           loader: str = "path/to/release", layout: tuple[Any, dict[str, Any]] | None = None,
+           split_layout: Any = None) -> Card:
     """Render the data card of ``package``, keeping the hand-written parts of ``existing``.
 
     ``layout``: a release's :class:`corpuspack.splits.Layout` and its counts
     (:func:`corpuspack.publish.layout_statistics`); with held-out splits or subsets the
     statistics gain their documents and words per split and per config, and the loading
-    example names them.
+    example names them. ``split_layout``: a Layout whose counts are made from the package's
+    documents (the data card of a corpus whose config has ``[splits]`` or ``[subsets]``).
 
     Raises CorpusError (one line) when the package's documents or build report cannot be
     read (see :func:`read_report` and :meth:`corpuspack.reader.Package.iter_documents`)."""
-    prof = profile(package)
+    release = layout is not None
+    active = split_layout is not None and (split_layout.splits.active or split_layout.subsets.by)
+    prof = profile(package, split_layout if active and not release else None)
+    if active and not release:
+        layout = (split_layout, _layout_counts(split_layout, prof.parts))
     report = read_report(package)
     sections = _sections(package, prof, report, plots_rel, loader)
     if layout is not None and (layout[0].splits.active or layout[0].subsets.by):
         sections["statistics"] = _split_statistics(layout[0], layout[1]) + "\n" \
             + sections["statistics"]
-        sections["loading"] += _split_loading(layout[0], layout[1], loader)
+        if release:  # a corpus repository's own shards load as one train split
+            sections["loading"] += _split_loading(layout[0], layout[1], loader)
     text = merge(existing, sections)
     return Card(text, plots(package.statistics, prof))
 
@@ -554,7 +578,7 @@ def _split_statistics(layout: Any, counts: dict[str, Any]) -> str:
                    "version to version)",
            "folder": "by the source folders of the documents"}.get(
         layout.splits.by, f"by the documents' `{md_text(layout.splits.by)}`")
-    text = f"Splits, assigned {how}:\n\n" + _table(
+    text = f"Splits of the release, assigned {how}:\n\n" + _table(
         [(md_code(split), _fmt(c["documents"]), _fmt(c["words"]))
          for split, c in counts["splits"].items()], ("split", "documents", "words"))
     if len(counts["configs"]) > 1:
@@ -654,11 +678,15 @@ def update(project: Project, check: bool = False) -> list[str]:
     Reads and writes only inside the project's root (:attr:`Project.root`); raises
     CorpusError (one line) for anything refused."""
     from corpuspack.hub import REPO_YAML
+    from corpuspack.publish import config_of
+    from corpuspack.splits import Layout
 
     root = project.root or project.card.parent
     existing = _read_card(project.card, root)
+    config = config_of(project) if not project.package.is_release else None
     card = render(project.package, existing, plots_rel=project.plots_rel,
-                  loader=project.hub_repo or _loader(project))
+                  loader=project.hub_repo or _loader(project),
+                  split_layout=Layout(config.splits, config.subsets) if config else None)
     loading = repository_yaml(project)
     yaml_path = root / REPO_YAML
     if check:
