@@ -292,19 +292,25 @@ def test_compressed_file_size_and_members_are_capped(tmp_path: Path) -> None:
     (src / "members.jsonl.gz").write_bytes(gzip.compress(b'{"id": "a", "text": "x"}\n')
                                            + empty * 1_000)
     (src / "padded.txt.gz").write_bytes(_gzip_with_comment(text, b"c" * (2 << 20)))
+    (src / "records.jsonl.gz").write_bytes(b"".join(  # one member per record, as in WARC
+        gzip.compress(json.dumps({"id": str(i), "text": f"{i} " * 400}).encode() + b"\n")
+        for i in range(3_000)))
     prose = (b"A line of prose that is stored, not compressed. " * 30_000)[:1 << 20]
     (src / "stored.txt.gz").write_bytes(gzip.compress(prose, compresslevel=0))
     assert (src / "stored.txt.gz").stat().st_size > 1 << 20  # larger than what it holds
     files, _ = walk(src)
     settings = Settings(max_inflated_bytes=1 << 20)  # 1,000 members, 1,114,368 bytes
     too_many = ("compressed file holds more than 1,000 gzip members (one per 32 KiB of what "
-                "it may inflate to, at least 1,000): recompress it as one member")
+                "it may inflate to, at least 1,000) holding less than a KiB each on average "
+                "({} bytes in 1,000): recompress it as one member")
     docs, (skip,) = docs_of(files["members.txt.gz"], settings)
-    assert docs == [] and skip.reason == too_many
+    assert docs == [] and skip.reason == too_many.format(len(text))
     (doc,), skips = docs_of(files["fewer.txt.gz"], settings)
     assert skips == [] and doc.text == text.decode().strip()
     docs, skips = docs_of(files["members.jsonl.gz"], settings)
-    assert [d.record for d in docs] == ["a"] and skips[-1].reason == too_many
+    assert [d.record for d in docs] == ["a"] and skips[-1].reason == too_many.format(25)
+    docs, skips = docs_of(files["records.jsonl.gz"], Settings(max_inflated_bytes=8 << 20))
+    assert skips == [] and len(docs) == 3_000  # members of a KiB or more: as many as held
     docs, (skip,) = docs_of(files["padded.txt.gz"], settings)
     assert docs == [] and skip.reason == (
         "compressed file size exceeds the limit of 1,114,368 bytes (a compressed file may be "

@@ -43,6 +43,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 GZIP_TRAILING_NOTE = "gzip trailing data ignored"
 GZIP_MEMBERS_MIN = 1_000
 GZIP_MEMBER_BYTES = 32 << 10  # a gzip file may hold one member per 32 KiB of its limit
+GZIP_MEMBER_OUTPUT = 1 << 10  # or one per KiB of what its members held so far
 
 
 COMPRESSED_SIZE_WHY = ("a compressed file may be no larger than what it may inflate to "
@@ -51,10 +52,12 @@ COMPRESSED_SIZE_WHY = ("a compressed file may be no larger than what it may infl
 
 
 def max_gzip_members(limit: int) -> int:
-    """How many gzip members a compressed file that may inflate to ``limit`` bytes may hold:
-    one per 32 KiB of the limit (BGZF, the blocked gzip of bgzip, holds at most 64 KiB per
-    member), at least 1,000. Each member costs about 10 µs however little it holds:
-    measured, 2,000,000 empty members (40 MB) took 21 s to read."""
+    """How many gzip members a compressed file that may inflate to ``limit`` bytes may hold
+    whatever they hold: one per 32 KiB of the limit (BGZF, the blocked gzip of bgzip, holds
+    at most 64 KiB per member), at least 1,000. Each member costs about 10 µs however
+    little it holds: measured, 2,000,000 empty members (40 MB) took 21 s to read. A file
+    may hold more while they hold a KiB each on average (:class:`_GzipMembers`): a
+    ``.warc.gz`` has one member per record."""
     return max(GZIP_MEMBERS_MIN, limit // GZIP_MEMBER_BYTES)
 
 
@@ -456,14 +459,16 @@ class _GzipMembers(io.RawIOBase):
 
     Bytes after the last member that do not start another member (padding, junk appended
     by a broken tool) are ignored and counted in ``notes`` under :data:`GZIP_TRAILING_NOTE`,
-    as ``gunzip`` ignores them with a warning; a member cut short is an ``EOFError``. More
-    than ``max_members`` members is a SkipFile.
+    as ``gunzip`` ignores them with a warning; a member cut short is an ``EOFError``. A
+    member past ``max_members`` and past 1,000 plus one per KiB of what the members before
+    it held is a SkipFile: members that hold next to nothing cost time for nothing.
     """
 
     def __init__(self, raw: IO[bytes], notes: Counter[str], max_members: int) -> None:
         self._raw, self._notes, self._max_members = raw, notes, max_members
         self._member = zlib.decompressobj(wbits=31)  # 16 + 15: gzip header and trailer
         self._members = 1
+        self._produced = 0
         self._input = b""
         self._started = self._done = False
 
@@ -491,10 +496,13 @@ class _GzipMembers(io.RawIOBase):
                     self._done = True
                     break
                 self._members += 1
-                if self._members > self._max_members:
-                    raise SkipFile(f"compressed file holds more than {self._max_members:,} "
-                                   "gzip members (one per 32 KiB of what it may inflate to, "
-                                   "at least 1,000): recompress it as one member")
+                if self._members > self._max_members and self._members > (
+                        GZIP_MEMBERS_MIN + self._produced // GZIP_MEMBER_OUTPUT):
+                    raise SkipFile(
+                        f"compressed file holds more than {self._max_members:,} gzip members "
+                        "(one per 32 KiB of what it may inflate to, at least 1,000) holding "
+                        f"less than a KiB each on average ({self._produced:,} bytes in "
+                        f"{self._members - 1:,}): recompress it as one member")
                 self._member = zlib.decompressobj(wbits=31)
                 self._input = rest
             if not self._input:
@@ -509,6 +517,7 @@ class _GzipMembers(io.RawIOBase):
             out = self._member.decompress(self._input, size)
             self._input = self._member.unconsumed_tail
             if out:
+                self._produced += len(out)
                 buffer[:len(out)] = out
                 return len(out)
         return 0
