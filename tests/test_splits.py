@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from corpuspack.build import build
 from corpuspack.config import from_table, zero_config
-from corpuspack.errors import ConfigError, CorpusError
+from corpuspack.errors import ConfigError, CorpusError, UsageError
 from corpuspack.explore import stats
 from corpuspack.neardup import NearDedup
 from corpuspack.publish import publish
@@ -75,6 +75,8 @@ def test_config_reads_splits_and_subsets() -> None:
     ({"splits": {"by": "folder", "test": 0.1}}, "[splits] test in corpus.toml must be a glob"),
     ({"splits": {"by": "folder", "test": []}}, "[splits] test in corpus.toml must be a glob"),
     ({"splits": {"seed": -1}}, "[splits] seed in corpus.toml must be an integer"),
+    ({"splits": {"by": "folder", "test": ["*"] * 1001}}, "test: at most 1000 globs"),
+    ({"splits": {f"s{i}": 0.001 for i in range(101)}}, "101 splits: at most 100"),
     ({"splits": {"seed": 2**64}}, "[splits] seed in corpus.toml must be an integer"),
     ({"subsets": {"by": ["licence"]}}, "[subsets] by in corpus.toml must be a list of distinct"),
     ({"subsets": {"by": ["language", "language"]}}, "[subsets] by in corpus.toml must be"),
@@ -295,6 +297,36 @@ def test_a_document_in_the_wrong_split_file_is_invalid(versions: list[Path],
     report = validate_package(copy)
     assert not report.valid
     assert any(p.code == "wrong-split" for p in report.problems)
+
+
+def test_an_id_in_two_split_files_is_invalid(versions: list[Path], tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    copy = tmp_path / "release"
+    shutil.copytree(versions[2], copy)
+    held_out = pq.read_table(copy / "data/de/test-00000-of-00001.parquet")
+    train_path = copy / "data/de/train-00000-of-00001.parquet"
+    train = pq.read_table(train_path)
+    both = pa.concat_tables([train, held_out.slice(0, 1)]).sort_by("id")
+    pq.write_table(both, train_path)
+    report = validate_package(copy)
+    assert any("ids must be unique" in p.message for p in report.problems)
+    assert any(p.code == "wrong-split" for p in report.problems)
+
+
+def test_a_hostile_layout_record_is_one_problem(versions: list[Path], tmp_path: Path) -> None:
+    copy = tmp_path / "release"
+    shutil.copytree(versions[2], copy)
+    path = copy / "datapackage.json"
+    descriptor = json.loads(path.read_text())
+    descriptor["corpuspack"]["layout"]["splits"] = {"by": "folder",
+                                                    "folders": {"test": ["*"] * 5000}}
+    path.write_text(json.dumps(descriptor))
+    report = validate_package(copy)
+    assert [p.code for p in report.problems if p.code == "wrong-layout"] == ["wrong-layout"]
+    with pytest.raises(UsageError, match="at most 1000 globs"):
+        diff(open_package(versions[2]), open_package(copy))
 
 
 def test_meta_split_with_a_bad_value_is_refused(tmp_path: Path) -> None:

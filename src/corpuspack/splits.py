@@ -67,6 +67,11 @@ _RESERVED = frozenset({DEFAULT_CONFIG, "data"})
 HASH_PREFIX = b"corpuspack-split:"
 _SCALE = 1 << 64
 RESERVED_SPLITS = frozenset({"documents", "all"})
+# bounds on settings a cloned config or a release's descriptor may hold: each document is
+# matched against every glob
+MAX_SPLITS = 100
+MAX_GLOBS = 1000
+MAX_GLOB_CHARS = 1000
 
 
 def split_position(doc_id: str, seed: int = 0) -> int:
@@ -185,6 +190,12 @@ def check_splits(spec: Splits) -> str | None:
             return f"split name {name!r} is taken (the Croissant record set of all documents)"
         if not SPLIT_NAME.fullmatch(name):
             return f"split name {name!r} must be {SPLIT_RULE} characters"
+    if len(names) > MAX_SPLITS:
+        return f"{len(names)} splits: at most {MAX_SPLITS}"
+    for name, globs in spec.folders:
+        if len(globs) > MAX_GLOBS or any(len(g) > MAX_GLOB_CHARS for g in globs):
+            return (f"{name}: at most {MAX_GLOBS} globs of at most {MAX_GLOB_CHARS} "
+                    "characters each")
     total = 0.0
     for name, share in spec.shares:
         if not 0 < share < 1:
