@@ -406,3 +406,29 @@ def test_release_in_git_names_documents_moved_by_new_shares(tmp_path: Path) -> N
     entry = changelog.split("## 0.3.0", 1)[1].split("\n## ", 1)[0]
     assert f"{len(moved)} document(s) changed split" in entry
     assert all(i in entry for i in moved[:50])
+
+
+def test_same_package_same_release_bytes(versions: list[Path], tmp_path: Path) -> None:
+    package = open_package(versions[2].parent / "pkg-3")
+    for name in ("a", "b"):
+        publish(package, tmp_path / name, layout=LAYOUT)
+
+    def digests(folder: Path) -> dict[str, bytes]:
+        return {p.relative_to(folder).as_posix(): p.read_bytes()
+                for p in sorted(folder.rglob("*")) if p.is_file()}
+    assert digests(tmp_path / "a") == digests(tmp_path / "b")
+
+
+def test_subsets_by_language_and_folder_without_splits(versions: list[Path],
+                                                       tmp_path: Path) -> None:
+    package = open_package(versions[2].parent / "pkg-3")
+    out = tmp_path / "release"
+    publish(package, out, layout=Layout(subsets=Subsets(("language", "folder"))))
+    assert list(load_dataset(str(out))) == ["train"]
+    news = load_dataset(str(out), "folder-news", split="train")
+    assert news.num_rows == 100 and {s.split("/")[0] for s in news["source"]} == {"news"}
+    german_news = [s for s, lang in zip(news["source"], news["language"], strict=True)
+                    if lang == "de"]
+    assert german_news and (out / "data" / "de" / "news").is_dir()
+    assert load_dataset(str(out), "de", split="train").num_rows == 30
+    assert validate_package(out).valid
