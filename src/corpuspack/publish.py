@@ -144,7 +144,8 @@ def _write_files(docs: Iterator[dict[str, Any]], part: Part, folder: Path) -> No
 PART_BUFFER_BYTES = 64 * MiB  # JSON lines held before they are appended to the part files
 
 
-def _partition(package: Package, layout: Layout, tmp: Path) -> dict[tuple[str, ...], Part]:
+def _partition(package: Package, layout: Layout, tmp: Path
+               ) -> dict[tuple[str, ...], tuple[Part, Path]]:
     """One pass over the package: each document appended, as a JSON line, to the temporary
     file of its (subset values, split), in id order; at most PART_BUFFER_BYTES held."""
     assign = layout.splits.assigner()
@@ -177,9 +178,7 @@ def _partition(package: Package, layout: Layout, tmp: Path) -> dict[tuple[str, .
             flush()
             held = 0
     flush()
-    for key, part in parts.items():
-        part.files = [str(paths[key])]
-    return parts
+    return {key: (part, paths[key]) for key, part in parts.items()}
 
 
 def _lines(path: Path) -> Iterator[dict[str, Any]]:
@@ -209,13 +208,15 @@ def write_parquet(package: Package, folder: Path, layout: Layout | None = None
     else:
         with tempfile.TemporaryDirectory(prefix="corpuspack-parts-") as tmp:
             found = _partition(package, layout, Path(tmp))
-            counted = sum(p.documents for p in found.values())
+            counted = sum(part.documents for part, _ in found.values())
             if counted != total:
                 raise CorpusError(f"the package holds {counted} documents, its statistics say "
                                   f"{total}: run 'corpuspack validate'")
-            parts = [found[key] for key in sorted(found)]
-            for part in parts:
-                _write_files(_lines(Path(part.files[0])), part, folder)
+            parts = []
+            for key in sorted(found):
+                part, lines = found[key]
+                _write_files(_lines(lines), part, folder)
+                parts.append(part)
     (folder / "data").mkdir(exist_ok=True)
     download = sum((folder / n).stat().st_size for p in parts for n in p.files)
     shape = ReleaseShape(total, sum(p.num_bytes for p in parts), download)
