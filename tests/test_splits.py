@@ -398,6 +398,12 @@ def test_release_in_git_names_documents_moved_by_new_shares(tmp_path: Path) -> N
     config.write_text(config.read_text(encoding="utf-8").replace("test = 0.2", "test = 0.4"),
                       encoding="utf-8")
     run("git", "commit", "-qam", "a larger test split", cwd=root)
+    changes = json.loads(cli("diff", "v0.2.0", "--json"))
+    assert changes["split_changed"] == len(changes["changed"]) > 0
+    assert all(d["columns"] == ["split: train -> test"] for d in changes["details"].values())
+    done = subprocess.run([sys.executable, "-m", "corpuspack.cli", "validate", "--base", "auto"],
+                          cwd=root, capture_output=True, text=True, env=env)
+    assert done.returncode == 1 and "version-not-bumped" in done.stdout + done.stderr
     cli("release", "minor")  # no document changed, but their splits did: a release
     second = splits_of(root / "release")
     moved = sorted(i for i in first if first[i] != second[i])

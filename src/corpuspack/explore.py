@@ -27,7 +27,7 @@ import orjson
 from corpuspack.document import COLUMNS, to_arrow
 from corpuspack.errors import CorpusError, UsageError
 from corpuspack.reader import Package
-from corpuspack.splits import Layout
+from corpuspack.splits import Layout, layout_of_package
 
 _SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "date": "DATE",
               "object": "JSON"}
@@ -258,19 +258,9 @@ def stats(package: Package, by: str | None = None, layout: Layout | None = None
 
 def layout_of(package: Package) -> Layout:
     """The splits and subsets of a package: recorded in a release, else the config's in the
-    current folder when its descriptor is this package's, else none (one ``train`` split)."""
-    from corpuspack.config import load_config
-
-    if package.is_release:
-        return Layout.from_descriptor(package.descriptor)
-    if package.folder is not None:
-        try:
-            config = load_config()
-        except CorpusError:
-            return Layout()
-        if config.descriptor.resolve().parent == package.folder.resolve():
-            return Layout(config.splits, config.subsets)
-    return Layout()
+    current folder when it builds this package (at that revision for a git revision), else
+    none (one ``train`` split): :func:`corpuspack.splits.layout_of_package`."""
+    return layout_of_package(package) or Layout()
 
 
 def _split_stats(package: Package, layout: Layout) -> QueryResult:

@@ -110,6 +110,8 @@ class Splits:
     def assigner(self) -> Any:
         """A function from a document (a dict with id, source, meta) to its split name.
         Raises CorpusError (by ``meta.KEY``) for a value that is not a split name."""
+        if self.by == "hash" and not self.shares:
+            return lambda doc: TRAIN
         if self.by == "hash":
             bounds, seed = self._bounds(), self.seed
 
@@ -341,3 +343,34 @@ def layout_at(spec: str, package: Any, repo: Any, config: Any) -> Layout | None:
                       subsets_from(table.get("subsets", {}), where))
     except (ValueError, UnicodeDecodeError, AttributeError, ConfigError, RecursionError):
         return None
+
+
+def layout_of_package(package: Any) -> Layout | None:
+    """The splits and subsets of a package as found: what a release records; for a package
+    folder or a git revision of it, the ``[splits]`` and ``[subsets]`` of the config in the
+    current folder when that config builds this package (read at that revision for a
+    revision). None when unknown."""
+    from corpuspack.config import load_config
+
+    if package.is_release:
+        return Layout.from_descriptor(package.descriptor)
+    try:
+        config = load_config()
+    except CorpusError:
+        return None
+    if package.folder is not None:
+        if os.path.realpath(config.descriptor) != os.path.realpath(
+                package.folder / "datapackage.json"):
+            return None
+        return Layout(config.splits, config.subsets)
+    files = package.files
+    repo, rev, base = (getattr(files, k, None) for k in ("repo", "rev", "base"))
+    if repo is None or rev is None or base is None:
+        return None
+    try:
+        rel = os.path.relpath(os.path.realpath(config.descriptor), os.path.realpath(repo))
+    except ValueError:
+        return None
+    if rel.replace(os.sep, "/") != (base / "datapackage.json").as_posix():
+        return None
+    return layout_at(rev, package, repo, config)

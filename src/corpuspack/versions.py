@@ -30,7 +30,7 @@ from corpuspack.card import md_code, md_text, visible
 from corpuspack.document import COLUMNS
 from corpuspack.errors import UsageError
 from corpuspack.reader import Package
-from corpuspack.splits import Layout, iter_in_id_order
+from corpuspack.splits import Layout, iter_in_id_order, layout_of_package
 
 KINDS = ("added", "removed", "changed")
 TAG_PREFIX = "v"
@@ -152,7 +152,7 @@ def _pairs(package: Package) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
 def _layout(package: Package | None, given: Layout | None) -> Layout | None:
     if given is not None or package is None:
         return given
-    return Layout.from_descriptor(package.descriptor) if package.is_release else None
+    return layout_of_package(package)
 
 
 def diff(old: Package | None, new: Package, *, texts: bool | str = False,
@@ -161,7 +161,8 @@ def diff(old: Package | None, new: Package, *, texts: bool | str = False,
 
     A document is ``changed`` when any column differs: its text, or its metadata (compared
     by content: :func:`content_digest`); :meth:`Diff.details` names the columns. When the
-    splits of both versions are known (``layouts``, else what a release folder records), a
+    splits of both versions are known (``layouts``, else what a release folder records or
+    the config of the current folder says: :func:`corpuspack.splits.layout_of_package`), a
     document whose split differs is ``changed`` too, its columns naming ``split: OLD ->
     NEW``, and :attr:`Diff.split_changed` counts them (documents keep their split unless
     the split settings changed: :mod:`corpuspack.splits`). With
