@@ -438,3 +438,13 @@ def test_subsets_by_language_and_folder_without_splits(versions: list[Path],
     assert german_news and (out / "data" / "de" / "news").is_dir()
     assert load_dataset(str(out), "de", split="train").num_rows == 30
     assert validate_package(out).valid
+
+
+def test_a_split_release_republished_whole_stays_sorted(versions: list[Path],
+                                                        tmp_path: Path) -> None:
+    out = tmp_path / "plain"
+    publish(open_package(versions[2]), out)
+    ids = load_dataset(str(out), split="train")["id"]
+    assert len(ids) == 150 and ids == sorted(ids)
+    assert validate_package(out).valid
+    assert diff(open_package(versions[2]), open_package(out)).split_changed > 0

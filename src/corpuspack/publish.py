@@ -47,7 +47,7 @@ from corpuspack.safefs import (
     replace_file,
     write_new,
 )
-from corpuspack.splits import DEFAULT_CONFIG, TRAIN, Layout, layout_at
+from corpuspack.splits import DEFAULT_CONFIG, TRAIN, Layout, iter_in_id_order, layout_at
 from corpuspack.versions import (
     TAG_PREFIX,
     Diff,
@@ -160,7 +160,7 @@ def _partition(package: Package, layout: Layout, tmp: Path
                 fh.write(b"".join(lines))
         buffers.clear()
 
-    for doc in package.iter_documents():
+    for doc in iter_in_id_order(package):  # a release read again: its files merged
         values, split = layout.subsets.values(doc), assign(doc)
         key = (*values, split)
         part = parts.get(key)
@@ -203,7 +203,7 @@ def write_parquet(package: Package, folder: Path, layout: Layout | None = None
                     chars=int(stats.get("chars", 0)),
                     # the JSON lines' size (resource bytes are compressed for gzip shards)
                     json_bytes=int(stats.get("text_bytes", 0)) + 600 * total)
-        _write_files(package.iter_documents(), part, folder)
+        _write_files(iter_in_id_order(package), part, folder)
         parts = [part]
     else:
         with tempfile.TemporaryDirectory(prefix="corpuspack-parts-") as tmp:
