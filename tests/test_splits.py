@@ -448,3 +448,14 @@ def test_a_split_release_republished_whole_stays_sorted(versions: list[Path],
     assert len(ids) == 150 and ids == sorted(ids)
     assert validate_package(out).valid
     assert diff(open_package(versions[2]), open_package(out)).split_changed > 0
+
+
+def test_sql_show_and_sample_read_every_split_file(versions: list[Path]) -> None:
+    from corpuspack.explore import document, query, sample
+
+    release = open_package(versions[2])
+    rows = query(release, "SELECT count(*) AS n, count(DISTINCT id) AS ids FROM documents")
+    assert rows.to_dicts() == [{"n": 150, "ids": 150}]
+    held_out = load_dataset(str(versions[2]), "de", split="test")["id"][0]
+    assert document(release, held_out)["id"] == held_out
+    assert len(sample(release, 200)) == 150
