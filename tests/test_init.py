@@ -88,9 +88,13 @@ def test_config_template_lists_every_option_and_loads(tmp_path: Path) -> None:
     text = config_text("demo")
     # uncomment every one-line setting that has a value, as a curator trying them would
     lines = [re.sub(r"^# (\w+ = (?!\.\.\.)[^\[{].*)$", r"\1", line) for line in text.splitlines()]
+    lines = [re.sub(r"^# (\[(splits|subsets)\]).*$", r"\1", line) for line in lines]
+    lines = [re.sub(r"^# (by = \[.*)$", r"\1", line) for line in lines]
     (tmp_path / "corpus.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     config = load_config(tmp_path / "corpus.toml")
     assert config.options.language_sample_chars == 300 and config.quality.min_words == 50
+    assert config.splits.shares == (("test", 0.01), ("validation", 0.01))
+    assert config.subsets.by == ("language",)
     for key in ("trailing_block", "threshold", "phone_region", "max_short_line_fraction"):
         assert f"# {key} = " in text
 

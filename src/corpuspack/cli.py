@@ -647,7 +647,8 @@ def sample(
 def stats(
     package: PackageSpec = None,
     by: Annotated[str | None, typer.Option(
-        "--by", help="Group by language, format, source (top folder), license or encoding.")
+        "--by", help="Group by language, format, source (top folder), license, encoding or "
+        "split (the release's, or the config's [splits]).")
     ] = None,
     json_out: Json = False,
     debug: Debug = False,

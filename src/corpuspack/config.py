@@ -99,7 +99,8 @@ class Options:
         "expand to at most 100,000 values and 64 levels of nesting")
     max_manifest_mb: int = _option(16, "largest _manifest.csv or _manifest.jsonl")
     max_manifest_patterns: int = _option(
-        1000, "most wildcard rows in one manifest (rows naming one file are not limited)")
+        1000, "most wildcard rows in effect for a folder, all manifests above it together (rows "
+        "naming one file are not limited)")
     max_meta_kb: int = _option(
         64, "largest metadata of one document (its meta object, as JSON); a metadata file "
         "with a larger value is refused")

@@ -203,7 +203,21 @@ def config_text(name: str, title: str | None = None) -> str:
             lines.append(f"# {f.name} = {shown}{_range(name, f.name)}")
         if name == "boilerplate":
             lines += BOILERPLATE_SCOPES
+    lines += SPLITS_AND_SUBSETS
     return "\n".join(lines) + "\n"
+
+
+# Release splits and subsets (README, "Splits and subsets"), off until uncommented.
+SPLITS_AND_SUBSETS = [
+    "",
+    "# [splits]  # held-out splits by share of documents (a hash of the id); the rest is train",
+    "# validation = 0.01",
+    "# test = 0.01",
+    '# seed = 0  # or by = "folder" (test = ["eval/*"]), or by = "meta.KEY"',
+    "",
+    "# [subsets]  # Hugging Face configs beside the default one of every document",
+    '# by = ["language"]  # or ["folder"] (the top-level source folder), or both',
+]
 
 
 # The [boilerplate] part of the template after its keys: min_chrome_lines's defaults, the
