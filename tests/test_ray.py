@@ -96,3 +96,29 @@ def test_joining_a_ray_cluster_started_separately(tree: Path, tmp_path: Path,
     finally:
         subprocess.run([ray_cli, "stop", "--force"], capture_output=True, env=ENV, timeout=120)
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def _square_slowly(n: int) -> int:
+    import time
+
+    time.sleep(0.2)
+    return n * n
+
+
+def test_an_interrupted_map_stops_the_local_instance_and_the_next_starts_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from corpuspack.executors import get_executor
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    executor = get_executor("ray", workers=2)
+    try:
+        results = executor.map(_square_slowly, range(40))
+        next(results)
+        with pytest.raises(KeyboardInterrupt):
+            results.throw(KeyboardInterrupt)  # Ctrl-C while tasks run
+        assert not ray.is_initialized()  # every task stopped with the instance
+        assert sorted(executor.map(_square_slowly, range(5))) == [0, 1, 4, 9, 16]
+    finally:
+        executor.close()  # type: ignore[attr-defined]
+    assert not ray.is_initialized()

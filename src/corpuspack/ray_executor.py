@@ -31,7 +31,11 @@ R = TypeVar("R")
 
 class RayExecutor:
     """Run tasks on Ray (see the module docstring). ``close()`` stops a Ray instance this
-    executor started (not a cluster it joined)."""
+    executor started (not a cluster it joined).
+
+    An exception while a map runs (a task's error, Ctrl-C) stops a local instance this
+    executor started, and every task with it (the next map starts a new one); on a cluster
+    joined, the map's unfinished tasks are cancelled (``ray.cancel(force=True)``)."""
 
     name = "ray"
 
@@ -43,6 +47,8 @@ class RayExecutor:
                              ) from None
         self._ray = ray
         self._started = False
+        self._address = address
+        self._options: dict[str, Any] | None = None
         if not ray.is_initialized():
             # no dashboard, no log forwarding, no usage reporting, no token file: a build
             # must not reach the network or leave services behind
@@ -56,15 +62,21 @@ class RayExecutor:
                 from corpuspack.executors import default_workers
 
                 options["num_cpus"] = workers or default_workers()
-            try:
-                ray.init(**options)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-                raise CorpusError(f"cannot start or join {where}: "
-                                  f"{str(exc).strip().splitlines()[0]}") from None
-            self._started = address is None
+            self._options = options
+            self._init()
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self._workers = max(1, min(workers, cpus) if workers else cpus)
+
+    def _init(self) -> None:
+        assert self._options is not None
+        try:
+            self._ray.init(**self._options)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = (f"the Ray cluster at {self._address}" if self._address
+                     else "a local Ray instance")
+            raise CorpusError(f"cannot start or join {where}: "
+                              f"{str(exc).strip().splitlines()[0]}") from None
+        self._started = self._address is None
 
     @property
     def workers(self) -> int:
@@ -72,6 +84,8 @@ class RayExecutor:
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         ray = self._ray
+        if self._options is not None and not self._address and not ray.is_initialized():
+            self._init()  # the local instance, stopped when an earlier map was interrupted
         remote = ray.remote(num_cpus=1, max_retries=0)(fn)
         pending: list[Any] = []
         try:
@@ -84,8 +98,15 @@ class RayExecutor:
                 done, pending = ray.wait(pending, num_returns=1)
                 yield self._get(done[0])
         except BaseException:
-            for ref in pending:
-                ray.cancel(ref, force=True)
+            if self._started:
+                # a local instance: stopping it stops every task at once. Cancelling them
+                # one by one raced with their completion in Ray 2.60: of 11 builds stopped
+                # by Ctrl-C while their tasks ran, 2 aborted ("Tried to complete task that
+                # was not pending"); another build hung
+                self.close()
+            else:
+                for ref in pending:
+                    ray.cancel(ref, force=True)
             raise
 
     def _get(self, ref: Any) -> Any:
