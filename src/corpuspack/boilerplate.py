@@ -57,9 +57,11 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 
 from corpuspack.sources.formats import FORMATS as SOURCE_FORMATS
@@ -145,17 +147,23 @@ def word_count(text: str) -> int:
     return sum(len(piece.split()) for piece in word_pieces(text))
 
 
-def iter_lines(text: str, size: int = PIECE_CHARS) -> Iterator[str]:
-    """The lines of ``text.split("\n")``, in order, split from slices of about ``size``
-    characters (a line longer than that makes a longer slice)."""
+def _line_pieces(text: str, size: int = PIECE_CHARS) -> Iterator[str]:
+    """``text`` in slices of about ``size`` characters, each cut at a "\\n" (left out)."""
     start, end = 0, len(text)
     while start + size < end:
         cut = text.find("\n", start + size)
         if cut < 0:
             break
-        yield from text[start:cut].split("\n")
+        yield text[start:cut]
         start = cut + 1
-    yield from (text[start:] if start else text).split("\n")
+    yield text[start:] if start else text
+
+
+def iter_lines(text: str, size: int = PIECE_CHARS) -> Iterator[str]:
+    """The lines of ``text.split("\n")``, in order, split from slices of about ``size``
+    characters (a line longer than that makes a longer slice)."""
+    for piece in _line_pieces(text, size):
+        yield from piece.split("\n")
 
 
 class FirstSeen:
@@ -310,6 +318,81 @@ class Removal:
     rule: str
     lines: list[str] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    # a doubt, not a removal: a rule did not look at the whole document (a window's edge
+    # reached), counted in the build report's notes; such a Removal has no lines
+    note: str | None = None
+
+
+# Lines at each end of a document that the block rules and the per-line caches look at:
+# chrome sits at the start and the end of a page. The largest block removed from the 2,000
+# documents of the benchmark workload and the test fixtures is far smaller (docs/design.md,
+# "Boilerplate on documents of many tiny lines"); a run of link-like lines reaching past the
+# window is no navigation or footer but a list, and is kept (with a note).
+WINDOW_LINES = 1000
+NOTE_TRAILING = f"boilerplate: trailing block longer than {WINDOW_LINES} lines kept"
+NOTE_LEADING = f"boilerplate: leading block longer than {WINDOW_LINES} lines kept"
+# Above this many characters a document's lines are found by their offsets (4 or 8 bytes a
+# line) rather than held as strings (about 57 bytes a line plus its characters): a text of
+# many tiny lines would otherwise cost 20 to 30 times its size.
+SMALL_TEXT = 1 << 20
+
+
+class LineIndex(Sequence[str]):
+    """The lines of ``text.split("\\n")``, found by their start offsets (an array of 4-byte
+    or 8-byte ints), each sliced from the text when asked for."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        starts = array("I" if len(text) < 1 << 32 else "Q")
+        base = 0
+        for piece in _line_pieces(text):
+            # the start of each line: the lengths (plus the "\n") summed from the piece's
+            starts.extend(accumulate((len(line) + 1 for line in piece.split("\n")),
+                                     initial=base))
+            base = starts.pop()  # the start of the next piece
+        self._starts = starts
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __getitem__(self, i: int) -> str:  # type: ignore[override]
+        starts = self._starts
+        start = starts[i]
+        i = i % len(starts)
+        end = starts[i + 1] - 1 if i + 1 < len(starts) else len(self.text)
+        return self.text[start:end]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter_lines(self.text)
+
+    def span(self, i: int, j: int) -> str:
+        """Lines i to j - 1 joined by "\\n", as one slice of the text (0 <= i < j)."""
+        starts = self._starts
+        end = starts[j] - 1 if j < len(starts) else len(self.text)
+        return self.text[starts[i]:end]
+
+
+def _kept_lines(lines: Sequence[str], keep: bytearray) -> Iterator[str]:
+    """The lines whose flag in ``keep`` is set; from a :class:`LineIndex`, runs of kept lines
+    come as one slice each (joined by "\\n" they give the same text)."""
+    if not isinstance(lines, LineIndex):
+        yield from (line for line, k in zip(lines, keep, strict=True) if k)
+        return
+    i, n = 0, len(keep)
+    while i < n:
+        i = keep.find(1, i)
+        if i < 0:
+            return
+        j = keep.find(0, i)
+        j = n if j < 0 else j
+        yield lines.span(i, j)
+        i = j
+
+
+def split_lines(text: str) -> Sequence[str]:
+    """``text.split("\\n")``, or for a text over :data:`SMALL_TEXT` characters the same
+    lines by their offsets (:class:`LineIndex`)."""
+    return text.split("\n") if len(text) <= SMALL_TEXT else LineIndex(text)
 
 
 def _kind(line: str, words: int, rules: Rules) -> str:
@@ -326,21 +409,43 @@ def _kind(line: str, words: int, rules: Rules) -> str:
     return "other"
 
 
+# Per-line answers (words, kind, signs of code, chrome) are remembered by the line's text,
+# for lines of at most this many characters and this many lines at a time (the memory is
+# then bounded whatever the document): a page repeats its chrome lines, a text of many tiny
+# lines repeats them too, and a longer line costs more to look up than to work out again.
+_MEMO_CHARS = 256
+_MEMO_LINES = 4096
+_MISSING: Any = object()
+
+
+def _memo(cache: dict[str, Any], line: str, compute: Callable[[str], Any]) -> Any:
+    found = cache.get(line, _MISSING)
+    if found is _MISSING:
+        found = compute(line)
+        if len(line) <= _MEMO_CHARS:
+            if len(cache) >= _MEMO_LINES:
+                cache.clear()
+            cache[line] = found
+    return found
+
+
 class _Lines:
     """A document's lines, with word counts and kinds worked out only when asked for."""
 
     def __init__(self, text: str, rules: Rules, fmt: str,
                  verbatim: frozenset[str] = frozenset()) -> None:
         self.text = text
-        self.lines = text.split("\n")
+        self.lines = split_lines(text)
         self.rules, self.fmt, self.verbatim = rules, fmt, verbatim
         self.need = rules.chrome_lines(fmt)
         self.protected: frozenset[int] | None = None  # None until protect() is called
-        self._words: dict[int, int] = {}
-        self._kinds: dict[int, str | None] = {}
-        self._guarded: dict[int, bool] = {}
-        self._evidence: dict[int, dict[str, Any] | None] = {}
+        self.all_protected = False  # a manual page: every line (once protect() is called)
+        self._words: dict[str, int] = {}
+        self._kinds: dict[str, str | None] = {}
+        self._code: dict[str, bool] = {}
+        self._chromes: dict[str, dict[str, Any] | None] = {}
         self._total: int | None = None
+        self.notes: list[str] = []  # doubts: a rule's window reached
 
     def total(self) -> int:
         """Words of the whole text."""
@@ -349,30 +454,32 @@ class _Lines:
         return self._total
 
     def words(self, i: int) -> int:
-        if i not in self._words:
-            self._words[i] = word_count(self.lines[i])
-        return self._words[i]
+        found: int = _memo(self._words, self.lines[i], word_count)
+        return found
 
     def kind(self, i: int) -> str | None:
-        if i not in self._kinds:
-            line = self.lines[i]
-            self._kinds[i] = _kind(line, self.words(i), self.rules) if line.strip() else None
-        return self._kinds[i]
+        found: str | None = _memo(self._kinds, self.lines[i], self._kind)
+        return found
+
+    def _kind(self, line: str) -> str | None:
+        if not line.strip():
+            return None
+        return _kind(line, _memo(self._words, line, word_count), self.rules)
 
     def protect(self) -> bool:
         """Work out the protected lines (the second pass); say whether there are any."""
-        self.protected = protected_lines(self.text, self.lines, self.fmt, self.verbatim)
-        self._evidence.clear()
-        return bool(self.protected)
+        if self.fmt != "html" and is_manual_page(self.lines):
+            self.all_protected = True  # every line (protected_lines would list them all)
+            self.protected = frozenset()
+        else:
+            self.protected = protected_lines(self.text, self.lines, self.fmt, self.verbatim)
+        return self.all_protected or bool(self.protected)
 
     def guarded(self, i: int) -> bool:
         """Never removed: indented, code-like, or protected (once worked out)."""
-        if self.protected is not None and i in self.protected:
+        if self.all_protected or (self.protected is not None and i in self.protected):
             return True
-        found = self._guarded.get(i)
-        if found is None:
-            line = self.lines[i]
-            found = self._guarded[i] = bool(_INDENTED.match(line) or looks_like_code(line))
+        found: bool = _memo(self._code, self.lines[i], _code_like)
         return found
 
     def continues(self, i: int) -> bool:
@@ -389,21 +496,26 @@ class _Lines:
     def evidence(self, i: int) -> dict[str, Any] | None:
         """Why line i is chrome, or None: a navigation word, or a chrome phrase in a
         link-like line (URLs are not read: ``/subscribe`` in a link is no phrase)."""
-        if i not in self._evidence:
-            self._evidence[i] = None if self.guarded(i) else self._chrome(i)
-        return self._evidence[i]
+        if self.guarded(i):
+            return None
+        found: dict[str, Any] | None = _memo(self._chromes, self.lines[i], self._chrome)
+        return found
 
-    def _chrome(self, i: int) -> dict[str, Any] | None:
-        stripped = self.lines[i].strip()
+    def _chrome(self, line: str) -> dict[str, Any] | None:
+        stripped = line.strip()
         found = NAVIGATION.match(stripped)
         if found:
             return {"line": stripped, "why": "navigation", "match": found.group(0).strip()}
-        if self.kind(i) != "link":
+        if _memo(self._kinds, line, self._kind) != "link":
             return None
         found = BOILERPLATE.search(_URL.sub(" ", stripped))
         if found:
             return {"line": stripped, "why": "chrome phrase", "match": found.group(0)}
         return None
+
+
+def _code_like(line: str) -> bool:
+    return bool(_INDENTED.match(line) or looks_like_code(line))
 
 
 def _trailing(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
@@ -436,6 +548,9 @@ def _trailing(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
         if kind != "link" and not (below == "link" and previous >= 0
                                    and doc.kind(previous) == "link" and start < n):
             break
+        if i < n - WINDOW_LINES:  # a run of link-like lines this long is a list: kept
+            doc.notes.append(NOTE_TRAILING)
+            return n, []
         start = i
         below = kind
         i = previous
@@ -471,6 +586,9 @@ def _leading(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
         if not (navigation or (doc.words(i) <= doc.rules.nav_max_words
                                and not stripped.endswith(TERMINAL))):
             break
+        if i >= WINDOW_LINES:  # a run of short lines this long is a list, not a menu: kept
+            doc.notes.append(NOTE_LEADING)
+            return 0, []
         if found:
             evidence.append(found)
         end, taken = i + 1, taken + 1
@@ -493,17 +611,17 @@ def clean(text: str, rules: Rules, fmt: str = "text",
         return text, []
     doc = _Lines(text, rules, fmt, verbatim)
     keep, removals = _apply(doc)
-    if not removals:
-        return text, []
-    if doc.protect():
+    if removals and doc.protect():
         keep, removals = _apply(doc)
-        if not removals:
-            return text, []
-    return _join(line for line, k in zip(doc.lines, keep, strict=True) if k), removals
+    notes = [Removal(note, note=note) for note in dict.fromkeys(doc.notes)]
+    if not removals:
+        return text, notes
+    return _join(_kept_lines(doc.lines, keep)), removals + notes
 
 
 def _apply(doc: _Lines) -> tuple[bytearray, list[Removal]]:
     rules, lines = doc.rules, doc.lines
+    doc.notes = []  # the doubts of this pass
     keep = bytearray(b"\x01") * len(lines)
     removals: list[Removal] = []
     removed_words = 0
@@ -571,7 +689,7 @@ def markdown_lines(text: str) -> set[int]:
 _MAN_HEADER = re.compile(r"^(\S+)\((\w+)\)\s.*\s\1\(\2\)$")
 
 
-def is_manual_page(lines: list[str]) -> bool:
+def is_manual_page(lines: Sequence[str]) -> bool:
     """A manual page rendered as text (``man``, ``groff -Tutf8``): its first line is a
     ``NAME(SECTION) ... NAME(SECTION)`` header, or one of its first 10 non-blank lines is
     the heading ``NAME`` followed by an indented line."""
@@ -589,7 +707,7 @@ def is_manual_page(lines: list[str]) -> bool:
     return False
 
 
-def protected_lines(text: str, lines: list[str], fmt: str,
+def protected_lines(text: str, lines: Sequence[str], fmt: str,
                     verbatim: frozenset[str] = frozenset()) -> frozenset[int]:
     """Indexes of the lines no rule may remove, beyond indented and code-like ones: lines
     whose stripped text is in ``verbatim``; outside HTML, every line of a manual page and
@@ -637,16 +755,29 @@ def frequent_candidates(text: str, fmt: str,
                         verbatim: frozenset[str] = frozenset()) -> list[str]:
     """The sorted distinct :func:`line_key` of the lines ``frequent_lines`` may remove from
     a document: not indented, code-like or protected (:func:`protected_lines`); a text that
-    is also on a protected line is not a candidate anywhere in the document."""
+    is also on a protected line is not a candidate anywhere in the document.
+
+    Candidates come from the first and last :data:`WINDOW_LINES` lines (chrome sits at the
+    start and end of a page), so a document holds at most ``2 * WINDOW_LINES`` keys (about
+    150 kB) however many lines it has; a document of fewer lines gives all of them.
+    """
     doc = _Lines(text, Rules(), fmt, verbatim)
     doc.protect()
+    n = len(doc.lines)
+    head = min(n, WINDOW_LINES)
     keys: set[str] = set()
     blocked: set[str] = set()
-    for i, line in enumerate(doc.lines):
-        key = line_key(line)
+    for i in (*range(head), *range(max(head, n - WINDOW_LINES), n)):
+        key = line_key(doc.lines[i])
         if key is not None:
             (blocked if doc.guarded(i) else keys).add(key)
-    return sorted(keys - blocked)
+    keys -= blocked
+    for i in range(head, n - WINDOW_LINES):  # the lines between the windows, if any
+        if keys and doc.guarded(i):
+            key = line_key(doc.lines[i])
+            if key is not None:
+                keys.discard(key)
+    return sorted(keys)
 
 
 def remove_frequent(text: str, group: str, frequent: Mapping[str, tuple[int, int]],

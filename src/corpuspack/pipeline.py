@@ -69,7 +69,10 @@ class FileStats:
     :func:`corpuspack.sources.decode.count_notes` (U+FFFD written; documents with a cut last
     character, a code page chosen by plausibility, no code page decoding strictly), and
     :data:`corpuspack.language.LOW_SCORE_NOTE` (documents whose identified language has a
-    score under :data:`corpuspack.language.LOW_SCORE`).
+    score under :data:`corpuspack.language.LOW_SCORE`), and the boilerplate rules' notes
+    (:data:`corpuspack.boilerplate.NOTE_TRAILING`, :data:`~corpuspack.boilerplate.
+    NOTE_LEADING`: documents whose run of link-like or short lines at an end reached past
+    the rules' window and was kept).
     """
 
     bytes_in: int = 0
@@ -82,8 +85,12 @@ class FileStats:
     line_keys: dict[str, list[str]] = field(default_factory=dict)
 
     def record(self, doc_id: str, removals: list[Removal], keep_audit: bool) -> None:
-        """Count what boilerplate rules removed from a document (and keep it for audit)."""
+        """Count what boilerplate rules removed from a document (and keep it for audit);
+        a Removal that is a note (a rule's window reached) is counted in ``notes``."""
         for removal in removals:
+            if removal.note is not None:
+                self.notes[removal.note] += 1
+                continue
             self.removed[f"{removal.rule}:documents"] += 1
             self.removed[f"{removal.rule}:lines"] += len(removal.lines)
             self.removed[f"{removal.rule}:chars"] += sum(len(line) + 1 for line in removal.lines)
