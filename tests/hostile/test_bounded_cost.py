@@ -264,10 +264,57 @@ def test_block_rules_keep_what_they_removed_and_say_where_a_window_ends() -> Non
     assert boilerplate.line_key("Home") in keys and len(keys) == 7
 
 
+def _page(body: str) -> str:
+    return f"<html><head><title>Page</title></head><body>{body}</body></html>"
+
+
+def test_the_element_cap_is_exact() -> None:
+    floor, per = html.MAX_ELEMENTS_FLOOR, html.MIN_BYTES_PER_ELEMENT
+    frame = 4  # <html>, <head>, <title>, <body>
+    assert html.too_many_elements(_page("<br>" * (floor - frame))) is None
+    reason = html.too_many_elements(_page("<br>" * (floor - frame + 1)))
+    assert reason is not None and f"{floor + 1:,} elements" in reason
+    # beyond the floor, one element per MIN_BYTES_PER_ELEMENT characters
+    unit = "<i>" + "x" * (per - 3)  # exactly `per` characters an element
+    page = _page(unit * (2 * floor))
+    assert html.too_many_elements(page) is None
+    assert html.too_many_elements(page.replace("xx<i>", "x<i>", 1000)) is not None
+    # "<" that opens no element is not counted: "a < b", "</p>", "<!-- -->"
+    assert html.too_many_elements(_page("a < b </p> <!-- --> " * floor)) is None
+
+
+def test_a_page_of_markup_without_text_is_skipped_unparsed(tmp_path: Path,
+                                                          tiny_build_peak: int) -> None:
+    # before: 1 MB of "a<br>" took 173 times its size (Resiliparse's DOM and trafilatura's
+    # lxml tree, about 1 kB an element); now it is skipped with the reason, costing nothing
+    src = tmp_path / "src"
+    src.mkdir()
+    page = _page("a<br>" * (MiB // 5)).encode()
+    (src / "br.html").write_bytes(page)
+    (src / "a.txt").write_text("A tiny file of a few words.\n", encoding="utf-8")
+    peak = _build_peak(src, tmp_path / "out")
+    assert (peak - tiny_build_peak) / len(page) <= 2, (peak - tiny_build_peak) / len(page)
+    [skipped] = _report(tmp_path / "out")["skipped"]
+    assert skipped["path"] == "br.html"
+    assert skipped["reason"] == html.too_many_elements(page.decode())
+    assert f"{MiB // 5 + 4:,} elements" in skipped["reason"]
+
+
+def test_a_dense_table_within_the_cap_is_read(tmp_path: Path) -> None:
+    rows = "".join(f"<tr><td>{i}</td><td>{i % 7}</td></tr>" for i in range(30_000))
+    page = _page(f"<h1>Numbers</h1><table>{rows}</table>")
+    assert page.count("<tr>") * 3 > html.MAX_ELEMENTS_FLOOR  # beyond the floor, yet read
+    record = read_html(page.encode(), None)
+    assert "29999\t\t4" in record.text and record.meta.get("title") == "Numbers"
+
+
 # ---------------------------------------------------------------------------------------
 # Deeply nested HTML: linear time and text, and normal pages untouched
 
-_CHAINS = {"div": "<div>x ", "ol": "<ol><li>x ", "b": "<b>x ", "table": "<table><tr><td>x "}
+# each level with a word per element besides its "x", so that the chains stay within the
+# elements a page may hold (html.MIN_BYTES_PER_ELEMENT: denser markup is skipped unparsed)
+_CHAINS = {"div": "<div>word x ", "ol": "<ol><li>word word x ", "b": "<b>word x ",
+           "table": "<table><tr><td>word word word x "}
 
 
 def _nested(kind: str, size: int) -> bytes:
@@ -275,6 +322,12 @@ def _nested(kind: str, size: int) -> bytes:
     unit = _CHAINS[kind]
     return ("<html><head><title>Deep page</title></head><body>" + unit * (size // len(unit))
             + "text inside</body></html>").encode()
+
+
+def test_chains_are_within_the_element_cap() -> None:
+    for kind, unit in _CHAINS.items():
+        assert len(unit) / unit.count("<") > html.MIN_BYTES_PER_ELEMENT, kind
+        assert html.too_many_elements(_nested(kind, MiB).decode()) is None, kind
 
 
 def test_deeply_nested_pages_build_in_seconds_with_their_text(tmp_path: Path) -> None:

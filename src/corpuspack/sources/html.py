@@ -42,6 +42,37 @@ FALLBACK_LISTS = f"fallback: lists nested deeper than {MAX_LIST_DEPTH}"
 _LISTS = frozenset(("ul", "ol", "menu", "dir"))
 
 
+# Elements a page may hold: any number up to MAX_ELEMENTS_FLOOR, beyond that at most one
+# per MIN_BYTES_PER_ELEMENT bytes of its text. Parsing costs memory per element, not per
+# byte: about 1 kB each in a build (Resiliparse's DOM, trafilatura's lxml tree and the
+# extraction), measured as peak RSS of `corpuspack build -j 1`: 1 MB of "a<br>" (5 bytes an
+# element) 173 times its size, a 2 MB table of numbers and names (12.4 bytes an element)
+# 58 times, a rustdoc source page (38 bytes an element) 26 times. The densest markup with
+# content, a table of one-digit cells ("<tr><td>1</td><td>2</td></tr>", 9.7 bytes an
+# element), passes; a page denser than that is markup without text, and is skipped (its
+# memory would have been more than about 130 times its size).
+MAX_ELEMENTS_FLOOR = 1 << 16
+MIN_BYTES_PER_ELEMENT = 8
+_START_TAG = re.compile(r"<[A-Za-z]")
+
+
+def too_many_elements(html: str) -> str | None:
+    """Why a page holds too many elements to be parsed in memory bounded by its size (a
+    skip reason), or None. Start tags (``<`` and a letter, as the HTML tokenizer opens an
+    element) are counted in the text before any parsing, past
+    ``max(MAX_ELEMENTS_FLOOR, len(html) // MIN_BYTES_PER_ELEMENT)`` only when there are more
+    ``<`` than that."""
+    budget = max(MAX_ELEMENTS_FLOOR, len(html) // MIN_BYTES_PER_ELEMENT)
+    if html.count("<") <= budget:
+        return None
+    tags = sum(1 for _ in _START_TAG.finditer(html))
+    if tags <= budget:
+        return None
+    return (f"HTML with {tags:,} elements in {len(html):,} characters: more than one per "
+            f"{MIN_BYTES_PER_ELEMENT} characters beyond {MAX_ELEMENTS_FLOOR:,} (parsing costs "
+            f"about 1 kB an element)")
+
+
 class _Limit(Exception):
     """Raised inside the traversal to stop it when a limit is passed."""
 

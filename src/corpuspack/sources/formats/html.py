@@ -8,6 +8,7 @@ from typing import Any
 
 from resiliparse.parse.encoding import detect_encoding
 
+from corpuspack.errors import SkipFile
 from corpuspack.sources.decode import Scorer, decode_bytes
 from corpuspack.sources.readers import Format, RawRecord, Source
 
@@ -55,7 +56,9 @@ def read_html(data: bytes, score: Scorer | None, declared: str | None = None) ->
 
     A page nested too deeply for main-content extraction in linear time (see
     :mod:`corpuspack.sources.html`) gets all its visible text as one paragraph and its
-    ``<title>``, without trafilatura, and ``meta["extraction"]`` says why.
+    ``<title>``, without trafilatura, and ``meta["extraction"]`` says why. A page of more
+    elements than its size allows (:func:`~corpuspack.sources.html.too_many_elements`:
+    parsing would cost over about 130 times its size) raises SkipFile with the reason.
     """
     # imported here, as trafilatura is: importing the registry (the schema does) stays cheap
     from resiliparse.parse.html import HTMLTree
@@ -65,6 +68,9 @@ def read_html(data: bytes, score: Scorer | None, declared: str | None = None) ->
     if declared is None and not data.isascii():  # a charset from outside (HTTP) comes first
         declared = detect_encoding(data, html5_compatible=False, from_html_meta=True)
     decoded = decode_bytes(data, declared=declared, score=score)
+    too_many = extract.too_many_elements(decoded.text)
+    if too_many is not None:
+        raise SkipFile(too_many)
     tree = HTMLTree.parse(decoded.text)
     fallback = extract.check_nesting(tree)
     verbatim: frozenset[str] = frozenset()
