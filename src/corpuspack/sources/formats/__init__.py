@@ -59,13 +59,14 @@ from corpuspack.sources.formats import (
     markdown,
     odt,
     pdf,
+    rst,
     text,
     tsv,
     warc,
 )
 from corpuspack.sources.readers import Format
 
-MODULES = (text, markdown, html, jsonl, pdf, docx, odt, epub, warc, csv, tsv)
+MODULES = (text, markdown, html, jsonl, pdf, docx, odt, epub, warc, csv, tsv, rst)
 FORMATS: dict[str, Format] = {module.FORMAT.name: module.FORMAT for module in MODULES}
 BY_EXTENSION: dict[str, Format] = {ext: f for f in FORMATS.values() for ext in f.extensions}
 
