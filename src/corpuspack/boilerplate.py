@@ -60,7 +60,7 @@ import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import accumulate
 from typing import Any
 
@@ -731,11 +731,22 @@ def _join(lines: Iterable[str]) -> str:
 
 
 def line_key(line: str) -> str | None:
-    """A short hash of a line for cross-document counting (None for blank lines)."""
-    normal = " ".join(line.casefold().split())
-    if not normal:
-        return None
-    return hashlib.blake2b(normal.encode(), digest_size=8).hexdigest()
+    """A short hash of a line for cross-document counting (None for blank lines): of its
+    words, case-folded, joined by one space. A line over :data:`PIECE_CHARS` characters is
+    hashed slice by slice (:func:`word_pieces`), never split whole into a list of words."""
+    if len(line) <= PIECE_CHARS:
+        normal = " ".join(line.casefold().split())
+        if not normal:
+            return None
+        return hashlib.blake2b(normal.encode(), digest_size=8).hexdigest()
+    digest = hashlib.blake2b(digest_size=8)
+    empty = True
+    for piece in word_pieces(line.casefold()):
+        words = piece.split()
+        if words:
+            digest.update((" " if not empty else "").encode() + " ".join(words).encode())
+            empty = False
+    return None if empty else digest.hexdigest()
 
 
 def source_group(source: str, url: str | None, publisher: str | None) -> str:
@@ -780,6 +791,11 @@ def frequent_candidates(text: str, fmt: str,
     return sorted(keys)
 
 
+def _frequent_entry(group: str, counts: tuple[int, int], line: str) -> dict[str, Any]:
+    return {"line": line.strip(), "why": "frequent in its source", "source": group,
+            "documents": counts[0], "of": counts[1]}
+
+
 def remove_frequent(text: str, group: str, frequent: Mapping[str, tuple[int, int]],
                     rules: Rules, candidates: Iterable[str]) -> tuple[str, Removal | None]:
     """Drop the lines that recur across many documents of ``group``.
@@ -787,26 +803,34 @@ def remove_frequent(text: str, group: str, frequent: Mapping[str, tuple[int, int
     ``frequent`` maps ``<group><TAB><line key>`` to (documents holding the line, documents
     of the group counted); ``candidates`` are the keys this document may lose
     (:func:`frequent_candidates`, worked out when it was read).
+
+    Memory: the lines of a long text are found by their offsets (:func:`split_lines`), and
+    equal lines share one string and one evidence entry (:func:`_memo`), so a document that
+    repeats a frequent line many times costs pointers, not dicts, per line.
     """
     allowed = set(candidates)
-    lines = text.split("\n")
-    gone, evidence = [], []
+    lines = split_lines(text)
+    keep = bytearray(b"\x01") * len(lines)
+    gone: list[str] = []
+    evidence: list[dict[str, Any]] = []
+    gone_words = 0
+    same: dict[str, str] = {}
+    entries: dict[str, dict[str, Any]] = {}
     for i, line in enumerate(lines):
         key = line_key(line)
         if key is None or key not in allowed:
             continue
         counts = frequent.get(f"{group}\t{key}")
         if counts is not None:
-            gone.append(i)
-            evidence.append({"line": line.strip(), "why": "frequent in its source",
-                             "source": group, "documents": counts[0], "of": counts[1]})
+            keep[i] = 0
+            gone.append(_memo(same, line, str))
+            evidence.append(_memo(entries, line, partial(_frequent_entry, group, counts)))
+            gone_words += word_count(line)
     if not gone:
         return text, None
-    removed = set(gone)
     total = word_count(text)
-    left = sum(word_count(line) for i, line in enumerate(lines) if i not in removed)
+    left = total - gone_words  # words never span lines
     if left < rules.min_words_left or total - left > rules.frequent_max_share * total:
         # most of the document recurs in its source: near-copies of one page, not chrome
         return text, None
-    return (_join(line for i, line in enumerate(lines) if i not in removed),
-            Removal("frequent_lines", [lines[i] for i in gone], evidence))
+    return _join(_kept_lines(lines, keep)), Removal("frequent_lines", gone, evidence)
