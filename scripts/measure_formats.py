@@ -14,6 +14,11 @@
         # tests/fixtures/multilingual, docs/design.md and README.md's "Source formats"
     python scripts/measure_formats.py warc WARC [--copies N]  # FastWARC, warcio: records/s
         # WARC: tests/fixtures/formats/warc/crawl.warc.gz (its README says how it was made)
+    python scripts/measure_formats.py rst ROOT... [--step N] [--reader NAME]  # rst readers vs
+        # the HTML Sphinx or docutils rendered from the same sources (ROOT: the html folder
+        # of Debian 12's python3.11-doc, with _sources/, and docutils-doc's folder):
+        #   apt-get download python3.11-doc docutils-doc; dpkg-deb -x each .deb into x/
+        #   ROOTS: x/usr/share/doc/python3.11/html x/usr/share/doc/docutils-doc
     python scripts/measure_formats.py html DIR       # read_html pages/s and MB/s
     python scripts/measure_formats.py csv                # rows/s of the CSV reader
 
@@ -367,6 +372,171 @@ def measure_warc(path: Path, copies: int) -> None:
         print(f"| {name} | {count} | {count / best:,.0f} | {mb / best:.1f} |")
 
 
+# ---------------------------------------------------------------------------------------
+# reStructuredText: corpuspack's doctree walk, docutils' HTML writer, pandoc, the source,
+# against the HTML Sphinx and docutils rendered from the same sources
+
+
+def _rst_pairs(roots: list[Path]) -> list[tuple[Path, Path]]:
+    """(source, rendered HTML) of each document: Sphinx's ``_sources/X.rst.txt`` beside
+    ``X.html`` (the Python documentation), docutils' ``X.txt`` beside ``X.html``."""
+    pairs = []
+    for root in roots:
+        sources = root / "_sources"
+        if sources.is_dir():
+            for src in sorted(sources.rglob("*.rst.txt")):
+                html = root / src.relative_to(sources).with_suffix("").with_suffix(".html")
+                if html.is_file():
+                    pairs.append((src, html))
+        else:
+            for src in sorted(root.rglob("*.txt")):
+                if src.with_suffix(".html").is_file():
+                    pairs.append((src, src.with_suffix(".html")))
+    return pairs
+
+
+def _rendered(html: bytes) -> tuple[str, set[str]]:
+    """The text of the body Sphinx or docutils rendered (no permalinks, tables of contents
+    or docinfo, which the reader keeps as metadata) and the stripped lines of its <pre>."""
+    import lxml.html
+
+    tree = lxml.html.fromstring(html)
+    body = (tree.xpath('//div[@role="main"]') or tree.xpath("//main")
+            or tree.xpath('//div[@class="document"]') or [tree])[0]
+    for bad in body.xpath('.//a[@class="headerlink"] | .//*[contains(@class, "contents")]'
+                          ' | .//*[contains(@class, "docinfo")] | .//script | .//style'):
+        bad.drop_tree()
+    code = {line.strip() for pre in body.xpath(".//pre")
+            for line in pre.text_content().splitlines() if line.strip()}
+    return " ".join(body.itertext()), code
+
+
+def rst_corpuspack(data: bytes) -> str:
+    from corpuspack.sources.formats.rst import read_rst
+
+    return read_rst(data).text
+
+
+def rst_html_writer(data: bytes) -> str:
+    """The same tree (same settings, Sphinx roles and directives read the same way) written
+    by docutils' HTML5 writer, then read by the HTML extraction as DOCX, ODT and EPUB are."""
+    from docutils.core import publish_from_doctree
+
+    from corpuspack.sources.formats import rst
+    from corpuspack.sources.formats._package import html_text
+
+    text = data.decode("utf-8", "replace")
+    document = rst._document(text, rst._Budget(1 << 40))
+    html = publish_from_doctree(document, writer_name="html5", settings_overrides={
+        "report_level": 5, "warning_stream": False, "embed_stylesheet": False,
+        "stylesheet_path": "", "_disable_config": True})
+    return html_text(html.decode("utf-8"))[0]
+
+
+def rst_docutils_as_is(data: bytes) -> str:
+    """docutils as it comes (its standard reader and transforms, safe settings): unknown
+    roles and directives become error messages, left out at report level 5."""
+    from docutils.core import publish_string
+
+    from corpuspack.sources.formats._package import html_text
+
+    html = publish_string(data, writer_name="html5", settings_overrides={
+        "report_level": 5, "halt_level": 5, "warning_stream": False,
+        "file_insertion_enabled": False, "raw_enabled": False, "_disable_config": True,
+        "embed_stylesheet": False, "stylesheet_path": "", "syntax_highlight": "none"})
+    return html_text(html.decode("utf-8"))[0]
+
+
+def rst_pandoc(data: bytes) -> str:
+    import subprocess
+
+    return subprocess.run(["pandoc", "-f", "rst", "-t", "plain", "--wrap=none"], input=data,
+                          capture_output=True, check=False, timeout=120).stdout.decode()
+
+
+def rst_source(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
+
+
+RST_READERS: dict[str, Callable[[bytes], str]] = {
+    "corpuspack (docutils tree, walked)": rst_corpuspack,
+    "same tree, docutils' HTML5 writer + HTML extraction": rst_html_writer,
+    "docutils as is (HTML5 writer) + HTML extraction": rst_docutils_as_is,
+    "pandoc 2.17 -t plain": rst_pandoc,
+    "the source as plain text": rst_source,
+}
+
+
+def measure_rst(roots: list[Path], readers: list[str], step: int = 1) -> None:
+    """Per reader, over every source with its rendered HTML under ``roots``: share of the
+    rendered text's distinct words found, of its adjacent word pairs found (reading
+    order), share of the output's distinct words the rendering does not have (markup,
+    role and option names, file names of toctrees), share of the rendered code lines
+    found as lines, documents that failed, documents/s and MB/s (one pass). ``step``: every
+    so many documents (a sample, to keep a run short)."""
+    pairs = _rst_pairs(roots)[::step]
+    refs = [(src.read_bytes(), *_rendered(html.read_bytes())) for src, html in pairs]
+    size = sum(len(data) for data, _, _ in refs)
+    print(f"{len(pairs)} documents, {size / 1e6:.1f} MB")
+    print("| reader | words found | word pairs found | words not in the rendering | "
+          "code lines found | failed | docs/s | MB/s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, reader in RST_READERS.items():
+        if readers and not any(r in name for r in readers):
+            continue
+        found, pairs_found, extra, code, failed, spent = [], [], [], [0, 0], 0, 0.0
+        for data, rendered, code_lines in refs:
+            start = time.perf_counter()
+            try:
+                text = reader(data)
+            except Exception:
+                failed += 1
+                text = ""
+            spent += time.perf_counter() - start
+            want, got = tokens(rendered), tokens(text)
+            found.append(len(set(want) & set(got)) / max(1, len(set(want))))
+            want_pairs = set(zip(want, want[1:], strict=False))
+            got_pairs = set(zip(got, got[1:], strict=False))
+            pairs_found.append(len(want_pairs & got_pairs) / max(1, len(want_pairs)))
+            extra.append(len(set(got) - set(want)) / max(1, len(set(got))))
+            lines = {line.strip() for line in text.splitlines()}
+            code[0] += len(code_lines & lines)
+            code[1] += len(code_lines)
+        print(f"| {name} | {statistics.mean(found):.3f} | {statistics.mean(pairs_found):.3f} | "
+              f"{statistics.mean(extra):.3f} | {code[0] / max(1, code[1]):.3f} | {failed} | "
+              f"{len(refs) / spent:.0f} | {size / 1e6 / spent:.2f} |", flush=True)
+
+
+def measure_rst_budget(roots: list[Path], step: int = 1) -> None:
+    """The parsing work (rst budget steps: state-machine steps, inline-markup searches,
+    substitution copies) real documents use per kB of source, and their seconds per step,
+    against the budget the reader allows (STEP_BUDGET + STEPS_PER_KB a kB)."""
+    from corpuspack.errors import SkipFile
+    from corpuspack.sources.formats import rst
+
+    per_kb, per_step, skipped = [], [], []
+    for src, _ in _rst_pairs(roots)[::step]:
+        data = src.read_bytes()
+        budget = rst._Budget(1 << 40)
+        start = time.perf_counter()
+        try:
+            rst._document(data.decode("utf-8", "replace"), budget)
+        except SkipFile as exc:
+            skipped.append(f"{src.name}: {exc}")
+            continue
+        used = budget.steps - budget.left
+        per_kb.append((used / (len(data) / 1024), src.name))
+        per_step.append((time.perf_counter() - start) / max(1.0, used))
+        if used > rst._step_budget(len(data)):
+            skipped.append(f"{src.name}: over the budget ({used:,.0f} steps)")
+    per_kb.sort()
+    print(f"{len(per_kb)} documents: steps per kB median {per_kb[len(per_kb) // 2][0]:.0f}, "
+          f"99th percentile {per_kb[len(per_kb) * 99 // 100][0]:.0f}, "
+          f"max {per_kb[-1][0]:.0f} ({per_kb[-1][1]}); ms per step median "
+          f"{statistics.median(per_step) * 1e3:.3f}, max {max(per_step) * 1e3:.3f}")
+    print(f"over the budget or skipped: {len(skipped)}", *skipped, sep="\n  ")
+
+
 def _lines_from(list_file: str) -> list[Path]:
     return [Path(line.strip()) for line in Path(list_file).read_text().splitlines()
             if line.strip()]
@@ -388,6 +558,11 @@ def main(argv: Iterable[str] | None = None) -> None:
     warc = sub.add_parser("warc")
     warc.add_argument("path")
     warc.add_argument("--copies", type=int, default=200)
+    rst = sub.add_parser("rst")
+    rst.add_argument("roots", nargs="+")
+    rst.add_argument("--reader", action="append", default=[])
+    rst.add_argument("--step", type=int, default=1)
+    rst.add_argument("--budget", action="store_true", help="parsing work per kB instead")
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.what == "pdf":
         measure_pdf(_lines_from(args.list)[:: args.step], args.pages)
@@ -395,6 +570,11 @@ def main(argv: Iterable[str] | None = None) -> None:
         measure_warc(Path(args.path), args.copies)
     elif args.what == "office":
         measure_office(Path(args.folder), args.repeat)
+    elif args.what == "rst":
+        if args.budget:
+            measure_rst_budget([Path(p) for p in args.roots], args.step)
+        else:
+            measure_rst([Path(p) for p in args.roots], args.reader, args.step)
     elif args.what == "pdf-speed":
         measure_pdf_speed([Path(p) for p in args.pdfs])
 

@@ -156,3 +156,26 @@ def test_pdf_with_more_pages_than_the_limit() -> None:
     data = (FIXTURES / "formats" / "pdf" / "xiaoshan-sample.pdf").read_bytes()
     with bounded(max_mb=50), pytest.raises(SkipFile, match="over the limit of 3 pages"):
         read_pdf(data, max_pages=3)
+
+
+# --- reStructuredText: parsing work charged to a budget, linear in the file's size ---------
+
+RST_HOSTILE = {
+    "lists nested on each line": "- - - - - - - - x\n" * 20_000,  # 360 kB
+    "unclosed emphasis in one paragraph": ("*a " * 1_000 + "\n") * 100,  # 300 kB
+    "unclosed interpreted text": ("`a " * 1_000 + "\n") * 100,
+    "substitutions doubling 60 times": "".join(
+        f".. |s{i}| replace:: |s{i + 1}| |s{i + 1}|\n" for i in range(60))
+        + ".. |s60| replace:: x\n\n|s0|\n",
+    "table cells a character wide": "+" + "-+" * 4_000 + "\n" + ("|" + "a|" * 4_000 + "\n")
+        * 40 + "+" + "-+" * 4_000 + "\n",
+}
+
+
+@pytest.mark.parametrize("name", RST_HOSTILE)
+def test_rst_costly_to_parse_is_skipped_in_bounded_memory_and_time(name: str) -> None:
+    from corpuspack.sources.formats.rst import read_rst
+
+    data = RST_HOSTILE[name].encode()
+    with bounded(max_mb=300, max_seconds=60), pytest.raises(SkipFile, match="reStructuredText"):
+        read_rst(data)

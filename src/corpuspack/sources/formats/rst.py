@@ -72,6 +72,11 @@ SCAN_BYTES_PER_STEP = 4096
 # 50 nodes in the time of a step (measured: docs/design.md)
 COPY_NODES_PER_STEP = 32
 MAX_SUBSTITUTIONS = 10_000
+# Grid tables: docutils cuts each cell out of the table's lines, reading every line it spans
+# whole (its columns' widths), so a table of many narrow cells costs cells times line length
+# (800 one-character columns, 30 rows, 50 kB: 12 s): each cell charged a step per so many
+# characters read, about what a step costs in time (measured: docs/design.md)
+TABLE_CHARS_PER_STEP = 256
 MAX_DIRECTIVE_DEPTH = 16  # unknown directives inside unknown directives read as text
 # Python frames docutils may use below the caller's: its parser recurses a few frames per
 # level of nesting (about 150 levels fit); counted from the caller, not from the bottom of
@@ -223,7 +228,8 @@ def _document_class() -> Any:
     against its ``budget``."""
     from docutils import nodes
 
-    class Document(nodes.document):
+    # named as docutils' class: writers and visitors dispatch on the class name
+    class document(nodes.document):
         budget: _Budget
 
         def note_source(self, source: str | None, offset: int | None) -> None:
@@ -232,7 +238,7 @@ def _document_class() -> Any:
                 raise _OverBudget
             super().note_source(source, offset)
 
-    return Document
+    return document
 
 
 @functools.cache
@@ -673,17 +679,31 @@ def rst_text(text: str) -> tuple[str, dict[str, Any], frozenset[str]]:
 
 def _document(text: str, budget: _Budget) -> Any:
     """The transformed document tree of ``text`` (:func:`_parsed`), parsed on a copy of
-    docutils' role and directive registries with :func:`_overrides`."""
+    docutils' role and directive registries with :func:`_overrides`, grid-table cells
+    charged to ``budget`` (:data:`TABLE_CHARS_PER_STEP`), one document at a time."""
     from docutils.parsers.rst import directives, roles
+    from docutils.statemachine import StringList
+
+    cut = StringList.get_2D_block
+
+    def charged_cut(lines: Any, top: int, left: int, bottom: int, right: int,
+                    strip_indent: bool = True) -> Any:
+        width = max((len(line) for line in lines.data[top:bottom]), default=0)
+        budget.left -= (bottom - top) * width / TABLE_CHARS_PER_STEP
+        if budget.left < 0:
+            raise _OverBudget
+        return cut(lines, top, left, bottom, right, strip_indent)
 
     with _REGISTRY_LOCK:
         saved_roles, saved_directives = dict(roles._roles), dict(directives._directives)
         directives._directives.update(_overrides())
         saved_limit = sys.getrecursionlimit()
         sys.setrecursionlimit(_stack_depth() + RECURSION_FRAMES)
+        StringList.get_2D_block = charged_cut
         try:
             return _parsed(text, budget)
         finally:
+            StringList.get_2D_block = cut
             sys.setrecursionlimit(saved_limit)
             roles._roles.clear()
             roles._roles.update(saved_roles)
