@@ -253,3 +253,27 @@ def test_a_build_reads_rst_files_and_skips_a_bad_one(tmp_path: Path) -> None:
     assert mail["meta"]["contact"] == "docutils-develop@lists.sourceforge.net"  # type: ignore[index]
     assert docs["secrets.rst"]["text"].startswith(  # type: ignore[union-attr]
         "secrets --- Generate secure random numbers for managing secrets\n\nAdded in version")
+
+
+def test_a_build_is_the_same_whatever_the_worker_count(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(RST, src, ignore=shutil.ignore_patterns("README.md"))
+    # first by name, it redefines roles; the documents after it must not notice
+    (src / "a-roles.rst").write_text(
+        "Rollen\n======\n\n:Language: de\n:License: mit\n:Status: Entwurf\n\n"
+        ".. role:: ref\n\n.. default-role:: strong\n\n"
+        "Siehe :ref:`Titel <ziel>` und `dies`.\n", encoding="utf-8")
+    (src / "z-after.rst").write_text("See :ref:`Title <target>` and `that`.\n",
+                                     encoding="utf-8")
+    outputs = []
+    for workers in (1, 2):
+        config, report = build_to(src, tmp_path / f"pkg{workers}", workers=workers)
+        assert report.skipped == []
+        outputs.append({p.name: p.read_bytes() for p in sorted(config.data_dir.iterdir())})
+        docs = {d["source"]: d for d in read_docs(config.package_dir)}
+        roles = docs["a-roles.rst"]
+        assert roles["text"] == "Rollen\n\nSiehe Titel <ziel> und dies."
+        assert (roles["language"], roles["license"]) == ("de", "MIT")
+        assert roles["meta"]["status"] == "Entwurf"  # type: ignore[index]
+        assert docs["z-after.rst"]["text"] == "See Title and that."
+    assert outputs[0] == outputs[1]
