@@ -138,6 +138,14 @@ def run_partition(task: PartitionTask) -> PartitionResult:
     return PartitionResult(task.kind, task.part, str(out), kept)
 
 
+# DuckDB builds a hash join's table on its right side; its optimizers may swap the sides
+# (by estimated rows: a table of keys and the runs' lines count the same rows, and a 34 MB
+# corpus then ran out of 128 MB building the table on the lines). Off while a query whose
+# right side is the small one runs, so the lines stream through the join.
+KEEP_JOIN_SIDES = "SET disabled_optimizers = 'join_order,build_side_probe_side'"
+RESET_JOIN_SIDES = "RESET disabled_optimizers"
+
+
 def one(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
     """The first row of a query's result (the whole result is read: DuckDB refuses new
     work on a connection with an unfinished result)."""
@@ -189,10 +197,17 @@ def refine_inputs(con: duckdb.DuckDBPyConnection, folder: Path, parts: int) -> l
     if not total:
         return []
     per_file = max(64, -(-total // max(1, parts)))
-    return write_parts(con, f"""
-        SELECT b.file, b.seq, b."group", b.line_keys, r.frequent, b.line,
-               (row_number() OVER (ORDER BY b.file, b.seq) - 1) // {per_file} AS part
-        FROM base b JOIN refine_keys r USING (file, seq)""", folder)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE refine_parts AS
+        SELECT *, (row_number() OVER (ORDER BY file, seq) - 1) // {per_file} AS part
+        FROM refine_keys""")  # numbered on the keys alone, never on the lines
+    con.execute(KEEP_JOIN_SIDES)
+    try:
+        return write_parts(con, """
+            SELECT b.file, b.seq, b."group", b.line_keys, r.frequent, b.line, r.part
+            FROM base b JOIN refine_parts r ON b.file = r.file AND b.seq = r.seq""", folder)
+    finally:
+        con.execute(RESET_JOIN_SIDES)
 
 
 @dataclass
@@ -373,7 +388,7 @@ def ordered_documents(con: duckdb.DuckDBPyConnection, total_bytes: int, folder: 
     _fit_largest(con, int(one(con, "SELECT coalesce(max(nbytes), 0) FROM final")[0]))
     query = """
         SELECT f.id, f.seq, f.cluster, d.line{extra}
-        FROM final f JOIN docs d ON d.file = f.file AND d.seq = f.seq"""
+        FROM docs d JOIN final f ON d.file = f.file AND d.seq = f.seq"""
     starts = [0]
     if total_bytes > SORT_BYTES:
         size = 0
@@ -390,7 +405,11 @@ def ordered_documents(con: duckdb.DuckDBPyConnection, total_bytes: int, folder: 
         for batch in reader:
             yield _marked(batch)
         return
-    yield from _ranges_sorted(con, query, starts, folder)
+    con.execute(KEEP_JOIN_SIDES)
+    try:
+        yield from _ranges_sorted(con, query, starts, folder)
+    finally:
+        con.execute(RESET_JOIN_SIDES)
 
 
 def _ranges_sorted(con: duckdb.DuckDBPyConnection, query: str, starts: list[int],

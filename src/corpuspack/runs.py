@@ -344,13 +344,37 @@ def write_lines(path: Path, lines: Iterable[bytes]) -> str:
     return writer.close()
 
 
+PART_BATCH_ROWS = 512
+
+
 def write_parts(con: duckdb.DuckDBPyConnection, query: str, folder: Path) -> list[str]:
     """Write the rows of a query into Parquet files, one per value of its ``part`` column
-    (the refine pass's inputs); return the files."""
+    (an integer; the column itself is not written), streaming: each batch of
+    :data:`PART_BATCH_ROWS` rows goes to its files as a row group (the refine pass's
+    inputs; DuckDB's ``COPY ... PARTITION_BY`` buffered a row group per part, 8 MB per part
+    for documents of 16 kB, and ran out of its memory limit). Returns the files, in part
+    order."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     folder.mkdir(exist_ok=True)
-    con.execute(f"COPY ({query}) TO '{folder}' (FORMAT parquet, PARTITION_BY (part), "
-                "ROW_GROUP_SIZE 512, OVERWRITE_OR_IGNORE)")
-    return sorted(str(p) for p in folder.rglob("*.parquet"))
+    writers: dict[int, Any] = {}
+    try:
+        for batch in con.sql(query).to_arrow_reader(PART_BATCH_ROWS):
+            parts = batch.column("part").to_numpy(zero_copy_only=False)
+            rows = batch.drop_columns(["part"])
+            for value in np.unique(parts).tolist():
+                chosen = rows.filter(pa.array(parts == value))
+                writer = writers.get(value)
+                if writer is None:
+                    writer = writers[value] = pq.ParquetWriter(
+                        folder / f"part-{value:06d}.parquet", chosen.schema)
+                writer.write_batch(chosen)
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return [str(folder / f"part-{value:06d}.parquet") for value in sorted(writers)]
 
 
 def read_docs(path: str | Path) -> Iterator[dict[str, Any]]:
