@@ -331,6 +331,12 @@ class Removal:
 WINDOW_LINES = 1000
 NOTE_TRAILING = f"boilerplate: trailing block longer than {WINDOW_LINES} lines kept"
 NOTE_LEADING = f"boilerplate: leading block longer than {WINDOW_LINES} lines kept"
+# Markdown parsed for protection only within these bounds (markdown_affordable); beyond them
+# every line is protected: the rules remove nothing from the document, and say so.
+MARKDOWN_MAX_LINES = 20_000
+MARKDOWN_MIN_LINE_CHARS = 24
+NOTE_MARKDOWN = ("boilerplate: Markdown blocks of more than 20,000 lines under 24 characters "
+                 "on average not parsed: nothing removed")
 # Above this many characters a document's lines are found by their offsets (4 or 8 bytes a
 # line) rather than held as strings (about 57 bytes a line plus its characters): a text of
 # many tiny lines would otherwise cost 20 to 30 times its size.
@@ -446,6 +452,7 @@ class _Lines:
         self._chromes: dict[str, dict[str, Any] | None] = {}
         self._total: int | None = None
         self.notes: list[str] = []  # doubts: a rule's window reached
+        self.protect_note: str | None = None  # a doubt of protect(): Markdown not parsed
 
     def total(self) -> int:
         """Words of the whole text."""
@@ -471,6 +478,11 @@ class _Lines:
         if self.fmt != "html" and is_manual_page(self.lines):
             self.all_protected = True  # every line (protected_lines would list them all)
             self.protected = frozenset()
+        elif needs_markdown(self.text, self.fmt) and not markdown_affordable(len(self.text),
+                                                                             len(self.lines)):
+            self.all_protected = True  # code could be anywhere: nothing is removed
+            self.protected = frozenset()
+            self.protect_note = NOTE_MARKDOWN
         else:
             self.protected = protected_lines(self.text, self.lines, self.fmt, self.verbatim)
         return self.all_protected or bool(self.protected)
@@ -621,7 +633,7 @@ def clean(text: str, rules: Rules, fmt: str = "text",
 
 def _apply(doc: _Lines) -> tuple[bytearray, list[Removal]]:
     rules, lines = doc.rules, doc.lines
-    doc.notes = []  # the doubts of this pass
+    doc.notes = [doc.protect_note] if doc.protect_note else []  # the doubts of this pass
     keep = bytearray(b"\x01") * len(lines)
     removals: list[Removal] = []
     removed_words = 0
@@ -719,9 +731,25 @@ def protected_lines(text: str, lines: Sequence[str], fmt: str,
     if fmt != "html":
         if is_manual_page(lines):
             return frozenset(range(len(lines)))
-        if fmt == "markdown" or "```" in text or "~~~" in text:
+        if needs_markdown(text, fmt):
             found |= markdown_lines(text)
     return frozenset(found)
+
+
+def needs_markdown(text: str, fmt: str) -> bool:
+    """Whether protection needs the Markdown blocks of a text: Markdown, or plain text and
+    JSON lines holding a code fence (three backticks or tildes); never HTML."""
+    return fmt != "html" and (fmt == "markdown" or "```" in text or "~~~" in text)
+
+
+def markdown_affordable(chars: int, lines: int) -> bool:
+    """Whether markdown-it-py may parse a text of this many characters and lines in memory
+    bounded by its size: it keeps five lists of ints a line (about 200 bytes a line with the
+    tokens: 93 times a Markdown text of 2 million "a" lines, measured as peak RSS), so a text
+    is parsed when it has at most :data:`MARKDOWN_MAX_LINES` lines or lines of
+    :data:`MARKDOWN_MIN_LINE_CHARS` characters on average (measured at that average:
+    :func:`clean` of 200,000 lines peaks at 11 times the text)."""
+    return lines <= MARKDOWN_MAX_LINES or chars >= MARKDOWN_MIN_LINE_CHARS * lines
 
 
 def _join(lines: Iterable[str]) -> str:
