@@ -27,7 +27,9 @@ from corpuspack.config import zero_config
 from corpuspack.dedup import exact_partition, find_exact_duplicates
 from corpuspack.errors import UsageError
 from corpuspack.neardup import NearDedup, band_keys, candidate_pairs, find_clusters
+from corpuspack.progress import NoProgress
 from corpuspack.report import Duplicate
+from corpuspack.runs import Runs
 
 from .conftest import make_tree
 
@@ -312,6 +314,25 @@ def _digests(package: Path) -> dict[str, str]:
             and not p.name.startswith(".corpuspack")}
 
 
+def test_partitions_by_default_only_for_a_large_corpus(monkeypatch: pytest.MonkeyPatch
+                                                     ) -> None:
+    monkeypatch.delenv(passes.PARTITIONS, raising=False)
+    assert passes.partitions_for(8, passes.AUTO_PARTITION_ROWS - 1) is None
+    assert passes.partitions_for(8, passes.AUTO_PARTITION_ROWS) == 8
+    monkeypatch.setenv(passes.PARTITIONS, "3")
+    assert passes.partitions_for(8, 10) == 3
+
+
+class _Stages(NoProgress):
+    """Records the stages a build reports."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        self.names.append(name)
+
+
 def test_a_build_gives_the_same_bytes_whatever_the_partitions_and_executor(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tree = make_tree(tmp_path / "tree")
@@ -319,10 +340,21 @@ def test_a_build_gives_the_same_bytes_whatever_the_partitions_and_executor(
     for executor, parts in (("serial", "1"), ("serial", "4"), ("local", "7"), ("local", "")):
         monkeypatch.setenv(passes.PARTITIONS, parts)
         out = tmp_path / f"{executor}-{parts or 'default'}" / "pkg"
-        report = build(zero_config(tree, out), executor=executor, workers=2, cache=None)
+        stages = _Stages()
+        report = build(zero_config(tree, out), executor=executor, workers=2, cache=None,
+                       progress=stages)
         assert report.duplicates_dropped and report.near_duplicates_dropped  # exercised
         assert "partitions" in report.stage_seconds
+        # tasks when asked for; for a small corpus by default, the main process
+        assert ("finding duplicates (partitions)" in stages.names) == bool(parts)
         packages[executor, parts] = _digests(out)
+    cache = tmp_path / "cache"  # runs from the cache: read by the split tasks too
+    monkeypatch.setenv(passes.PARTITIONS, "3")
+    for name in ("cold", "warm"):
+        out = tmp_path / f"cache-{name}" / "pkg"
+        report = build(zero_config(tree, out), executor="local", workers=2, cache=cache)
+        packages["cache", name] = _digests(out)
+    assert report.files_cached and not report.files_processed
     first = packages["serial", "1"]
     assert first and all(found == first for found in packages.values())
 
@@ -331,4 +363,21 @@ def test_a_build_gives_the_same_bytes_whatever_the_partitions_and_executor(
 def test_a_bad_partition_count_is_refused(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(passes.PARTITIONS, value)
     with pytest.raises(UsageError, match="CORPUSPACK_PARTITIONS"):
-        passes.partitions_for(2)
+        passes.partitions_for(2, 10)
+
+
+def test_split_tasks_each_read_a_share_of_the_runs(tmp_path: Path) -> None:
+    runs = Runs(docs=[f"d{i}.docs.parquet" for i in range(10)], cached="wanted.parquet",
+                       cached_docs=[f"c{i}.docs.parquet" for i in range(4)],
+                       refined=[f"r{i}.docs.parquet" for i in range(3)])
+    tasks = passes.split_tasks(runs, 4, tmp_path, True, 3)
+    base = [t for t in tasks if not t.refined_only]
+    refined = [t for t in tasks if t.refined_only]
+    assert len(base) == 3 and all(len(t.runs.docs) + len(t.runs.cached_docs) <= 5
+                                  for t in base)
+    assert sorted(p for t in base for p in t.runs.docs + t.runs.cached_docs) == sorted(
+        runs.docs + runs.cached_docs)
+    assert all(t.runs.refined == runs.refined for t in base)  # rows they replace left out
+    assert sorted(p for t in refined for p in t.runs.refined) == sorted(runs.refined)
+    assert all(not t.runs.docs and not t.runs.cached_docs for t in refined)
+    assert [t.index for t in tasks] == list(range(len(tasks)))

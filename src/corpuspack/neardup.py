@@ -198,7 +198,7 @@ class Clusters:
 
 
 def candidate_pairs(con: duckdb.DuckDBPyConnection, part: int = 0, partitions: int = 1,
-                    table: str = "near_pairs") -> None:
+                    table: str = "near_pairs", buckets: str | None = None) -> None:
     """Table ``near_pairs (a, b)`` (or ``table``), a < b, from the view ``near_input (id,
     signature, bands)``: the members of each bucket (band, key), in id order, each paired
     with the bucket's first and with the ``BUCKET_WINDOW + 1`` members before it. Pairing
@@ -207,14 +207,17 @@ def candidate_pairs(con: duckdb.DuckDBPyConnection, part: int = 0, partitions: i
     a huge bucket. A pair needs two different ids (two records may share one).
 
     With ``partitions`` > 1, only the buckets whose key modulo ``partitions`` is ``part``
-    (band keys are uniform 64-bit BLAKE2b values); memory is one partition's buckets."""
+    (band keys are uniform 64-bit BLAKE2b values); memory is one partition's buckets.
+    ``buckets``: a relation of (id, h, band) rows to read instead of ``near_input`` (one
+    partition's, written by :func:`corpuspack.passes.run_split`)."""
     window = BUCKET_WINDOW + 1
     where = f"WHERE h % {int(partitions)} = {int(part)}" if partitions > 1 else ""
+    rows = buckets or """(SELECT id, unnest(bands) AS h, unnest(range(len(bands))) AS band
+              FROM near_input)"""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE near_members AS
         SELECT band, h, id, row_number() OVER (PARTITION BY band, h ORDER BY id) AS r
-        FROM (SELECT id, unnest(bands) AS h, unnest(range(len(bands))) AS band
-              FROM near_input) {where}
+        FROM {rows} {where}
         QUALIFY count(*) OVER (PARTITION BY band, h) > 1""")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {table} AS

@@ -4,10 +4,11 @@ Every pass reads the views of :func:`corpuspack.runs.register` (``base``, ``docs
 ``files``, ``skips``, ``audit``), never the files behind them. DuckDB runs out of core:
 :func:`connect` gives it a memory limit, a spill folder in the build's work folder and a
 number of threads. Exact duplicates (:mod:`corpuspack.dedup`) and near-duplicate candidates
-(:mod:`corpuspack.neardup`) are passes too, partitioned by a hash of their key: each
-partition is a task of its own on the executor (:func:`run_partition`), with its own DuckDB
-over only its share of the keys, so that no single process holds the whole corpus's groups
-and a cluster runs them on any node.
+(:mod:`corpuspack.neardup`) are passes too, partitioned by a hash of their key, as a
+shuffle on the executor: split tasks (:func:`run_split`) each read a share of the runs and
+write their keys by partition, then one task per partition (:func:`run_partition`), with
+its own DuckDB, reads only that partition's keys. No single process reads the keys of the
+whole corpus, and a cluster runs the tasks on any node.
 
 Which documents a build writes (:func:`settle`): those no quality filter dropped, no exact
 duplicate, not the second record of an id (an id collision) and no near-duplicate (unless
@@ -40,8 +41,14 @@ MEMORY_LIMIT = os.environ.get("CORPUSPACK_MEMORY_LIMIT", "128MB")
 # DuckDB sorted 700 MB of lines only with a limit of 1 GB; 16 MB was as fast as 48 MB)
 SORT_BYTES = 16 * MiB
 BATCH_ROWS = 2048
-# partitions of the exact and near-duplicate candidate passes (default: one per worker)
+# partitions of the exact and near-duplicate candidate passes (default: automatic)
 PARTITIONS = "CORPUSPACK_PARTITIONS"
+# below this many document rows in the runs the duplicate passes run in the main process:
+# as tasks they cost about 0.3 s more a build (0.46 and 0.48 s against 0.14 s for both
+# passes, 5,000 of scripts/bench.py's documents, all rules, 2 workers, stage_seconds);
+# where the tasks start to pay was not measured: a million documents' keys sort within
+# DuckDB's memory limit in one process, spilling
+AUTO_PARTITION_ROWS = 1_000_000
 # the documents the duplicate passes and the shards see: those no quality filter dropped
 CANDIDATES_VIEW = ("CREATE OR REPLACE VIEW candidates AS SELECT * FROM docs "
                    "WHERE filtered IS NULL")
@@ -67,28 +74,45 @@ def connect(workdir: Path, threads: int) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def partitions_for(workers: int) -> int:
-    """How many partitions the duplicate passes are split into: ``CORPUSPACK_PARTITIONS``
-    if set (1 to 4096), else one per worker. Any number gives the same output."""
+def partitions_for(workers: int, rows: int) -> int | None:
+    """How many partitions (tasks on the executor) the duplicate passes are split into:
+    ``CORPUSPACK_PARTITIONS`` if set (1 to 4096); else none (the passes run in the main
+    process) for fewer than :data:`AUTO_PARTITION_ROWS` document ``rows``, and one per
+    worker for more. Any choice gives the same output."""
     from corpuspack.errors import UsageError
 
     value = os.environ.get(PARTITIONS, "").strip()
     if not value:
-        return max(1, workers)
+        return None if rows < AUTO_PARTITION_ROWS else max(1, workers)
     if not value.isdigit() or not 1 <= int(value) <= 4096:
         raise UsageError(f"{PARTITIONS} must be a whole number from 1 to 4096, not {value!r}")
     return int(value)
 
 
 @dataclass(frozen=True)
+class SplitTask:
+    """Spread the keys of some runs over the partitions (picklable: a task on any node).
+    ``runs`` names the runs to read: base runs (``docs``, ``cached_docs``; their rows that
+    a refined row replaces are left out, so every refined run is named too) or, with
+    ``refined_only``, refined runs."""
+
+    index: int
+    partitions: int
+    runs: Runs
+    workdir: str
+    refined_only: bool = False
+    near: bool = True
+
+
+@dataclass(frozen=True)
 class PartitionTask:
     """One partition of a duplicate pass (picklable: a task on any node). ``kind``:
-    ``exact`` or ``near``; the task reads ``runs`` and writes into ``workdir``."""
+    ``exact`` or ``near``; the task reads the partition's files of every split task and
+    writes into ``workdir``."""
 
     kind: str
     part: int
     partitions: int
-    runs: Runs
     workdir: str
     exact_dedup: bool = True
 
@@ -104,34 +128,116 @@ class PartitionResult:
     kept_bytes: int = 0
 
 
+def run_rows(runs: Runs) -> int:
+    """The document rows of a build's runs, from their Parquet metadata (a cached run
+    counts all its rows, of files this build uses or not)."""
+    import pyarrow.parquet as pq
+
+    return sum(pq.read_metadata(path).num_rows for path in runs.docs + runs.cached_docs)
+
+
+def _quoted(path: Path | str) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def split_tasks(runs: Runs, partitions: int, workdir: Path, near: bool, tasks: int
+                ) -> list[SplitTask]:
+    """About ``tasks`` split tasks over the runs of a build: each reads a share of its run
+    files (never all of them), and the refined runs in tasks of their own."""
+    base = [(path, False) for path in runs.docs] + [(path, True) for path in runs.cached_docs]
+    out: list[SplitTask] = []
+
+    def add(chosen: Runs, refined_only: bool) -> None:
+        out.append(SplitTask(len(out), partitions, chosen, str(workdir), refined_only, near))
+
+    size = max(1, -(-len(base) // max(1, tasks)))
+    for start in range(0, len(base), size):
+        chunk = base[start:start + size]
+        add(Runs(docs=[p for p, cached in chunk if not cached], cached=runs.cached,
+                 cached_docs=[p for p, cached in chunk if cached], refined=runs.refined),
+            False)
+    size = max(1, -(-len(runs.refined) // max(1, tasks)))
+    for start in range(0, len(runs.refined), size):
+        add(Runs(refined=runs.refined[start:start + size]), True)
+    return out
+
+
+def run_split(task: SplitTask) -> str:
+    """Write the keys of the task's documents that no filter dropped, by partition, in a
+    folder of the work folder (``split/<index>/{exact,near}/part=<p>/*.parquet``): for
+    exact duplicates (id, source, sha256, nbytes), partition :func:`~corpuspack.dedup.
+    part_of` its ``sha256``; for near-duplicates one row (id, h, band) per band, partition
+    the band key ``h`` modulo the partitions. One DuckDB, one thread, the memory limit."""
+    from corpuspack.dedup import part_of
+
+    folder = Path(task.workdir) / "split" / f"{task.index:05d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    con = connect(folder, 1)
+    try:
+        register(con, task.runs)
+        if task.refined_only:
+            rows = "SELECT * FROM refined"
+        elif task.runs.refined:
+            rows = ("SELECT b.* FROM base b ANTI JOIN refined r "
+                    "ON b.file = r.file AND b.seq = r.seq")
+        else:
+            rows = "SELECT * FROM base"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW split_rows AS SELECT * FROM ({rows}) "
+                    "WHERE filtered IS NULL")
+        options = "(FORMAT parquet, PARTITION_BY (part), OVERWRITE_OR_IGNORE)"
+        con.execute(f"""
+            COPY (SELECT id, source, sha256, nbytes, {part_of('sha256', task.partitions)}
+                         AS part FROM split_rows)
+            TO {_quoted(folder / 'exact')} {options}""")
+        if task.near:
+            con.execute(f"""
+                COPY (SELECT id, h, band, h % {int(task.partitions)} AS part
+                      FROM (SELECT id, unnest(bands) AS h, unnest(range(len(bands))) AS band
+                            FROM split_rows WHERE signature IS NOT NULL))
+                TO {_quoted(folder / 'near')} {options}""")
+    finally:
+        con.close()
+        shutil.rmtree(folder / "duckdb", ignore_errors=True)  # its spill files
+    return str(folder)
+
+
+EMPTY = {"exact": "SELECT NULL::VARCHAR AS id, NULL::VARCHAR AS source, "
+                  "NULL::VARCHAR AS sha256, NULL::BIGINT AS nbytes WHERE false",
+         "near": "SELECT NULL::VARCHAR AS id, NULL::UBIGINT AS h, NULL::BIGINT AS band "
+                 "WHERE false"}
+
+
 def run_partition(task: PartitionTask) -> PartitionResult:
     """Run one partition of the exact-duplicate (:func:`corpuspack.dedup.exact_partition`)
     or near-duplicate candidate pass (:func:`corpuspack.neardup.candidate_pairs`) in a
     DuckDB of its own (one thread, the memory limit, spilling into a folder of its own in
-    the work folder) over the build's runs; write its rows to a Parquet file there."""
+    the work folder) over only the partition's files of the split tasks; write its rows
+    to a Parquet file there."""
     from corpuspack.dedup import exact_partition
     from corpuspack.neardup import candidate_pairs
 
-    folder = Path(task.workdir) / "partitions" / f"{task.kind}-{task.part:05d}"
+    if task.kind not in EMPTY:
+        raise ValueError(f"unknown partition kind {task.kind!r}")
+    root = Path(task.workdir)
+    files = sorted(str(p) for p in (root / "split").glob(
+        f"*/{task.kind}/part={task.part}/*.parquet"))
+    folder = root / "partitions" / f"{task.kind}-{task.part:05d}"
     folder.mkdir(parents=True, exist_ok=True)
     out = folder.with_suffix(".parquet")
     con = connect(folder, 1)
     try:
-        register(con, task.runs)
-        con.execute(CANDIDATES_VIEW)
+        columns = "id, source, sha256, nbytes" if task.kind == "exact" else "id, h, band"
+        rows = (f"SELECT {columns} FROM read_parquet([{', '.join(map(_quoted, files))}], "
+                "hive_partitioning = false)" if files else EMPTY[task.kind])
         kept = 0
         if task.kind == "exact":
-            kept = exact_partition(con, task.part, task.partitions, task.exact_dedup)
+            con.execute(f"CREATE OR REPLACE VIEW candidates AS {rows}")
+            kept = exact_partition(con, 0, 1, task.exact_dedup)  # the files are the part
             table = "exact_part"
-        elif task.kind == "near":
-            con.execute("CREATE OR REPLACE VIEW near_input AS SELECT id, signature, bands "
-                        "FROM candidates WHERE signature IS NOT NULL")
-            candidate_pairs(con, task.part, task.partitions)
-            table = "near_pairs"
         else:
-            raise ValueError(f"unknown partition kind {task.kind!r}")
-        quoted = str(out).replace("'", "''")
-        con.execute(f"COPY {table} TO '{quoted}' (FORMAT parquet)")
+            candidate_pairs(con, buckets=f"({rows})")
+            table = "near_pairs"
+        con.execute(f"COPY {table} TO {_quoted(out)} (FORMAT parquet)")
     finally:
         con.close()
         shutil.rmtree(folder, ignore_errors=True)  # its spill files

@@ -33,7 +33,7 @@ from corpuspack import passes
 from corpuspack.cache import Cache, Keys, Planned, settings_digest
 from corpuspack.commit import DESCRIPTOR_IN_STAGING, write_json
 from corpuspack.config import CorpusConfig
-from corpuspack.dedup import DedupResult, load_exact_duplicates
+from corpuspack.dedup import DedupResult, find_exact_duplicates, load_exact_duplicates
 from corpuspack.document import table_schema
 from corpuspack.errors import CorpusError
 from corpuspack.executors import Executor
@@ -274,16 +274,23 @@ def _refine_documents(b: Build, inputs: list[str]) -> None:
         b.progress.advance(1)
 
 
-def partitions(b: Build) -> list[passes.PartitionResult]:
-    """The partitions of the exact-duplicate and near-duplicate candidate passes (one per
-    worker, or ``CORPUSPACK_PARTITIONS``), each a task on the executor; their results in
-    the order of (kind, partition)."""
-    n = passes.partitions_for(b.executor.workers)
-    kinds = ["exact"] + (["near"] if b.config.near_dedup.enabled else [])
-    tasks = [passes.PartitionTask(kind, part, n, b.runs, str(b.workdir),
-                                  b.config.options.exact_dedup)
+def partitions(b: Build) -> list[passes.PartitionResult] | None:
+    """The exact-duplicate and near-duplicate candidate passes, partitioned by a hash of
+    their keys (:func:`corpuspack.passes.partitions_for`) as a shuffle on the executor:
+    split tasks each spread a share of the runs' keys over the partitions, then one task
+    per partition and pass reads that partition's keys. Their results in the order of
+    (kind, partition); None when the passes run in the main process instead."""
+    n = passes.partitions_for(b.executor.workers, passes.run_rows(b.runs))
+    if n is None:
+        return None
+    near = b.config.near_dedup.enabled
+    splits = passes.split_tasks(b.runs, n, b.workdir, near, b.executor.workers)
+    kinds = ["exact"] + (["near"] if near else [])
+    tasks = [passes.PartitionTask(kind, part, n, str(b.workdir), b.config.options.exact_dedup)
              for kind in kinds for part in range(n)]
-    b.progress.stage("finding duplicates (partitions)", len(tasks))
+    b.progress.stage("finding duplicates (partitions)", len(splits) + len(tasks))
+    for _ in b.executor.map(passes.run_split, splits):
+        b.progress.advance(1)
     found = []
     for result in b.executor.map(passes.run_partition, tasks):
         found.append(result)
@@ -292,22 +299,26 @@ def partitions(b: Build) -> list[passes.PartitionResult]:
 
 
 def duplicates(b: Build, con: duckdb.DuckDBPyConnection,
-               found: list[passes.PartitionResult]) -> DedupResult:
-    """Exact duplicates and near-duplicate pairs from the partitions, near-duplicate
-    clusters, and what the shards get."""
-    b.progress.stage("deciding near-duplicates")
+               found: list[passes.PartitionResult] | None) -> DedupResult:
+    """Exact duplicates and near-duplicate pairs (from the partitions, or found here when
+    ``found`` is None), near-duplicate clusters, and what the shards get."""
+    b.progress.stage("finding duplicates" if found is None else "deciding near-duplicates")
     config, report = b.config, b.report
-    exact = [r for r in found if r.kind == "exact"]
-    dedup = load_exact_duplicates(con, [r.path for r in exact],
-                                  sum(r.kept_bytes for r in exact))
+    if found is None:
+        dedup = find_exact_duplicates(con, config.options.exact_dedup)
+    else:
+        exact = [r for r in found if r.kind == "exact"]
+        dedup = load_exact_duplicates(con, [r.path for r in exact],
+                                      sum(r.kept_bytes for r in exact))
     report.duplicates_dropped = dedup.duplicates
     near = config.near_dedup
     members: dict[str, tuple[str, float]] = {}
     if near.enabled:
         con.execute("CREATE OR REPLACE VIEW near_input AS SELECT id, signature, bands "
                     "FROM candidates WHERE signature IS NOT NULL")
-        load_pairs(con, [r.path for r in found if r.kind == "near"])
-        clusters = find_clusters(con, near, pairs_ready=True)
+        if found is not None:
+            load_pairs(con, [r.path for r in found if r.kind == "near"])
+        clusters = find_clusters(con, near, pairs_ready=found is not None)
         members = clusters.members
         report.near_pairs_checked = clusters.pairs_checked
         report.near_duplicate_clusters = clusters.clusters
