@@ -7,9 +7,10 @@
 3. frequent lines (:func:`refine`): count lines across documents of each source
    (:mod:`corpuspack.passes`); rewrite the documents holding frequent ones (executor);
 4. duplicates: exact duplicates (:mod:`corpuspack.dedup`) and near-duplicate candidate
-   pairs (:mod:`corpuspack.neardup`) by partitions of their keys' hash, each a task on the
-   executor (:func:`partitions`); then (:func:`duplicates`) the near-duplicate decisions
-   and what the shards get;
+   pairs (:mod:`corpuspack.neardup`), for a large corpus by partitions of their keys'
+   hash, a shuffle of tasks on the executor (:func:`partitions`); then
+   (:func:`duplicates`, which finds them itself for a small corpus) the near-duplicate
+   decisions and what the shards get;
 5. lists (:func:`lists`): the report's counts, skipped, filtered and duplicate lists;
 6. shards (:func:`shards`): documents in id order into id-range shards
    (:mod:`corpuspack.shards`);
