@@ -459,3 +459,45 @@ def test_sql_show_and_sample_read_every_split_file(versions: list[Path]) -> None
     held_out = load_dataset(str(versions[2]), "de", split="test")["id"][0]
     assert document(release, held_out)["id"] == held_out
     assert len(sample(release, 200)) == 150
+
+
+# --- the config named by --config, from outside the project folder -------------------------
+
+
+def test_config_option_applies_its_splits_outside_the_project(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = tmp_path / "repo"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "corpuspack.cli", *args], cwd=elsewhere,
+                              capture_output=True, text=True, env={**__import__("os").environ,
+                                                                   "CI": "1"})
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    cli("init", str(root))
+    write_docs(root / "corpus" / "sources", range(0, 40))
+    config = root / "corpus.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[near_dedup]", "[near_dedup]\nenabled = false", 1)
+                      + '\n[splits]\ntest = 0.3\n\n[subsets]\nby = ["language"]\n',
+                      encoding="utf-8")
+    cli("build", "-j", "1", "--config", str(config))
+    cli("card", "--config", str(config))
+    card = (root / "DATA_CARD.md").read_text(encoding="utf-8")
+    cli("publish", "--config", str(config), "--out", str(tmp_path / "release"))
+    found = splits_of(tmp_path / "release")
+    held_out = list(found.values()).count("test")
+    assert len(found) == 40 and 0 < held_out < 40
+    assert f"| `test` | {held_out} |" in card
+    by_split = json.loads(cli("stats", "--by", "split", "--json", "--config", str(config)))
+    assert {r["split"]: r["documents"] for r in by_split} == {
+        "train": 40 - held_out, "test": held_out}
+    by_split = json.loads(cli("stats", "--by", "split", "--json", "--config", str(config),
+                              "-p", str(root)))
+    assert {r["split"]: r["documents"] for r in by_split} == {
+        "train": 40 - held_out, "test": held_out}

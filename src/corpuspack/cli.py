@@ -513,15 +513,18 @@ def release(
     _run(debug, go)
 
 
-def _open(spec: str | None) -> Any:
+def _open(spec: str | None, config: Path | None = None) -> Any:
     """A package named on the command line: a folder, datapackage.json, release folder or
-    git revision; without one, the corpus of the config in the current folder."""
+    git revision; without one, the corpus of ``config``, by default the config in the
+    current folder."""
     from corpuspack.project import locate
     from corpuspack.reader import open_package
 
     try:
-        project = locate()
+        project = locate(None, config)
     except CorpusError:
+        if config is not None:
+            raise
         if spec is None:
             return open_package(_default_descriptor())
         return open_package(spec)
@@ -650,14 +653,20 @@ def stats(
         "--by", help="Group by language, format, source (top folder), license, encoding or "
         "split (the release's, or the config's [splits]).")
     ] = None,
+    config: ConfigOpt = None,
     json_out: Json = False,
     debug: Debug = False,
 ) -> None:
     """Documents, words and characters, in total or by group."""
+    from corpuspack.config import load_config
     from corpuspack.explore import stats as count
+    from corpuspack.splits import layout_of_package
 
     def go() -> None:
-        result = count(_open(package), by)
+        pkg = _open(package, config)
+        layout = layout_of_package(pkg, load_config(config)) \
+            if by == "split" and config is not None else None
+        result = count(pkg, by, layout)
         if json_out:
             _print_json(result.to_dicts())
         else:

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpuspack.config import load_config
+from corpuspack.config import CorpusConfig, load_config
 from corpuspack.reader import Package, git_root, open_package, resolve_descriptor
 
 CARD = "DATA_CARD.md"
@@ -33,6 +33,9 @@ class Project:
     hub_repo: str | None
     repo: Path | None
     root: Path | None = None  # the card and plots are read and written only inside it
+    # the config named by --config, or the one the project was found by: its [splits] and
+    # [subsets] are the ones publish, card and stats apply
+    config: CorpusConfig | None = None
 
     @property
     def plots_rel(self) -> str:
@@ -53,15 +56,19 @@ class Project:
 
 def locate(package_dir: Path | None = None, config: Path | None = None,
            cwd: Path | None = None) -> Project:
-    """The project of a package folder, else of the corpus config found from ``cwd``."""
+    """The project of a package folder, else of the corpus config found from ``cwd``.
+
+    ``config`` (a file) is the project's config either way: with a package folder too, its
+    ``[splits]`` and ``[subsets]`` are the ones applied (:attr:`Project.config`)."""
     cwd = (cwd or Path.cwd()).resolve()
     if package_dir is not None:
         descriptor = resolve_descriptor(package_dir.resolve())
         base = descriptor.parent
         return Project(open_package(descriptor), descriptor, base / CARD, base / "card",
-                       base / CHANGELOG, None, git_root(base), base)
+                       base / CHANGELOG, None, git_root(base), base,
+                       load_config(config, cwd) if config is not None else None)
     cfg = load_config(config, cwd)
     descriptor = resolve_descriptor(cfg.descriptor)
     corpus = cfg.data_dir.parent
     return Project(open_package(descriptor), descriptor, cfg.root / CARD, corpus / "card",
-                   corpus / CHANGELOG, cfg.hub_repo, git_root(cfg.root), cfg.root)
+                   corpus / CHANGELOG, cfg.hub_repo, git_root(cfg.root), cfg.root, cfg)

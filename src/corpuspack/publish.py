@@ -471,8 +471,7 @@ def publish_project(project: Project, out: Path, *, base: str | None = None,
     folder, datapackage.json or git revision), by default the previous release tag, and
     names the documents whose split changed (the splits of ``base`` are its config's at
     that revision, or what a release folder records). The splits and subsets are
-    ``config``'s, by default those of the config in the current folder when it builds this
-    package (:func:`config_of`)."""
+    ``config``'s, by default the project's (:func:`config_of`)."""
     if project.repo is not None:
         _check_tagged_version(project)
     if base is None and project.repo is not None:
@@ -490,9 +489,13 @@ def publish_project(project: Project, out: Path, *, base: str | None = None,
 
 
 def config_of(project: Project) -> CorpusConfig | None:
-    """The config in the current folder, when it builds this project's package."""
+    """The project's config (:attr:`Project.config`: given with --config, or the one it was
+    found by); for a project named by its folder alone, the config in the current folder
+    when it builds this project's package."""
     from corpuspack.config import load_config
 
+    if project.config is not None:
+        return project.config
     try:
         config = load_config()
     except CorpusError:

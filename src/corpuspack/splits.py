@@ -345,19 +345,21 @@ def layout_at(spec: str, package: Any, repo: Any, config: Any) -> Layout | None:
         return None
 
 
-def layout_of_package(package: Any) -> Layout | None:
+def layout_of_package(package: Any, config: Any = None) -> Layout | None:
     """The splits and subsets of a package as found: what a release records; for a package
-    folder or a git revision of it, the ``[splits]`` and ``[subsets]`` of the config in the
-    current folder when that config builds this package (read at that revision for a
-    revision). None when unknown."""
+    folder or a git revision of it, the ``[splits]`` and ``[subsets]`` of ``config`` (a
+    :class:`~corpuspack.config.CorpusConfig`, by default the config in the current folder)
+    when that config builds this package (read at that revision for a revision). None when
+    unknown."""
     from corpuspack.config import load_config
 
     if package.is_release:
         return Layout.from_descriptor(package.descriptor)
-    try:
-        config = load_config()
-    except CorpusError:
-        return None
+    if config is None:
+        try:
+            config = load_config()
+        except CorpusError:
+            return None
     if package.folder is not None:
         if os.path.realpath(config.descriptor) != os.path.realpath(
                 package.folder / "datapackage.json"):
