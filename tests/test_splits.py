@@ -501,3 +501,30 @@ def test_config_option_applies_its_splits_outside_the_project(tmp_path: Path) ->
                               "-p", str(root)))
     assert {r["split"]: r["documents"] for r in by_split} == {
         "train": 40 - held_out, "test": held_out}
+
+
+@pytest.mark.parametrize("value", ["all", "documents"])
+def test_meta_split_with_a_reserved_name_is_refused(tmp_path: Path, value: str) -> None:
+    by_meta = Splits("meta.split").assigner()
+    with pytest.raises(CorpusError, match=f"meta.split is '{value}': that split name is taken"):
+        by_meta({"id": "7", "source": "x.txt", "meta": {"split": value}})
+    src = tmp_path / "src"
+    write_docs(src, range(0, 4))
+    (src / "news" / "doc001.meta.yaml").write_text(f"split: {value}\n", encoding="utf-8")
+    config = replace(zero_config(src, tmp_path / "pkg"), near_dedup=NearDedup(enabled=False))
+    build(config, workers=1, cache=None)
+    package = open_package(config.package_dir)
+    with pytest.raises(CorpusError, match=r"^document \S+ \('news/doc001.txt'\): meta.split "
+                       f"is '{value}'"):
+        publish(package, tmp_path / "release", layout=Layout(Splits("meta.split")))
+    assert not (tmp_path / "release").exists()
+
+
+def test_meta_splits_are_capped_like_configured_ones() -> None:
+    by_meta = Splits("meta.split").assigner()
+    for i in range(100):
+        assert by_meta({"id": str(i), "meta": {"split": f"s{i}"}}) == f"s{i}"
+    assert by_meta({"id": "again", "meta": {"split": "s5"}}) == "s5"
+    assert by_meta({"id": "none", "meta": {}}) == "train"
+    with pytest.raises(CorpusError, match="meta.split is 's100': a split more than the 100"):
+        by_meta({"id": "100", "meta": {"split": "s100"}})

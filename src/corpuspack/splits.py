@@ -29,9 +29,10 @@ Splits, three ways (``[splits] by``):
     name order winning; the others are ``train``.
 ``"meta.KEY"``
     The value of ``meta.KEY`` (a manifest or sidecar column) names the split; documents
-    without it are ``train``. A value that is not a split name (:data:`SPLIT_NAME`) makes
-    publishing fail, naming the document: a held-out document must not silently join
-    ``train``.
+    without it are ``train``. A value that is not a split name (:data:`SPLIT_NAME`), a
+    reserved name (``all``, ``documents``: :data:`RESERVED_SPLITS`) or a split beyond the
+    :data:`MAX_SPLITS` held-out splits makes publishing fail, naming the document and the
+    value: a held-out document must not silently join ``train``.
 
 Subsets (``[subsets] by = ["language"]``, ``["folder"]`` or both): Hugging Face configs,
 one per language code (``und`` when a document has none) and/or per top-level source folder
@@ -109,7 +110,10 @@ class Splits:
 
     def assigner(self) -> Any:
         """A function from a document (a dict with id, source, meta) to its split name.
-        Raises CorpusError (by ``meta.KEY``) for a value that is not a split name."""
+        Raises CorpusError (by ``meta.KEY``) for a value that is not a split name, is
+        reserved (:data:`RESERVED_SPLITS`), or would make more than :data:`MAX_SPLITS`
+        held-out splits (counted over the calls of one assigner, as check_splits counts
+        configured ones)."""
         if self.by == "hash" and not self.shares:
             return lambda doc: TRAIN
         if self.by == "hash":
@@ -129,16 +133,25 @@ class Splits:
                              if any(p.match(source) for p in pats)), TRAIN)
             return by_folder
         key = self.by.removeprefix("meta.")
+        seen: set[str] = {TRAIN}
 
         def by_meta(doc: dict[str, Any]) -> str:
             meta = doc.get("meta") or {}
             value = meta.get(key) if isinstance(meta, dict) else None
             if value is None or value == "":
                 return TRAIN
+            where = f"document {doc['id']} ({str(doc.get('source'))[:80]!r}): meta.{key}"
             if not isinstance(value, str) or not SPLIT_NAME.fullmatch(value):
                 shown = repr(value)[:60].encode("unicode_escape").decode("ascii")
-                raise CorpusError(f"document {doc['id']} ({str(doc.get('source'))[:80]!r}): "
-                                  f"meta.{key} is {shown}, not a split name ({SPLIT_RULE})")
+                raise CorpusError(f"{where} is {shown}, not a split name ({SPLIT_RULE})")
+            if value in RESERVED_SPLITS:
+                raise CorpusError(f"{where} is {value!r}: that split name is taken (the "
+                                  "Croissant record set of all documents)")
+            if value not in seen:
+                if len(seen) > MAX_SPLITS:  # train and MAX_SPLITS held-out splits seen
+                    raise CorpusError(f"{where} is {value!r}: a split more than the "
+                                      f"{MAX_SPLITS} allowed besides train")
+                seen.add(value)
             return value
         return by_meta
 
