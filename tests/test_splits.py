@@ -528,3 +528,30 @@ def test_meta_splits_are_capped_like_configured_ones() -> None:
     assert by_meta({"id": "none", "meta": {}}) == "train"
     with pytest.raises(CorpusError, match="meta.split is 's100': a split more than the 100"):
         by_meta({"id": "100", "meta": {"split": "s100"}})
+
+
+def test_a_folder_glob_copied_in_nfd_matches_and_an_unmatched_one_is_warned(
+        tmp_path: Path) -> None:
+    import unicodedata
+
+    src = tmp_path / "src"
+    write_docs(src, range(0, 6))
+    held = src / unicodedata.normalize("NFD", "Prüfung")
+    held.mkdir()
+    (held / "a.txt").write_text(text_of("de-de") + "\n\nGeprüft.\n", encoding="utf-8")
+    config = replace(zero_config(src, tmp_path / "pkg"), near_dedup=NearDedup(enabled=False))
+    build(config, workers=1, cache=None)
+    package = open_package(config.package_dir)
+    glob = unicodedata.normalize("NFD", "Prüfung/*")
+    table = from_table({"splits": {"by": "folder", "test": glob, "dev": "evl/*"}},
+                       Path("/tmp"), "corpus.toml")
+    assert table.splits.folders[1] == ("test", (unicodedata.normalize("NFC", glob),))
+    for splits in (table.splits, Splits("folder", folders=(("dev", ("evl/*",)),
+                                                           ("test", (glob,))))):
+        release = publish(package, tmp_path / "release", layout=Layout(splits))
+        found = splits_of(tmp_path / "release")
+        sources = {d["id"]: d["source"] for d in package.iter_documents()}
+        assert {sources[i] for i, split in found.items() if split == "test"} == {
+            unicodedata.normalize("NFC", "Prüfung/a.txt")}
+        assert len(found) == 7
+        assert release.warnings == ["split 'dev': its globs (evl/*) match no document"]

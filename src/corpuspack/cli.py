@@ -381,12 +381,14 @@ def publish(
             _print_json({"folder": str(release.folder), "documents": release.documents,
                          "files": [{"path": p, "bytes": b, "sha256": s}
                                    for p, b, s in release.files],
-                         "pushed": release.pushed,
+                         "pushed": release.pushed, "warnings": release.warnings,
                          "would_upload": [{"path": p, "bytes": b} for p, b in release.plan]
                          if dry_run else None})
             return
         say(f"wrote {release.folder}: {release.documents} documents in "
             f"{release.parquet_files} Parquet file(s), {len(release.files) + 1} files")
+        for warning in release.warnings:
+            say(f"warning: {warning}", err)
         if dry_run:
             target = push or project.hub_repo or "(no repository given)"
             say(f"dry run: would upload to {target}:")

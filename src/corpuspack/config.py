@@ -41,6 +41,7 @@ import os
 import re
 import tomllib
 import types
+import unicodedata
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -478,7 +479,8 @@ def splits_from(table: dict[str, Any], where: str) -> Splits:
                     isinstance(g, str) and g.strip() and "\0" not in g for g in globs):
                 raise ConfigError(f"{setting} must be a glob or a list of globs of source "
                                   f'paths (such as ["eval/*"]), not {_shown(value)}')
-            folders.append((key, tuple(globs)))
+            # NFC, as source paths are: a glob copied from an NFD folder name matches
+            folders.append((key, tuple(unicodedata.normalize("NFC", g) for g in globs)))
     spec = Splits(by, tuple(shares), tuple(folders), seed)
     problem = check_splits(spec)
     if problem:

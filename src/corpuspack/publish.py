@@ -77,6 +77,8 @@ class Release:
     pushed: str | None = None
     plan: list[tuple[str, int]] = field(default_factory=list)
     changelog: str = ""
+    warnings: list[str] = field(default_factory=list)  # one line each, such as a split's
+    # globs matching no document
 
 
 def _sha256(path: Path) -> str:
@@ -289,6 +291,11 @@ def build_release(package: Package, staging: Path, *, card_text: str | None,
     parts, shape = write_parquet(package, staging, layout)
     names = sorted(n for p in parts for n in p.files)
     release.parquet_files = len(names)
+    if layout.splits.by == "folder":
+        found = {p.split for p in parts if p.documents}
+        release.warnings += [f"split {name!r}: its globs ({', '.join(globs)[:200]}) match no "
+                             "document" for name, globs in layout.splits.folders
+                             if name not in found]
     counts = layout_statistics(parts, layout)
     loader = hub_repo or "path/to/this/folder"
     card = render(package, card_text, plots_rel="card", loader=loader,

@@ -25,8 +25,9 @@ Splits, three ways (``[splits] by``):
     changed.
 ``"folder"``
     ``test = ["eval/*"]``: the documents whose source path matches one of a split's globs
-    (``*`` matches ``/`` too, as in ``[[boilerplate.folders]]``), the first split in sorted
-    name order winning; the others are ``train``.
+    (``*`` matches ``/`` too, as in ``[[boilerplate.folders]]``; globs are NFC-normalised,
+    as source paths are), the first split in sorted name order winning; the others are
+    ``train``. A split whose globs match no document is a warning of ``publish``.
 ``"meta.KEY"``
     The value of ``meta.KEY`` (a manifest or sidecar column) names the split; documents
     without it are ``train``. A value that is not a split name (:data:`SPLIT_NAME`), a
@@ -48,6 +49,7 @@ import hashlib
 import heapq
 import os
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -124,8 +126,10 @@ class Splits:
                 return next((name for bound, name in bounds if h < bound), TRAIN)
             return by_hash
         if self.by == "folder":
-            folders = [(name, [re.compile(fnmatch.translate(g)) for g in globs])
-                       for name, globs in self.folders]
+            # source paths are NFC (as manifests and sidecars): a glob copied from an NFD
+            # folder name must match them too
+            folders = [(name, [re.compile(fnmatch.translate(unicodedata.normalize("NFC", g)))
+                               for g in globs]) for name, globs in self.folders]
 
             def by_folder(doc: dict[str, Any]) -> str:
                 source = doc.get("source") or ""
