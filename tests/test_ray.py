@@ -58,10 +58,16 @@ def test_a_local_ray_instance_gives_the_same_bytes(tree: Path, tmp_path: Path,
         report = build(zero_config(tree, out), executor=executor, cache=None)
         assert report.documents_written > 5
         assert report.duplicates_dropped and report.near_duplicates_dropped  # exercised
+        assert ray.is_initialized()  # an executor given is the caller's to close
     finally:
         executor.close()  # type: ignore[attr-defined]
     assert not ray.is_initialized()
     assert digests(out) == local_build
+    # named, the executor is made by build, which stops the instance it started
+    again = tmp_path / "again" / "pkg"
+    build(zero_config(tree, again), executor="ray", workers=2, cache=None)
+    assert not ray.is_initialized()
+    assert digests(again) == local_build
 
 
 def _free_port() -> int:

@@ -113,14 +113,20 @@ def build(config: CorpusConfig, *, workers: int | None = None, strict: bool = Fa
     progress = progress or NoProgress()
     layout = Layout(config.descriptor, config.data_dir)
     started = time.perf_counter()
-    run_on = resolve(executor, workers)
     folder = cache_folder(config.descriptor, cache)
     if folder is not None:
         _check_cache_folder(config, folder)
     if check and folder is not None and cache is DEFAULT_CACHE \
             and not folder.parent.is_dir():
         folder = None  # nothing built there yet: --check creates no folder
-    report = _build(config, check, strict, progress, layout, run_on, folder)
+    run_on = resolve(executor, workers)
+    try:
+        report = _build(config, check, strict, progress, layout, run_on, folder)
+    finally:
+        if run_on is not executor:  # made here from a name: stop what it started
+            close = getattr(run_on, "close", None)
+            if close is not None:
+                close()
     report.seconds = time.perf_counter() - started
     if check and strict and report.skip_count:
         raise CorpusError(f"--strict: {report.skip_count} file(s) or record(s) were skipped")
