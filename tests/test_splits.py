@@ -555,3 +555,49 @@ def test_a_folder_glob_copied_in_nfd_matches_and_an_unmatched_one_is_warned(
             unicodedata.normalize("NFC", "Prüfung/a.txt")}
         assert len(found) == 7
         assert release.warnings == ["split 'dev': its globs (evl/*) match no document"]
+
+
+def test_a_release_of_many_shards_reads_with_few_open_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import resource
+
+    import corpuspack.publish as publishing
+    from corpuspack.splits import iter_in_id_order
+
+    src = tmp_path / "src"
+    write_docs(src, range(0, 150))
+    config = replace(zero_config(src, tmp_path / "pkg"), near_dedup=NearDedup(enabled=False))
+    build(config, workers=1, cache=None)
+    package = open_package(config.package_dir)
+    monkeypatch.setattr(publishing, "SHARD_BYTES", 3000)  # a few documents per Parquet file
+    publish(package, tmp_path / "release", layout=LAYOUT)
+    files = list((tmp_path / "release" / "data").rglob("*.parquet"))
+    assert len(files) > 100
+    release = open_package(tmp_path / "release")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    in_use = len(list(Path("/proc/self/fd").iterdir()))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (in_use + 40, hard))  # 15 groups, 100+ files
+    try:
+        ids = [d["id"] for d in iter_in_id_order(release)]
+        report = validate_package(tmp_path / "release")
+        changes = diff(package, release)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert ids == sorted(d["id"] for d in package.iter_documents())
+    assert report.valid, [p.message for p in report.problems]
+    assert not changes.changed_anything
+
+
+def test_more_subset_split_groups_than_the_cap_are_refused(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    for i in range(70):
+        (src / f"f{i:02d}").mkdir(parents=True)
+        (src / f"f{i:02d}" / "a.txt").write_text(f"{text_of('de-de')}\n\nDoc {i}.\n",
+                                                 encoding="utf-8")
+    config = replace(zero_config(src, tmp_path / "pkg"), near_dedup=NearDedup(enabled=False))
+    build(config, workers=1, cache=None)
+    package = open_package(config.package_dir)
+    with pytest.raises(CorpusError, match=r"more than 64 \(subset, split\) groups.*at most 64"):
+        publish(package, tmp_path / "release", layout=Layout(subsets=Subsets(("folder",))))
+    assert not (tmp_path / "release").exists()
+    publish(package, tmp_path / "ok", layout=Layout(subsets=Subsets(("language",))))

@@ -47,7 +47,14 @@ from corpuspack.safefs import (
     replace_file,
     write_new,
 )
-from corpuspack.splits import DEFAULT_CONFIG, TRAIN, Layout, iter_in_id_order, layout_at
+from corpuspack.splits import (
+    DEFAULT_CONFIG,
+    MAX_PARTS,
+    TRAIN,
+    Layout,
+    iter_in_id_order,
+    layout_at,
+)
 from corpuspack.versions import (
     TAG_PREFIX,
     Diff,
@@ -167,6 +174,11 @@ def _partition(package: Package, layout: Layout, tmp: Path
         key = (*values, split)
         part = parts.get(key)
         if part is None:
+            if len(parts) == MAX_PARTS:
+                raise CorpusError(f"the splits and subsets make more than {MAX_PARTS} "
+                                  f"(subset, split) groups of files (document {doc['id']} "
+                                  f"starts group {'/'.join(key)[:120]!r}); at most "
+                                  f"{MAX_PARTS}: fewer subset columns or splits")
             part = parts[key] = Part(values, split)
             paths[key] = tmp / f"{len(paths)}.jsonl"
         line = orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE)

@@ -73,6 +73,11 @@ RESERVED_SPLITS = frozenset({"documents", "all"})
 # bounds on settings a cloned config or a release's descriptor may hold: each document is
 # matched against every glob
 MAX_SPLITS = 100
+# (subset values, split) groups a release may have: reading it in id order merges one open
+# file per group, each holding a decoded batch (up to 1,024 rows, reader.PARQUET_BATCH_ROWS)
+# and the row group being read; 232 groups failed under 'ulimit -n 200' (review)
+MAX_PARTS = 64
+_SHARD = re.compile(r"(.*)-(\d{5})-of-(\d{5})\.parquet")
 MAX_GLOBS = 1000
 MAX_GLOB_CHARS = 1000
 
@@ -301,10 +306,13 @@ class Layout:
 
 def iter_in_id_order(package: Any) -> Iterator[dict[str, Any]]:
     """Every document of a package or release in id order: a release laid out by split or
-    subset has each file sorted by id, and the files are merged (bounded memory: one
-    document per file). A package whose files are in id order one after the other streams
-    them as :meth:`~corpuspack.reader.Package.iter_documents` does. Raises UsageError as it
-    does."""
+    subset has each file sorted by id, the shards of one (subset, split) group holding
+    consecutive id ranges: each group's files are read one after the other and the groups
+    merged, one open file per group, at most :data:`MAX_PARTS` groups (each holding a
+    decoded batch of up to 1,024 rows and the row group being read). A package whose files
+    are in id order one after the other streams them as
+    :meth:`~corpuspack.reader.Package.iter_documents` does. Raises UsageError as it does,
+    for more than MAX_PARTS groups, and for a group whose ids do not increase."""
     from corpuspack.reader import BadRecord, document_problem, iter_records
 
     layout = Layout.from_descriptor(package.descriptor)
@@ -320,9 +328,38 @@ def iter_in_id_order(package: Any) -> Iterator[dict[str, Any]]:
                                  f"{str(problem)[:200]}; run 'corpuspack validate'")
             yield doc["id"], number, doc
 
-    streams = [stream(f) for f in package.data_files]
-    for _, _, doc in heapq.merge(*streams, key=lambda t: t[0]):
+    groups = part_groups(package.data_files)
+    if len(groups) > MAX_PARTS:
+        raise UsageError(f"{package.label}: {len(groups)} (subset, split) groups of files, "
+                         f"more than the {MAX_PARTS} read at once in id order")
+
+    def chained(group: list[Any]) -> Iterator[tuple[str, int, dict[str, Any]]]:
+        # a group's shards hold consecutive id ranges: read one after the other
+        previous: str | None = None
+        for data_file in group:
+            for item in stream(data_file):
+                if previous is not None and item[0] <= previous:
+                    raise UsageError(f"{package.label}: {data_file.path}: id "
+                                     f"{item[0][:40]!r} is not after {previous[:40]!r}; run "
+                                     "'corpuspack validate'")
+                previous = item[0]
+                yield item
+
+    for _, _, doc in heapq.merge(*(chained(g) for g in groups), key=lambda t: t[0]):
         yield doc
+
+
+def part_groups(data_files: list[Any]) -> list[list[Any]]:
+    """The data files of a release (objects with a ``path``) grouped by (subset values,
+    split): ``<folder>/<split>-NNNNN-of-MMMMM.parquet`` by folder and split, in shard order;
+    any other file is a group of its own. Groups sorted by their first path."""
+    groups: dict[str, list[tuple[str, Any]]] = {}
+    for data_file in data_files:
+        shard = _SHARD.fullmatch(data_file.path)
+        key = f"{shard[1]}\0{shard[3]}" if shard else f"{data_file.path}\0"
+        groups.setdefault(key, []).append((data_file.path, data_file))
+    return sorted(([f for _, f in sorted(g, key=lambda t: t[0])] for g in groups.values()),
+                  key=lambda g: g[0].path)
 
 
 MAX_CONFIG_BYTES = 4 << 20

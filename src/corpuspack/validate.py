@@ -66,6 +66,7 @@ from corpuspack.reader import (
 )
 from corpuspack.safefs import OWN_MARKER, UnsafeFile, open_read, read_bytes, resolve_inside
 from corpuspack.shards import shard_of
+from corpuspack.splits import MAX_PARTS, part_groups
 from corpuspack.splits import Layout as SplitLayout
 from corpuspack.stats import CorpusStats
 
@@ -365,21 +366,40 @@ def _check_placement(doc: dict[str, Any], where: tuple[Any, Any, str, tuple[str,
 
 def _check_unique_ids(files: _Folder, checked: CheckedDescriptor,
                       report: ValidationReport) -> None:
-    """Ids unique across the files of a release laid out by splits or subsets: the files'
-    id columns (each sorted, checked above) merged, one id per file in memory."""
+    """Ids unique across the files of a release laid out by splits or subsets: the shards
+    of each (subset, split) group read one after the other (their ids must increase across
+    files too) and the groups' id columns merged, one open file and a batch of at most
+    10,000 ids per group, at most :data:`~corpuspack.splits.MAX_PARTS` groups (more is a
+    ``wrong-layout`` problem: such a release cannot be read in bounded memory)."""
     import heapq
 
     import pyarrow.parquet as pq
 
-    def ids(data_file: Any) -> Any:
-        with files.open(data_file.path) as fh:
-            parquet = pq.ParquetFile(fh)
-            for batch in parquet.iter_batches(batch_size=10_000, columns=["id"],
-                                              use_threads=False):
-                yield from ((i, data_file.name) for i in batch.column(0).to_pylist())
+    groups = part_groups(checked.data_files)
+    if len(groups) > MAX_PARTS:
+        report.add(Problem("wrong-layout", f"{len(groups)} (subset, split) groups of files: "
+                           f"at most {MAX_PARTS}"))
+        return
+
+    def ids(group: list[Any]) -> Any:
+        last: str | None = None  # of the file before, in the group
+        for data_file in group:
+            first = True
+            with files.open(data_file.path) as fh:
+                parquet = pq.ParquetFile(fh)
+                for batch in parquet.iter_batches(batch_size=10_000, columns=["id"],
+                                                  use_threads=False):
+                    for doc_id in batch.column(0).to_pylist():
+                        if first and last is not None and doc_id <= last:
+                            report.add(Problem(
+                                "id-order", f"id {doc_id[:40]!r} is not after {last[:40]!r} "
+                                "of the file before it in its (subset, split) group",
+                                data_file.name, None, "id"))
+                        first, last = False, doc_id
+                        yield doc_id, data_file.name
 
     previous: tuple[str, str] | None = None
-    for doc_id, name in heapq.merge(*(ids(f) for f in checked.data_files)):
+    for doc_id, name in heapq.merge(*(ids(g) for g in groups)):
         if previous is not None and previous[0] == doc_id:
             report.add(Problem("id-order", f"id {doc_id[:40]!r} is in {previous[1]} and in "
                                f"{name}: ids must be unique", name, None, "id"))
