@@ -601,3 +601,18 @@ def test_more_subset_split_groups_than_the_cap_are_refused(tmp_path: Path) -> No
         publish(package, tmp_path / "release", layout=Layout(subsets=Subsets(("folder",))))
     assert not (tmp_path / "release").exists()
     publish(package, tmp_path / "ok", layout=Layout(subsets=Subsets(("language",))))
+
+
+def test_subset_names_never_collide() -> None:
+    from corpuspack.splits import component
+
+    assert component("News") == "news-69752f23"
+    names = ["News", "news-69752f23", "news", "NEWS", "folder-news", "de", "default",
+             "x-0123abcd", "X-0123ABCD", "_root", "und", "a..b", "ü", "u"]
+    assert len({component(n) for n in names}) == len(names)
+    subsets = Subsets(("folder", "language"))
+    a = subsets.config_names(subsets.values({"source": "News/a.txt", "language": "de"}))
+    b = subsets.config_names(subsets.values({"source": "news-69752f23/b.txt",
+                                             "language": "folder-news"}))
+    c = subsets.config_names(subsets.values({"source": "news/c.txt", "language": "de"}))
+    assert len(set(a) | set(b) | set(c)) == 5  # "de" shared by a and c, all else apart

@@ -67,6 +67,7 @@ ROOT = "_root"  # subset of the files at the top of the source folder
 # and given a digest (so "News" and "news" stay apart on case-insensitive file systems).
 _SAFE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _RESERVED = frozenset({DEFAULT_CONFIG, "data"})
+_LOOKS_SLUGGED = re.compile(r"-[0-9a-f]{8}$")
 HASH_PREFIX = b"corpuspack-split:"
 _SCALE = 1 << 64
 RESERVED_SPLITS = frozenset({"documents", "all"})
@@ -272,8 +273,13 @@ class Subsets:
 
 def component(value: str) -> str:
     """``value`` as a path component and config name: as it is when it is short, lower
-    case and plain (:data:`_SAFE`), else a slug and 8 hex digits of its SHA-256."""
-    if _SAFE.fullmatch(value) and value not in _RESERVED and ".." not in value:
+    case and plain (:data:`_SAFE`) and does not look like a slugged name (ending in ``-``
+    and 8 hex digits) or a folder config (``folder-...``), else a slug and 8 hex digits of
+    its SHA-256. Distinct values therefore give distinct names (``News`` and
+    ``news-69752f23`` both gave ``news-69752f23``), barring a 32-bit digest collision
+    between values of the same slug."""
+    if _SAFE.fullmatch(value) and value not in _RESERVED and ".." not in value \
+            and not _LOOKS_SLUGGED.search(value) and not value.startswith("folder-"):
         return value
     slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:40] or "x"
     return f"{slug}-{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
