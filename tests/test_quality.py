@@ -458,11 +458,11 @@ def test_text_quality_and_card_say_which_rules_ran_where(tmp_path: Path) -> None
     update(project)
     card = project.card.read_text()
     assert "in CSV files, DOCX files, EPUB files, HTML pages, JSON lines records, ODT files, " \
-        "PDF files, RST files, plain text, TSV files and WARC files: trailing blocks" in card
+        "PDF files, reStructuredText, plain text, TSV files and WARC files: trailing blocks" in card
     assert "in Markdown: trailing blocks of link-like lines (related articles, newsletter " \
         "prompts), leading navigation;" in card
     assert "a block needed 3 chrome or navigation lines in CSV files, DOCX files, EPUB files, " \
-        "JSON lines records, Markdown, ODT files, PDF files, RST files, plain text, TSV files " \
+        "JSON lines records, Markdown, ODT files, PDF files, reStructuredText, plain text, TSV files " \
         "and WARC " \
         "files, 1 in HTML pages" in card
     assert "in sources matching `web/*`: lines frequent across the documents of one source " \

@@ -378,7 +378,7 @@ _RULES = {
     "frequent_lines": "lines frequent across the documents of one source",
 }
 _FORMAT_NAMES = {"html": "HTML pages", "jsonl": "JSON lines records", "markdown": "Markdown",
-                 "text": "plain text"}
+                 "text": "plain text", "rst": "reStructuredText"}
 
 
 def _on(rules: dict[str, Any]) -> tuple[str, ...]:
