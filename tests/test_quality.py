@@ -462,9 +462,8 @@ def test_text_quality_and_card_say_which_rules_ran_where(tmp_path: Path) -> None
     assert "in Markdown: trailing blocks of link-like lines (related articles, newsletter " \
         "prompts), leading navigation;" in card
     assert "a block needed 3 chrome or navigation lines in CSV files, DOCX files, EPUB files, " \
-        "JSON lines records, Markdown, ODT files, PDF files, reStructuredText, plain text, TSV files " \
-        "and WARC " \
-        "files, 1 in HTML pages" in card
+        "JSON lines records, Markdown, ODT files, PDF files, reStructuredText, plain text, " \
+        "TSV files and WARC files, 1 in HTML pages" in card
     assert "in sources matching `web/*`: lines frequent across the documents of one source " \
         "on, `min_chrome_lines` 2; in sources matching `web/archive/*`: trailing blocks of " \
         "link-like lines (related articles, newsletter prompts) off" in card
