@@ -547,10 +547,24 @@ def _open(src: SourceFile, notes: Counter[str], limit: int) -> IO[bytes]:
 _GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 
 
+@contextmanager
+def _read_errors() -> Iterator[None]:
+    """Errors of reading a source file as SkipFile with the reason: unsafe file, corrupt
+    gzip data, an OS error."""
+    try:
+        yield
+    except safefs.UnsafeFile as exc:
+        raise SkipFile(exc.reason) from None
+    except _GZIP_ERRORS as exc:
+        raise SkipFile(f"corrupt gzip data: {exc}") from None
+    except OSError as exc:
+        raise SkipFile(f"cannot read file: {exc.strerror or exc}") from None
+
+
 def read_bytes(src: SourceFile, max_bytes: int, notes: Counter[str] | None = None) -> bytes:
     """The whole (decompressed) content of a file; SkipFile if it exceeds ``max_bytes``, is
     not a regular file inside ``src.root`` or is corrupt gzip. Doubts go to ``notes``."""
-    try:
+    with _read_errors():
         if not src.compressed:
             return safefs.read_bytes(src.path, root=src.root or None, max_bytes=max_bytes,
                                      what="file", identity=src.identity)
@@ -560,12 +574,6 @@ def read_bytes(src: SourceFile, max_bytes: int, notes: Counter[str] | None = Non
             while chunk := reader.read(_CHUNK):
                 chunks.append(chunk)
             return b"".join(chunks)
-    except safefs.UnsafeFile as exc:
-        raise SkipFile(exc.reason) from None
-    except _GZIP_ERRORS as exc:
-        raise SkipFile(f"corrupt gzip data: {exc}") from None
-    except OSError as exc:
-        raise SkipFile(f"cannot read file: {exc.strerror or exc}") from None
 
 
 def iter_lines(src: SourceFile, max_total: int, max_line: int,
@@ -577,27 +585,20 @@ def iter_lines(src: SourceFile, max_total: int, max_line: int,
     :func:`read_bytes` does (after the lines read so far).
     """
     what = "decompressed size" if src.compressed else "file size"
-    try:
-        with _open(src, Counter() if notes is None else notes, max_total) as fh:
-            reader = _CappedReader(fh, max_total, what)
-            number = 0
-            while True:
-                line = reader.readline(max_line + 1)
-                if not line:
-                    return
-                number += 1
-                if len(line) > max_line and not line.endswith(b"\n"):
-                    while True:
-                        rest = reader.readline(_CHUNK)
-                        if not rest or rest.endswith(b"\n"):
-                            break
-                yield number, line
-    except safefs.UnsafeFile as exc:
-        raise SkipFile(exc.reason) from None
-    except _GZIP_ERRORS as exc:
-        raise SkipFile(f"corrupt gzip data: {exc}") from None
-    except OSError as exc:
-        raise SkipFile(f"cannot read file: {exc.strerror or exc}") from None
+    with _read_errors(), _open(src, Counter() if notes is None else notes, max_total) as fh:
+        reader = _CappedReader(fh, max_total, what)
+        number = 0
+        while True:
+            line = reader.readline(max_line + 1)
+            if not line:
+                return
+            number += 1
+            if len(line) > max_line and not line.endswith(b"\n"):
+                while True:
+                    rest = reader.readline(_CHUNK)
+                    if not rest or rest.endswith(b"\n"):
+                        break
+            yield number, line
 
 
 class _Stream(io.RawIOBase):
@@ -610,14 +611,8 @@ class _Stream(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        try:
+        with _read_errors():
             data = self._raw.read(len(buffer))
-        except safefs.UnsafeFile as exc:
-            raise SkipFile(exc.reason) from None
-        except _GZIP_ERRORS as exc:
-            raise SkipFile(f"corrupt gzip data: {exc}") from None
-        except OSError as exc:
-            raise SkipFile(f"cannot read file: {exc.strerror or exc}") from None
         self._count += len(data)
         if self._count > self._limit:
             raise SkipFile(f"{self._what} exceeds the limit of {self._limit:,} bytes")
