@@ -241,3 +241,27 @@ def test_the_index_is_rebuilt_from_the_runs(src: Path, tmp_path: Path) -> None:
     again = build(config, workers=1, cache=cache)
     assert (again.files_cached, again.files_processed) == (first.files_processed, 0)
     assert package_bytes(config.package_dir) == reference(src, tmp_path, "1")
+
+
+def test_a_folder_that_is_not_a_cache_is_refused_and_left_alone(src: Path,
+                                                                tmp_path: Path) -> None:
+    from corpuspack.errors import UsageError
+
+    mine = tmp_path / "mine"
+    (mine / "tmp").mkdir(parents=True)
+    (mine / "index.sqlite").write_bytes(b"my notes, not a database")
+    (mine / "tmp" / "draft.txt").write_text("keep me", encoding="utf-8")
+    os.utime(mine / "tmp" / "draft.txt", (0, 0))  # old: a cache's leftovers would go
+    config = _config(src, tmp_path / "a" / "pkg")
+    with pytest.raises(UsageError, match="not a corpuspack cache"):
+        build(config, workers=1, cache=mine)
+    assert (mine / "index.sqlite").read_bytes() == b"my notes, not a database"
+    assert (mine / "tmp" / "draft.txt").read_text(encoding="utf-8") == "keep me"
+    (tmp_path / "link").symlink_to(mine)
+    with pytest.raises(UsageError, match="symbolic link"):
+        build(config, workers=1, cache=tmp_path / "link")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    build(config, workers=1, cache=empty)  # an empty folder becomes a cache, tagged
+    assert (empty / "CACHEDIR.TAG").is_file()
+    assert build(config, workers=1, cache=empty).files_cached > 0

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import orjson
 
-from corpuspack.cache import DEFAULT_CACHE, Cache, cache_folder, open_cache
+from corpuspack.cache import DEFAULT_CACHE, Cache, cache_folder, foreign, open_cache
 from corpuspack.commit import DESCRIPTOR_IN_STAGING, Layout, commit, record_staging, recover
 from corpuspack.config import CorpusConfig
 from corpuspack.errors import CorpusError, UsageError
@@ -152,6 +152,9 @@ def _check_cache_folder(config: CorpusConfig, folder: Path) -> None:
                        ("the data folder", config.data_dir)):
         if is_within(folder, path):
             raise UsageError(f"the cache {folder} lies inside {name}: choose another folder")
+    why = foreign(folder)
+    if why is not None:
+        raise UsageError(f"the cache {folder} {why}: choose another folder")
 
 
 def _build(config: CorpusConfig, check: bool, strict: bool, progress: ProgressHook,

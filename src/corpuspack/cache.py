@@ -87,6 +87,32 @@ def cache_folder(descriptor: Path, cache: Path | str | None | _Default) -> Path 
     return descriptor.parent / DEFAULT_NAME
 
 
+def foreign(folder: Path) -> str | None:
+    """Why ``folder`` cannot be a cache (it would be someone else's files: a cache deletes
+    its damaged index, stale runs and leftovers), or None. A cache folder is one that does
+    not exist yet, an empty folder, or a folder holding corpuspack's ``CACHEDIR.TAG``."""
+    try:
+        st = os.lstat(folder)
+    except FileNotFoundError:
+        return None
+    import stat
+
+    if stat.S_ISLNK(st.st_mode):
+        return "is a symbolic link"
+    if not stat.S_ISDIR(st.st_mode):
+        return "is not a folder"
+    tag = folder / "CACHEDIR.TAG"
+    try:
+        if stat.S_ISREG(os.lstat(tag).st_mode) and tag.stat().st_size <= 4096 \
+                and tag.read_bytes() == _TAG:
+            return None
+    except OSError:
+        pass
+    if any(os.scandir(folder)):
+        return "holds files but no CACHEDIR.TAG of corpuspack: not a corpuspack cache"
+    return None
+
+
 def open_cache(folder: Path | None) -> Cache | None:
     """The cache in ``folder``, or None when there is none or it cannot be used (a build
     never fails for its cache: a read-only or broken one is rebuilt or left out). An index
