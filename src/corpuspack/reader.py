@@ -699,7 +699,9 @@ def _parquet_records(files: _Files, data_file: DataFile) -> Iterator[tuple[int, 
                         "from folders only, not from git revisions")
     with files.open(data_file.path) as fh:
         try:
-            parquet = pq.ParquetFile(fh)
+            # pre-buffering reads a Python file on Arrow's I/O threads, which can drop the last
+            # buffer after the interpreter began to exit: an abort at exit, 1 process in 100
+            parquet = pq.ParquetFile(fh, pre_buffer=False)
             problem = parquet_schema_problem(parquet.schema_arrow)
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise DataError("unreadable-parquet", f"{data_file.path} is not a readable Parquet "

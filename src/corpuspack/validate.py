@@ -386,7 +386,9 @@ def _check_unique_ids(files: _Folder, checked: CheckedDescriptor,
         for data_file in group:
             first = True
             with files.open(data_file.path) as fh:
-                parquet = pq.ParquetFile(fh)
+                # pre-buffering reads a Python file on Arrow's I/O threads, which can drop the last
+                # buffer after the interpreter began to exit: an abort at exit, 1 process in 100
+                parquet = pq.ParquetFile(fh, pre_buffer=False)
                 for batch in parquet.iter_batches(batch_size=10_000, columns=["id"],
                                                   use_threads=False):
                     for doc_id in batch.column(0).to_pylist():
