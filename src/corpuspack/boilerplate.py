@@ -143,7 +143,10 @@ def word_pieces(text: str, size: int = PIECE_CHARS) -> Iterator[str]:
 
 
 def word_count(text: str) -> int:
-    """``len(text.split())`` without holding the list (:func:`word_pieces`)."""
+    """``len(text.split())`` without holding the list of a text over :data:`PIECE_CHARS`
+    characters (:func:`word_pieces`)."""
+    if len(text) <= PIECE_CHARS:  # most lines and documents: no generator to run
+        return len(text.split())
     return sum(len(piece.split()) for piece in word_pieces(text))
 
 
