@@ -119,6 +119,12 @@ def looks_like_code(line: str) -> bool:
 
 _INDENTED = re.compile(r"^(?:\t| {4})")
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+|\bwww\.\S+", re.IGNORECASE)
+
+
+def _may_hold_url(text: str) -> bool:
+    """False only when :data:`_URL` finds nothing in ``text``: each URL holds "://" or
+    "www." (no character but "W" matches "w" ignoring case: tests/test_cases_quality.py)."""
+    return "://" in text or "www." in text.lower()
 # A line ending in one of these goes on in the next line (a wrapped sentence).
 _JOINING = tuple(",;-–—(")
 TERMINAL = tuple(".!?…\"”’»)»:;。！？")
@@ -404,11 +410,13 @@ def split_lines(text: str) -> Sequence[str]:
     return text.split("\n") if len(text) <= SMALL_TEXT else LineIndex(text)
 
 
-def _kind(line: str, words: int, rules: Rules) -> str:
-    """'link' (link-like or chrome), 'prose' (a sentence or a long line) or 'other'."""
+def _kind(line: str, words: int, rules: Rules,
+          phrase: Callable[[str], re.Match[str] | None] = BOILERPLATE.search) -> str:
+    """'link' (link-like or chrome), 'prose' (a sentence or a long line) or 'other';
+    ``phrase`` is :data:`BOILERPLATE`'s search or a function giving the same answers."""
     stripped = line.strip()
     ends = stripped.endswith(TERMINAL)
-    if words <= 30 and BOILERPLATE.search(stripped) and (
+    if words <= 30 and phrase(stripped) and (
             words <= rules.phrase_max_words or not ends):
         return "link"
     if words <= rules.link_max_words and not ends:
@@ -453,6 +461,7 @@ class _Lines:
         self._kinds: dict[str, str | None] = {}
         self._code: dict[str, bool] = {}
         self._chromes: dict[str, dict[str, Any] | None] = {}
+        self._phrases: dict[str, re.Match[str] | None] = {}  # by stripped text
         self._total: int | None = None
         self.notes: list[str] = []  # doubts: a rule's window reached
         self.protect_note: str | None = None  # a doubt of protect(): Markdown not parsed
@@ -474,7 +483,13 @@ class _Lines:
     def _kind(self, line: str) -> str | None:
         if not line.strip():
             return None
-        return _kind(line, _memo(self._words, line, word_count), self.rules)
+        return _kind(line, _memo(self._words, line, word_count), self.rules, self._phrase)
+
+    def _phrase(self, stripped: str) -> re.Match[str] | None:
+        """:data:`BOILERPLATE`'s search, remembered: :meth:`_chrome` asks again for the
+        lines :meth:`_kind` looked at (the same text when the line holds no URL)."""
+        found: re.Match[str] | None = _memo(self._phrases, stripped, BOILERPLATE.search)
+        return found
 
     def protect(self) -> bool:
         """Work out the protected lines (the second pass); say whether there are any."""
@@ -523,7 +538,7 @@ class _Lines:
             return {"line": stripped, "why": "navigation", "match": found.group(0).strip()}
         if _memo(self._kinds, line, self._kind) != "link":
             return None
-        found = BOILERPLATE.search(_URL.sub(" ", stripped))
+        found = self._phrase(_URL.sub(" ", stripped) if _may_hold_url(stripped) else stripped)
         if found:
             return {"line": stripped, "why": "chrome phrase", "match": found.group(0)}
         return None
