@@ -127,10 +127,9 @@ def _line_counts(text: str) -> tuple[int, int, int, int, int, int]:
 
 def _word_counts(words: list[str]) -> tuple[int, int, int]:
     """How many words, their characters, and how many have no letter."""
-    # in C: most words are all letters, only the rest meet the regex (3x faster than a
-    # generator over every word, measured on the benchmark's workload)
-    rest = list(filterfalse(str.isalpha, words))
-    non_alpha = len(rest) - sum(map(bool, map(_LETTER.search, rest)))
+    # most words are all letters: only the rest (a sixth of the benchmark's words) meet
+    # the generator and the regex
+    non_alpha = sum(1 for w in filterfalse(str.isalpha, words) if _LETTER.search(w) is None)
     return len(words), sum(map(len, words)), non_alpha
 
 

@@ -101,6 +101,20 @@ def open_read(path: str | Path, *, root: str | Path | None = None,
     changed since the walk (a folder swapped for a link, a file for a FIFO) is refused
     without resolving every component again (which cost a fifth of a small file's read).
     """
+    fd, _ = _open_checked(path, root, max_bytes, what, identity)
+    try:
+        # opened without blocking (a FIFO must not hang the open): reads block again
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _open_checked(path: str | Path, root: str | Path | None, max_bytes: int | None,
+                  what: str, identity: tuple[int, int] | None) -> tuple[int, os.stat_result]:
+    """The descriptor and status of a regular file opened as :func:`open_read` says."""
     real = str(path) if identity is not None else os.path.realpath(path)
     if identity is None and root is not None and not is_within(real, root):
         raise UnsafeFile(path, f"{what} is a symbolic link that leads outside {root}")
@@ -120,9 +134,7 @@ def open_read(path: str | Path, *, root: str | Path | None = None,
                              "or folder)")
         if max_bytes is not None and st.st_size > max_bytes:
             raise UnsafeFile(path, f"{what} size exceeds the limit of {max_bytes:,} bytes")
-        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-        fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
-        return os.fdopen(fd, "rb")
+        return fd, st
     except BaseException:
         os.close(fd)
         raise
@@ -133,22 +145,28 @@ def read_bytes(path: str | Path, *, root: str | Path | None = None,
                identity: tuple[int, int] | None = None) -> bytes:
     """The whole content of a regular file of at most ``max_bytes`` (see :func:`open_read`).
 
-    A file that grows past the cap while it is read is refused too.
+    A file that grows past the cap while it is read is refused too. Read with ``os.read``
+    on the descriptor (a regular file never blocks, whatever O_NONBLOCK says): no file
+    object, a third less time for the small files of a corpus.
     """
-    with open_read(path, root=root, max_bytes=max_bytes, what=what, identity=identity) as fh:
-        size = os.fstat(fh.fileno()).st_size
+    fd, st = _open_checked(path, root, max_bytes, what, identity)
+    try:
         chunks, total = [], 0
-        want = min(size, max_bytes) + 1  # one read of the size seen; +1 to see growth
+        want = min(st.st_size, max_bytes) + 1  # one read of the size seen; +1 to see growth
         while True:
-            chunk = fh.read(want)
+            chunk = os.read(fd, want)
             if not chunk:
                 break
             chunks.append(chunk)
             total += len(chunk)
             if total > max_bytes:
                 raise UnsafeFile(path, f"{what} size exceeds the limit of {max_bytes:,} bytes")
+            if total == st.st_size and len(chunk) < want:
+                break  # a short read of the size seen: the end (no second read to see it)
             want = min(_CHUNK, max_bytes + 1 - total)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _check_target(path: Path) -> os.stat_result | None:
