@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpuspack import passes, runs, tasks
+from corpuspack import passes, pii, runs, tasks
 from corpuspack.boilerplate import Rules, clean
 from corpuspack.build import build
 from corpuspack.config import ConfigError, load_config, zero_config
@@ -690,3 +692,48 @@ def test_a_build_that_keeps_nothing_says_why(tmp_path: Path) -> None:
     config = zero_config(src, tmp_path / "pkg", load_config(tmp_path / "corpus.toml"))
     with pytest.raises(CorpusError, match=r"1 filtered, 0 duplicates \(quality: n_words: 1\)"):
         build(config, workers=1)
+
+
+def _top_fraction(words: list[str], n: int) -> float:
+    """Brute force: characters of the words inside the most frequent n-gram's occurrences
+    (of several as frequent, the first seen: Counter order), when it occurs twice or more."""
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    if not grams:
+        return 0.0
+    top, times = Counter(grams).most_common(1)[0]
+    if times < 2:
+        return 0.0
+    covered = {j for i, g in enumerate(grams) if g == top for j in range(i, i + n)}
+    return sum(len(words[j]) for j in covered) / max(1, sum(map(len, words)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "bb", "ccc", "a1", "ü"]), max_size=60))
+def test_top_ngram_fractions_match_brute_force(words: list[str]) -> None:
+    values = ngram_signals(words)
+    for n in (2, 3, 4):
+        assert values[f"top_{n}gram_char_fraction"] == pytest.approx(_top_fraction(words, n)), n
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(
+    st.lists(st.sampled_from(["0", "1", "12", "255", "256", "1234"]), min_size=2,
+             max_size=5).map(".".join),
+    st.lists(st.sampled_from(["", "2001", "db8", "fe80", "1", "g"]), min_size=2,
+             max_size=9).map(":".join),
+    st.sampled_from([" ", ".", ":", "v", "version ", "a", "1", "\n", "_"])), max_size=8).map(
+        "".join))
+def test_ip_redaction_matches_a_scan_of_every_position(text: str) -> None:
+    """Scanning only texts that hold a candidate's dot or colon part skips no IP."""
+    expected, found = text, 0
+    for pattern in (pii.IPV4, pii.IPV6):
+        def swap(match: re.Match[str]) -> str:
+            nonlocal found
+            if pii._ip_in_context(match.string, match):
+                found += 1
+                return "<IP>"
+            return match.group()
+
+        expected = pattern.sub(swap, expected)
+    redacted, counts = redact(text, Redaction(ip=True))
+    assert redacted == expected and counts["ip"] == found
