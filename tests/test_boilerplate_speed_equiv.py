@@ -9,10 +9,23 @@ from __future__ import annotations
 
 import re
 import sys
+from functools import lru_cache
+from itertools import product
+from re import _constants as sre
+from re import _parser as sre_parse
+from typing import Any
 
 import pytest
 
-from corpuspack.boilerplate import _URL, _may_hold_url
+from corpuspack.boilerplate import (
+    _FOLD,
+    _URL,
+    BOILERPLATE,
+    PHRASE_NEEDLES,
+    _fold,
+    _may_hold_url,
+    chrome_phrase,
+)
 
 # Lines where a URL, a chrome phrase or a case trick sits
 LINES = [
@@ -42,3 +55,87 @@ def test_may_hold_url_is_false_only_without_a_url(line: str) -> None:
         assert _may_hold_url(line)
     if not _may_hold_url(line):
         assert _URL.sub(" ", line) == line
+
+
+# ---------------------------------------------------------------- chrome phrases
+
+def _expand(items: Any) -> set[str]:
+    """Every string a parsed pattern (re's own parser) matches, a repeat taken at its least
+    count and once more, a digit as "7": the pattern's phrases, with anchors left out."""
+    found = {""}
+    for op, av in items:
+        if op is sre.LITERAL:
+            options = {chr(av)}
+        elif op is sre.IN:
+            options = set()
+            for kind, value in av:
+                if kind is sre.LITERAL:
+                    options.add(chr(value))
+                elif kind is sre.CATEGORY and value is sre.CATEGORY_DIGIT:
+                    options.add("7")
+                else:
+                    raise AssertionError(f"unexpected set member {kind} {value}")
+        elif op is sre.BRANCH:
+            options = set().union(*(_expand(branch) for branch in av[1]))
+        elif op is sre.SUBPATTERN:
+            options = _expand(av[-1])
+        elif op is sre.MAX_REPEAT:
+            low, high, sub = av
+            once = _expand(sub)
+            options = set()
+            for count in {low, min(low + 1, high)}:
+                options |= {"".join(parts) for parts in product(once, repeat=count)}
+        elif op is sre.AT:
+            options = {""}
+        else:
+            raise AssertionError(f"unexpected pattern item {op}")
+        found = {a + b for a in found for b in options}
+    return found
+
+
+@lru_cache(maxsize=1)
+def _phrases() -> list[str]:
+    return sorted(_expand(sre_parse.parse(BOILERPLATE.pattern, BOILERPLATE.flags).data))
+
+
+def test_every_phrase_of_the_pattern_holds_a_needle() -> None:
+    phrases = _phrases()
+    assert len(phrases) > 200 and "read more" in phrases and "7 comments" in phrases
+    for phrase in phrases:
+        # "copyright (c)" and "copyright ©" end in no word boundary: found before a letter
+        assert BOILERPLATE.search(phrase) or BOILERPLATE.search(phrase + "a"), phrase
+        assert any(needle in _fold(phrase) for needle in PHRASE_NEEDLES), phrase
+
+
+def test_folding_keeps_what_ignoring_case_matches() -> None:
+    # a needle character matched by the case-insensitive search is that character once
+    # folded, and folding maps each character to one: a needle in a match is one in the fold
+    chars = sorted(set("".join(PHRASE_NEEDLES)))
+    partners = re.compile("[" + re.escape("".join(chars)) + "]", re.IGNORECASE)
+    singles = {char: re.compile(re.escape(char), re.IGNORECASE) for char in chars}
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        assert len(_fold(char)) == 1, hex(code)
+        if partners.fullmatch(char):
+            for needle_char, single in singles.items():
+                if single.fullmatch(char):
+                    assert _fold(char) == needle_char, (hex(code), needle_char)
+    assert set(_FOLD) == {0x130, 0x131, 0x17F}
+
+
+def _variants(phrase: str) -> list[str]:
+    tricks = [phrase, phrase.upper(), phrase.title(), phrase.swapcase(),
+              phrase.replace("i", "\u0130"), phrase.replace("i", "\u0131"),
+              phrase.replace("s", "\u017f"), phrase.replace("k", "\u212a"),
+              phrase.upper().replace("I", "\u0130").replace("S", "\u017f")]
+    return [*tricks, *(f"Caf\u00e9 \u00bb {trick} \u00ab" for trick in tricks),
+            *(f"{trick[:1]}\u00a0{trick[1:]}" for trick in tricks)]
+
+
+def test_chrome_phrase_answers_as_the_pattern() -> None:
+    lines = [*LINES, "Design the sign-in page", "a blog of logic", "stage tags",
+             "Tags: a, b", "tag:x", "DONATE", "Leer más", "LEER MÁS", "suscríbete",
+             "SUSCRÍBETE", "Mentions légales", "12 Comments", "copyright (c) 1999"]
+    for text in [*lines, *(v for phrase in _phrases() for v in _variants(phrase))]:
+        found, expected = chrome_phrase(text), BOILERPLATE.search(text)
+        assert (found and found.span()) == (expected and expected.span()), text
