@@ -48,6 +48,7 @@ from corpuspack.runs import (
     LinesWriter,
     Runs,
     file_key_of,
+    prepare,
     read_counts,
     register,
     wanted_writer,
@@ -225,6 +226,7 @@ def map_files(b: Build) -> None:
     if b.cache is not None:
         out, tmp = b.cache.runs_dir, b.cache.tmp_dir
     out.mkdir(exist_ok=True)
+    prepare()
     planned = _timed_items(b, "walk", plan(b))
     for result in b.executor.map(run_map, map_tasks(planned, b.settings, b.doc_settings,
                                                     out, tmp)):
