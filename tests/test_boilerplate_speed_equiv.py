@@ -7,6 +7,7 @@ and over hostile lines.
 
 from __future__ import annotations
 
+import random
 import re
 import sys
 from functools import lru_cache
@@ -25,6 +26,7 @@ from corpuspack.boilerplate import (
     _fold,
     _may_hold_url,
     chrome_phrase,
+    looks_like_code,
 )
 
 # Lines where a URL, a chrome phrase or a case trick sits
@@ -139,3 +141,31 @@ def test_chrome_phrase_answers_as_the_pattern() -> None:
     for text in [*lines, *(v for phrase in _phrases() for v in _variants(phrase))]:
         found, expected = chrome_phrase(text), BOILERPLATE.search(text)
         assert (found and found.span()) == (expected and expected.span()), text
+
+
+# ---------------------------------------------------------------- signs of code
+
+# The signs of code as first written: one alternation and four patterns that may start at
+# any character (looks_like_code searches equivalent patterns that start with a string)
+_CODE_ANY = re.compile(r"[{}=]|;$|;\S|->|::")
+_CODE_SIGNS = (re.compile(r"[\w\])]\("), re.compile(r"[^\W_]_\w"), re.compile(r"</?[a-zA-Z]"),
+               re.compile(r"(?:^|\s)--?[a-zA-Z]"))
+_CODE_START = re.compile(r"\s*(?:\$ |>>>|#!|#include|//|/\*)")
+
+
+def _looks_like_code_as_written(line: str) -> bool:
+    return bool(_CODE_ANY.search(line) or _CODE_START.match(line)
+                or any(pattern.search(line) for pattern in _CODE_SIGNS))
+
+
+def test_looks_like_code_answers_as_the_patterns_first_written() -> None:
+    # short strings over the characters the patterns look at: every neighbourhood of a sign
+    alphabet = "a Z_9é-(<>/]):;=${}#!\t\u00a0\u2028\n."
+    rng = random.Random(8)
+    lines = [*LINES, "f(x)", "a_b", "-l", "--flag", " -x", "a-b", "a--b", "\u00a0-x", "_x", "x_",
+             "é_é", "]( ", ")(", "<b>", "< b", "x;", "x;\n", "x; y", ";", "->", "a::b", "$ ls",
+             "  >>> x", "#!/bin/sh", "// c", "/* c", "#include"]
+    lines += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+              for _ in range(50_000)]
+    for line in lines:
+        assert looks_like_code(line) == _looks_like_code_as_written(line), repr(line)
