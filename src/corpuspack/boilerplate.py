@@ -815,9 +815,13 @@ def markdown_affordable(chars: int, lines: int) -> bool:
     return lines <= MARKDOWN_MAX_LINES or chars >= MARKDOWN_MIN_LINE_CHARS * lines
 
 
+_BLANK_RUN = re.compile(r"\n{3,}")
+
+
 def _join(lines: Iterable[str]) -> str:
     text = "\n".join(lines)
-    text = re.sub(r"\n{3,}", "\n\n", text)
+    if "\n\n\n" in text:
+        text = _BLANK_RUN.sub("\n\n", text)
     return text.strip("\n")
 
 
