@@ -507,15 +507,19 @@ class _Lines:
         self._code: dict[str, bool] = {}
         self._chromes: dict[str, dict[str, Any] | None] = {}
         self._phrases: dict[str, re.Match[str] | None] = {}  # by stripped text
-        self._total: int | None = None
+        self._counted, self._counted_lines = 0, 0  # words of the first lines (has_words)
         self.notes: list[str] = []  # doubts: a rule's window reached
         self.protect_note: str | None = None  # a doubt of protect(): Markdown not parsed
 
-    def total(self) -> int:
-        """Words of the whole text."""
-        if self._total is None:
-            self._total = word_count(self.text)
-        return self._total
+    def has_words(self, count: int) -> bool:
+        """Whether the whole text has at least ``count`` words: its lines' words are
+        counted from the start only as far as needed (a page's first paragraphs mostly
+        suffice), and the count so far is remembered."""
+        lines = self.lines
+        while self._counted < count and self._counted_lines < len(lines):
+            self._counted += word_count(lines[self._counted_lines])
+            self._counted_lines += 1
+        return self._counted >= count
 
     def words(self, i: int) -> int:
         found: int = _memo(self._words, self.lines[i], word_count)
@@ -705,7 +709,7 @@ def _apply(doc: _Lines) -> tuple[bytearray, list[Removal]]:
         nonlocal removed_words
         indexes = [i for i in indexes if keep[i] and lines[i].strip() and not doc.guarded(i)]
         gone = sum(doc.words(i) for i in indexes)
-        if not indexes or doc.total() - removed_words - gone < rules.min_words_left:
+        if not indexes or not doc.has_words(removed_words + gone + rules.min_words_left):
             return
         for i in indexes:
             keep[i] = 0
