@@ -737,3 +737,30 @@ def test_ip_redaction_matches_a_scan_of_every_position(text: str) -> None:
         expected = pattern.sub(swap, expected)
     redacted, counts = redact(text, Redaction(ip=True))
     assert redacted == expected and counts["ip"] == found
+
+
+def test_words_kept_for_signatures_change_nothing_and_stay_bounded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The words split for the repetition signals are kept for the signature, within the
+    bound, oldest first out; a signature is the same with or without them."""
+    from corpuspack import neardup
+    from corpuspack.repetition import signals as repetition_signals
+
+    monkeypatch.setattr(neardup, "_KEPT", neardup._KeptWords(neardup.KEPT_CHARS))  # empty
+    settings = NearDedup()
+    texts = [f"{section('sect.regular-upgrades')} {i}" for i in range(3)]
+    texts.append("Ünïcode 東京 words, and MORE words " * 20)
+    alone = [signature(text, settings) for text in texts]  # nothing kept
+    assert not neardup._KEPT.words
+    for text in texts:
+        repetition_signals(text)
+    assert set(neardup._KEPT.words) == set(texts)
+    assert [signature(text, settings) for text in texts] == alone
+    assert not neardup._KEPT.words and neardup._KEPT.chars == 0
+    kept = neardup._KeptWords(limit=2 * len(texts[0]) + 10)
+    for text in texts[:3]:
+        kept.keep(text, neardup.words(text))
+    assert list(kept.words) == texts[1:3] and kept.chars <= kept.limit
+    kept.keep("x" * (kept.limit + 1), ["x"])  # longer than the bound: not kept
+    assert list(kept.words) == texts[1:3]
+    assert kept.take(texts[1]) == neardup.words(texts[1]) and kept.take(texts[1]) is None

@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import orjson
@@ -48,6 +50,50 @@ _WORDLIKE = re.compile(r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaf
 # text took 1.1 s either way (all words and shingles in lists: 1.1 s and 460 MB more)
 WORD_CHUNK_CHARS = 1 << 17
 SHINGLE_BATCH = 1 << 13
+# characters of the texts whose words are kept for their signature (:class:`_KeptWords`)
+KEPT_CHARS = 1 << 20
+
+
+class _KeptWords:
+    """The words of texts split already (for their repetition signals), until their
+    signature takes them: a worker takes the signatures of a batch of documents
+    (``tasks.LANGUAGE_BATCH``, 256) after their signals, and splitting each text once took
+    the signals and signatures of the 5,000 benchmark pages, in batches of 256, from 2.0 to
+    1.56 s of CPU.
+
+    Bounded: texts of up to ``limit`` characters in all (their words held 11 bytes a
+    character: 11.5 MB for ``KEPT_CHARS``, 333 benchmark pages), the oldest forgotten
+    first. The words are the same however they are found, so what is kept changes no
+    output, only how fast it comes.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.chars = limit, 0
+        self.words: dict[str, list[str]] = {}
+        self.lock = threading.Lock()
+
+    def keep(self, text: str, found: list[str]) -> None:
+        if len(text) > self.limit:
+            return
+        with self.lock:
+            if self.words.pop(text, None) is not None:
+                self.chars -= len(text)
+            self.words[text] = found
+            self.chars += len(text)
+            while self.chars > self.limit:
+                oldest = next(iter(self.words))
+                del self.words[oldest]
+                self.chars -= len(oldest)
+
+    def take(self, text: str) -> list[str] | None:
+        with self.lock:
+            found = self.words.pop(text, None)
+            if found is not None:
+                self.chars -= len(text)
+            return found
+
+
+_KEPT = _KeptWords(KEPT_CHARS)
 
 
 @dataclass(frozen=True)
@@ -74,9 +120,18 @@ def words(text: str) -> list[str]:
     return _TOKEN.findall(text.casefold())
 
 
-def iter_words(text: str, chunk_chars: int = WORD_CHUNK_CHARS) -> Iterator[str]:
+def iter_words(text: str, chunk_chars: int = WORD_CHUNK_CHARS,
+               keep: bool = False) -> Iterator[str]:
     """The words of :func:`words`, in the same order, from slices of about ``chunk_chars``
-    characters: memory is bounded by the slice, whatever the text's size.
+    characters: memory is bounded by the slice, whatever the text's size. ``keep``: keep
+    the words of a text of one slice for its :func:`signature` (bounded: ``KEPT_CHARS``)."""
+    return chain.from_iterable(iter_word_lists(text, chunk_chars, keep))
+
+
+def iter_word_lists(text: str, chunk_chars: int = WORD_CHUNK_CHARS,
+                    keep: bool = False) -> Iterator[list[str]]:
+    """The words of :func:`words`, in the same order, in one list per slice of about
+    ``chunk_chars`` characters (``keep``: as :func:`iter_words`).
 
     A slice ends before a character at which no word can continue: one whose case folding
     starts with neither a letter, digit nor underscore (white space, punctuation, a CJK
@@ -85,6 +140,12 @@ def iter_words(text: str, chunk_chars: int = WORD_CHUNK_CHARS) -> Iterator[str]:
     than ``chunk_chars`` (one giant word) is read in one longer slice.
     """
     start, size = 0, len(text)
+    if size <= chunk_chars:
+        whole = words(text)
+        if keep:
+            _KEPT.keep(text, whole)
+        yield whole
+        return
     while start < size:
         end = start + chunk_chars
         if end >= size:
@@ -95,7 +156,7 @@ def iter_words(text: str, chunk_chars: int = WORD_CHUNK_CHARS) -> Iterator[str]:
             while found is not None and _WORDLIKE.match(found.group().casefold()):
                 found = _CUT.search(text, found.end())
             cut = found.start() if found is not None else size
-        yield from _TOKEN.findall(text[start:cut].casefold())
+        yield _TOKEN.findall(text[start:cut].casefold())
         start = cut
 
 
@@ -107,7 +168,7 @@ def shingles(text: str, n: int, tokens: list[str] | None = None) -> list[str]:
         return [" ".join(tokens)] if tokens else []
     # the i-th shingle joins the i-th items of n shifted copies (zip and join run in C: 0.21 s
     # for the 5,000 bench texts, where joining slices took 0.34 s)
-    return list(map(" ".join, zip(*(tokens[i:] for i in range(n)))))
+    return list(map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False)))
 
 
 def iter_shingle_batches(tokens: Iterable[str], n: int,
@@ -143,7 +204,9 @@ def signature(text: str, settings: NearDedup, chunk_chars: int = WORD_CHUNK_CHAR
 
     minhash = RMinHash(num_perm=settings.num_perm, seed=settings.seed)
     if len(text) <= chunk_chars:  # one slice: lists are faster and cost little
-        tokens = words(text)
+        tokens = _KEPT.take(text)
+        if tokens is None:
+            tokens = words(text)
         if len(tokens) < settings.min_words:
             return None
         minhash.update(shingles(text, settings.shingle_words, tokens))

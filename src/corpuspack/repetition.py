@@ -59,7 +59,7 @@ def signals(text: str) -> dict[str, float]:
         "duplicate_line_char_fraction": line_chars / n_chars,
         "duplicate_paragraph_char_fraction": para_chars / n_chars,
     }
-    out.update(ngram_signals(iter_words(text)))
+    out.update(ngram_signals(iter_words(text, keep=True)))  # the signature splits it alike
     return out
 
 
