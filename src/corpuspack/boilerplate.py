@@ -542,16 +542,16 @@ class _Lines:
 
     def protect(self) -> bool:
         """Work out the protected lines (the second pass); say whether there are any."""
+        markdown = needs_markdown(self.text, self.fmt)
         if self.fmt != "html" and is_manual_page(self.lines):
             self.all_protected = True  # every line (protected_lines would list them all)
             self.protected = frozenset()
-        elif needs_markdown(self.text, self.fmt) and not markdown_affordable(len(self.text),
-                                                                             len(self.lines)):
+        elif markdown and not markdown_affordable(len(self.text), len(self.lines)):
             self.all_protected = True  # code could be anywhere: nothing is removed
             self.protected = frozenset()
             self.protect_note = NOTE_MARKDOWN
-        else:
-            self.protected = protected_lines(self.text, self.lines, self.fmt, self.verbatim)
+        else:  # protected_lines without asking again whether it is a manual page
+            self.protected = _listed_lines(self.text, self.lines, self.verbatim, markdown)
         return self.all_protected or bool(self.protected)
 
     def guarded(self, i: int) -> bool:
@@ -792,14 +792,19 @@ def protected_lines(text: str, lines: Sequence[str], fmt: str,
     whose stripped text is in ``verbatim``; outside HTML, every line of a manual page and
     the Markdown code, raw HTML, tables and headings (:func:`markdown_lines`; for plain
     text and JSON lines only when a code fence, three backticks or tildes, occurs)."""
+    if fmt != "html" and is_manual_page(lines):
+        return frozenset(range(len(lines)))
+    return _listed_lines(text, lines, verbatim, needs_markdown(text, fmt))
+
+
+def _listed_lines(text: str, lines: Sequence[str], verbatim: frozenset[str],
+                  markdown: bool) -> frozenset[int]:
+    """The lines in ``verbatim`` and, if ``markdown``, the Markdown blocks kept."""
     found: set[int] = set()
     if verbatim:
         found.update(i for i, line in enumerate(lines) if line.strip() in verbatim)
-    if fmt != "html":
-        if is_manual_page(lines):
-            return frozenset(range(len(lines)))
-        if needs_markdown(text, fmt):
-            found |= markdown_lines(text)
+    if markdown:
+        found |= markdown_lines(text)
     return frozenset(found)
 
 
