@@ -42,6 +42,8 @@ from corpuspack.signals import REGISTRY, REPETITION
 
 TOP_NGRAMS = (2, 3, 4)
 DUPLICATE_NGRAMS = (5, 6, 7, 8, 9, 10)
+_TOP_NAMES = {n: f"top_{n}gram_char_fraction" for n in TOP_NGRAMS}
+_DUPLICATE_NAMES = {n: f"duplicate_{n}gram_char_fraction" for n in DUPLICATE_NGRAMS}
 # the signals this module computes: the registry's repetition group
 NAMES = tuple(s.name for s in REGISTRY if s.group == REPETITION)
 _LENGTH = (1 << 40) - 1  # a span of text packed in one int: offset << 40 | length
@@ -104,14 +106,13 @@ def _repeated_parts(text: str) -> tuple[int, int, int, int]:
 
 def ngram_signals(words: Iterable[str]) -> dict[str, float]:
     """The word n-gram signals of a sequence of words."""
-    out = dict.fromkeys((f"top_{n}gram_char_fraction" for n in TOP_NGRAMS), 0.0)
-    out.update(dict.fromkeys((f"duplicate_{n}gram_char_fraction" for n in DUPLICATE_NGRAMS),
-                             0.0))
+    out = dict.fromkeys(_TOP_NAMES.values(), 0.0)
+    out.update(dict.fromkeys(_DUPLICATE_NAMES.values(), 0.0))
     ids, lengths = _word_ids(words)
     size = len(ids)
     # chars[i]: characters of the first i words (a run of words' characters is a difference)
     chars = np.zeros(size + 1, dtype=np.int64)
-    np.cumsum(lengths, out=chars[1:])
+    lengths.cumsum(out=chars[1:])
     del lengths
     total = max(1, int(chars[-1]))
     vocabulary = int(ids.max()) + 1 if size else 1
@@ -125,9 +126,9 @@ def ngram_signals(words: Iterable[str]) -> dict[str, float]:
         if n in TOP_NGRAMS and top > 1:
             # of several as frequent, the one seen first (as a Counter would order them):
             # the group of the first n-gram that occurs ``top`` times
-            most = np.flatnonzero(counts[ranks] == top)
+            most = (counts[ranks] == top).nonzero()[0]
             starts = most[ranks[most] == ranks[most[0]]]
-            out[f"top_{n}gram_char_fraction"] = _covered(chars, starts, n) / total
+            out[_TOP_NAMES[n]] = _covered(chars, starts, n) / total
     # Duplicated n-grams, level by level: an (n+1)-gram can repeat only where the n-grams
     # starting at i and i+1 both repeat, so each level groups only those candidates, and
     # grouping a candidate's every occurrence is still exact (they are all candidates).
@@ -135,7 +136,7 @@ def ngram_signals(words: Iterable[str]) -> dict[str, float]:
     if size < n:
         return out
     ranks, counts = _group(_keys(ranks[: size - n + 1], ids[n - 1 :], vocabulary))
-    starts = np.flatnonzero(counts[ranks] > 1)
+    starts = (counts[ranks] > 1).nonzero()[0]
     ranks = ranks[starts]
     for n in DUPLICATE_NGRAMS:
         if n > DUPLICATE_NGRAMS[0]:
@@ -148,7 +149,7 @@ def ngram_signals(words: Iterable[str]) -> dict[str, float]:
             starts, ranks = starts[repeated], ranks[repeated]
         if not len(starts):
             break
-        out[f"duplicate_{n}gram_char_fraction"] = _covered(chars, starts, n) / total
+        out[_DUPLICATE_NAMES[n]] = _covered(chars, starts, n) / total
     return out
 
 
@@ -175,15 +176,15 @@ def _group(keys: Ints) -> tuple[Ints, Ints]:
     times on 100,000). Keys are at most (words) x (distinct words): within int64 for texts
     of up to about three billion words.
     """
-    order = np.argsort(keys)
+    order = keys.argsort()
     ordered = keys[order]
     new = np.empty(len(keys), dtype=bool)
     new[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
     del ordered
-    heads = np.flatnonzero(new)  # where each group starts, in sorted order
+    heads = new.nonzero()[0]  # where each group starts, in sorted order
     groups = np.empty(len(keys), dtype=_SMALL)
-    groups[order] = np.cumsum(new, dtype=_SMALL) - 1
+    groups[order] = new.cumsum(dtype=_SMALL) - 1
     counts = np.empty(len(heads), dtype=_SMALL)
     np.subtract(heads[1:], heads[:-1], out=counts[:-1])
     counts[-1:] = len(keys) - heads[-1:]
