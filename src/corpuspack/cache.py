@@ -256,6 +256,7 @@ class Cache:
         """)
         self.verified: dict[str, bool] = {}  # run (docs name) -> its bytes match its names
         self.used: set[str] = set()
+        self._touched: list[str] = []
         self.started = time.time()
         self._index_orphans()
 
@@ -333,8 +334,17 @@ class Cache:
                         self._drop(docs, files)
                 if ok:
                     found[key] = (docs, files)
-        self._touch(touched)
+        self.used.update(touched)
+        self._touched.extend(touched)
         return found
+
+    @_guarded(None)
+    def touch_used(self) -> None:
+        """Mark the runs found by :meth:`lookup` since the last call used now (one
+        transaction for a build's lookups: one per lookup chunk cost a tenth of planning an
+        unchanged rebuild, each commit waiting for the disk)."""
+        touched, self._touched = self._touched, []
+        self._touch(touched)
 
     def _touch(self, runs: list[str]) -> None:
         """Mark runs used now, in one transaction (one commit per run cost 2.3 s of a
@@ -379,16 +389,23 @@ class Cache:
 
     @_guarded(None)
     def record_digests(self, root: str, rows: Iterable[tuple[str, Stat, bytes]],
-                       hashed_at: float) -> None:
-        """Replace the stat index of ``root`` with these files (racy ones left out)."""
+                       hashed_at: float, unchanged: Iterable[str] = ()) -> None:
+        """Make the stat index of ``root`` these files (racy ones left out): ``rows`` to
+        write, ``unchanged`` the paths whose recorded row stands. Only what differs is
+        written (rewriting 20,000 rows cost a twentieth of an unchanged rebuild)."""
         racy_ns = int((hashed_at - RACY_SECONDS) * 1e9)
+        keep = set(unchanged)
+        fresh = [(root, p, s.size, s.mtime_ns, s.ctime_ns, s.ino, s.dev, d)
+                 for p, s, d in rows if s.mtime_ns < racy_ns and s.ctime_ns < racy_ns]
+        keep.update(row[1] for row in fresh)
+        recorded = [p for (p,) in self.db.execute("SELECT path FROM stat WHERE root = ?",
+                                                  (root,))]
+        gone = [(root, p) for p in recorded if p not in keep]
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
-            self.db.execute("DELETE FROM stat WHERE root = ?", (root,))
+            self.db.executemany("DELETE FROM stat WHERE root = ? AND path = ?", gone)
             self.db.executemany(
-                "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                ((root, p, s.size, s.mtime_ns, s.ctime_ns, s.ino, s.dev, d)
-                 for p, s, d in rows if s.mtime_ns < racy_ns and s.ctime_ns < racy_ns))
+                "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?, ?, ?)", fresh)
 
     # ------------------------------------------------------------------ eviction
 
@@ -424,7 +441,8 @@ class Keys:
     def __init__(self, cache: Cache, root: Path, settings: bytes) -> None:
         self.cache, self.settings = cache, settings
         self.root = os.path.realpath(root)
-        self.rows: list[tuple[str, Stat, bytes]] = []  # for the stat index
+        self.rows: list[tuple[str, Stat, bytes]] = []  # for the stat index: new or changed
+        self.unchanged: list[str] = []  # paths whose row in the stat index stands
         self.hashed_at = time.time()
 
     def plan(self, files: list[SourceFile]) -> Iterator[Planned]:
@@ -454,15 +472,16 @@ class Keys:
             return None, None
         recorded = known.get(path)
         if recorded is not None and recorded[0] == stat:
-            digest = recorded[1]
-        else:
-            try:
-                digest = file_digest(path)
-            except OSError:
-                return stat, None
+            self.unchanged.append(path)
+            return stat, recorded[1]
+        try:
+            digest = file_digest(path)
+        except OSError:
+            return stat, None
         self.rows.append((path, stat, digest))
         return stat, digest
 
     def save(self) -> None:
         """Record the stat index of this build's files."""
-        self.cache.record_digests(self.root, self.rows, self.hashed_at)
+        self.cache.record_digests(self.root, self.rows, self.hashed_at, self.unchanged)
+        self.cache.touch_used()

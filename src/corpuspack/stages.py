@@ -197,6 +197,7 @@ def plan(b: Build) -> Iterator[Planned]:
     keys = Keys(cache, b.config.source_dir, cache_settings(b))
     wanted = wanted_writer(b.workdir / "cached.parquet")
     used: dict[str, str] = {}
+    paths: dict[tuple[str, str], tuple[str, ...]] = {}  # a run's names -> its paths
     while chunk := list(itertools.islice(files, PLAN_CHUNK)):
         planned = list(keys.plan(chunk))
         hits = cache.lookup([p.key for p in planned])
@@ -206,7 +207,8 @@ def plan(b: Build) -> Iterator[Planned]:
             if hit is None:
                 yield p
                 continue
-            docs, files_name = (str(cache.path(n)) for n in hit)
+            docs, files_name = paths.get(hit) or paths.setdefault(
+                hit, tuple(str(cache.path(n)) for n in hit))
             used[docs] = files_name
             wanted.add(docs, files_name, p.key)
             cached += 1
