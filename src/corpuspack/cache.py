@@ -452,7 +452,7 @@ class Keys:
         paths = [f.path for f in files] + [f.sidecar for f in files if f.sidecar]
         known = self.cache.digests(self.root, paths)
         for src in files:
-            stat, digest = self._digest(src.path, known)
+            stat, digest = self._digest(src.path, known, src.stat)
             side_stat, side_digest = self._digest(src.sidecar, known) if src.sidecar \
                 else (None, b"")
             parts = [b"corpuspack file", self.settings, src.rel.encode(), src.format.encode(),
@@ -464,12 +464,16 @@ class Keys:
                                   digest_size=16).digest()
             yield Planned(src, key, (stat, side_stat))
 
-    def _digest(self, path: str, known: dict[str, tuple[Stat, bytes]]
+    def _digest(self, path: str, known: dict[str, tuple[Stat, bytes]],
+                walked: tuple[int, int, int, int, int] | None = None
                 ) -> tuple[Stat | None, bytes | None]:
-        try:
-            stat = Stat.of(path)
-        except OSError:
-            return None, None
+        if walked is not None:  # the walk's stat of the file, taken just before
+            stat = Stat(*walked)
+        else:
+            try:
+                stat = Stat.of(path)
+            except OSError:
+                return None, None
         recorded = known.get(path)
         if recorded is not None and recorded[0] == stat:
             self.unchanged.append(path)

@@ -88,6 +88,9 @@ class SourceFile:
     sidecar: str | None = None
     root: str = ""
     identity: tuple[int, int] | None = None
+    # (size, mtime_ns, ctime_ns, inode, device) as the walk found it: a cache's stat index
+    # compares it without a second stat of every file
+    stat: tuple[int, int, int, int, int] | None = None
 
 
 def source_format(name: str) -> tuple[str, bool] | None:
@@ -366,7 +369,8 @@ def _folder(directory: str, prefix: str, scope: _Scope,
             if sidecars else None
         yield SourceFile(path, rel, kind[0], kind[1], st.st_size, meta,
                          os.path.join(directory, found) if found else None, limits.root,
-                         (st.st_dev, st.st_ino))
+                         (st.st_dev, st.st_ino),
+                         (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev))
     yield from _unused_metadata(prefix, sidecars, claimed, shadowed, reported,
                                 scope, loaded, limits.notes)
 
