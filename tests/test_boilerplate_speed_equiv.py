@@ -23,7 +23,10 @@ from corpuspack.boilerplate import (
     _URL,
     BOILERPLATE,
     PHRASE_NEEDLES,
+    Rules,
     _fold,
+    _kind,
+    _Lines,
     _may_hold_url,
     chrome_phrase,
     looks_like_code,
@@ -169,3 +172,19 @@ def test_looks_like_code_answers_as_the_patterns_first_written() -> None:
               for _ in range(50_000)]
     for line in lines:
         assert looks_like_code(line) == _looks_like_code_as_written(line), repr(line)
+
+
+# ---------------------------------------------------------------- kinds of long lines
+
+@pytest.mark.parametrize("limits", [{}, {"link_max_words": 40, "phrase_max_words": 35}])
+def test_kinds_of_long_lines_as_with_every_word_counted(limits: dict[str, int]) -> None:
+    # a line over 256 characters has its words counted only up to the largest limit
+    rules = Rules(**limits)
+    lines = []
+    for words in range(1, 90):
+        for end in ("", ".", " read more", " newsletter."):
+            lines.append(" ".join(["wordy" * 12] * words) + end)
+            lines.append(" ".join(["w"] * words) + end)
+    doc = _Lines("\n".join(lines), rules, "text")
+    for i, line in enumerate(lines):
+        assert doc.kind(i) == _kind(line, len(line.split()), rules), (i, line[-20:])

@@ -523,6 +523,7 @@ class _Lines:
         self.lines = split_lines(text)
         self.rules, self.fmt, self.verbatim = rules, fmt, verbatim
         self.need = rules.chrome_lines(fmt)
+        self._kind_words = max(30, rules.phrase_max_words, rules.link_max_words)
         self.protected: frozenset[int] | None = None  # None until protect() is called
         self.all_protected = False  # a manual page: every line (once protect() is called)
         self._words = _SHARED_WORDS
@@ -555,7 +556,11 @@ class _Lines:
     def _kind(self, line: str) -> str | None:
         if not line.strip():
             return None
-        return _kind(line, _memo(self._words, line, word_count), self.rules, self._phrase)
+        if len(line) <= _MEMO_CHARS or len(line) > PIECE_CHARS:
+            words = _memo(self._words, line, word_count)
+        else:  # a paragraph: its words counted only up to the largest limit _kind compares
+            words = len(line.split(None, self._kind_words))
+        return _kind(line, words, self.rules, self._phrase)
 
     def _phrase(self, stripped: str) -> re.Match[str] | None:
         """:data:`BOILERPLATE`'s search, remembered: :meth:`_chrome` asks again for the
