@@ -661,6 +661,8 @@ def _trailing(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
         start = i
         below = kind
         i = previous
+    if start == n:  # no link-like line at the end
+        return n, []
     first = next((i for i in range(start, n)
                   if lines[i].strip() and doc.evidence(i) and not doc.continues(i)), n)
     evidence = [e for e in (doc.evidence(i) for i in range(first, n) if lines[i].strip()) if e]
@@ -746,10 +748,12 @@ def _apply(doc: _Lines) -> tuple[bytearray, list[Removal]]:
 
     if rules.trailing_block:
         start, evidence = _trailing(doc)
-        drop("trailing_block", list(range(start, len(lines))), evidence)
+        if start < len(lines):
+            drop("trailing_block", list(range(start, len(lines))), evidence)
     if rules.leading_block:
         end, evidence = _leading(doc)
-        drop("leading_block", list(range(end)), evidence)
+        if end:
+            drop("leading_block", list(range(end)), evidence)
     if rules.repeated_lines:
         first = FirstSeen(lambda j: lines[j].strip().casefold())
         repeats, evidence = [], []
@@ -761,7 +765,8 @@ def _apply(doc: _Lines) -> tuple[bytearray, list[Removal]]:
                 if found:
                     repeats.append(i)
                     evidence.append(found)
-        drop("repeated_lines", repeats, evidence)
+        if repeats:
+            drop("repeated_lines", repeats, evidence)
     return keep, removals
 
 
