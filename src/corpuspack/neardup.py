@@ -61,9 +61,9 @@ class _KeptWords:
     the signals and signatures of the 5,000 benchmark pages, in batches of 256, from 2.0 to
     1.56 s of CPU.
 
-    Bounded: texts of up to ``limit`` characters in all (their words held 11 bytes a
-    character: 11.5 MB for ``KEPT_CHARS``, 333 benchmark pages), the oldest forgotten
-    first. The words are the same however they are found, so what is kept changes no
+    Bounded: texts of up to ``limit`` characters in all, held with their words (the words
+    of 333 benchmark pages, ``KEPT_CHARS``, held 11.5 MB: 11 bytes a character), the oldest
+    forgotten first. The words are the same however they are found, so what is kept changes no
     output, only how fast it comes.
     """
 
