@@ -110,6 +110,17 @@ def test_mojibake_gate_never_hides_what_ftfy_would_fix(text: str) -> None:
         assert ftfy.fix_encoding(text) == text
 
 
+@pytest.mark.parametrize("text", [
+    # found by review: after a C0 80 or a CESU-8 pair, ftfy's decoder of UTF-8 variants counts
+    # its error from there, and a 6-byte lost-byte sequence reaches past a short window
+    "\xc0\u20ac\xc2 ", " \xc0\u20ac \xc3\ufffd", "\xed\xa0\u20ac\xed\xb0?",
+    "\xed\xa0\xbd\xed\xb8\u20ac\xc2 ", "\xc0\u20ac caf\xc3\ufffd ok",
+])
+def test_mojibake_gate_lets_through_what_ftfy_repairs(text: str) -> None:
+    assert ftfy.fix_encoding(text) != text
+    assert maybe_mojibake(text)
+
+
 @pytest.mark.parametrize("encoding", CHARMAP_ENCODINGS)
 @pytest.mark.parametrize("lang", ["fr-fr", "de-de", "pl-pl", "ru-ru", "el-gr", "tr-tr"])
 def test_mojibake_gate_sees_every_code_page(lang: str, encoding: str) -> None:
