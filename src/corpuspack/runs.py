@@ -47,10 +47,7 @@ if TYPE_CHECKING:
 
 ROW_GROUP_BYTES = 16 << 20
 ROW_GROUP_ROWS = 8192
-FORMAT_VERSION = 2  # of the files below: part of every cache key
-# Runs are written once and read once or twice: LZ4 costs 0.16 s of CPU for the benchmark's
-# 88 MB of lines where zstd (level 1) cost 0.54 s, for files 1.45 times larger
-COMPRESSION = "lz4"
+FORMAT_VERSION = 1  # of the files below: part of every cache key
 
 
 def _schemas() -> tuple[pa.Schema, pa.Schema, pa.Schema]:
@@ -137,7 +134,7 @@ def prepare() -> None:
 def _write(path: Path, table: pa.Table) -> None:
     import pyarrow.parquet as pq
 
-    pq.write_table(table, path, compression=COMPRESSION,
+    pq.write_table(table, path, compression="zstd", compression_level=1,
                    row_group_size=ROW_GROUP_ROWS)
 
 
@@ -212,8 +209,8 @@ class RunWriter:
 
         schema = SCHEMAS.get()[0]
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self._tmp, schema, compression=COMPRESSION,
-                                            write_statistics=["id"])
+            self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd",
+                                            compression_level=1, write_statistics=["id"])
         if self._docs["id"]:
             table = pa.table(self._docs, schema=schema)
             for column in self._docs.values():
@@ -320,7 +317,8 @@ class RowsWriter:
         import pyarrow.parquet as pq
 
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, self.schema, compression=COMPRESSION)
+            self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd",
+                                            compression_level=1)
         columns: list[Sequence[Any]] = list(zip(*self._batch, strict=True)) if self._batch \
             else [[] for _ in self.schema.names]
         self._writer.write_table(pa.table(
