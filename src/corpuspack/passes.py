@@ -37,6 +37,11 @@ if TYPE_CHECKING:
 MiB = 1 << 20
 # DuckDB's memory limit: the queries spill to the work folder beyond it
 MEMORY_LIMIT = os.environ.get("CORPUSPACK_MEMORY_LIMIT", "128MB")
+# ... plus this much per document row of the runs, unless CORPUSPACK_MEMORY_LIMIT is set:
+# the passes' joins and windows hold keys of every document (ids, hashes, sources), which
+# do not all spill: 200,000 of scripts/bench.py's documents with every rule needed between
+# 96 and 128 MB (failing at 96 MB) after the join tables were made lean
+PER_DOCUMENT_BYTES = 512
 # the JSON lines sorted by one query of ordered_documents (its sort must fit the limit:
 # DuckDB sorted 700 MB of lines only with a limit of 1 GB; 16 MB was as fast as 48 MB)
 SORT_BYTES = 16 * MiB
@@ -448,6 +453,18 @@ def duplicates(con: duckdb.DuckDBPyConnection, out: Path) -> Path:
     return out
 
 
+def fit_documents(con: duckdb.DuckDBPyConnection, rows: int) -> None:
+    """Raise DuckDB's default memory limit by :data:`PER_DOCUMENT_BYTES` for each of the
+    ``rows`` document rows of the runs (not a limit set with ``CORPUSPACK_MEMORY_LIMIT``):
+    the passes' memory grows with the documents, about half a KiB each."""
+    if "CORPUSPACK_MEMORY_LIMIT" in os.environ:
+        return
+    need = _bytes(MEMORY_LIMIT) + PER_DOCUMENT_BYTES * rows
+    current = one(con, "SELECT current_setting('memory_limit')")[0]
+    if need > _bytes(str(current)):
+        con.execute(f"SET memory_limit = '{need // MiB + 1}MiB'")
+
+
 def _fit_largest(con: duckdb.DuckDBPyConnection, largest: int) -> None:
     """Raise DuckDB's memory limit to hold a sort of a few copies of the largest line.
 
@@ -492,8 +509,10 @@ def ordered_documents(con: duckdb.DuckDBPyConnection, total_bytes: int, folder: 
         FROM written w JOIN candidates d ON d.file = w.file AND d.seq = w.seq
         WHERE NOT w.near_dropped""")
     _fit_largest(con, int(one(con, "SELECT coalesce(max(nbytes), 0) FROM final")[0]))
+    # the id comes from the lines' side: the join's hash table holds (file, seq, cluster)
+    # only, a third of what it took with the ids (200,000 documents outgrew 128 MB)
     query = """
-        SELECT f.id, f.seq, f.cluster, d.line{extra}
+        SELECT d.id, f.seq, f.cluster, d.line{extra}
         FROM docs d JOIN final f ON d.file = f.file AND d.seq = f.seq"""
     starts = [0]
     if total_bytes > SORT_BYTES:
@@ -506,7 +525,7 @@ def ordered_documents(con: duckdb.DuckDBPyConnection, total_bytes: int, folder: 
                 size = 0
             size += int(n)
     if len(starts) == 1:  # one range (a few documents, or one huge one): one query
-        reader = con.sql(query.format(extra="") + " ORDER BY f.id, f.seq"
+        reader = con.sql(query.format(extra="") + " ORDER BY d.id, f.seq"
                          ).to_arrow_reader(BATCH_ROWS)
         for batch in reader:
             yield _marked(batch)
@@ -530,7 +549,7 @@ def _ranges_sorted(con: duckdb.DuckDBPyConnection, query: str, starts: list[int]
     writers: list[Any] = [None] * len(paths)
     try:
         reader = con.sql(query.format(
-            extra=", ('0x' || substr(f.id, 1, 4))::INTEGER AS prefix")).to_arrow_reader(
+            extra=", ('0x' || substr(d.id, 1, 4))::INTEGER AS prefix")).to_arrow_reader(
             BATCH_ROWS)
         for batch in reader:
             which = np.searchsorted(bounds, batch.column(4).to_numpy(), side="right")

@@ -447,13 +447,20 @@ def register(con: duckdb.DuckDBPyConnection, runs: Runs) -> None:
     def cached(paths: Sequence[str], kind: str) -> str:
         if not paths or runs.cached is None:
             return ""
-        return (f" UNION ALL SELECT * EXCLUDE (filename) FROM read_parquet({_list(paths)}, "
-                f"filename = true) r SEMI JOIN wanted w ON w.{kind} = r.filename "
-                "AND w.file = r.file")
+        return (f" UNION ALL SELECT r.* EXCLUDE (filename) FROM read_parquet({_list(paths)}, "
+                f"filename = true) r JOIN wanted_runs n ON n.{kind} = r.filename "
+                "SEMI JOIN wanted w ON w.run = n.run AND w.file = r.file")
 
     if runs.cached is not None:
-        con.execute(f"CREATE OR REPLACE TABLE wanted AS SELECT * FROM "
-                    f"read_parquet({_list([runs.cached])})")
+        # a file's row names its run by number: with the two paths of its run on every
+        # row, the table of a rebuild of 200,000 cached files and the hash table of each
+        # query's join on it outgrew the passes' memory limit
+        con.execute(f"CREATE OR REPLACE TABLE wanted_runs AS SELECT row_number() OVER () "
+                    f"AS run, docs, files FROM (SELECT DISTINCT docs, files FROM "
+                    f"read_parquet({_list([runs.cached])}))")
+        con.execute(f"CREATE OR REPLACE TABLE wanted AS SELECT n.run, c.file FROM "
+                    f"read_parquet({_list([runs.cached])}) c JOIN wanted_runs n "
+                    f"ON n.docs = c.docs AND n.files = c.files")
     con.execute(f"CREATE OR REPLACE VIEW base AS SELECT * FROM "
                 f"{source(runs.docs, docs_schema, 'docs')}"
                 f"{cached(runs.cached_docs, 'docs')}")

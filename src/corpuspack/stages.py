@@ -153,6 +153,7 @@ class Build:
         """A query engine over the build's runs (closed before the executor runs again:
         forking a process that runs DuckDB's threads is not safe)."""
         con = passes.connect(self.workdir, self.executor.workers)
+        passes.fit_documents(con, passes.run_rows(self.runs))
         register(con, self.runs)
         con.execute(passes.CANDIDATES_VIEW)
         return con
