@@ -381,3 +381,26 @@ def test_split_tasks_each_read_a_share_of_the_runs(tmp_path: Path) -> None:
     assert sorted(p for t in refined for p in t.runs.refined) == sorted(runs.refined)
     assert all(not t.runs.docs and not t.runs.cached_docs for t in refined)
     assert [t.index for t in tasks] == list(range(len(tasks)))
+
+
+def test_the_passes_memory_limit_grows_with_the_documents_unless_set(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 200,000 documents with every rule ran out of the fixed 128 MB (docs/benchmarks.md)
+    monkeypatch.delenv("CORPUSPACK_MEMORY_LIMIT", raising=False)
+
+    def limit(con: duckdb.DuckDBPyConnection) -> int:
+        return passes._bytes(str(passes.one(con, "SELECT current_setting('memory_limit')")[0]))
+
+    con = passes.connect(tmp_path, 1)
+    default = passes._bytes(passes.MEMORY_LIMIT)
+    for documents in (1_000, 1_000_000):
+        passes.fit_documents(con, documents)
+        need = default + documents * passes.PER_DOCUMENT_BYTES
+        assert need <= limit(con) <= need + 2 * passes.MiB
+    con.close()
+    monkeypatch.setenv("CORPUSPACK_MEMORY_LIMIT", "64MB")
+    con = passes.connect(tmp_path, 1)
+    before = limit(con)
+    passes.fit_documents(con, 1_000_000)
+    assert limit(con) == before  # a limit the user set is kept
+    con.close()
