@@ -104,3 +104,63 @@ def test_a_killed_worker_is_one_error() -> None:
 def test_results_are_complete_whatever_the_order() -> None:
     assert sorted(LocalExecutor(2).map(_fail_on_three, [1, 2, 4, 5, 6])) == [1, 2, 4, 5, 6]
     assert list(SerialExecutor().map(str, [1, 2])) == ["1", "2"]
+
+
+def _freeze_count(_: int) -> int:
+    import gc
+
+    return gc.get_freeze_count()
+
+
+class Recording:
+    """Runs tasks in this process and records how many objects were frozen meanwhile."""
+
+    name = "recording"
+    workers = 1
+
+    def __init__(self) -> None:
+        self.frozen: list[int] = []
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        import gc
+
+        self.frozen.append(gc.get_freeze_count())
+        yield from (fn(item) for item in items)
+
+
+def test_the_heap_is_frozen_for_a_build_and_its_workers_and_unfrozen_after(
+        tree: Path, tmp_path: Path) -> None:
+    import gc
+
+    from corpuspack.executors import frozen_heap
+
+    assert gc.get_freeze_count() == 0
+    with frozen_heap():
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        # workers forked inside see the parent's objects frozen (never scanned or copied;
+        # a few die in the worker)
+        assert all(n > frozen // 2 for n in LocalExecutor(2).map(_freeze_count, range(4)))
+    assert gc.get_freeze_count() == 0
+    assert all(n > 0 for n in LocalExecutor(2).map(_freeze_count, range(4)))  # its own
+    assert gc.get_freeze_count() == 0
+    recording = Recording()
+    build(zero_config(tree, tmp_path / "pkg"), executor=recording)
+    assert recording.frozen and all(n > 0 for n in recording.frozen)
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_heap_frozen_by_the_caller_stays_frozen() -> None:
+    import gc
+
+    from corpuspack.executors import frozen_heap
+
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        with frozen_heap():
+            assert gc.get_freeze_count() == before
+        assert sorted(LocalExecutor(2).map(_fail_on_three, [1, 2])) == [1, 2]
+        assert gc.get_freeze_count() == before
+    finally:
+        gc.unfreeze()

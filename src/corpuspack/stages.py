@@ -37,7 +37,7 @@ from corpuspack.config import CorpusConfig
 from corpuspack.dedup import DedupResult, find_exact_duplicates, load_exact_duplicates
 from corpuspack.document import table_schema
 from corpuspack.errors import CorpusError
-from corpuspack.executors import Executor
+from corpuspack.executors import Executor, frozen_heap
 from corpuspack.neardup import find_clusters, load_pairs
 from corpuspack.package import REPORT_FILE, SCHEMA_FILE, descriptor
 from corpuspack.pipeline import Settings
@@ -88,7 +88,12 @@ def build_into(config: CorpusConfig, staging: Path, workdir: Path, executor: Exe
                progress: ProgressHook, cache: Cache | None = None) -> BuildReport:
     """Build the package of ``config`` into ``staging`` (nothing committed), working in
     ``workdir``, reading and filling ``cache``; return the report."""
-    b = Build(config, staging, workdir, executor, progress, cache)
+    prepare()  # imports the workers inherit, before the heap is frozen
+    with frozen_heap():
+        return _build_into(Build(config, staging, workdir, executor, progress, cache))
+
+
+def _build_into(b: Build) -> BuildReport:
     with timed(b, "map"):
         map_files(b)
     refine(b)
@@ -229,7 +234,6 @@ def map_files(b: Build) -> None:
     if b.cache is not None:
         out, tmp = b.cache.runs_dir, b.cache.tmp_dir
     out.mkdir(exist_ok=True)
-    prepare()
     planned = _timed_items(b, "walk", plan(b))
     for result in b.executor.map(run_map, map_tasks(planned, b.settings, b.doc_settings,
                                                     out, tmp)):
