@@ -14,11 +14,15 @@ import gzip
 import hashlib
 import io
 import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from corpuspack.safefs import create_file
+
+QUEUED = 4  # parts of batches waiting for the writing thread (a batch: BATCH_ROWS documents)
 
 
 def shard_count(total_bytes: int, shard_bytes: int) -> int:
@@ -76,7 +80,15 @@ class _HashingFile(io.RawIOBase):
 
 
 class ShardWriter:
-    """Write sorted document lines into id-range shards, one open file at a time."""
+    """Write sorted document lines into id-range shards, one open file at a time.
+
+    Writing, compressing and hashing run on one background thread, in the order given: they
+    release the GIL, so they overlap with the sort that yields the next batch (the writes
+    took 0.19 s of the basic benchmark build's 0.52 s of final passes, the sort's take and
+    partition 0.15 s). At most :data:`QUEUED` batches wait; an error on the thread is raised
+    by the next call. Call :meth:`close`, or :meth:`abort` when giving up, so that nothing
+    is still writing afterwards.
+    """
 
     def __init__(self, folder: Path, n_shards: int, compression: str = "none") -> None:
         self.folder, self.n, self.compression = folder, n_shards, compression
@@ -86,6 +98,8 @@ class ShardWriter:
         self._out: IO[bytes] | None = None
         self._rows = 0
         self._last_id = b""
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="corpuspack-shards")
+        self._queued: deque[Future[None]] = deque()
 
     def _filename(self, index: int) -> str:
         ext = ".jsonl.gz" if self.compression == "gzip" else ".jsonl"
@@ -116,13 +130,21 @@ class ShardWriter:
         assert self._out is not None
         return self._out
 
+    def _write(self, index: int, data: Any, rows: int) -> None:  # on the thread
+        self._open(index).write(data)
+        self._rows += rows
+
+    def _queue(self, fn: Any, *args: Any) -> None:
+        self._queued.append(self._io.submit(fn, *args))
+        while len(self._queued) > QUEUED or (self._queued and self._queued[0].done()):
+            self._queued.popleft().result()
+
     def add(self, doc_id: bytes, line: bytes) -> None:
         """Append one document line; ids must come in strictly increasing order."""
         if doc_id <= self._last_id:
             raise ValueError("document ids must be written in increasing order")
         self._last_id = doc_id
-        self._open(shard_of(doc_id, self.n)).write(line)
-        self._rows += 1
+        self._queue(self._write, shard_of(doc_id, self.n), line, 1)
 
     def add_batch(self, ids: list[str], lines: Any) -> None:
         """Append document lines given as an Arrow binary array (no nulls), with their ids
@@ -147,11 +169,26 @@ class ShardWriter:
             end = len(ids)
             if shard_of(ids[-1].encode(), self.n) != index:  # the first id of the next shard
                 end = bisect.bisect_left(ids, _first_id(index + 1, self.n), start)
-            self._open(index).write(data[offsets[start] : offsets[end]])
-            self._rows += end - start
+            # the memoryview keeps the Arrow buffer alive until the thread has written it
+            self._queue(self._write, index, data[offsets[start] : offsets[end]], end - start)
             start = end
 
     def close(self) -> list[ShardInfo]:
         """Finish the last shard and list every shard written."""
-        self._close_current()
+        self._queue(self._close_current)
+        try:
+            while self._queued:
+                self._queued.popleft().result()
+        finally:
+            self._io.shutdown(wait=True)
         return self.shards
+
+    def abort(self) -> None:
+        """Stop writing: queued writes are dropped, the one under way finishes, the open
+        file is closed (it stays partly written; the caller removes its folder)."""
+        for future in self._queued:
+            future.cancel()
+        self._io.shutdown(wait=True)
+        self._queued.clear()
+        if self._raw is not None:
+            self._raw.close()

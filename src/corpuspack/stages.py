@@ -382,10 +382,15 @@ def shards(b: Build, con: duckdb.DuckDBPyConnection, dedup: DedupResult
                      - report.documents_filtered - dedup.duplicates)
     n_shards = shard_count(dedup.kept_bytes, max(1, int(options.shard_size_mb * MiB)))
     writer = ShardWriter(b.staging, n_shards, options.compression)
-    for ids, lines in passes.ordered_documents(con, dedup.kept_bytes, b.workdir / "order"):
-        writer.add_batch(ids, lines)
-        report.documents_written += len(ids)
-        b.progress.advance(len(ids))
+    try:
+        for ids, lines in passes.ordered_documents(con, dedup.kept_bytes,
+                                                   b.workdir / "order"):
+            writer.add_batch(ids, lines)
+            report.documents_written += len(ids)
+            b.progress.advance(len(ids))
+    except BaseException:
+        writer.abort()
+        raise
     shards = writer.close()
     report.shards = shards
     report.bytes_out = sum(s.bytes for s in shards)
