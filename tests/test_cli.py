@@ -104,3 +104,23 @@ def test_error_text_is_printed_as_is(tmp_path: Path) -> None:
     result = runner.invoke(app, ["build", "--config", str(missing)])
     assert result.exit_code == 2
     assert result.stderr.strip() == f"error: config file not found: {missing}"
+
+
+def test_the_script_freezes_the_heap_before_the_interpreter_exits(monkeypatch) -> None:
+    import gc
+    import signal
+
+    import pytest
+
+    from corpuspack.cli import main
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr("sys.argv", ["corpuspack", "--help"])
+    assert gc.get_freeze_count() == 0
+    try:
+        with pytest.raises(SystemExit):
+            main()
+        assert gc.get_freeze_count() > 0  # shutdown's collections skip every object
+    finally:
+        gc.unfreeze()
+        signal.signal(signal.SIGTERM, before)

