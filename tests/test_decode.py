@@ -319,3 +319,24 @@ def test_near_ties_keep_the_detectors_choice() -> None:
     data = "Il disco è il più veloce".encode("cp1252")
     decoded = decode_bytes(data, score=SCORE)
     assert decoded.method in ("detected", "same script", "superset")
+
+
+_CONTROLLED = st.text(alphabet=st.sampled_from(
+    [chr(c) for c in range(0x20)] + list("ab é€\u2028\x7f\x85\ufffd"), ), max_size=60)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(_CONTROLLED, st.text(max_size=300)), st.integers(0, 40))
+def test_the_byte_check_of_utf8_rejects_exactly_what_the_character_check_does(
+        text: str, padding: int) -> None:
+    from corpuspack.sources.decode import _check_not_binary
+
+    text = text + "x" * padding  # shares on both sides of the 5% line
+    data = text.encode("utf-8", "surrogatepass")
+    try:
+        _check_not_binary(text)
+    except SkipFile:
+        with pytest.raises(SkipFile):
+            _check_not_binary(text, utf8=data)
+    else:
+        _check_not_binary(text, utf8=data)

