@@ -764,3 +764,18 @@ def test_words_kept_for_signatures_change_nothing_and_stay_bounded(
     kept.keep("x" * (kept.limit + 1), ["x"])  # longer than the bound: not kept
     assert list(kept.words) == texts[1:3]
     assert kept.take(texts[1]) == neardup.words(texts[1]) and kept.take(texts[1]) is None
+
+
+_WORD_CHARS = st.sampled_from(list("aé_1٣²Ⅷ.,-'(\"«»…") + ["\u0301", "ǅ", "〇", "ª"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.text(_WORD_CHARS, min_size=1, max_size=6),
+                          st.text(min_size=1, max_size=6).filter(lambda w: not w.isspace())),
+                max_size=40))
+def test_word_counts_match_the_regex_on_every_word(words: list[str]) -> None:
+    from corpuspack.quality import _word_counts
+
+    letter = re.compile(r"[^\W\d_]")
+    assert _word_counts(words) == (len(words), sum(map(len, words)),
+                                   sum(1 for w in words if letter.search(w) is None))
