@@ -436,3 +436,27 @@ def test_one_edited_page_changes_one_document(tmp_path: Path) -> None:
     build(config, workers=1)
     after = _texts(config)
     assert [s for s in before if before[s] != after[s]] == ["man/coreutils/chmod.txt"]
+
+
+@pytest.mark.parametrize("line", [
+    "Copyright (c) 2024 Example News", "copyright (C) 1999-2024 Example Wire",
+    "Copyright © 2024 Example News", "Copyright 2024 Example News"])
+def test_every_form_of_a_copyright_notice_is_a_chrome_phrase(line: str) -> None:
+    from corpuspack.boilerplate import chrome_phrase
+
+    assert chrome_phrase(line)
+    assert chrome_phrase(line.replace(" (", "("))  # a line that looks like code stays
+    body = "\n\n".join(["This project converts files into a corpus. It reads text, HTML "
+                        "and Markdown and writes a package that loads anywhere."] * 3)
+    tail = f"{line}\nExample News\nShare this article"
+    for fmt in ("text", "html"):
+        text, removals = clean(f"{body}\n\n{tail}", Rules(), fmt)
+        assert text == body, fmt
+        assert [r.lines for r in removals if r.lines] == [tail.split("\n")]
+
+
+@pytest.mark.parametrize("line", ["Copyright (ca. 1900) is uncertain", "copyright (cc-by)"])
+def test_a_parenthesis_after_copyright_is_no_notice_by_itself(line: str) -> None:
+    from corpuspack.boilerplate import chrome_phrase
+
+    assert not chrome_phrase(line)

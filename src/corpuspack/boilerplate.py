@@ -81,14 +81,15 @@ BOILERPLATE = re.compile(
     r"related (articles?|posts?|stories|content)|read more|recommended for you|"
     r"advertisement|cookie (policy|settings|preferences)|(we|this site) uses? cookies|"
     r"accept (all )?cookies|privacy policy|terms of (use|service)|terms and conditions|"
-    r"all rights reserved|copyright (©|\(c\)|\d{4})|consider supporting|"
+    r"all rights reserved|copyright (©|\d{4})|consider supporting|"
     r"support (us|our (work|journalism|newsroom|mission))|donate|donation|"
     r"leave a (comment|reply)|\d+ comments?|comments are closed|no comments|"
     r"^posted (in|on|by)|"
     r"back to top|skip to (main )?content|(print|e-?mail) this (article|story|post|page)|"
     r"click here|abonnieren|anmelden|weiterlesen|datenschutz|impressum|"
     r"s'abonner|abonnez-vous|lire la suite|mentions l[ée]gales|"
-    r"suscr[ií]bete|leer m[áa]s|aviso legal)\b|©|^tags?:|^(share( this)?|follow us):?$",
+    r"suscr[ií]bete|leer m[áa]s|aviso legal)\b|©|\bcopyright ?\(c\)|^tags?:|"
+    r"^(share( this)?|follow us):?$",
     re.IGNORECASE,
 )
 # Every string BOILERPLATE matches holds one of these, once case-folded (_fold): a text
