@@ -40,11 +40,13 @@ def test_batches_land_in_their_id_range_in_order(tmp_path: Path, compression: st
         assert got == [i for i in ids if shard_of(i.encode(), 4) == index]
 
 
-def test_an_error_on_the_writing_thread_is_raised_by_close(tmp_path: Path) -> None:
+def test_an_error_on_the_writing_thread_is_raised_by_a_later_call(tmp_path: Path) -> None:
     writer = ShardWriter(tmp_path / "missing", 1)
-    writer.add_batch(["00000001"], _lines(["00000001"]))
-    with pytest.raises(OSError):
+    with pytest.raises(OSError):  # by the next add when the thread failed already
+        writer.add_batch(["00000001"], _lines(["00000001"]))
+        writer.add_batch(["00000002"], _lines(["00000002"]))
         writer.close()
+    writer.abort()  # what a failed build does
     assert not _threads()
 
 
