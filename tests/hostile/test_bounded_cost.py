@@ -197,13 +197,12 @@ def _build_peak(src: Path, out: Path) -> int:
     return int(proc.stdout.split()[-1])
 
 
-def test_a_huge_text_file_builds_within_a_few_times_its_size(tmp_path: Path) -> None:
-    tiny, big = tmp_path / "tiny", tmp_path / "big"
-    (tiny / "a.txt").parent.mkdir()
-    (tiny / "a.txt").write_text("A tiny file of a few words.\n", encoding="utf-8")
+def test_a_huge_text_file_builds_within_a_few_times_its_size(tmp_path: Path,
+                                                            tiny_build_peak: int) -> None:
+    big = tmp_path / "big"
     _prose(big / "big.txt", 40)
     size = (big / "big.txt").stat().st_size
-    base = _build_peak(tiny, tmp_path / "tiny-out")
+    base = tiny_build_peak
     peak = _build_peak(big, tmp_path / "big-out")
     [doc] = read_docs(tmp_path / "big-out")
     text = (big / "big.txt").read_text(encoding="utf-8")
@@ -219,11 +218,14 @@ def test_a_huge_text_file_builds_within_a_few_times_its_size(tmp_path: Path) -> 
 
 @pytest.fixture(scope="module")
 def tiny_build_peak(tmp_path_factory: pytest.TempPathFactory) -> int:
-    """Peak RSS of a build of one tiny file: what every build costs."""
+    """Peak RSS of a build of one tiny file: what every build costs. The highest of three
+    builds: the same build's peak is now and then 1.5 MB lower than usual (218.0 against
+    219.4 MB, 2 runs in 8, since builds run with the heap frozen), and a low baseline made
+    the growth of a 1 MB page look like 2.8 MB."""
     root = tmp_path_factory.mktemp("tiny")
     (root / "src").mkdir()
     (root / "src" / "a.txt").write_text("A tiny file of a few words.\n", encoding="utf-8")
-    return _build_peak(root / "src", root / "out")
+    return max(_build_peak(root / "src", root / f"out-{i}") for i in range(3))
 
 
 def _report(out: Path) -> dict[str, Any]:
