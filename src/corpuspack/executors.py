@@ -190,7 +190,7 @@ def frozen_heap() -> Iterator[None]:
     and objects, and the parent's own collections skip them too. A build runs inside one
     (:func:`corpuspack.stages.build_into`); a pool outside one makes its own. Measured on
     the benchmark's basic build (20,000 documents, 2 workers): garbage collection took
-    0.21 s of the main process and 0.11 s of each worker, 0.08 and 0.07 s frozen. Nothing
+    0.21 s of the main process and 0.11 s of each worker, 0.10 and 0.07 s frozen. Nothing
     is done when objects are frozen already (a caller's choice, or an enclosing block)."""
     if gc.get_freeze_count():
         yield
