@@ -139,13 +139,6 @@ class ShardWriter:
         while len(self._queued) > QUEUED or (self._queued and self._queued[0].done()):
             self._queued.popleft().result()
 
-    def add(self, doc_id: bytes, line: bytes) -> None:
-        """Append one document line; ids must come in strictly increasing order."""
-        if doc_id <= self._last_id:
-            raise ValueError("document ids must be written in increasing order")
-        self._last_id = doc_id
-        self._queue(self._write, shard_of(doc_id, self.n), line, 1)
-
     def add_batch(self, ids: list[str], lines: Any) -> None:
         """Append document lines given as an Arrow binary array (no nulls), with their ids
         in strictly increasing order: each shard's part is written in one piece, straight
