@@ -7,6 +7,7 @@ runs the stages (:mod:`corpuspack.stages`) into a staging folder and commits it 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import orjson
 
+from corpuspack import build_record
 from corpuspack.cache import DEFAULT_CACHE, Cache, cache_folder, foreign, open_cache
 from corpuspack.commit import DESCRIPTOR_IN_STAGING, Layout, commit, record_staging, recover
 from corpuspack.config import CorpusConfig
@@ -35,9 +37,8 @@ from corpuspack.safefs import (
     read_bytes,
     remove_own_dir,
 )
-from corpuspack.stages import build_into, settings_for
 
-__all__ = ["DEFAULT_CACHE", "build", "check_outputs", "settings_for"]
+__all__ = ["DEFAULT_CACHE", "build", "check_outputs"]
 
 @contextmanager
 def _lock(layout: Layout) -> Iterator[None]:
@@ -159,37 +160,94 @@ def _check_cache_folder(config: CorpusConfig, folder: Path) -> None:
 
 def _build(config: CorpusConfig, check: bool, strict: bool, progress: ProgressHook,
            layout: Layout, run_on: Executor, folder: Path | None) -> BuildReport:
+    # taken before anything reads the sources: a file changed meanwhile misses the record
+    inputs = build_record.fingerprint(config) if folder is not None else None
     if check:
+        recorded = _recorded(folder, inputs)
+        if recorded is not None:
+            report = recorded.report
+            report.check_differences = _compare(config, recorded.outputs)
+            return report
         with tempfile.TemporaryDirectory(prefix="corpuspack-check-") as tmp, \
                 _cache(folder) as cache:
             staging, workdir = Path(tmp) / "staging", Path(tmp) / "work"
             staging.mkdir()
             workdir.mkdir()
-            report = build_into(config, staging, workdir, run_on, progress, cache)
+            report = _stages(config, staging, workdir, run_on, progress, cache)
             record_staging(staging, report.shards)
-            report.check_differences = _compare(config, staging)
+            outputs = _outputs(staging, report)
+            report.check_differences = _compare(config, outputs)
             _keep_lists(report)
     else:
         check_outputs(config)
         with _lock(layout):
             recover(layout)
             check_outputs(config)  # again: recovery may have changed what is there
+            recorded = _recorded(folder, inputs)
+            if recorded is not None and not _compare(config, recorded.outputs):
+                _check_strict(recorded.report, strict)
+                return recorded.report  # the committed package is what a build writes
             staging, workdir = layout.new_staging(), layout.new_workdir()
             try:
                 with _cache(folder) as cache:
-                    report = build_into(config, staging, workdir, run_on, progress, cache)
-                if strict and report.skip_count:
-                    first = report.first_skipped[0]
-                    raise CorpusError(
-                        f"--strict: {report.skip_count} file(s) or record(s) were skipped "
-                        f"(first: {first.path}: {first.reason})")
+                    report = _stages(config, staging, workdir, run_on, progress, cache)
+                _check_strict(report, strict)
                 _keep_lists(report)
                 record_staging(staging, report.shards)
+                outputs = _outputs(staging, report)
                 commit(layout, staging)
             finally:
                 remove_own_dir(workdir)
                 remove_own_dir(staging)
+    if folder is not None and inputs is not None:
+        build_record.save(folder, inputs, report, outputs)
+    if inputs is not None:
+        report.stage_seconds = {"inputs": inputs.seconds, **report.stage_seconds}
     return report
+
+
+def _stages(config: CorpusConfig, staging: Path, workdir: Path, run_on: Executor,
+            progress: ProgressHook, cache: Cache | None) -> BuildReport:
+    from corpuspack.stages import build_into  # imported when a build runs its stages
+
+    return build_into(config, staging, workdir, run_on, progress, cache)
+
+
+def _recorded(folder: Path | None, inputs: build_record.Inputs | None
+              ) -> build_record.Recorded | None:
+    if folder is None or inputs is None:
+        return None
+    started = time.perf_counter()
+    recorded = build_record.load(folder, inputs)
+    if recorded is not None:
+        recorded.report.stage_seconds = {"inputs": inputs.seconds,
+                                         "record": time.perf_counter() - started}
+    return recorded
+
+
+def _check_strict(report: BuildReport, strict: bool) -> None:
+    if strict and report.skip_count:
+        first = report.first_skipped[0]
+        raise CorpusError(
+            f"--strict: {report.skip_count} file(s) or record(s) were skipped "
+            f"(first: {first.path}: {first.reason})")
+
+
+def _outputs(staging: Path, report: BuildReport) -> build_record.Outputs:
+    """The (bytes, sha256) of every file of a staged package (shards' known from writing
+    them)."""
+    known = {s.filename: (s.bytes, s.sha256) for s in report.shards}
+    out = {}
+    for entry in sorted(staging.iterdir()):
+        if entry.name == OWN_MARKER or not entry.is_file():
+            continue
+        out[entry.name] = known.get(entry.name) or _digest(entry)
+    return out
+
+
+def _digest(path: Path) -> tuple[int, str]:
+    with open(path, "rb") as fh:
+        return os.fstat(fh.fileno()).st_size, hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _keep_lists(report: BuildReport) -> None:
@@ -205,37 +263,35 @@ def _keep_lists(report: BuildReport) -> None:
         weakref.finalize(report, os.unlink, name)
 
 
-def _compare(config: CorpusConfig, staging: Path) -> list[str]:
-    """Files that differ between a staged build and the committed package."""
+def _compare(config: CorpusConfig, built: build_record.Outputs) -> list[str]:
+    """Files that differ between a build's outputs (staged names -> bytes and sha256) and
+    the committed package."""
     differences = []
-    skip = {DESCRIPTOR_IN_STAGING, OWN_MARKER}
-    built = {p.name for p in staging.iterdir() if p.is_file() and p.name not in skip}
     present = ({p.name for p in config.data_dir.iterdir() if p.name != OWN_MARKER}
                if config.data_dir.is_dir() else set())
     rel_data = os.path.relpath(config.data_dir, config.root)
-    for name in sorted(built | present):
-        if not _same_file(staging / name, config.data_dir / name, config.data_dir):
+    for name in sorted((set(built) - {DESCRIPTOR_IN_STAGING}) | present):
+        if not _same_file(built.get(name), config.data_dir / name, config.data_dir):
             differences.append(os.path.join(rel_data, name))
     descriptor_rel = os.path.relpath(config.descriptor, config.root)
-    if not _same_file(staging / DESCRIPTOR_IN_STAGING, config.descriptor,
+    if not _same_file(built.get(DESCRIPTOR_IN_STAGING), config.descriptor,
                       config.descriptor.parent):
         differences.append(descriptor_rel)
     return differences
 
 
-def _same_file(built: Path, committed: Path, root: Path) -> bool:
-    """True when two regular files hold the same bytes (a link or a FIFO never does)."""
-    if not built.is_file() or os.path.islink(committed):
+def _same_file(built: tuple[int, str] | None, committed: Path, root: Path) -> bool:
+    """True when a committed regular file has the built bytes and sha256 (a link or a FIFO
+    never does)."""
+    if built is None or os.path.islink(committed):
         return False
     try:
-        with open(built, "rb") as a, open_read(committed, root=root) as b:
-            if os.fstat(a.fileno()).st_size != os.fstat(b.fileno()).st_size:
+        with open_read(committed, root=root) as fh:
+            if os.fstat(fh.fileno()).st_size != built[0]:
                 return False
-            while True:
-                chunk = a.read(1 << 20)
-                if chunk != b.read(len(chunk) or 1):
-                    return False
-                if not chunk:
-                    return True
+            digest = hashlib.sha256()
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+            return digest.hexdigest() == built[1]
     except UnsafeFile:
         return False

@@ -17,6 +17,7 @@ Layout of a cache folder::
     runs/<sha256>.docs.parquet   a run's documents
     runs/<sha256>.files.parquet  a run's source files (their keys)
     tmp/                         runs being written
+    builds/<inputs key>/         records of past builds (:mod:`corpuspack.build_record`)
 
 The *stat index* spares reading unchanged files on the same machine: path, size, mtime,
 ctime, inode and device -> the SHA-256 of the bytes. A file whose mtime is less than two
@@ -41,13 +42,14 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 import corpuspack
-from corpuspack.runs import FORMAT_VERSION, run_keys
-from corpuspack.sources.files import SourceFile
+
+if TYPE_CHECKING:  # imported where used: a build that finds its record runs no stage
+    from corpuspack.sources.files import SourceFile
 
 MiB = 1 << 20
 MAX_AGE_DAYS = 30
@@ -141,6 +143,8 @@ def code_digest() -> str:
     """corpuspack's version, the digest of its code, Python's and Unicode's versions and the
     versions of the libraries it reads with: a change in any makes every key new."""
     import importlib.metadata
+
+    from corpuspack.runs import FORMAT_VERSION
 
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"{corpuspack.__version__}|{sys.version}|{unicodedata.unidata_version}|"
@@ -271,6 +275,8 @@ class Cache:
     @_guarded(None)
     def _index_orphans(self) -> None:
         """Index runs written by workers whose build was killed before it indexed them."""
+        from corpuspack.runs import run_keys
+
         rows = self.db.execute("SELECT docs, files FROM runs").fetchall()
         known = {docs for docs, _ in rows}
         known_files = {files for _, files in rows}  # indexed: not read again at each start

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, astuple, dataclass, field, fields
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -109,6 +109,8 @@ class BuildReport:
     check_differences: list[str] = field(default_factory=list)
     files_cached: int = 0  # source files whose results came from the cache
     files_processed: int = 0  # source files read by this build's tasks
+    # the inputs matched a recorded build (corpuspack.build_record): no stage ran
+    from_record: bool = False
     # wall seconds per stage of corpuspack.stages, in the order they ran (``walk``: the
     # main process's share of ``map`` spent walking the sources and planning the tasks)
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -173,7 +175,9 @@ class BuildReport:
         ``frequent_lines``, ``refine``, ``partitions`` (the duplicate passes' partitions, on
         the executor), ``duplicates``, ``lists``, ``shards``, ``describe``, those that ran;
         ``walk`` is the part of ``map`` the main process spent walking the sources, while
-        the workers ran)."""
+        the workers ran; ``inputs``, the fingerprint of the inputs taken before, with a
+        cache) and ``from_record``, true when the inputs matched a recorded build
+        (:mod:`corpuspack.build_record`) and no stage ran."""
         out: dict[str, Any] = {
             "files_seen": self.files_seen,
             "files_read": self.files_read,
@@ -200,11 +204,54 @@ class BuildReport:
         if timing:  # what varies between builds of the same sources: never in the package
             out["files_cached"] = self.files_cached
             out["files_processed"] = self.files_processed
+            out["from_record"] = self.from_record
             out["seconds"] = round(self.seconds, 3)
             rate = self.bytes_in / 1e6 / self.seconds if self.seconds else None
             out["mb_per_second"] = round(rate, 2) if rate is not None else None
             out["stage_seconds"] = {k: round(v, 3) for k, v in self.stage_seconds.items()}
         return out
+
+    def to_record(self) -> dict[str, Any]:
+        """What a build record keeps of the report (:mod:`corpuspack.build_record`): every
+        count, the first skipped and the shards; not the lists (files of their own), nor
+        what varies between builds of the same sources."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name in _NOT_RECORDED:
+                continue
+            value = getattr(self, f.name)
+            if f.name == "first_skipped":
+                value = [list(astuple(s)) for s in value]
+            elif f.name == "shards":
+                value = [asdict(s) for s in value]
+            elif isinstance(value, Counter):
+                value = dict(sorted(value.items()))
+            out[f.name] = value
+        out["files_total"] = self.files_cached + self.files_processed
+        return out
+
+    @classmethod
+    def of_record(cls, value: dict[str, Any], lists: dict[str, Path]) -> BuildReport:
+        """The report of a recorded build (:meth:`to_record`), its lists in ``lists``
+        (``skipped``, ``filtered``, ``duplicates``: the files), marked ``from_record``;
+        KeyError or TypeError for a record that lacks a field."""
+        from corpuspack.shards import ShardInfo
+
+        report = cls(from_record=True, files_cached=int(value["files_total"]))
+        for f in fields(cls):
+            if f.name in _NOT_RECORDED:
+                continue
+            item = value[f.name]
+            if f.name == "first_skipped":
+                item = [Skipped(*s) for s in item]
+            elif f.name == "shards":
+                item = [ShardInfo(**s) for s in item]
+            elif isinstance(getattr(report, f.name), Counter):
+                item = Counter(item)
+            setattr(report, f.name, item)
+        for name, path in lists.items():
+            setattr(report, f"{name}_file", path)
+        return report
 
     def write_json(self, path: Path, *, timing: bool) -> None:
         """Write the whole report as JSON to ``path``."""
@@ -232,6 +279,11 @@ class BuildReport:
                 first = False
             out.write(b"\n  ]" if not first else b"]")
         out.write(b"\n}\n")
+
+
+_NOT_RECORDED = frozenset({
+    "skipped_file", "filtered_file", "duplicates_file", "seconds", "check_differences",
+    "files_cached", "files_processed", "stage_seconds", "from_record"})
 
 
 def listed_skips(skips: Iterator[Skipped], limit: int = LISTED_RECORDS

@@ -1,0 +1,275 @@
+"""Records of past builds, kept in the cache: what a build's inputs were and what it wrote.
+
+A build whose inputs match a record writes nothing: ``build`` finds the committed package
+already equal to the recorded outputs, ``build --check`` compares the committed files with
+the recorded digests. Neither reads a source file or runs a stage, so an unchanged corpus
+costs a walk of ``stat`` calls and the hashing of the committed package.
+
+The *inputs* of a build (:func:`fingerprint`) are its config (every setting, the paths
+included), corpuspack itself (:func:`corpuspack.cache.code_digest`: its version, code and
+the libraries it reads with), and the source folder as the walk sees it: every entry's
+path, type, size, mtime, ctime, inode and device, in walk order (names sorted by code
+point), with hidden names and the build's own output folder left out as the walk leaves
+them out; a symbolic link adds where it leads and the status of what it leads to. The
+status of a file stands for its bytes, as in git's index and in the cache's stat index
+(:mod:`corpuspack.cache`): editing a file changes its mtime or, if the mtime is put back,
+its ctime, which no user can set. A record is written only when every entry is older than
+:data:`RACY_SECONDS` before the inputs were taken, so a file changed again within the
+clock's resolution is never taken for unchanged. A fresh clone (new inodes and times) finds
+no record and builds from the per-file cache.
+
+Layout, beside the cache's runs::
+
+    builds/<inputs key>/record.json     outputs (name -> bytes, sha256), the report's counts
+    builds/<inputs key>/<list>.jsonl    the report's skipped, filtered and duplicate lists
+
+``record.json`` carries the digest of its own body and of each list: a damaged or cut
+record is removed and the build runs in full, never trusting it. The :data:`KEEP` records
+used last are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import struct
+import tempfile
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from corpuspack.cache import settings_digest
+from corpuspack.config import CorpusConfig
+from corpuspack.report import BuildReport
+
+FORMAT = 1
+KEEP = 16  # records kept in a cache (a few configs, outputs and branches)
+RACY_SECONDS = 2.0  # as the stat index's (corpuspack.cache.RACY_SECONDS)
+LISTS = ("skipped", "filtered", "duplicates")
+_ENTRY = struct.Struct("<IQqqQQ")  # mode, size, mtime_ns, ctime_ns, inode, device
+
+Outputs = dict[str, tuple[int, str]]  # a file of the staged package -> (bytes, sha256 hex)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The fingerprint of a build's inputs, taken before the build reads them."""
+
+    key: str  # hex digest
+    newest_ns: int  # the newest mtime or ctime of an entry of the source folder
+    taken_ns: int  # when the fingerprint was taken (time.time_ns)
+    seconds: float  # what taking it cost
+
+    @property
+    def settled(self) -> bool:
+        """True when no entry changed within :data:`RACY_SECONDS` before it was taken."""
+        return self.newest_ns < self.taken_ns - int(RACY_SECONDS * 1e9)
+
+
+@dataclass
+class Recorded:
+    """A build on record: its outputs and its report (lists in temporary files)."""
+
+    outputs: Outputs
+    report: BuildReport
+
+
+def fingerprint(config: CorpusConfig) -> Inputs:
+    """The inputs of a build of ``config`` (see the module docstring). Cost: one ``stat``
+    per entry of the source folder (0.08 s for 20,000 files, measured)."""
+    started = time.perf_counter()
+    taken = time.time_ns()
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(b"corpuspack build inputs %d\0" % FORMAT)
+    digest.update(settings_digest(config))  # with corpuspack's code_digest
+    root = os.path.realpath(config.source_dir)
+    newest = _tree(digest, root, _excluded(config))
+    return Inputs(digest.hexdigest(), newest, taken, time.perf_counter() - started)
+
+
+def _excluded(config: CorpusConfig) -> set[tuple[int, int]]:
+    """(device, inode) of the folders the walk never enters (corpuspack.stages.walk)."""
+    out = set()
+    for folder in (config.data_dir, config.data_dir.parent / ".git"):
+        try:
+            st = os.stat(folder)
+        except OSError:
+            continue
+        out.add((st.st_dev, st.st_ino))
+    return out
+
+
+def _tree(digest: Any, root: str, excluded: set[tuple[int, int]]) -> int:
+    """Feed every entry under ``root`` to ``digest``, in walk order; the newest time."""
+    newest = 0
+    stack: list[tuple[str, bytes]] = [(root, b"")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted((e for e in it if not e.name.startswith(".")),
+                                 key=lambda e: e.name)
+        except OSError as exc:
+            digest.update(b"\1unlisted\0" + prefix + str(exc.errno).encode() + b"\0")
+            continue
+        below = []
+        for entry in entries:
+            name = prefix + os.fsencode(entry.name)
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                digest.update(b"\1gone\0" + name + b"\0")
+                continue
+            if stat.S_ISDIR(st.st_mode):  # its times change with hidden files: its entries tell
+                digest.update(name + b"\0" + _ENTRY.pack(st.st_mode, 0, 0, 0, st.st_ino,
+                                                         st.st_dev))
+                if (st.st_dev, st.st_ino) not in excluded:
+                    below.append((entry.path, name + b"/"))
+                continue
+            digest.update(name + b"\0" + _ENTRY.pack(
+                st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
+                st.st_dev))
+            newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
+            if stat.S_ISLNK(st.st_mode):
+                newest = max(newest, _link(digest, entry.path))
+        stack.extend(reversed(below))
+    return newest
+
+
+def _link(digest: Any, path: str) -> int:
+    """Feed where a symbolic link leads and the status of its target; the target's newest
+    time (the walk reads a linked file inside the source folder where the link is)."""
+    target = os.path.realpath(path)
+    digest.update(b"\1link\0" + os.fsencode(target) + b"\0")
+    try:
+        st = os.stat(target)
+    except OSError:
+        digest.update(b"\1broken\0")
+        return 0
+    if stat.S_ISDIR(st.st_mode):  # the walk skips it, and reads the folder where it is
+        digest.update(b"\1folder\0")
+        return 0
+    digest.update(_ENTRY.pack(st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                              st.st_ino, st.st_dev))
+    return max(st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _builds(folder: Path) -> Path:
+    return folder / "builds"
+
+
+def load(folder: Path, inputs: Inputs) -> Recorded | None:
+    """The record of a build with these inputs, or None. A damaged record (its digests do
+    not match) is removed and None returned."""
+    where = _builds(folder) / inputs.key
+    record = where / "record.json"
+    lists: dict[str, Path] = {}
+    try:
+        value = orjson.loads(record.read_bytes())
+        body = value["body"]
+        if value["digest"] != _digest(body) or body["format"] != FORMAT \
+                or body["inputs"] != inputs.key:
+            raise ValueError(f"{record} does not match its digest")
+        outputs = {str(name): (int(size), str(sha))
+                   for name, (size, sha) in body["outputs"].items()}
+        for name in LISTS:
+            expected = body["lists"].get(name)
+            if expected is not None:
+                lists[name] = _copy_checked(where / f"{name}.jsonl", *expected)
+        report = BuildReport.of_record(body["report"], lists)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        for path in lists.values():
+            os.unlink(path)
+        if not (isinstance(exc, FileNotFoundError) and exc.filename == str(record)):
+            shutil.rmtree(where, ignore_errors=True)
+        return None
+    for path in lists.values():
+        weakref.finalize(report, os.unlink, str(path))
+    try:
+        os.utime(record)  # used: kept longest
+    except OSError:
+        pass
+    return Recorded(outputs, report)
+
+
+def save(folder: Path, inputs: Inputs, report: BuildReport, outputs: Outputs) -> bool:
+    """Record a finished build (its lists copied); False, and nothing written, when its
+    inputs were not settled (:attr:`Inputs.settled`) or the folder cannot take it."""
+    if not inputs.settled:
+        return False
+    builds = _builds(folder)
+    try:
+        builds.mkdir(exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix="record-", dir=builds))
+    except OSError:
+        return False
+    try:
+        lists = {}
+        for name in LISTS:
+            path = getattr(report, f"{name}_file")
+            if path is not None:
+                shutil.copyfile(path, tmp / f"{name}.jsonl")
+                lists[name] = _file_digest(tmp / f"{name}.jsonl")
+        body = {"format": FORMAT, "inputs": inputs.key, "report": report.to_record(),
+                "lists": lists, "outputs": dict(sorted(outputs.items()))}
+        (tmp / "record.json").write_bytes(orjson.dumps({"digest": _digest(body),
+                                                        "body": body}))
+        shutil.rmtree(builds / inputs.key, ignore_errors=True)
+        os.rename(tmp, builds / inputs.key)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return False
+    _evict(builds)
+    return True
+
+
+def _evict(builds: Path, keep: int = KEEP) -> None:
+    """Keep the ``keep`` records used last; remove the others and leftovers of killed
+    saves older than a day."""
+    records = []
+    now = time.time()
+    for entry in os.scandir(builds):
+        try:
+            if entry.name.startswith("record-"):
+                if entry.stat().st_mtime < now - 86400:
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                continue
+            records.append((os.stat(os.path.join(entry.path, "record.json")).st_mtime,
+                            entry.path))
+        except OSError:
+            shutil.rmtree(entry.path, ignore_errors=True)
+    for _, path in sorted(records, reverse=True)[keep:]:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _file_digest(path: Path) -> tuple[int, str]:
+    with open(path, "rb") as fh:
+        return os.fstat(fh.fileno()).st_size, hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _copy_checked(path: Path, size: int, sha256: str) -> Path:
+    """A temporary copy of a recorded list (removed with the report), checked against its
+    digest (ValueError when it does not match)."""
+    fd, name = tempfile.mkstemp(prefix=f"corpuspack-{path.stem}-")
+    os.close(fd)
+    try:
+        shutil.copyfile(path, name)
+        if _file_digest(Path(name)) != (size, sha256):
+            raise ValueError(f"{path} does not match its record")
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name)
+
+
+__all__ = ["Inputs", "Outputs", "Recorded", "fingerprint", "load", "save"]
