@@ -9,6 +9,9 @@ import struct
 import zlib
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from corpuspack.pipeline import FileStats, Settings, process_file
 from corpuspack.report import Skipped
 from corpuspack.sources.files import SourceFile, walk_sources
@@ -352,3 +355,26 @@ def test_reserved_meta_keys_of_a_source_are_kept_as_given(tmp_path: Path) -> Non
     (doc,) = list(process_file(files["deep.html"], Settings(), FileStats()))
     assert doc.meta["extraction_given"] == "curator's"
     assert doc.meta["extraction"] == "fallback: elements nested deeper than 512"
+
+
+def _sidecar_key_by_definition(name: str) -> tuple[str, str] | None:
+    """sidecar_key's rule with no shortcut: an ASCII suffix matched in any case."""
+    import unicodedata
+
+    from corpuspack.sources.metadata_files import SIDECAR_SUFFIXES
+
+    for suffix in SIDECAR_SUFFIXES:
+        tail = name[-len(suffix):]
+        if len(name) > len(suffix) and tail.isascii() and tail.lower() == suffix:
+            return unicodedata.normalize("NFC", name[:-len(suffix)]), suffix
+    return None
+
+
+@given(st.text(max_size=12), st.sampled_from([
+    "", ".meta.yaml", ".META.yml", ".Meta.Json", ".meta.yaml.txt", "meta.yaml", ".meta.yaİ",
+    ".meta.\u212aaml", ".meta.ymL", "\u0130.meta.json"]))
+@settings(max_examples=400, deadline=None)
+def test_sidecar_key_is_its_definition(stem: str, suffix: str) -> None:
+    from corpuspack.sources.metadata_files import sidecar_key
+
+    assert sidecar_key(stem + suffix) == _sidecar_key_by_definition(stem + suffix)

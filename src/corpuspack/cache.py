@@ -36,13 +36,14 @@ import functools
 import hashlib
 import os
 import sqlite3
+import struct
 import sys
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -179,9 +180,8 @@ def settings_digest(*parts: Any) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
-@dataclass(frozen=True)
-class Stat:
-    """What the stat index compares."""
+class Stat(NamedTuple):
+    """What the stat index compares (a tuple: one is made per file and build)."""
 
     size: int
     mtime_ns: int
@@ -441,6 +441,9 @@ class Cache:
         return gone
 
 
+_PART_LENGTHS = struct.Struct(">7Q")
+
+
 class Keys:
     """The keys of source files under one set of settings (main process)."""
 
@@ -450,6 +453,7 @@ class Keys:
         self.rows: list[tuple[str, Stat, bytes]] = []  # for the stat index: new or changed
         self.unchanged: list[str] = []  # paths whose row in the stat index stands
         self.hashed_at = time.time()
+        self._head = hashlib.blake2b(b"corpuspack file\0" + settings, digest_size=16)
 
     def plan(self, files: list[SourceFile]) -> Iterator[Planned]:
         """Each file with its key: the stat index gives the digest of an unchanged file,
@@ -461,14 +465,15 @@ class Keys:
             stat, digest = self._digest(src.path, known, src.stat)
             side_stat, side_digest = self._digest(src.sidecar, known) if src.sidecar \
                 else (None, b"")
-            parts = [b"corpuspack file", self.settings, src.rel.encode(), src.format.encode(),
-                     b"gz" if src.compressed else b"", digest or b"?" + os.urandom(16),
-                     os.path.basename(src.sidecar or "").encode(), side_digest or b"",
-                     orjson.dumps(src.manifest, option=orjson.OPT_SORT_KEYS,
-                                  default=_plain)]
-            key = hashlib.blake2b(b"\0".join(len(p).to_bytes(8, "big") + p for p in parts),
-                                  digest_size=16).digest()
-            yield Planned(src, key, (stat, side_stat))
+            parts = (src.rel.encode(), src.format.encode(), b"gz" if src.compressed else b"",
+                     digest or b"?" + os.urandom(16),
+                     os.path.basename(src.sidecar).encode() if src.sidecar else b"",
+                     side_digest or b"",
+                     orjson.dumps(src.manifest, option=orjson.OPT_SORT_KEYS, default=_plain)
+                     if src.manifest else b"{}")
+            key = self._head.copy()  # every part prefixed by its length: no two collide
+            key.update(_PART_LENGTHS.pack(*map(len, parts)) + b"".join(parts))
+            yield Planned(src, key.digest(), (stat, side_stat))
 
     def _digest(self, path: str, known: dict[str, tuple[Stat, bytes]],
                 walked: tuple[int, int, int, int, int] | None = None

@@ -39,6 +39,7 @@ from corpuspack.safefs import UnsafeFile, read_bytes
 from corpuspack.sources.safeparse import load_json, load_yaml
 
 SIDECAR_SUFFIXES = (".meta.json", ".meta.yaml", ".meta.yml")
+_LONGEST = max(map(len, SIDECAR_SUFFIXES))
 MANIFEST_NAMES = frozenset({"_manifest.csv", "_manifest.jsonl"})
 MAX_METADATA_BYTES = 256 * 1024  # max_metadata_kb
 MAX_MANIFEST_BYTES = 16 << 20  # max_manifest_mb
@@ -104,6 +105,8 @@ def sidecar_key(name: str) -> tuple[str, str] | None:
     """How a sidecar file name is matched, or None for a name that is no sidecar: (the name
     of the source file it is for, NFC-normalised as paths are; its suffix in lower case).
     The suffix is matched in any case (``a.txt.META.yaml``), the rest as it is."""
+    if not name[-_LONGEST:].lower().endswith(SIDECAR_SUFFIXES):  # most names: one test
+        return None
     for suffix in SIDECAR_SUFFIXES:
         tail = name[-len(suffix):]
         if len(name) > len(suffix) and tail.isascii() and tail.lower() == suffix:
