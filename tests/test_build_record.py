@@ -54,7 +54,7 @@ def test_an_unchanged_build_comes_from_the_record(src: Path, tmp_path: Path) -> 
     config = zero_config(src, tmp_path / "pkg")
     cache = tmp_path / "cache"
     full = build(config, workers=1, cache=cache)
-    assert not full.from_record and len(records(cache)) == 1
+    assert not full.from_record and len(records(cache)) == 2  # by inputs and by plan key
     before, written = package_bytes(config.package_dir), mtimes(config.package_dir)
 
     again = build(config, workers=2, cache=cache)
@@ -210,18 +210,18 @@ def test_a_damaged_record_is_never_used(src: Path, tmp_path: Path, damage: str) 
     config = zero_config(src, tmp_path / "pkg")
     cache = tmp_path / "cache"
     full = build(config, workers=1, cache=cache)
-    [where] = records(cache)
-    record = where / "record.json"
-    if damage == "truncate":
-        record.write_bytes(record.read_bytes()[: record.stat().st_size // 2])
-    elif damage == "digest":
-        value = json.loads(record.read_bytes())
-        value["body"]["report"]["documents_written"] += 1
-        record.write_text(json.dumps(value))
-    elif damage == "list":
-        (where / "skipped.jsonl").write_bytes(b'["a","b","c"]\n')
-    else:
-        (where / "duplicates.jsonl").unlink()
+    for where in records(cache):  # by inputs and by plan key
+        record = where / "record.json"
+        if damage == "truncate":
+            record.write_bytes(record.read_bytes()[: record.stat().st_size // 2])
+        elif damage == "digest":
+            value = json.loads(record.read_bytes())
+            value["body"]["report"]["documents_written"] += 1
+            record.write_text(json.dumps(value))
+        elif damage == "list":
+            (where / "skipped.jsonl").write_bytes(b'["a","b","c"]\n')
+        else:
+            (where / "duplicates.jsonl").unlink()
     again = build(config, workers=1, cache=cache, check=True)
     assert not again.from_record and again.check_differences == []
     assert again.summary(timing=False) == full.summary(timing=False)
@@ -242,9 +242,11 @@ def test_files_changed_lately_are_not_recorded(src: Path, tmp_path: Path,
     monkeypatch.setattr(build_record, "RACY_SECONDS", 3600.0)  # the tree is a second old
     config = zero_config(src, tmp_path / "pkg")
     cache = tmp_path / "cache"
-    build(config, workers=1, cache=cache)
-    assert records(cache) == []
-    assert not build(config, workers=1, cache=cache).from_record
+    full = build(config, workers=1, cache=cache)
+    [plan] = records(cache)  # by its files' content keys only
+    assert plan.name == full.plan_key
+    again = build(config, workers=1, cache=cache)
+    assert again.from_record and "map" in again.stage_seconds  # keys made, files hashed
 
 
 def test_records_are_evicted(src: Path, tmp_path: Path) -> None:
@@ -252,9 +254,59 @@ def test_records_are_evicted(src: Path, tmp_path: Path) -> None:
     config = zero_config(src, tmp_path / "pkg")
     for n in range(3):
         build(replace(config, title=f"Title {n}"), workers=1, cache=cache)
-    assert len(records(cache)) == 3
-    build_record._evict(cache / "builds", keep=2)
-    assert len(records(cache)) == 2
+    assert len(records(cache)) == 6  # by inputs and by plan key
+    build_record._evict(cache / "builds", keep=4)
+    assert len(records(cache)) == 4
     for n, kept in ((0, False), (1, True), (2, True)):  # the package is Title 2's
         check = build(replace(config, title=f"Title {n}"), workers=1, cache=cache, check=True)
         assert check.from_record == kept and bool(check.check_differences) == (n != 2)
+
+
+def _fresh_copy(src: Path) -> None:
+    """The same files at the same paths with new inodes and times, as a fresh clone has."""
+    copy = src.parent / "copy"
+    shutil.copytree(src, copy, symlinks=True)
+    shutil.rmtree(src)
+    copy.rename(src)
+
+
+def test_a_fresh_clone_finds_the_build_by_its_files_keys(src: Path, tmp_path: Path) -> None:
+    config = zero_config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    full = build(config, workers=1, cache=cache)
+    assert full.plan_key and len(records(cache)) == 2  # by inputs and by plan key
+    _fresh_copy(src)
+    check = build(config, workers=1, cache=cache, check=True)
+    assert check.from_record and check.check_differences == []
+    assert check.files_processed == 0 and check.plan_key == full.plan_key
+    assert "map" in check.stage_seconds and "shards" not in check.stage_seconds
+    assert check.summary(timing=False) == full.summary(timing=False)
+    assert lists(check) == lists(full)
+    written = mtimes(config.package_dir)
+    again = build(config, workers=1, cache=cache)  # finds the record by its inputs now
+    assert again.from_record and set(again.stage_seconds) == {"inputs", "record"}
+    assert mtimes(config.package_dir) == written
+
+
+def test_a_plan_record_needs_the_committed_package(src: Path, tmp_path: Path) -> None:
+    config = zero_config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    full = build(config, workers=1, cache=cache)
+    before = package_bytes(config.package_dir)
+    shard = config.data_dir / full.shards[0].filename
+    shard.write_bytes(shard.read_bytes()[:-10])
+    _fresh_copy(src)
+    rebuilt = build(config, workers=1, cache=cache)
+    assert not rebuilt.from_record and rebuilt.files_processed == 0
+    assert package_bytes(config.package_dir) == before
+
+
+def test_a_changed_file_changes_the_plan_key(src: Path, tmp_path: Path) -> None:
+    config = zero_config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    full = build(config, workers=1, cache=cache)
+    _touch_content(src / "notes" / "post.md")
+    _fresh_copy(src)
+    check = build(config, workers=1, cache=cache, check=True)
+    assert not check.from_record and check.check_differences
+    assert check.plan_key != full.plan_key and check.files_processed == 1

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -173,11 +173,10 @@ def _build(config: CorpusConfig, check: bool, strict: bool, progress: ProgressHo
             staging, workdir = Path(tmp) / "staging", Path(tmp) / "work"
             staging.mkdir()
             workdir.mkdir()
-            report = _stages(config, staging, workdir, run_on, progress, cache)
-            record_staging(staging, report.shards)
-            outputs = _outputs(staging, report)
+            result = _stages(config, staging, workdir, run_on, progress, cache,
+                             _reuse(folder, config, check))
+            report, outputs = _staged(result, staging)
             report.check_differences = _compare(config, outputs)
-            _keep_lists(report)
     else:
         check_outputs(config)
         with _lock(layout):
@@ -190,27 +189,66 @@ def _build(config: CorpusConfig, check: bool, strict: bool, progress: ProgressHo
             staging, workdir = layout.new_staging(), layout.new_workdir()
             try:
                 with _cache(folder) as cache:
-                    report = _stages(config, staging, workdir, run_on, progress, cache)
-                _check_strict(report, strict)
-                _keep_lists(report)
-                record_staging(staging, report.shards)
-                outputs = _outputs(staging, report)
-                commit(layout, staging)
+                    result = _stages(config, staging, workdir, run_on, progress, cache,
+                                     _reuse(folder, config, check))
+                _check_strict(result if isinstance(result, BuildReport) else result.report,
+                              strict)
+                report, outputs = _staged(result, staging)
+                if not report.from_record:
+                    commit(layout, staging)
             finally:
                 remove_own_dir(workdir)
                 remove_own_dir(staging)
-    if folder is not None and inputs is not None:
-        build_record.save(folder, inputs, report, outputs)
+    _save(folder, inputs, report, outputs)
     if inputs is not None:
         report.stage_seconds = {"inputs": inputs.seconds, **report.stage_seconds}
     return report
 
 
+def _reuse(folder: Path | None, config: CorpusConfig, check: bool
+           ) -> Callable[[str], build_record.Recorded | None] | None:
+    """What the stages ask for a build on record by its plan key: with ``check`` any, else
+    only one whose outputs the committed package already holds."""
+    if folder is None:
+        return None
+
+    def reuse(key: str) -> build_record.Recorded | None:
+        recorded = build_record.load(folder, key)
+        if recorded is None or check or not _compare(config, recorded.outputs):
+            return recorded
+        return None
+
+    return reuse
+
+
+def _staged(result: BuildReport | build_record.Recorded, staging: Path
+            ) -> tuple[BuildReport, build_record.Outputs]:
+    """The report and outputs of the stages: a staged package's, or a record's."""
+    if isinstance(result, build_record.Recorded):
+        return result.report, result.outputs
+    record_staging(staging, result.shards)
+    _keep_lists(result)
+    return result, _outputs(staging, result)
+
+
+def _save(folder: Path | None, inputs: build_record.Inputs | None, report: BuildReport,
+          outputs: build_record.Outputs) -> None:
+    """Record a build under its inputs' key (when they were settled) and its plan key."""
+    if folder is None:
+        return
+    if inputs is not None and inputs.settled:
+        build_record.save(folder, inputs.key, report, outputs)
+    if report.plan_key and not report.from_record:
+        build_record.save(folder, report.plan_key, report, outputs)
+
+
 def _stages(config: CorpusConfig, staging: Path, workdir: Path, run_on: Executor,
-            progress: ProgressHook, cache: Cache | None) -> BuildReport:
+            progress: ProgressHook, cache: Cache | None,
+            reuse: Callable[[str], build_record.Recorded | None] | None
+            ) -> BuildReport | build_record.Recorded:
     from corpuspack.stages import build_into  # imported when a build runs its stages
 
-    return build_into(config, staging, workdir, run_on, progress, cache)
+    return build_into(config, staging, workdir, run_on, progress, cache, reuse)
 
 
 def _recorded(folder: Path | None, inputs: build_record.Inputs | None
@@ -218,7 +256,7 @@ def _recorded(folder: Path | None, inputs: build_record.Inputs | None
     if folder is None or inputs is None:
         return None
     started = time.perf_counter()
-    recorded = build_record.load(folder, inputs)
+    recorded = build_record.load(folder, inputs.key)
     if recorded is not None:
         recorded.report.stage_seconds = {"inputs": inputs.seconds,
                                          "record": time.perf_counter() - started}

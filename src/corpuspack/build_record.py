@@ -15,13 +15,18 @@ status of a file stands for its bytes, as in git's index and in the cache's stat
 (:mod:`corpuspack.cache`): editing a file changes its mtime or, if the mtime is put back,
 its ctime, which no user can set. A record is written only when every entry is older than
 :data:`RACY_SECONDS` before the inputs were taken, so a file changed again within the
-clock's resolution is never taken for unchanged. A fresh clone (new inodes and times) finds
-no record and builds from the per-file cache.
+clock's resolution is never taken for unchanged.
+
+A fresh clone (new inodes and times) misses that record. Its build walks the sources and
+keys every file (hashing its bytes once), and when every file's results come from the
+cache it looks the build up by its *plan key* (:func:`corpuspack.stages.plan_key`: the
+config and every file's content key, in walk order), which a build records beside its
+inputs' key: a match skips the corpus-wide passes and the shards.
 
 Layout, beside the cache's runs::
 
-    builds/<inputs key>/record.json     outputs (name -> bytes, sha256), the report's counts
-    builds/<inputs key>/<list>.jsonl    the report's skipped, filtered and duplicate lists
+    builds/<key>/record.json     outputs (name -> bytes, sha256), the report's counts
+    builds/<key>/<list>.jsonl    the report's skipped, filtered and duplicate lists
 
 ``record.json`` carries the digest of its own body and of each list: a damaged or cut
 record is removed and the build runs in full, never trusting it. The :data:`KEEP` records
@@ -164,17 +169,17 @@ def _builds(folder: Path) -> Path:
     return folder / "builds"
 
 
-def load(folder: Path, inputs: Inputs) -> Recorded | None:
-    """The record of a build with these inputs, or None. A damaged record (its digests do
-    not match) is removed and None returned."""
-    where = _builds(folder) / inputs.key
+def load(folder: Path, key: str) -> Recorded | None:
+    """The record of a build under ``key`` (its :class:`Inputs`' or its plan key), or None.
+    A damaged record (its digests do not match) is removed and None returned."""
+    where = _builds(folder) / key
     record = where / "record.json"
     lists: dict[str, Path] = {}
     try:
         value = orjson.loads(record.read_bytes())
         body = value["body"]
         if value["digest"] != _digest(body) or body["format"] != FORMAT \
-                or body["inputs"] != inputs.key:
+                or body["key"] != key:
             raise ValueError(f"{record} does not match its digest")
         outputs = {str(name): (int(size), str(sha))
                    for name, (size, sha) in body["outputs"].items()}
@@ -198,11 +203,10 @@ def load(folder: Path, inputs: Inputs) -> Recorded | None:
     return Recorded(outputs, report)
 
 
-def save(folder: Path, inputs: Inputs, report: BuildReport, outputs: Outputs) -> bool:
-    """Record a finished build (its lists copied); False, and nothing written, when its
-    inputs were not settled (:attr:`Inputs.settled`) or the folder cannot take it."""
-    if not inputs.settled:
-        return False
+def save(folder: Path, key: str, report: BuildReport, outputs: Outputs) -> bool:
+    """Record a finished build under ``key`` (its lists copied); False, and nothing written,
+    when the folder cannot take it. The caller checks that the key stands for the build's
+    inputs (:attr:`Inputs.settled`)."""
     builds = _builds(folder)
     try:
         builds.mkdir(exist_ok=True)
@@ -216,12 +220,12 @@ def save(folder: Path, inputs: Inputs, report: BuildReport, outputs: Outputs) ->
             if path is not None:
                 shutil.copyfile(path, tmp / f"{name}.jsonl")
                 lists[name] = _file_digest(tmp / f"{name}.jsonl")
-        body = {"format": FORMAT, "inputs": inputs.key, "report": report.to_record(),
+        body = {"format": FORMAT, "key": key, "report": report.to_record(),
                 "lists": lists, "outputs": dict(sorted(outputs.items()))}
         (tmp / "record.json").write_bytes(orjson.dumps({"digest": _digest(body),
                                                         "body": body}))
-        shutil.rmtree(builds / inputs.key, ignore_errors=True)
-        os.rename(tmp, builds / inputs.key)
+        shutil.rmtree(builds / key, ignore_errors=True)
+        os.rename(tmp, builds / key)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
         return False

@@ -111,6 +111,7 @@ class BuildReport:
     files_processed: int = 0  # source files read by this build's tasks
     # the inputs matched a recorded build (corpuspack.build_record): no stage ran
     from_record: bool = False
+    plan_key: str | None = None  # corpuspack.stages.plan_key: a build record's other key
     # wall seconds per stage of corpuspack.stages, in the order they ran (``walk``: the
     # main process's share of ``map`` spent walking the sources and planning the tasks)
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -283,7 +284,7 @@ class BuildReport:
 
 _NOT_RECORDED = frozenset({
     "skipped_file", "filtered_file", "duplicates_file", "seconds", "check_differences",
-    "files_cached", "files_processed", "stage_seconds", "from_record"})
+    "files_cached", "files_processed", "stage_seconds", "from_record", "plan_key"})
 
 
 def listed_skips(skips: Iterator[Skipped], limit: int = LISTED_RECORDS

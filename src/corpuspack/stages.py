@@ -22,15 +22,19 @@ Stages 3 to 7 query the runs with DuckDB; none holds the corpus in memory.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from corpuspack import passes
+from corpuspack.build_record import Recorded
 from corpuspack.cache import Cache, Keys, Planned, settings_digest
 from corpuspack.commit import DESCRIPTOR_IN_STAGING, write_json
 from corpuspack.config import CorpusConfig
@@ -85,17 +89,34 @@ def settings_for(config: CorpusConfig) -> Settings:
 
 
 def build_into(config: CorpusConfig, staging: Path, workdir: Path, executor: Executor,
-               progress: ProgressHook, cache: Cache | None = None) -> BuildReport:
+               progress: ProgressHook, cache: Cache | None = None,
+               reuse: Callable[[str], Recorded | None] | None = None
+               ) -> BuildReport | Recorded:
     """Build the package of ``config`` into ``staging`` (nothing committed), working in
-    ``workdir``, reading and filling ``cache``; return the report."""
+    ``workdir``, reading and filling ``cache``; return the report.
+
+    With a cache, the report's ``plan_key`` names what the build's outputs follow from (the
+    config and every file's key, see :func:`plan_key`); ``reuse`` is asked for a recorded
+    build of that key when every file came from the cache, and a record it gives is
+    returned instead, nothing staged: the corpus-wide passes are not run."""
     prepare()  # imports the workers inherit, before the heap is frozen
     with frozen_heap():
-        return _build_into(Build(config, staging, workdir, executor, progress, cache))
+        return _build_into(Build(config, staging, workdir, executor, progress, cache),
+                           reuse)
 
 
-def _build_into(b: Build) -> BuildReport:
+def _build_into(b: Build, reuse: Callable[[str], Recorded | None] | None
+                ) -> BuildReport | Recorded:
     with timed(b, "map"):
         map_files(b)
+    b.report.plan_key = plan_key(b)
+    if reuse is not None and b.report.plan_key and not b.report.files_processed:
+        with timed(b, "record"):
+            recorded = reuse(b.report.plan_key)
+        if recorded is not None:
+            recorded.report.stage_seconds = b.report.stage_seconds
+            recorded.report.plan_key = b.report.plan_key
+            return recorded
     refine(b)
     with timed(b, "partitions"):
         found = partitions(b)
@@ -147,6 +168,9 @@ class Build:
     cache: Cache | None = None
     report: BuildReport = field(default_factory=BuildReport)
     runs: Runs = field(default_factory=Runs)
+    # what the outputs follow from: the walk's skips and every planned file's key
+    planned: Any = field(default_factory=lambda: hashlib.blake2b(digest_size=16))
+    uncacheable: int = 0  # files read whose results may not be cached (changed meanwhile)
 
     def __post_init__(self) -> None:
         self.settings = settings_for(self.config)
@@ -184,7 +208,9 @@ def walk(b: Build) -> Iterator[SourceFile]:
                              max_manifest_patterns=opts.max_manifest_patterns,
                              max_meta_bytes=opts.max_meta_kb * 1024, notes=b.report.notes):
         if isinstance(item, Skipped):
-            skips.add(item.to_line())
+            line = item.to_line()
+            skips.add(line)
+            b.planned.update(b"s%d\n" % len(line) + line)
             b.report.files_seen += item.record is None  # a manifest row is no file
         else:
             yield item
@@ -206,6 +232,7 @@ def plan(b: Build) -> Iterator[Planned]:
     paths: dict[tuple[str, str], tuple[str, ...]] = {}  # a run's names -> its paths
     while chunk := list(itertools.islice(files, PLAN_CHUNK)):
         planned = list(keys.plan(chunk))
+        b.planned.update(b"".join(b"k" + p.key for p in planned))
         hits = cache.lookup([p.key for p in planned])
         cached = size = 0
         for p in planned:
@@ -226,6 +253,20 @@ def plan(b: Build) -> Iterator[Planned]:
     keys.save()
 
 
+def plan_key(b: Build) -> str | None:
+    """The key of what a build's outputs follow from, once its files are planned: the
+    config (:func:`~corpuspack.cache.settings_digest`: every setting and corpuspack's
+    code), the walk's skips and notes, and every file's key (its bytes, sidecar, manifest
+    metadata and path) in walk order. None without a cache, or when a file read by this
+    build changed meanwhile (its result is on no key)."""
+    if b.cache is None or b.uncacheable:
+        return None
+    digest = b.planned.copy()
+    digest.update(settings_digest(b.config))
+    digest.update(orjson.dumps([b.report.files_seen, sorted(b.report.notes.items())]))
+    return digest.hexdigest()
+
+
 def map_files(b: Build) -> None:
     """Read every source file into runs, on the executor (with a cache: into it, each run
     indexed as it comes, so a killed build resumes from there)."""
@@ -241,6 +282,7 @@ def map_files(b: Build) -> None:
         b.runs.files.append(result.files)
         if b.cache is not None:
             b.cache.add_run(Path(result.docs).name, Path(result.files).name, result.keys)
+        b.uncacheable += result.n_files - len(result.keys)
         b.report.files_processed += result.n_files
         b.progress.advance(result.n_files, result.bytes_in)
 
