@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import orjson
 import pytest
 from typer.testing import CliRunner
 
@@ -133,12 +135,13 @@ def _data(config: CorpusConfig) -> dict[str, str]:
             if k != "datapackage.json"}  # the descriptor names the folder
 
 
-def test_hidden_files_do_not_count(src: Path, tmp_path: Path) -> None:
+def test_a_hidden_file_misses_only_the_inputs_record(src: Path, tmp_path: Path) -> None:
     config = zero_config(src, tmp_path / "pkg")
     cache = tmp_path / "cache"
     build(config, workers=1, cache=cache)
     (src / "notes" / ".post.md.swp").write_bytes(b"an editor's swap file")
-    assert build(config, workers=1, cache=cache).from_record
+    again = build(config, workers=1, cache=cache)  # its folder's times changed: walked
+    assert again.from_record and "map" in again.stage_seconds
 
 
 def test_a_link_target_changed_misses_the_record(src: Path, tmp_path: Path) -> None:
@@ -310,3 +313,143 @@ def test_a_changed_file_changes_the_plan_key(src: Path, tmp_path: Path) -> None:
     check = build(config, workers=1, cache=cache, check=True)
     assert not check.from_record and check.check_differences
     assert check.plan_key != full.plan_key and check.files_processed == 1
+
+
+def _during(monkeypatch: pytest.MonkeyPatch, change: Callable[[], object]) -> None:
+    """Make ``change`` once the build has taken its inputs' fingerprint."""
+    import corpuspack.build
+
+    stages = corpuspack.build._stages
+
+    def changed_first(*args: object) -> object:
+        change()
+        return stages(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(corpuspack.build, "_stages", changed_first)
+
+
+@pytest.mark.parametrize("race", ["file added", "folder moved out", "link repointed"])
+def test_a_change_while_building_put_back_after_is_not_recorded(
+        src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, race: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (src / "news" / "t1.txt").write_text("The first target, a text of some words.",
+                                         encoding="utf-8")
+    (src / "news" / "t2.txt").write_text("The second target, other words entirely.",
+                                         encoding="utf-8")
+    (outside / "hop").symlink_to(src / "news" / "t1.txt")
+    (src / "news" / "linked.txt").symlink_to(outside / "hop")
+    config = zero_config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    if race == "file added":
+        during, after = (lambda: (src / "news" / "new.txt").write_text(
+            "A document written while the build ran.", encoding="utf-8"),
+            lambda: (src / "news" / "new.txt").unlink())
+    elif race == "folder moved out":
+        during, after = (lambda: (src / "notes").rename(outside / "notes"),
+                         lambda: (outside / "notes").rename(src / "notes"))
+    else:
+        def repoint(target: str) -> None:
+            (outside / "hop").unlink()
+            (outside / "hop").symlink_to(src / "news" / target)
+        during, after = (lambda: repoint("t2.txt"), lambda: repoint("t1.txt"))
+    with monkeypatch.context() as m:
+        _during(m, during)
+        build(config, workers=1, cache=cache)
+    after()
+    check = build(config, workers=1, cache=cache, check=True)
+    fresh = build(config, workers=1, cache=None, check=True)
+    assert check.check_differences == fresh.check_differences != []
+
+
+def test_a_linked_sidecar_is_keyed_by_what_it_leads_to(src: Path, tmp_path: Path) -> None:
+    side = src / "news" / "side.yaml.txt"
+    (src / "news" / ".side.yaml").write_text("title: Side A\n", encoding="utf-8")
+    (src / "news" / "seed-crlf.txt.meta.yaml").symlink_to(src / "news" / ".side.yaml")
+    del side
+    config = zero_config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    build(config, workers=1, cache=cache)
+    (src / "news" / ".side.yaml").write_text("title: Side B\n", encoding="utf-8")
+    rebuilt = build(config, workers=1, cache=cache)
+    reference = zero_config(src, tmp_path / "ref" / "pkg")
+    build(reference, workers=1, cache=None)
+    assert _data(config) == _data(reference)
+    assert not rebuilt.from_record
+
+
+def test_config_values_json_would_confuse_make_other_keys() -> None:
+    import datetime
+
+    from corpuspack.cache import settings_digest
+
+    values = [float("nan"), float("inf"), float("-inf"), None, "2024-01-01",
+              datetime.date(2024, 1, 1), 1, 1.0, "float:1.0"]
+    digests = {settings_digest({"title": v}) for v in values}
+    assert len(digests) == len(values)
+
+
+@pytest.mark.parametrize("shape", ["outputs list", "outputs string", "lists list",
+                                   "count string", "pair short", "name with slash"])
+def test_a_record_of_the_wrong_shape_is_never_used(src: Path, tmp_path: Path,
+                                                   shape: str) -> None:
+    config = zero_config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    full = build(config, workers=1, cache=cache)
+    for where in records(cache):
+        record = where / "record.json"
+        body = json.loads(record.read_bytes())["body"]
+        if shape == "outputs list":
+            body["outputs"] = list(body["outputs"])
+        elif shape == "outputs string":
+            body["outputs"] = "outputs"
+        elif shape == "lists list":
+            body["lists"] = []
+        elif shape == "count string":
+            body["report"]["files_seen"] = "many"
+        elif shape == "pair short":
+            body["outputs"]["schema.json"] = [1]
+        else:
+            body["outputs"]["../schema.json"] = body["outputs"]["schema.json"]
+        record.write_bytes(orjson.dumps({"digest": build_record._digest(body), "body": body}))
+    again = build(config, workers=1, cache=cache, check=True)
+    assert not again.from_record and again.check_differences == []
+    assert again.summary(timing=False) == full.summary(timing=False)
+
+
+@pytest.mark.parametrize("plant", ["fifo", "link to /dev/zero", "file", "big list"])
+def test_a_planted_record_neither_hangs_nor_is_read(src: Path, tmp_path: Path,
+                                                     plant: str) -> None:
+    config = zero_config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    full = build(config, workers=1, cache=cache)
+    for where in records(cache):
+        record = where / "record.json"
+        if plant == "fifo":
+            record.unlink()
+            os.mkfifo(record)
+        elif plant == "link to /dev/zero":
+            record.unlink()
+            record.symlink_to("/dev/zero")
+        elif plant == "file":
+            shutil.rmtree(where)
+            where.write_bytes(b"not a record")
+        else:
+            (where / "skipped.jsonl").unlink()
+            (where / "skipped.jsonl").symlink_to("/dev/zero")
+    again = build(config, workers=1, cache=cache, check=True)
+    assert not again.from_record and again.check_differences == []
+    assert again.summary(timing=False) == full.summary(timing=False)
+    assert build(config, workers=1, cache=cache, check=True).from_record  # recorded anew
+
+
+def test_a_bad_partitions_setting_fails_a_recorded_build_too(
+        src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from corpuspack.errors import UsageError
+
+    config = zero_config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    build(config, workers=1, cache=cache)
+    monkeypatch.setenv("CORPUSPACK_PARTITIONS", "abc")
+    with pytest.raises(UsageError, match="CORPUSPACK_PARTITIONS"):
+        build(config, workers=1, cache=cache, check=True)

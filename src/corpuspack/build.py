@@ -109,8 +109,11 @@ def build(config: CorpusConfig, *, workers: int | None = None, strict: bool = Fa
     ``report.check_differences``. With ``strict`` any skipped file or record fails the build
     (a :class:`CorpusError`) before anything is committed.
     """
+    from corpuspack.passes import partitions_setting
+
     if not config.source_dir.is_dir():
         raise UsageError(f"source folder not found: {config.source_dir}")
+    partitions_setting()  # a bad value fails every build, one from a record too
     progress = progress or NoProgress()
     layout = Layout(config.descriptor, config.data_dir)
     started = time.perf_counter()
@@ -199,7 +202,7 @@ def _build(config: CorpusConfig, check: bool, strict: bool, progress: ProgressHo
             finally:
                 remove_own_dir(workdir)
                 remove_own_dir(staging)
-    _save(folder, inputs, report, outputs)
+    _save(folder, config, inputs, report, outputs)
     if inputs is not None:
         report.stage_seconds = {"inputs": inputs.seconds, **report.stage_seconds}
     return report
@@ -231,12 +234,15 @@ def _staged(result: BuildReport | build_record.Recorded, staging: Path
     return result, _outputs(staging, result)
 
 
-def _save(folder: Path | None, inputs: build_record.Inputs | None, report: BuildReport,
-          outputs: build_record.Outputs) -> None:
-    """Record a build under its inputs' key (when they were settled) and its plan key."""
+def _save(folder: Path | None, config: CorpusConfig, inputs: build_record.Inputs | None,
+          report: BuildReport, outputs: build_record.Outputs) -> None:
+    """Record a build under its plan key, and under its inputs' key when they were settled
+    and are the same after the build (a file changed while it ran, even if put back
+    since, is not taken for what the build read)."""
     if folder is None:
         return
-    if inputs is not None and inputs.settled:
+    if inputs is not None and inputs.settled \
+            and build_record.fingerprint(config).key == inputs.key:
         build_record.save(folder, inputs.key, report, outputs)
     if report.plan_key and not report.from_record:
         build_record.save(folder, report.plan_key, report, outputs)

@@ -51,7 +51,9 @@ import orjson
 
 from corpuspack.cache import settings_digest
 from corpuspack.config import CorpusConfig
+from corpuspack.errors import CorpusError
 from corpuspack.report import BuildReport
+from corpuspack.safefs import open_read, read_bytes
 
 FORMAT = 1
 KEEP = 16  # records kept in a cache (a few configs, outputs and branches)
@@ -111,8 +113,17 @@ def _excluded(config: CorpusConfig) -> set[tuple[int, int]]:
 
 
 def _tree(digest: Any, root: str, excluded: set[tuple[int, int]]) -> int:
-    """Feed every entry under ``root`` to ``digest``, in walk order; the newest time."""
-    newest = 0
+    """Feed every entry under ``root`` to ``digest``, in walk order; the newest time.
+
+    Folders count with their times: an entry added or removed while a build ran changes
+    its folder's ctime, which cannot be put back (hidden files do too, at the cost of a
+    missed record)."""
+    try:
+        top = os.lstat(root)
+    except OSError as exc:
+        digest.update(b"\1unlisted\0" + str(exc.errno).encode() + b"\0")
+        return 0
+    newest = _feed(digest, b"", top)
     stack: list[tuple[str, bytes]] = [(root, b"")]
     while stack:
         folder, prefix = stack.pop()
@@ -131,38 +142,73 @@ def _tree(digest: Any, root: str, excluded: set[tuple[int, int]]) -> int:
             except OSError:
                 digest.update(b"\1gone\0" + name + b"\0")
                 continue
-            if stat.S_ISDIR(st.st_mode):  # its times change with hidden files: its entries tell
-                digest.update(name + b"\0" + _ENTRY.pack(st.st_mode, 0, 0, 0, st.st_ino,
-                                                         st.st_dev))
+            newest = max(newest, _feed(digest, name, st))
+            if stat.S_ISDIR(st.st_mode):
                 if (st.st_dev, st.st_ino) not in excluded:
                     below.append((entry.path, name + b"/"))
-                continue
-            digest.update(name + b"\0" + _ENTRY.pack(
-                st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
-                st.st_dev))
-            newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
-            if stat.S_ISLNK(st.st_mode):
+            elif stat.S_ISLNK(st.st_mode):
                 newest = max(newest, _link(digest, entry.path))
         stack.extend(reversed(below))
     return newest
 
 
+def _feed(digest: Any, name: bytes, st: os.stat_result) -> int:
+    digest.update(name + b"\0" + _ENTRY.pack(st.st_mode, st.st_size, st.st_mtime_ns,
+                                             st.st_ctime_ns, st.st_ino, st.st_dev))
+    return max(st.st_mtime_ns, st.st_ctime_ns)
+
+
 def _link(digest: Any, path: str) -> int:
-    """Feed where a symbolic link leads and the status of its target; the target's newest
-    time (the walk reads a linked file inside the source folder where the link is)."""
+    """Feed where a symbolic link leads: every link followed on the way (the link itself
+    and the links among the folders of each target, with their status: repointing one
+    changes its ctime), the resolved path and the status of what it leads to; the newest
+    time seen (the walk reads a linked file inside the source folder where the link is)."""
+    newest, hop = 0, path
+    for _ in range(_MAX_HOPS):
+        parent = os.path.dirname(hop)
+        for folder in _folders(parent):
+            if os.path.islink(folder):
+                newest = max(newest, _feed_link(digest, folder))
+        if not os.path.islink(hop):
+            break
+        newest = max(newest, _feed_link(digest, hop))
+        hop = os.path.join(parent, os.readlink(hop))
     target = os.path.realpath(path)
     digest.update(b"\1link\0" + os.fsencode(target) + b"\0")
     try:
         st = os.stat(target)
     except OSError:
         digest.update(b"\1broken\0")
-        return 0
+        return newest
     if stat.S_ISDIR(st.st_mode):  # the walk skips it, and reads the folder where it is
         digest.update(b"\1folder\0")
+        return newest
+    return max(newest, _feed(digest, b"\1target", st))
+
+
+_MAX_HOPS = 40  # as the system's own limit on links followed (ELOOP)
+
+
+def _folders(path: str) -> list[str]:
+    """``path`` and each folder above it."""
+    out = []
+    while True:
+        out.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            return out
+        path = parent
+
+
+def _feed_link(digest: Any, path: str) -> int:
+    try:
+        st = os.lstat(path)
+        target = os.readlink(path)
+    except OSError:
+        digest.update(b"\1gone\0" + os.fsencode(path) + b"\0")
         return 0
-    digest.update(_ENTRY.pack(st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns,
-                              st.st_ino, st.st_dev))
-    return max(st.st_mtime_ns, st.st_ctime_ns)
+    digest.update(b"\1hop\0" + os.fsencode(path) + b"\0" + os.fsencode(target) + b"\0")
+    return _feed(digest, b"", st)
 
 
 def _builds(folder: Path) -> Path:
@@ -171,28 +217,34 @@ def _builds(folder: Path) -> Path:
 
 def load(folder: Path, key: str) -> Recorded | None:
     """The record of a build under ``key`` (its :class:`Inputs`' or its plan key), or None.
-    A damaged record (its digests do not match) is removed and None returned."""
-    where = _builds(folder) / key
+    A damaged record (its digests or shapes do not match, a file that is not a regular
+    file or is too large) is removed and None returned."""
+    builds = _builds(folder)
+    where = builds / key
     record = where / "record.json"
+    if not os.path.lexists(where):
+        return None
     lists: dict[str, Path] = {}
     try:
-        value = orjson.loads(record.read_bytes())
+        if os.path.islink(where) or not where.is_dir():
+            raise ValueError(f"{where} is not a folder")
+        value = orjson.loads(read_bytes(record, root=builds, max_bytes=MAX_RECORD_BYTES,
+                                        what="build record"))
         body = value["body"]
         if value["digest"] != _digest(body) or body["format"] != FORMAT \
                 or body["key"] != key:
             raise ValueError(f"{record} does not match its digest")
-        outputs = {str(name): (int(size), str(sha))
-                   for name, (size, sha) in body["outputs"].items()}
+        outputs = _outputs(body["outputs"])
         for name in LISTS:
             expected = body["lists"].get(name)
             if expected is not None:
-                lists[name] = _copy_checked(where / f"{name}.jsonl", *expected)
+                size, sha256 = _pair(expected)
+                lists[name] = _copy_checked(where / f"{name}.jsonl", builds, size, sha256)
         report = BuildReport.of_record(body["report"], lists)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (CorpusError, OSError, ValueError, KeyError, TypeError, AttributeError):
         for path in lists.values():
             os.unlink(path)
-        if not (isinstance(exc, FileNotFoundError) and exc.filename == str(record)):
-            shutil.rmtree(where, ignore_errors=True)
+        _remove(where)
         return None
     for path in lists.values():
         weakref.finalize(report, os.unlink, str(path))
@@ -203,10 +255,43 @@ def load(folder: Path, key: str) -> Recorded | None:
     return Recorded(outputs, report)
 
 
+MAX_RECORD_BYTES = 64 << 20  # counts, the first skipped, one line per output file
+
+
+def _pair(value: Any) -> tuple[int, str]:
+    """(bytes, sha256) from a record; TypeError for anything else."""
+    if not (isinstance(value, list) and len(value) == 2 and type(value[0]) is int
+            and isinstance(value[1], str) and len(value[1]) == 64):
+        raise TypeError("not a (bytes, sha256) pair")
+    return value[0], value[1]
+
+
+def _outputs(value: Any) -> Outputs:
+    if not isinstance(value, dict):
+        raise TypeError("outputs: not a mapping")
+    out = {}
+    for name, pair in value.items():
+        if not name or "/" in name or name in (".", ".."):
+            raise ValueError(f"outputs: not a file name: {name!r}")
+        out[name] = _pair(pair)
+    return out
+
+
+def _remove(path: Path) -> None:
+    """Remove a record's entry, whatever it is (never following a link)."""
+    if os.path.islink(path) or (os.path.lexists(path) and not path.is_dir()):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def save(folder: Path, key: str, report: BuildReport, outputs: Outputs) -> bool:
     """Record a finished build under ``key`` (its lists copied); False, and nothing written,
     when the folder cannot take it. The caller checks that the key stands for the build's
-    inputs (:attr:`Inputs.settled`)."""
+    inputs (:attr:`Inputs.settled`, taken again after the build)."""
     builds = _builds(folder)
     try:
         builds.mkdir(exist_ok=True)
@@ -224,7 +309,7 @@ def save(folder: Path, key: str, report: BuildReport, outputs: Outputs) -> bool:
                 "lists": lists, "outputs": dict(sorted(outputs.items()))}
         (tmp / "record.json").write_bytes(orjson.dumps({"digest": _digest(body),
                                                         "body": body}))
-        shutil.rmtree(builds / key, ignore_errors=True)
+        _remove(builds / key)
         os.rename(tmp, builds / key)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -234,20 +319,22 @@ def save(folder: Path, key: str, report: BuildReport, outputs: Outputs) -> bool:
 
 
 def _evict(builds: Path, keep: int = KEEP) -> None:
-    """Keep the ``keep`` records used last; remove the others and leftovers of killed
-    saves older than a day."""
+    """Keep the ``keep`` records used last; remove the others, entries that are no record
+    and leftovers of killed saves older than a day."""
     records = []
     now = time.time()
     for entry in os.scandir(builds):
         try:
+            if not entry.is_dir(follow_symlinks=False):
+                raise OSError("not a record")
             if entry.name.startswith("record-"):
-                if entry.stat().st_mtime < now - 86400:
+                if entry.stat(follow_symlinks=False).st_mtime < now - 86400:
                     shutil.rmtree(entry.path, ignore_errors=True)
                 continue
-            records.append((os.stat(os.path.join(entry.path, "record.json")).st_mtime,
+            records.append((os.lstat(os.path.join(entry.path, "record.json")).st_mtime,
                             entry.path))
         except OSError:
-            shutil.rmtree(entry.path, ignore_errors=True)
+            _remove(Path(entry.path))
     for _, path in sorted(records, reverse=True)[keep:]:
         shutil.rmtree(path, ignore_errors=True)
 
@@ -261,14 +348,22 @@ def _file_digest(path: Path) -> tuple[int, str]:
         return os.fstat(fh.fileno()).st_size, hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def _copy_checked(path: Path, size: int, sha256: str) -> Path:
+def _copy_checked(path: Path, root: Path, size: int, sha256: str) -> Path:
     """A temporary copy of a recorded list (removed with the report), checked against its
-    digest (ValueError when it does not match)."""
+    size and digest: ValueError when it does not match, UnsafeFile for a file that is not
+    a regular one inside ``root`` or is larger than recorded."""
     fd, name = tempfile.mkstemp(prefix=f"corpuspack-{path.stem}-")
-    os.close(fd)
     try:
-        shutil.copyfile(path, name)
-        if _file_digest(Path(name)) != (size, sha256):
+        digest, copied = hashlib.sha256(), 0
+        with os.fdopen(fd, "wb") as out, \
+                open_read(path, root=root, max_bytes=size, what="build record list") as src:
+            while chunk := src.read(min(1 << 20, size - copied + 1)):
+                copied += len(chunk)
+                if copied > size:
+                    break
+                digest.update(chunk)
+                out.write(chunk)
+        if (copied, digest.hexdigest()) != (size, sha256):
             raise ValueError(f"{path} does not match its record")
     except BaseException:
         os.unlink(name)

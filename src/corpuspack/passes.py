@@ -84,11 +84,19 @@ def partitions_for(workers: int, rows: int) -> int | None:
     ``CORPUSPACK_PARTITIONS`` if set (1 to 4096); else none (the passes run in the main
     process) for fewer than :data:`AUTO_PARTITION_ROWS` document ``rows``, and one per
     worker for more. Any choice gives the same output."""
+    value = partitions_setting()
+    if value is None:
+        return None if rows < AUTO_PARTITION_ROWS else max(1, workers)
+    return value
+
+
+def partitions_setting() -> int | None:
+    """``CORPUSPACK_PARTITIONS`` (None when unset); UsageError for a value out of 1-4096."""
     from corpuspack.errors import UsageError
 
     value = os.environ.get(PARTITIONS, "").strip()
     if not value:
-        return None if rows < AUTO_PARTITION_ROWS else max(1, workers)
+        return None
     if not value.isdigit() or not 1 <= int(value) <= 4096:
         raise UsageError(f"{PARTITIONS} must be a whole number from 1 to 4096, not {value!r}")
     return int(value)

@@ -238,17 +238,22 @@ class BuildReport:
         KeyError or TypeError for a record that lacks a field."""
         from corpuspack.shards import ShardInfo
 
-        report = cls(from_record=True, files_cached=int(value["files_total"]))
+        report = cls(from_record=True, files_cached=_typed(value["files_total"], int))
         for f in fields(cls):
             if f.name in _NOT_RECORDED:
                 continue
-            item = value[f.name]
+            item, default = value[f.name], getattr(report, f.name)
             if f.name == "first_skipped":
-                item = [Skipped(*s) for s in item]
+                item = [Skipped(*_typed(s, list, str)) for s in _typed(item, list)]
             elif f.name == "shards":
-                item = [ShardInfo(**s) for s in item]
-            elif isinstance(getattr(report, f.name), Counter):
-                item = Counter(item)
+                item = [ShardInfo(**_typed(s, dict)) for s in _typed(item, list)]
+            elif isinstance(default, Counter):
+                item = Counter({_typed(k, str): _typed(v, int)
+                                for k, v in _typed(item, dict).items()})
+            elif isinstance(default, list):
+                item = [_typed(x, str) for x in _typed(item, list)]
+            else:
+                item = _typed(item, type(default))
             setattr(report, f.name, item)
         for name, path in lists.items():
             setattr(report, f"{name}_file", path)
@@ -280,6 +285,15 @@ class BuildReport:
                 first = False
             out.write(b"\n  ]" if not first else b"]")
         out.write(b"\n}\n")
+
+
+def _typed(value: Any, kind: type, items: type | None = None) -> Any:
+    """``value`` if it is a ``kind`` (its items ``items`` or None); TypeError otherwise."""
+    seq: Any = value
+    if type(value) is not kind or (items is not None and not all(
+            x is None or type(x) is items for x in seq)):
+        raise TypeError(f"a recorded report holds {value!r} for a {kind.__name__}")
+    return value
 
 
 _NOT_RECORDED = frozenset({
