@@ -362,15 +362,16 @@ def test_a_change_while_building_put_back_after_is_not_recorded(
     assert check.check_differences == fresh.check_differences != []
 
 
-def test_a_linked_sidecar_is_keyed_by_what_it_leads_to(src: Path, tmp_path: Path) -> None:
-    side = src / "news" / "side.yaml.txt"
-    (src / "news" / ".side.yaml").write_text("title: Side A\n", encoding="utf-8")
-    (src / "news" / "seed-crlf.txt.meta.yaml").symlink_to(src / "news" / ".side.yaml")
-    del side
+@pytest.mark.parametrize("where", ["inside", "outside"])
+def test_a_linked_sidecar_is_keyed_by_what_it_leads_to(src: Path, tmp_path: Path,
+                                                        where: str) -> None:
+    side = src / "news" / ".side.yaml" if where == "inside" else tmp_path / "side.yaml"
+    side.write_text("title: Side A\n", encoding="utf-8")
+    (src / "news" / "seed-crlf.txt.meta.yaml").symlink_to(side)
     config = zero_config(src, tmp_path / "pkg")
     cache = tmp_path / "cache"
     build(config, workers=1, cache=cache)
-    (src / "news" / ".side.yaml").write_text("title: Side B\n", encoding="utf-8")
+    side.write_text("title: Side B\n", encoding="utf-8")
     rebuilt = build(config, workers=1, cache=cache)
     reference = zero_config(src, tmp_path / "ref" / "pkg")
     build(reference, workers=1, cache=None)

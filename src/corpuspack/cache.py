@@ -464,10 +464,14 @@ class Cache:
 _PART_LENGTHS = struct.Struct(">7Q")
 
 
-def _resolved(path: str) -> str:
-    """A sidecar's path with a symbolic link resolved (its digest is of what it leads to;
-    the worker reads the sidecar only inside the source folder)."""
-    return os.path.realpath(path) if os.path.islink(path) else path
+def _resolved(path: str, root: str) -> str:
+    """A sidecar's path with a symbolic link resolved, so that its digest is of what it
+    leads to; a link leading out of the source folder ``root`` as it is (it is not read:
+    its digest fails, the file is not cached and the worker skips it)."""
+    if not os.path.islink(path):
+        return path
+    real = os.path.realpath(path)
+    return real if real.startswith(root.rstrip(os.sep) + os.sep) else path
 
 
 class Keys:
@@ -485,11 +489,12 @@ class Keys:
         """Each file with its key: the stat index gives the digest of an unchanged file,
         others are read and hashed. A file that cannot be read gets a key of its path only
         (the worker's reading skips it, and its result is not cached)."""
-        paths = [f.path for f in files] + [_resolved(f.sidecar) for f in files if f.sidecar]
+        paths = [f.path for f in files] + [_resolved(f.sidecar, self.root)
+                                           for f in files if f.sidecar]
         known = self.cache.digests(self.root, paths)
         for src in files:
             stat, digest = self._digest(src.path, known, src.stat)
-            side_stat, side_digest = self._digest(_resolved(src.sidecar), known) \
+            side_stat, side_digest = self._digest(_resolved(src.sidecar, self.root), known) \
                 if src.sidecar else (None, b"")
             parts = (src.rel.encode(), src.format.encode(), b"gz" if src.compressed else b"",
                      digest or b"?" + os.urandom(16),
