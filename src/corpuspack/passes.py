@@ -46,6 +46,10 @@ PER_DOCUMENT_BYTES = 512
 # DuckDB sorted 700 MB of lines only with a limit of 1 GB; 16 MB was as fast as 48 MB)
 SORT_BYTES = 16 * MiB
 BATCH_ROWS = 2048
+# documents of one refine task at most: a task holds its rewritten documents' rows until it
+# writes them (lines, line keys, signatures as Python values), so its memory follows this,
+# not the corpus
+REFINE_TASK_ROWS = 512
 # partitions of the exact and near-duplicate candidate passes (default: automatic)
 PARTITIONS = "CORPUSPACK_PARTITIONS"
 # below this many document rows in the runs the duplicate passes run in the main process:
@@ -303,7 +307,8 @@ def frequent_lines(con: duckdb.DuckDBPyConnection, min_docs: int,
 def refine_inputs(con: duckdb.DuckDBPyConnection, folder: Path, parts: int) -> list[str]:
     """Write the documents holding a frequent line of their group, with their candidate
     keys and the counts of their frequent ones, into about ``parts`` files (one refine task
-    each); return the files."""
+    each), more when a file would pass :data:`REFINE_TASK_ROWS` documents; return the
+    files."""
     con.execute("""
         CREATE OR REPLACE TEMP TABLE refine_keys AS
         SELECT file, seq, list(struct_pack(key := k, documents := f.documents,
@@ -315,7 +320,7 @@ def refine_inputs(con: duckdb.DuckDBPyConnection, folder: Path, parts: int) -> l
     total = int(one(con, "SELECT count(*) FROM refine_keys")[0])
     if not total:
         return []
-    per_file = max(64, -(-total // max(1, parts)))
+    per_file = max(64, min(-(-total // max(1, parts)), REFINE_TASK_ROWS))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE refine_parts AS
         SELECT *, (row_number() OVER (ORDER BY file, seq) - 1) // {per_file} AS part
