@@ -3,6 +3,9 @@
 :func:`build` checks the outputs, takes the output's lock, finishes an interrupted commit,
 runs the stages (:mod:`corpuspack.stages`) into a staging folder and commits it atomically
 (:mod:`corpuspack.commit`); with ``check`` it builds in a temporary folder and compares.
+With a cache, a build whose inputs match a recorded one (:mod:`corpuspack.build_record`)
+runs no stage: it finds the committed package equal to the recorded outputs and writes
+nothing, or, with ``check``, compares the committed files with the recorded digests.
 """
 
 from __future__ import annotations
