@@ -210,10 +210,7 @@ def test_a_tampered_package_is_stale_and_rebuilt(src: Path, tmp_path: Path,
 
 @pytest.mark.parametrize("damage", ["truncate", "digest", "list", "list removed"])
 def test_a_damaged_record_is_never_used(src: Path, tmp_path: Path, damage: str) -> None:
-    config = zero_config(src, tmp_path / "pkg")
-    cache = tmp_path / "cache"
-    full = build(config, workers=1, cache=cache)
-    for where in records(cache):  # by inputs and by plan key
+    def damaged(where: Path) -> None:
         record = where / "record.json"
         if damage == "truncate":
             record.write_bytes(record.read_bytes()[: record.stat().st_size // 2])
@@ -225,10 +222,27 @@ def test_a_damaged_record_is_never_used(src: Path, tmp_path: Path, damage: str) 
             (where / "skipped.jsonl").write_bytes(b'["a","b","c"]\n')
         else:
             (where / "duplicates.jsonl").unlink()
-    again = build(config, workers=1, cache=cache, check=True)
+
+    full, again, check = _checked_after(src, tmp_path, damaged)
     assert not again.from_record and again.check_differences == []
     assert again.summary(timing=False) == full.summary(timing=False)
-    assert build(config, workers=1, cache=cache, check=True).from_record  # recorded anew
+    assert check().from_record  # recorded anew
+
+
+def _checked_after(src: Path, tmp_path: Path, damage: Callable[[Path], object]
+                   ) -> tuple[BuildReport, BuildReport, Callable[[], BuildReport]]:
+    """A full build, ``damage`` done to each of its records (by inputs and by plan key),
+    then a ``build --check``; and a function that checks again."""
+    config = zero_config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    full = build(config, workers=1, cache=cache)
+    for where in records(cache):
+        damage(where)
+
+    def check() -> BuildReport:
+        return build(config, workers=1, cache=cache, check=True)
+
+    return full, check(), check
 
 
 def test_strict_fails_from_the_record_too(src: Path, tmp_path: Path) -> None:
@@ -394,10 +408,7 @@ def test_config_values_json_would_confuse_make_other_keys() -> None:
                                    "count string", "pair short", "name with slash"])
 def test_a_record_of_the_wrong_shape_is_never_used(src: Path, tmp_path: Path,
                                                    shape: str) -> None:
-    config = zero_config(src, tmp_path / "pkg")
-    cache = tmp_path / "cache"
-    full = build(config, workers=1, cache=cache)
-    for where in records(cache):
+    def reshaped(where: Path) -> None:
         record = where / "record.json"
         body = json.loads(record.read_bytes())["body"]
         if shape == "outputs list":
@@ -413,7 +424,8 @@ def test_a_record_of_the_wrong_shape_is_never_used(src: Path, tmp_path: Path,
         else:
             body["outputs"]["../schema.json"] = body["outputs"]["schema.json"]
         record.write_bytes(orjson.dumps({"digest": build_record._digest(body), "body": body}))
-    again = build(config, workers=1, cache=cache, check=True)
+
+    full, again, _ = _checked_after(src, tmp_path, reshaped)
     assert not again.from_record and again.check_differences == []
     assert again.summary(timing=False) == full.summary(timing=False)
 
@@ -421,10 +433,7 @@ def test_a_record_of_the_wrong_shape_is_never_used(src: Path, tmp_path: Path,
 @pytest.mark.parametrize("plant", ["fifo", "link to /dev/zero", "file", "big list"])
 def test_a_planted_record_neither_hangs_nor_is_read(src: Path, tmp_path: Path,
                                                      plant: str) -> None:
-    config = zero_config(src, tmp_path / "pkg")
-    cache = tmp_path / "cache"
-    full = build(config, workers=1, cache=cache)
-    for where in records(cache):
+    def planted(where: Path) -> None:
         record = where / "record.json"
         if plant == "fifo":
             record.unlink()
@@ -438,10 +447,26 @@ def test_a_planted_record_neither_hangs_nor_is_read(src: Path, tmp_path: Path,
         else:
             (where / "skipped.jsonl").unlink()
             (where / "skipped.jsonl").symlink_to("/dev/zero")
-    again = build(config, workers=1, cache=cache, check=True)
+
+    full, again, check = _checked_after(src, tmp_path, planted)
     assert not again.from_record and again.check_differences == []
     assert again.summary(timing=False) == full.summary(timing=False)
-    assert build(config, workers=1, cache=cache, check=True).from_record  # recorded anew
+    assert check().from_record  # recorded anew
+
+
+def test_records_are_never_kept_behind_a_link(src: Path, tmp_path: Path) -> None:
+    config = zero_config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    build(config, workers=1, cache=cache)
+    elsewhere = tmp_path / "elsewhere"
+    (cache / "builds").rename(elsewhere)
+    (cache / "builds").symlink_to(elsewhere)
+    (elsewhere / "someone-elses.txt").write_text("kept", encoding="utf-8")
+    before = sorted(p.name for p in elsewhere.iterdir())
+    for check in (True, False, True):
+        report = build(replace(config, title="Another"), workers=1, cache=cache, check=check)
+        assert not report.from_record
+    assert sorted(p.name for p in elsewhere.iterdir()) == before
 
 
 def test_a_bad_partitions_setting_fails_a_recorded_build_too(

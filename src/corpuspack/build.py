@@ -232,9 +232,9 @@ def _staged(result: BuildReport | build_record.Recorded, staging: Path
     """The report and outputs of the stages: a staged package's, or a record's."""
     if isinstance(result, build_record.Recorded):
         return result.report, result.outputs
-    record_staging(staging, result.shards)
+    outputs = record_staging(staging, result.shards)
     _keep_lists(result)
-    return result, _outputs(staging, result)
+    return result, outputs
 
 
 def _save(folder: Path | None, config: CorpusConfig, inputs: build_record.Inputs | None,
@@ -278,23 +278,6 @@ def _check_strict(report: BuildReport, strict: bool) -> None:
         raise CorpusError(
             f"--strict: {report.skip_count} file(s) or record(s) were skipped "
             f"(first: {first.path}: {first.reason})")
-
-
-def _outputs(staging: Path, report: BuildReport) -> build_record.Outputs:
-    """The (bytes, sha256) of every file of a staged package (shards' known from writing
-    them)."""
-    known = {s.filename: (s.bytes, s.sha256) for s in report.shards}
-    out = {}
-    for entry in sorted(staging.iterdir()):
-        if entry.name == OWN_MARKER or not entry.is_file():
-            continue
-        out[entry.name] = known.get(entry.name) or _digest(entry)
-    return out
-
-
-def _digest(path: Path) -> tuple[int, str]:
-    with open(path, "rb") as fh:
-        return os.fstat(fh.fileno()).st_size, hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _keep_lists(report: BuildReport) -> None:

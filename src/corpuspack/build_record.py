@@ -212,14 +212,22 @@ def _feed_link(digest: Any, path: str) -> int:
 
 
 def _builds(folder: Path) -> Path:
-    return folder / "builds"
+    """The records' folder of a cache; OSError when it is a symbolic link (nothing is read
+    or removed through one)."""
+    builds = folder / "builds"
+    if os.path.islink(builds):
+        raise OSError(f"{builds} is a symbolic link")
+    return builds
 
 
 def load(folder: Path, key: str) -> Recorded | None:
     """The record of a build under ``key`` (its :class:`Inputs`' or its plan key), or None.
     A damaged record (its digests or shapes do not match, a file that is not a regular
     file or is too large) is removed and None returned."""
-    builds = _builds(folder)
+    try:
+        builds = _builds(folder)
+    except OSError:
+        return None
     where = builds / key
     record = where / "record.json"
     if not os.path.lexists(where):
@@ -292,8 +300,8 @@ def save(folder: Path, key: str, report: BuildReport, outputs: Outputs) -> bool:
     """Record a finished build under ``key`` (its lists copied); False, and nothing written,
     when the folder cannot take it. The caller checks that the key stands for the build's
     inputs (:attr:`Inputs.settled`, taken again after the build)."""
-    builds = _builds(folder)
     try:
+        builds = _builds(folder)
         builds.mkdir(exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix="record-", dir=builds))
     except OSError:

@@ -81,9 +81,10 @@ class Layout:
         return make_own_dir(self.parent, self.prefix("work"))
 
 
-def record_staging(staging: Path, shards: list[ShardInfo]) -> None:
+def record_staging(staging: Path, shards: list[ShardInfo]) -> dict[str, tuple[int, str]]:
     """Write the ownership record of a staged data folder: every file in it but the
-    descriptor (which moves out at commit) and the folder marker."""
+    descriptor (which moves out at commit) and the folder marker. Returns the (bytes,
+    sha256) of every file staged, the record and the descriptor included."""
     known = {s.filename: (s.bytes, s.sha256) for s in shards}
     files = {}
     for entry in sorted(staging.iterdir()):
@@ -91,6 +92,10 @@ def record_staging(staging: Path, shards: list[ShardInfo]) -> None:
             continue
         files[entry.name] = known.get(entry.name) or (entry.stat().st_size, _sha256(entry))
     write_record(staging, files)
+    for name in (RECORD, DESCRIPTOR_IN_STAGING):
+        if (staging / name).is_file():
+            files[name] = ((staging / name).stat().st_size, _sha256(staging / name))
+    return files
 
 
 def _sha256(path: Path) -> str:
