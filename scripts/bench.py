@@ -79,7 +79,7 @@ def paragraphs() -> list[tuple[str, str]]:
     if not HANDBOOK.is_dir():
         sys.exit("the workload needs the Debian Administrator's Handbook: "
                  "apt-get install debian-handbook")
-    out = []
+    out: list[tuple[str, str]] = []
     for lang_dir in sorted(HANDBOOK.iterdir()):
         lang = lang_dir.name.split("-")[0]
         for page in sorted(lang_dir.glob("*.html")):
@@ -282,6 +282,22 @@ def outside_workers(r: dict[str, Any]) -> dict[str, float]:
             "outside_share": 1 - workers / r["seconds"]}
 
 
+def projected(r: dict[str, Any], workers: int, cores: int) -> float:
+    """The wall seconds of a corpuspack run projected to ``cores`` workers, from its report
+    at ``workers`` (Amdahl's law): what the main process does alone (start, the DuckDB
+    passes, shard writing, descriptor, commit, exit) stays as measured; the worker stages
+    shrink by ``workers / cores``, but the map stage takes at least as long as the walk that
+    feeds it, which the main process does alone. Optimistic in assuming the workers'
+    per-document cost does not grow with their number (no shared-cache or memory-bandwidth
+    contention); pessimistic in keeping the walk as slow as it was beside busy workers."""
+    stages = r["stage_seconds"]
+    in_workers = sum(stages.get(name, 0.0) for name in WORKER_STAGES)
+    alone = r["seconds"] - in_workers
+    scale = workers / cores
+    feeding = max(stages.get("walk", 0.0), stages.get("map", 0.0) * scale)
+    return alone + feeding + (in_workers - stages.get("map", 0.0)) * scale
+
+
 FLOOR = """
 import sys, pathlib, pyarrow as pa, pyarrow.parquet as pq
 src, out = pathlib.Path(sys.argv[1]), sys.argv[2]
@@ -405,6 +421,8 @@ email = true
 ip = true
 """
 
+DEFAULTS_CONFIG = "# the shipped defaults: boilerplate block rules and near-duplicates on\n"
+
 # the same without Gopher's repetition rules, to show what the repetition signals cost
 NO_REPETITION_CONFIG = """# all rules but Gopher's repetition ones: its other limits, one by one
 [boilerplate]
@@ -460,9 +478,15 @@ def main() -> None:
     parser.add_argument("--incremental", action="store_true",
                         help="measure rebuilds with the cache instead: 1%% of the files "
                         "edited, 0.25%% added, 0.25%% removed; build --check unchanged")
+    parser.add_argument("--large", type=int, default=0, metavar="MB",
+                        help="instead: one document of MB megabytes of prose, built with each "
+                        "config; time and peak memory against a one-line document's build")
     args = parser.parse_args()
     if args.incremental:
         incremental(args)
+        return
+    if args.large:
+        large(args)
         return
     work = args.work.resolve()
     work.mkdir(exist_ok=True)
@@ -472,9 +496,10 @@ def main() -> None:
     (work / "basic.toml").write_text(BASIC_CONFIG, encoding="utf-8")
     (work / "quality.toml").write_text(QUALITY_CONFIG, encoding="utf-8")
     (work / "no-repetition.toml").write_text(NO_REPETITION_CONFIG, encoding="utf-8")
+    (work / "defaults.toml").write_text(DEFAULTS_CONFIG, encoding="utf-8")
 
-    def corpuspack(source: Path, out: str, config: str, executor: str = "local"
-                   ) -> list[str]:
+    def corpuspack(source: Path, out: str, config: str, executor: str = "local",
+                   report: bool = True) -> list[str]:
         cmd = [sys.executable, "-m", "corpuspack.cli", "build", str(source), "--out",
                str(work / out), "--workers", str(args.workers), "--config",
                str(work / config)]
@@ -482,9 +507,7 @@ def main() -> None:
             cmd += ["--executor", executor]
             if executor == "ray" and args.ray_address:
                 cmd += ["--ray-address", args.ray_address]
-        if len(executors) > 1:
-            cmd.append("--json")  # the report's stage timings
-        return cmd
+        return [*cmd, "--json"] if report else cmd  # the report's stage timings
 
     executors = [e.strip() for e in args.executors.split(",") if e.strip()]
     if "local" not in executors:
@@ -494,6 +517,7 @@ def main() -> None:
     sample = str(Options().language_sample_chars)  # datatrove reads the same sample
     contenders: dict[str, Contender] = {
         "corpuspack basic": (corpuspack(src, "pkg", "basic.toml"), ()),
+        "corpuspack defaults": (corpuspack(src, "pkg-d", "defaults.toml"), ()),
         "corpuspack all rules": (corpuspack(src, "pkg-q", "quality.toml"), ()),
         "corpuspack no repetition": (corpuspack(src, "pkg-nr", "no-repetition.toml"), ()),
     }
@@ -512,7 +536,7 @@ def main() -> None:
                                   ("all rules", "quality.toml", "base-pkg-q")):
             contenders[f"baseline {label} {kind}"] = (
                 ["env", f"PYTHONPATH={path}",
-                 *corpuspack(src, f"{out}-{label}", config)], ())
+                 *corpuspack(src, f"{out}-{label}", config, report=False)], ())
     if args.datatrove_python and not args.skip_baselines:
         for name, script, out in (("datatrove basic", DATATROVE, "dt"),
                                   ("datatrove all rules", DATATROVE_QUALITY, "dtq")):
@@ -546,6 +570,16 @@ def main() -> None:
             if other != "local" and name in results:
                 ratio = results[name]["seconds"] / results[f"corpuspack {kind}"]["seconds"]
                 print(f"corpuspack {kind}: {other} / local wall time: {ratio:.2f}x")
+    print(f"{'single-process share, projection':<34}{'wall':>7}{'alone':>7}{'share':>7}"
+          f"{'16 cores':>10}{'64 cores':>10}")
+    for name, r in results.items():
+        if name.startswith("corpuspack") and "[" not in name and "stage_seconds" in r:
+            t = outside_workers(r)
+            at = {cores: projected(r, args.workers, cores) for cores in (16, 64)}
+            r["projected_seconds"] = {str(k): round(v, 3) for k, v in at.items()}
+            print(f"{name:<34}{r['seconds']:>7.2f}{r['seconds'] - t['workers']:>7.2f}"
+                  f"{t['outside_share']:>7.1%}"
+                  + "".join(f"{v:>6.2f} {r['seconds'] / v:>2.0f}x" for v in at.values()))
     if len(executors) > 1:
         print(f"{'where the time went (s)':<34}{'wall':>7}{'startup':>9}{'workers':>9}"
               f"{'walk':>7}{'main':>7}{'outside':>9}")
@@ -563,7 +597,8 @@ def main() -> None:
                          ("corpuspack basic", "datatrove basic"),
                          ("corpuspack all rules", "datatrove all rules"),
                          ("corpuspack all rules", "corpuspack no repetition"),
-                         ("corpuspack basic", "io floor")):
+                         ("corpuspack basic", "io floor"),
+                         ("corpuspack defaults", "io floor")):
         if ours in results and theirs in results:
             ratio = results[theirs]["seconds"] / results[ours]["seconds"]
             print(f"{ours} / {theirs} throughput: {ratio:.2f}x")
@@ -659,6 +694,65 @@ def incremental(args: argparse.Namespace) -> None:
                 print(f"{name} / full build without cache: {r['seconds'] / full:.1%}")
     print(json.dumps({"machine": machine(), "docs": args.docs, "workers": args.workers,
                       "edited": edited, "added": added, "removed": removed,
+                      "results": results}))
+
+
+def large(args: argparse.Namespace) -> None:
+    """One document of ``args.large`` MB: the handbook's paragraphs, an equal share of each
+    language one after another, built with each config; beside it a build of a one-page
+    document, whose peaks are what every build costs. A few Chinese characters lie beyond
+    U+FFFF, so Python holds the whole text at 4 bytes a character: about 3.7 times its
+    UTF-8 size (printed)."""
+    work = args.work.resolve()
+    work.mkdir(exist_ok=True)
+    size = args.large * 1_000_000
+    rng = random.Random(5)
+    by_lang: dict[str, list[str]] = {}
+    for lang, para in paragraphs():
+        by_lang.setdefault(lang, []).append(para)
+    big, tiny = work / "large-src", work / "tiny-src"
+    for folder in (big, tiny):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+    written = chars = widest = 0
+    with open(big / "manual.txt", "w", encoding="utf-8") as fh:
+        for i, lang in enumerate(sorted(by_lang)):
+            while written < size * (i + 1) / len(by_lang):
+                para = rng.choice(by_lang[lang]) + "\n\n"
+                fh.write(para)
+                written += len(para.encode("utf-8"))
+                chars += len(para)
+                widest = max(widest, ord(max(para)))
+    width = 1 if widest < 0x100 else 2 if widest < 0x10000 else 4
+    # a page of English prose: one that every config keeps
+    (tiny / "page.txt").write_text("\n\n".join(by_lang["en"][:12]) + "\n", encoding="utf-8")
+    configs = {"basic": BASIC_CONFIG, "defaults": DEFAULTS_CONFIG, "quality": QUALITY_CONFIG}
+    for name, text in configs.items():
+        (work / f"{name}.toml").write_text(text, encoding="utf-8")
+    env = dict(os.environ, CI="1", CORPUSPACK_CACHE="off")
+    compiled(Path(corpuspack_package.__file__).parent)
+    print(f"machine: {machine()}")
+    print(f"one document of {written / 1e6:.1f} MB, {chars} characters (a Python string of "
+          f"{chars * width / 1e6:.0f} MB); workers: {args.workers}")
+    print(f"{'':<24}{'seconds':>9}{'main MB':>9}{'worker MB':>11}  worker growth")
+    results: dict[str, dict[str, Any]] = {}
+    for name in configs:
+        for label, folder in (("one page", tiny), (f"{args.large} MB", big)):
+            out = work / f"large-pkg-{name}"
+            shutil.rmtree(out, ignore_errors=True)
+            cmd = [sys.executable, "-m", "corpuspack.cli", "build", str(folder), "--out",
+                   str(out), "--workers", str(args.workers), "--config",
+                   str(work / f"{name}.toml"), "--json"]
+            results[f"{name}, {label}"] = r = run(cmd, env)
+        base, r = results[f"{name}, one page"], results[f"{name}, {args.large} MB"]
+        r["worker_growth"] = (r["worker_peak_mb"] - base["worker_peak_mb"]) * 1e6 / written
+        for label in ("one page", f"{args.large} MB"):
+            x = results[f"{name}, {label}"]
+            growth = f"{x['worker_growth']:.1f}x the text" if "worker_growth" in x else ""
+            print(f"{name + ', ' + label:<24}{x['seconds']:>9.2f}{x['main_peak_mb']:>9.0f}"
+                  f"{x['worker_peak_mb']:>11.0f}  {growth}")
+    print(json.dumps({"machine": machine(), "bytes": written, "characters": chars,
+                      "bytes_per_character": width, "workers": args.workers,
                       "results": results}))
 
 
