@@ -423,6 +423,17 @@ ip = true
 
 DEFAULTS_CONFIG = "# the shipped defaults: boilerplate block rules and near-duplicates on\n"
 
+# every rule's work on a document, none of the limits that would drop a long one
+SIGNALS_CONFIG = """# all rules' work, no limits: boilerplate, near-dedup, every signal, PII
+[boilerplate]
+frequent_lines = true
+[quality]
+repetition_signals = true
+[pii]
+email = true
+ip = true
+"""
+
 # the same without Gopher's repetition rules, to show what the repetition signals cost
 NO_REPETITION_CONFIG = """# all rules but Gopher's repetition ones: its other limits, one by one
 [boilerplate]
@@ -481,6 +492,10 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=0, metavar="MB",
                         help="instead: one document of MB megabytes of prose, built with each "
                         "config; time and peak memory against a one-line document's build")
+    parser.add_argument("--large-configs", default="basic,defaults,signals",
+                        help="with --large: which of basic, defaults, signals (every rule's "
+                        "work, the repetition signals included, and no limit: Gopher's "
+                        "100,000-word limit would drop the document) to build")
     args = parser.parse_args()
     if args.incremental:
         incremental(args)
@@ -726,9 +741,11 @@ def large(args: argparse.Namespace) -> None:
     width = 1 if widest < 0x100 else 2 if widest < 0x10000 else 4
     # a page of English prose: one that every config keeps
     (tiny / "page.txt").write_text("\n\n".join(by_lang["en"][:12]) + "\n", encoding="utf-8")
-    configs = {"basic": BASIC_CONFIG, "defaults": DEFAULTS_CONFIG, "quality": QUALITY_CONFIG}
+    configs = {name: text for name, text in (
+        ("basic", BASIC_CONFIG), ("defaults", DEFAULTS_CONFIG), ("signals", SIGNALS_CONFIG))
+        if name in args.large_configs.split(",")}
     for name, text in configs.items():
-        (work / f"{name}.toml").write_text(text, encoding="utf-8")
+        (work / f"large-{name}.toml").write_text(text, encoding="utf-8")
     env = dict(os.environ, CI="1", CORPUSPACK_CACHE="off")
     compiled(Path(corpuspack_package.__file__).parent)
     print(f"machine: {machine()}")
@@ -742,7 +759,7 @@ def large(args: argparse.Namespace) -> None:
             shutil.rmtree(out, ignore_errors=True)
             cmd = [sys.executable, "-m", "corpuspack.cli", "build", str(folder), "--out",
                    str(out), "--workers", str(args.workers), "--config",
-                   str(work / f"{name}.toml"), "--json"]
+                   str(work / f"large-{name}.toml"), "--json"]
             results[f"{name}, {label}"] = r = run(cmd, env)
         base, r = results[f"{name}, one page"], results[f"{name}, {args.large} MB"]
         r["worker_growth"] = (r["worker_peak_mb"] - base["worker_peak_mb"]) * 1e6 / written

@@ -125,6 +125,7 @@ def run_map(task: MapTask) -> MapResult:
                 continue
             line_keys = stats.line_keys.pop(item.id, None)
             batch.append(_Pending(item, file, seq, line_keys, item.language is None))
+            del item  # the batch holds the document until it is written, no longer
             seq += 1
             if len(batch) >= LANGUAGE_BATCH:
                 flush()

@@ -176,6 +176,36 @@ def test_per_document_stages_need_little_memory_beyond_the_text(tmp_path: Path) 
     assert all(extra[name] <= limit for name, limit in limits.items()), extra
 
 
+@pytest.mark.parametrize("name", ["wide.txt", "wide.jsonl"])
+def test_a_document_is_not_held_twice_once_read(tmp_path: Path, name: str) -> None:
+    # the reader's text (4 bytes a character here: one lies beyond U+FFFF) was held beside
+    # the document's through every step after normalisation, and by the map task's loop
+    # until its run was written (the worker of a 200 MB document: 3.5 GB)
+    import tracemalloc
+
+    from corpuspack.pipeline import Settings, process_file
+    from corpuspack.sources.files import SourceFile, walk_sources
+
+    text = "The sign \U0001d538 opens it.\n" + "Some words of prose here.\n" * 40_000
+    path = tmp_path / "src" / name
+    path.parent.mkdir()
+    path.write_text(text if name.endswith(".txt") else json.dumps({"text": text}) + "\n",
+                    encoding="utf-8")
+    [src] = [f for f in walk_sources(tmp_path / "src") if isinstance(f, SourceFile)]
+    list(process_file(src, Settings()))  # what a first document loads (models, caches)
+    tracemalloc.start()
+    try:
+        docs = process_file(src, Settings())
+        doc = next(docs)
+        held = tracemalloc.get_traced_memory()[0]
+        size = sys.getsizeof(doc.text)
+        assert doc.text == text.strip("\n") and size > 4 * len(text)
+        assert held < 1.25 * size, f"{held / size:.2f} times the document's text"
+        docs.close()
+    finally:
+        tracemalloc.stop()
+
+
 _BUILD = r"""
 import sys
 from corpuspack.cli import main

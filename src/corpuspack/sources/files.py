@@ -602,7 +602,11 @@ def iter_lines(src: SourceFile, max_total: int, max_line: int,
                     rest = reader.readline(_CHUNK)
                     if not rest or rest.endswith(b"\n"):
                         break
-            yield number, line
+            # handed over, not kept: a suspended generator holds its locals, and a line
+            # (up to max_line bytes) must not live on while the caller processes it
+            held = [line]
+            del line
+            yield number, held.pop()
 
 
 class _Stream(io.RawIOBase):

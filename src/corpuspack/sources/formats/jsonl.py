@@ -89,10 +89,13 @@ def iter_jsonl(lines: Iterator[tuple[int, bytes]], max_line: int, score: Scorer 
             continue
         if not line.strip():
             continue
+        record: RawRecord | BadRecord
         try:
-            yield read_jsonl_line(line, number, score, notes)
+            record = read_jsonl_line(line, number, score, notes)
         except SkipFile as exc:
-            yield BadRecord(f"L{number}", exc.reason)
+            record = BadRecord(f"L{number}", exc.reason)
+        del line  # not held beside the record's text while the record is processed
+        yield record
 
 
 def read(source: Source) -> Iterator[RawRecord | BadRecord]:
