@@ -7,10 +7,12 @@ import unicodedata
 import ftfy
 import ftfy.bad_codecs  # noqa: F401 - registers the sloppy-windows code pages
 import pytest
+from ftfy import fixes
 from ftfy.chardata import CHARMAP_ENCODINGS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from corpuspack import normalise
 from corpuspack.errors import SkipFile
 from corpuspack.normalise import maybe_mojibake, normalise_explained, normalise_text
 from corpuspack.sources.decode import decode_bytes
@@ -108,6 +110,29 @@ def _misread(text: str, encoding: str, cut: int, at: int, stand_in: str) -> str:
 def test_mojibake_gate_never_hides_what_ftfy_would_fix(text: str) -> None:
     if not maybe_mojibake(text):
         assert ftfy.fix_encoding(text) == text
+
+
+_MISREAD_STRETCH = st.builds(
+    lambda text, encoding: text.encode("utf-8").decode(encoding, errors="replace"),
+    st.text(max_size=8), st.sampled_from(CHARMAP_ENCODINGS))
+
+
+@given(st.lists(st.one_of(st.text(max_size=12), _MISREAD_STRETCH), max_size=6).map("".join))
+@settings(max_examples=1500)
+def test_embedded_repair_answers_as_ftfy_rewriting_the_text(text: str) -> None:
+    assert normalise._embedded_repair(text) == (fixes.decode_inconsistent_utf8(text) != text)
+
+
+@given(st.text(alphabet=st.sampled_from("ae\u0301\u0308\u0323\u1100\u1161\u11a8\uac00\n "),
+               max_size=60))
+@settings(max_examples=1500)
+def test_nfc_by_slices_of_lines_is_nfc_of_the_whole(text: str) -> None:
+    saved = normalise._SLICE_CHARS
+    normalise._SLICE_CHARS = 4
+    try:
+        assert normalise._by_lines(text, normalise._nfc) == unicodedata.normalize("NFC", text)
+    finally:
+        normalise._SLICE_CHARS = saved
 
 
 @pytest.mark.parametrize("text", [
