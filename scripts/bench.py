@@ -49,6 +49,7 @@ import os
 import platform
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -651,16 +652,25 @@ def mutate(src: Path, fraction_edited: float, fraction_added: float, fraction_re
 def incremental(args: argparse.Namespace) -> None:
     """Full build with an empty cache, then rebuilds: unchanged (``build --check``), with
     files edited, added and removed, and from a fresh copy of the sources (new inodes and
-    times: every file hashed, none read). Each in its own process, one after the other."""
+    times: every file hashed, none read). Each in its own process, one after the other.
+
+    ``--repeat N`` rounds of each: the full builds without cache, the unchanged builds,
+    the rebuilds after changes (each round edits, adds and removes another 1%, 0.25% and
+    0.25% of the files, then rebuilds with each config in turn) and the fresh copies;
+    each figure is the median of its rounds (this machine's timings vary by a fifth
+    between runs of one command)."""
     work = args.work.resolve()
     work.mkdir(exist_ok=True)
     src = work / "src"
+    shutil.rmtree(src, ignore_errors=True)
     size, _ = generate(src, args.docs)
     (work / "basic.toml").write_text(BASIC_CONFIG, encoding="utf-8")
     (work / "defaults.toml").write_text("# the shipped defaults\n", encoding="utf-8")
     env = dict(os.environ, CI="1")
     env.pop("CORPUSPACK_CACHE", None)
-    results: dict[str, dict[str, Any]] = {}
+    rounds = max(1, args.repeat)
+    seconds: dict[str, list[float]] = {}
+    configs = ("basic", "defaults")
 
     def build(name: str, source: Path, config: str, *extra: str) -> None:
         cmd = [sys.executable, "-m", "corpuspack.cli", "build", str(source), "--out",
@@ -673,43 +683,56 @@ def incremental(args: argparse.Namespace) -> None:
         check = "--check" in extra
         start = time.perf_counter()
         proc = subprocess.run(cmd, env=proc_env, capture_output=True, text=True)
-        seconds = time.perf_counter() - start
+        took = time.perf_counter() - start
         if proc.returncode not in ((0, 1) if check else (0,)):
             sys.exit(f"{name} failed:\n{proc.stderr[-2000:]}")
-        results[name] = {"seconds": round(seconds, 2)}
-        print(f"{name:<52}{seconds:>8.2f} s", flush=True)
+        seconds.setdefault(name, []).append(took)
+        print(f"{name:<52}{took:>8.2f} s", flush=True)
 
     compiled(Path(corpuspack_package.__file__).parent)
     print(f"machine: {machine()}")
-    print(f"workload: {args.docs} documents, {size / 1e6:.1f} MB; workers: {args.workers}")
-    for config in ("basic", "defaults"):
+    print(f"workload: {args.docs} documents, {size / 1e6:.1f} MB; workers: {args.workers}; "
+          f"rounds: {rounds}")
+    for _ in range(rounds):
+        for config in configs:
+            shutil.rmtree(work / f"inc-{config}", ignore_errors=True)
+            build(f"{config}: full build, no cache", src, config, "--no-cache")
+    for config in configs:
         shutil.rmtree(work / f"cache-{config}", ignore_errors=True)
         shutil.rmtree(work / f"inc-{config}", ignore_errors=True)
-        build(f"{config}: full build, no cache", src, config, "--no-cache")
-        shutil.rmtree(work / f"inc-{config}", ignore_errors=True)
         build(f"{config}: full build, empty cache", src, config)
-        build(f"{config}: build --check, unchanged", src, config, "--check")
-        build(f"{config}: rebuild, unchanged", src, config)
-    edited, added, removed = mutate(src, 0.01, 0.0025, 0.0025)
-    print(f"edited {edited}, added {added}, removed {removed} files")
-    for config in ("basic", "defaults"):
-        build(f"{config}: rebuild after the changes", src, config)
-        build(f"{config}: build --check after the rebuild", src, config, "--check")
-    copy = work / "src-copy"
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(src, copy)
-    shutil.rmtree(src)
-    copy.rename(src)  # a fresh clone: same paths, new inodes and times
-    for config in ("basic", "defaults"):
-        build(f"{config}: build --check, fresh copy of the sources", src, config, "--check")
-    for config in ("basic", "defaults"):
+    for _ in range(rounds):
+        for config in configs:
+            build(f"{config}: build --check, unchanged", src, config, "--check")
+            build(f"{config}: rebuild, unchanged", src, config)
+    counts = []
+    for index in range(rounds):
+        counts.append(mutate(src, 0.01, 0.0025, 0.0025, seed=3 + index))
+        print("edited {}, added {}, removed {} files".format(*counts[-1]))
+        for config in configs:
+            build(f"{config}: rebuild after the changes", src, config)
+            build(f"{config}: build --check after the rebuild", src, config, "--check")
+    for _ in range(rounds):
+        copy = work / "src-copy"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(src, copy)
+        shutil.rmtree(src)
+        copy.rename(src)  # a fresh clone: same paths, new inodes and times
+        for config in configs:
+            build(f"{config}: build --check, fresh copy of the sources", src, config,
+                  "--check")
+    results = {name: {"seconds": round(statistics.median(times), 2),
+                      "rounds": [round(t, 2) for t in times]}
+               for name, times in seconds.items()}
+    print(f"medians of {rounds} round(s):")
+    for config in configs:
         full = results[f"{config}: full build, no cache"]["seconds"]
         for name, r in results.items():
-            if name.startswith(config) and "full build" not in name:
-                print(f"{name} / full build without cache: {r['seconds'] / full:.1%}")
+            if name.startswith(config):
+                share = "" if "full build" in name else f" ({r['seconds'] / full:.1%})"
+                print(f"{name:<52}{r['seconds']:>8.2f} s{share}")
     print(json.dumps({"machine": machine(), "docs": args.docs, "workers": args.workers,
-                      "edited": edited, "added": added, "removed": removed,
-                      "results": results}))
+                      "changes": counts, "results": results}))
 
 
 def large(args: argparse.Namespace) -> None:
