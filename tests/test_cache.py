@@ -317,6 +317,7 @@ def test_the_files_a_rebuild_reads_go_to_the_workers_as_the_walk_finds_them(
         (src / f"{i:03d}.txt").write_text(f"Story {i}\n\n{seed}", encoding="utf-8")
     monkeypatch.setattr(stages, "PLAN_CHUNK", 4)
     monkeypatch.setattr(tasks, "TASK_WALK_FILES", 16)
+    monkeypatch.setattr(tasks, "TASK_WALK_MIN_FILES", 1)
     config = _config(src, tmp_path / "pkg")
     cache = tmp_path / "cache"
     build(config, workers=1, cache=cache)
@@ -332,9 +333,15 @@ def test_the_files_a_rebuild_reads_go_to_the_workers_as_the_walk_finds_them(
     assert package_bytes(config.package_dir) == reference(src, tmp_path, "scattered")
 
 
-def test_without_marks_files_are_batched_by_count_and_size() -> None:
+def test_files_are_batched_by_count_and_size_and_at_walk_marks() -> None:
     from corpuspack.cache import Planned
-    from corpuspack.tasks import TASK_MAX_FILES, Walked, map_tasks
+    from corpuspack.tasks import (
+        TASK_MAX_FILES,
+        TASK_WALK_FILES,
+        TASK_WALK_MIN_FILES,
+        Walked,
+        map_tasks,
+    )
 
     def planned(i: int) -> Planned:
         from corpuspack.sources.files import SourceFile
@@ -349,4 +356,10 @@ def test_without_marks_files_are_batched_by_count_and_size() -> None:
     assert sizes(files) == [TASK_MAX_FILES, 3]
     # a mark less than TASK_WALK_FILES past the batch's first file keeps it open
     assert sizes([planned(0), Walked(100), planned(1), Walked(100)]) == [2]
-    assert sizes([Walked(5000), planned(0), Walked(4096), planned(1)]) == [1, 1]
+    # and so does a mark far enough with fewer than TASK_WALK_MIN_FILES files
+    small = [planned(i) for i in range(TASK_WALK_MIN_FILES - 1)]
+    assert sizes([Walked(5000), *small, Walked(TASK_WALK_FILES), planned(99)]) == [
+        TASK_WALK_MIN_FILES]
+    enough = [planned(i) for i in range(TASK_WALK_MIN_FILES)]
+    assert sizes([Walked(5000), *enough, Walked(TASK_WALK_FILES - 1), planned(99),
+                  Walked(1), planned(100)]) == [TASK_WALK_MIN_FILES + 1, 1]

@@ -38,9 +38,10 @@ from corpuspack.sources.files import SourceFile
 MiB = 1 << 20
 TASK_MAX_FILES = 256
 TASK_MAX_BYTES = 32 * MiB
-# with a cache, a batch goes once the walk is this many files past its first file: see
-# map_tasks
+# with a cache, a batch of at least TASK_WALK_MIN_FILES goes once the walk is
+# TASK_WALK_FILES files past its first file: see map_tasks
 TASK_WALK_FILES = 4096
+TASK_WALK_MIN_FILES = 64
 LANGUAGE_BATCH = 256
 # reasons that say more about this machine than about the file: never cached
 _TRANSIENT = ("cannot ", "unexpected error", "changed since", "changed into",
@@ -160,12 +161,15 @@ def map_tasks(files: Iterable[Planned | Walked], settings: Settings, docs: DocSe
               out: Path, tmp: Path | None = None, prefix: str = "run") -> Iterator[MapTask]:
     """Batch files into tasks of at most TASK_MAX_FILES files or TASK_MAX_BYTES bytes.
 
-    A batch also goes at the first :class:`Walked` mark at least :data:`TASK_WALK_FILES`
-    files past its first file: the few files a rebuild reads, scattered over the walk,
-    then start on the workers while the walk goes on, spread over them, instead of making
-    one task that waits for the end of the walk and runs on one worker (200 edited and 50
-    added files of 20,000: one task of 250 files, done after the walk). The batches
-    follow the files and the marks only, never timing."""
+    A batch of at least :data:`TASK_WALK_MIN_FILES` files also goes at the first
+    :class:`Walked` mark at least :data:`TASK_WALK_FILES` files past its first file: the
+    few files a rebuild reads, scattered over the walk, then start on the workers while
+    the walk goes on, spread over them, instead of making one task that waits for the end
+    of the walk and runs on one worker (200 edited and 50 added files of 20,000: one task
+    of 250 files, done after the walk). Smaller batches wait: each task is a run of its
+    own, and every later build's passes open each run they use (0.16 ms a file a query,
+    measured with 94 runs against one file of the same rows), while 64 files take a
+    worker about 80 ms. The batches follow the files and the marks only, never timing."""
     batch: list[Planned] = []
     size = index = walked = opened = 0
 
@@ -177,7 +181,7 @@ def map_tasks(files: Iterable[Planned | Walked], settings: Settings, docs: DocSe
     for planned in files:
         if isinstance(planned, Walked):
             walked += planned.files
-            if batch and walked - opened >= TASK_WALK_FILES:
+            if len(batch) >= TASK_WALK_MIN_FILES and walked - opened >= TASK_WALK_FILES:
                 yield task()
                 batch, size, index = [], 0, index + 1
             continue
