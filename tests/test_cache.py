@@ -363,3 +363,79 @@ def test_files_are_batched_by_count_and_size_and_at_walk_marks() -> None:
     enough = [planned(i) for i in range(TASK_WALK_MIN_FILES)]
     assert sizes([Walked(5000), *enough, Walked(TASK_WALK_FILES - 1), planned(99),
                   Walked(1), planned(100)]) == [TASK_WALK_MIN_FILES + 1, 1]
+
+
+def test_small_runs_are_merged_and_later_builds_read_the_merged_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rebuilds of a few edited files each add a small run; once a build used MERGE_AT
+    small runs, their rows of its files are copied into one run and the index points the
+    files' keys at it: with the small runs gone from the disk, a rebuild reads only the
+    file edited since, and every package is the bytes of a build without cache."""
+    from corpuspack import stages
+
+    src = tmp_path / "src"
+    src.mkdir()
+    seed = SEED.read_text(encoding="utf-8")
+    for i in range(40):
+        (src / f"{i:03d}.txt").write_text(f"Story {i}\n\n{seed}", encoding="utf-8")
+    monkeypatch.setattr(stages, "MERGE_AT", 3)
+    monkeypatch.setattr(stages, "MERGE_SMALL_FILES", 10)
+    config = _config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+
+    def edit(*numbers: int) -> None:
+        for i in numbers:
+            path = src / f"{i:03d}.txt"
+            path.write_text(path.read_text(encoding="utf-8") + "\nEdited.\n",
+                            encoding="utf-8")
+
+    build(config, workers=1, cache=cache)  # one run of 40 files
+    seen = set(runs(cache))
+    small: set[Path] = set()
+    for numbers in ((1, 2), (11, 12), (21, 22)):
+        edit(*numbers)
+        report = build(config, workers=1, cache=cache)
+        assert report.files_processed == 2
+        added = set(runs(cache)) - seen
+        seen |= added
+        small |= added
+    # the third rebuild used three small runs (two cached, its own): one more run, merged
+    assert len(small) == 4
+    with sqlite3.connect(cache / "index.sqlite") as db:
+        holders = dict(db.execute("SELECT docs, count(*) FROM entries GROUP BY docs"))
+        files_of = dict(db.execute("SELECT docs, files FROM runs"))
+    merged = [p for p in small if holders.get(p.name) == 6]
+    assert len(merged) == 1
+    assert package_bytes(config.package_dir) == reference(src, tmp_path, "merged-3")
+    for path in small - set(merged):
+        path.unlink()
+        (path.parent / files_of[path.name]).unlink()
+    edit(31)
+    report = build(config, workers=1, cache=cache)
+    assert (report.files_processed, report.files_cached) == (1, 39)
+    assert package_bytes(config.package_dir) == reference(src, tmp_path, "merged-4")
+
+
+def test_a_merge_that_fails_leaves_the_build_and_the_cache_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from corpuspack import stages
+
+    def fails(*args: object) -> None:
+        raise OSError("disk full")
+
+    src = tmp_path / "src"
+    src.mkdir()
+    seed = SEED.read_text(encoding="utf-8")
+    for i in range(8):
+        (src / f"{i:03d}.txt").write_text(f"Story {i}\n\n{seed}", encoding="utf-8")
+    monkeypatch.setattr(stages, "MERGE_AT", 2)
+    monkeypatch.setattr(stages, "merge_runs", fails)
+    monkeypatch.setattr("corpuspack.tasks.TASK_MAX_FILES", 1)
+    config = _config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    build(config, workers=1, cache=cache)
+    assert len(runs(cache)) == 8
+    again = build(config, workers=1, cache=cache)
+    assert again.files_cached == 8
+    assert package_bytes(config.package_dir) == reference(src, tmp_path, "failed")
+    assert not list((cache / "tmp").iterdir())

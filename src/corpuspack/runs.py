@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -247,12 +247,9 @@ class RunWriter:
 
     def _place(self, tmp: Path, kind: str) -> Path:
         if self.content_names:
-            with open(tmp, "rb") as fh:
-                name = hashlib.file_digest(fh, "sha256").hexdigest()
-        else:
-            name = self.name
-        path = self.folder / f"{name}.{kind}.parquet"
-        os.replace(tmp, path)  # equal bytes when it exists: replacing changes nothing
+            return _content_named(tmp, self.folder, kind)
+        path = self.folder / f"{self.name}.{kind}.parquet"
+        os.replace(tmp, path)
         return path
 
     def keys(self) -> list[bytes]:
@@ -481,6 +478,70 @@ def register(con: duckdb.DuckDBPyConnection, runs: Runs) -> None:
     lines = source(runs.audit, lines_schema, "audit")
     con.execute(f"CREATE OR REPLACE VIEW audit AS SELECT line FROM {lines} UNION ALL "
                 "SELECT unnest(audit) AS line FROM files")
+
+
+def _content_named(tmp: Path, folder: Path, kind: str) -> Path:
+    """Move a written run file into ``folder`` under the SHA-256 of its bytes."""
+    with open(tmp, "rb") as fh:
+        name = hashlib.file_digest(fh, "sha256").hexdigest()
+    path = folder / f"{name}.{kind}.parquet"
+    os.replace(tmp, path)  # equal bytes when it exists: replacing changes nothing
+    return path
+
+
+def merge_runs(parts: Sequence[tuple[str, str, Collection[bytes]]], folder: Path,
+               tmp: Path) -> tuple[str, str, list[bytes]]:
+    """Copy the rows of some files of some runs into one new run; return its (docs, files)
+    paths and the keys of the files it holds.
+
+    ``parts``: (docs path, files path, keys of the files to copy) of each run. Rows are
+    copied unchanged, in the order of ``parts`` and of each run, into files named by the
+    SHA-256 of their bytes in ``folder`` (written in ``tmp``, on the same file system), as a
+    map task with a cache names its run. Memory: one batch of a run and one row group of
+    at most ROW_GROUP_BYTES of JSON lines or ROW_GROUP_ROWS rows (or one large document),
+    as when a run is written."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    docs_schema, files_schema, _ = SCHEMAS.get()
+    stem = tmp / f".merged-{os.getpid()}-{os.urandom(4).hex()}"
+    docs_tmp, files_tmp = stem.with_suffix(".docs.tmp"), stem.with_suffix(".files.tmp")
+    writer = pq.ParquetWriter(docs_tmp, docs_schema, compression="zstd",
+                              compression_level=1, write_statistics=["id"])
+    pending: list[Any] = []
+    rows = size = 0
+    files: list[Any] = []
+    try:
+        for docs_path, files_path, keys in parts:
+            wanted = pa.array(sorted(keys), pa.binary(16))
+            table = pq.read_table(files_path, schema=files_schema)
+            files.append(table.filter(pc.is_in(table.column("file"), value_set=wanted)))
+            for batch in pq.ParquetFile(docs_path).iter_batches(batch_size=PART_BATCH_ROWS):
+                chosen = batch.filter(pc.is_in(batch.column("file"), value_set=wanted))
+                if not chosen.num_rows:
+                    continue
+                pending.append(chosen)
+                rows += chosen.num_rows
+                size += pc.sum(chosen.column("nbytes")).as_py()
+                if size >= ROW_GROUP_BYTES or rows >= ROW_GROUP_ROWS:
+                    writer.write_table(pa.Table.from_batches(pending, docs_schema))
+                    pending, rows, size = [], 0, 0
+        if pending:
+            writer.write_table(pa.Table.from_batches(pending, docs_schema))
+        writer.close()
+        docs = _content_named(docs_tmp, folder, "docs")
+        merged = pa.concat_tables(files).replace_schema_metadata(
+            {"corpuspack.docs": docs.name})
+        _write(files_tmp, merged)
+        files_out = _content_named(files_tmp, folder, "files")
+    finally:
+        writer.close()
+        for leftover in (docs_tmp, files_tmp):
+            leftover.unlink(missing_ok=True)
+    keys_out = [k for k, ok in zip(merged.column("file").to_pylist(),
+                                   merged.column("cacheable").to_pylist(), strict=True) if ok]
+    return str(docs), str(files_out), keys_out
 
 
 def file_key_of(source: str) -> bytes:
