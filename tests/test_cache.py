@@ -279,6 +279,34 @@ def test_a_file_digest_is_the_sha256_of_its_bytes(tmp_path: Path, size: int) -> 
     assert file_digest(str(path)) == hashlib.sha256(data).digest()
 
 
+def test_a_file_digest_reads_chunks_whatever_size_fstat_gave(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file that grows after its fstat (or a /proc file, of size 0) is read in chunks,
+    not in reads of the size fstat gave (8 MiB took 8,388,609 one-byte reads, 9.6 s)."""
+    from corpuspack import cache as cache_module
+
+    data = os.urandom(8 << 20)
+    path = tmp_path / "growing.bin"
+    path.write_bytes(data)
+    real_fstat, real_read = os.fstat, os.read
+    reads = 0
+
+    def fstat_before_growth(fd: int) -> os.stat_result:
+        st = real_fstat(fd)
+        return os.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid,
+                               st.st_gid, 0, st.st_atime, st.st_mtime, st.st_ctime))
+
+    def counted(fd: int, n: int) -> bytes:
+        nonlocal reads
+        reads += 1
+        return real_read(fd, n)
+
+    monkeypatch.setattr(cache_module.os, "fstat", fstat_before_growth)
+    monkeypatch.setattr(cache_module.os, "read", counted)
+    assert cache_module.file_digest(str(path)) == hashlib.sha256(data).digest()
+    assert reads <= 2 + len(data) // cache_module.DIGEST_CHUNK
+
+
 def test_a_file_digest_refuses_what_is_no_regular_file(tmp_path: Path) -> None:
     """A FIFO (with a writer holding it open: a read would wait, and hashlib.file_digest
     hashed its buffer for ever), a folder and a final symbolic link raise OSError: such
@@ -439,3 +467,11 @@ def test_a_merge_that_fails_leaves_the_build_and_the_cache_alone(
     assert again.files_cached == 8
     assert package_bytes(config.package_dir) == reference(src, tmp_path, "failed")
     assert not list((cache / "tmp").iterdir())
+
+
+def test_a_walk_mark_never_sends_an_empty_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    from corpuspack import tasks
+
+    monkeypatch.setattr(tasks, "TASK_WALK_MIN_FILES", 0)
+    marks: list[object] = [tasks.Walked(5000), tasks.Walked(5000)]
+    assert list(tasks.map_tasks(marks, None, None, Path("/x"))) == []  # type: ignore

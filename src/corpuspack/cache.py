@@ -235,8 +235,13 @@ def file_digest(path: str) -> bytes:
         if not S_ISREG(info.st_mode):
             raise OSError(errno.EINVAL, "not a regular file", path)
         digest = hashlib.sha256()
-        while chunk := os.read(fd, min(info.st_size + 1, DIGEST_CHUNK)):
+        # the size is a hint: the first read takes a small file whole (size + 1: one more
+        # read tells the end), the next ones a chunk (a file growing meanwhile, or a
+        # /proc file of size 0, was read one byte at a time)
+        want = min(info.st_size + 1, DIGEST_CHUNK)
+        while chunk := os.read(fd, want):
             digest.update(chunk)
+            want = DIGEST_CHUNK
         return digest.digest()
     finally:
         os.close(fd)

@@ -162,7 +162,8 @@ def map_tasks(files: Iterable[Planned | Walked], settings: Settings, docs: DocSe
     """Batch files into tasks of at most TASK_MAX_FILES files or TASK_MAX_BYTES bytes.
 
     A batch of at least :data:`TASK_WALK_MIN_FILES` files also goes at the first
-    :class:`Walked` mark at least :data:`TASK_WALK_FILES` files past its first file: the
+    :class:`Walked` mark at least :data:`TASK_WALK_FILES` files past the mark before its
+    first file (marks come after each chunk the walk looked up at once): the
     few files a rebuild reads, scattered over the walk, then start on the workers while
     the walk goes on, spread over them, instead of making one task that waits for the end
     of the walk and runs on one worker (200 edited and 50 added files of 20,000: one task
@@ -181,7 +182,8 @@ def map_tasks(files: Iterable[Planned | Walked], settings: Settings, docs: DocSe
     for planned in files:
         if isinstance(planned, Walked):
             walked += planned.files
-            if len(batch) >= TASK_WALK_MIN_FILES and walked - opened >= TASK_WALK_FILES:
+            if batch and len(batch) >= TASK_WALK_MIN_FILES \
+                    and walked - opened >= TASK_WALK_FILES:
                 yield task()
                 batch, size, index = [], 0, index + 1
             continue
