@@ -475,3 +475,87 @@ def test_a_walk_mark_never_sends_an_empty_task(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(tasks, "TASK_WALK_MIN_FILES", 0)
     marks: list[object] = [tasks.Walked(5000), tasks.Walked(5000)]
     assert list(tasks.map_tasks(marks, None, None, Path("/x"))) == []  # type: ignore
+
+
+def test_runs_giving_the_same_documents_keep_their_own_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runs of files without text write the same documents (none): their docs files
+    differ by the keys of their files (runs.files_digest), so neither takes the other's
+    place in the cache's index and a rebuild reports every file (it lost one before)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    seed = SEED.read_text(encoding="utf-8")
+    (src / "a.txt").write_text(f"Story\n\n{seed}", encoding="utf-8")
+    (src / "e1.txt").write_text(" \n", encoding="utf-8")
+    (src / "e2.txt").write_text("\t\n\n", encoding="utf-8")
+    monkeypatch.setattr("corpuspack.tasks.TASK_MAX_FILES", 1)  # a run per file
+    config = _config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    first = build(config, workers=1, cache=cache)
+    (src / "a.txt").write_text(f"Story, edited\n\n{seed}", encoding="utf-8")
+    again = build(config, workers=1, cache=cache)
+    assert again.files_cached == 2
+    assert again.files_seen == first.files_seen == 3
+    assert package_bytes(config.package_dir) == reference(src, tmp_path, "no-text")
+
+
+def test_a_merged_run_keeps_row_groups_within_the_run_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """merge_runs reads a run one row group at a time and writes a row group before the
+    rows waiting would pass ROW_GROUP_BYTES (reading in batches took whole runs at once)."""
+    import pyarrow.parquet as pq
+
+    from corpuspack import runs as runs_module
+    from corpuspack.runs import merge_runs, run_keys
+
+    limit = 64 * 1024
+    monkeypatch.setattr(runs_module, "ROW_GROUP_BYTES", limit)
+    monkeypatch.setattr("corpuspack.tasks.TASK_MAX_FILES", 12)
+    src = tmp_path / "src"
+    src.mkdir()
+    seed = SEED.read_text(encoding="utf-8")
+    for i in range(24):
+        (src / f"{i:03d}.txt").write_text(f"Story {i}\n\n" + seed * 8, encoding="utf-8")
+    cache = tmp_path / "cache"
+    build(_config(src, tmp_path / "pkg"), workers=1, cache=cache)
+    files = sorted((cache / "runs").glob("*.files.parquet"))
+    assert len(files) == 2
+    parts = []
+    for path in files:
+        found = run_keys(path)
+        parts.append((str(cache / "runs" / found.docs), str(path), found.cacheable))
+        assert pq.ParquetFile(cache / "runs" / found.docs).num_row_groups > 1
+    out = tmp_path / "out"
+    out.mkdir()
+    docs, _, keys = merge_runs(parts, out, out)
+    assert len(keys) == 24
+    merged = pq.ParquetFile(docs)
+    sizes = [merged.read_row_group(i, columns=["nbytes"]).column(0).to_pylist()
+             for i in range(merged.num_row_groups)]
+    assert sum(map(len, sizes)) == 24
+    # as RunWriter writes them: under the limit before the group's last row
+    assert all(sum(group) - group[-1] < limit for group in sizes)
+    assert max(map(len, sizes)) < 12
+
+
+def test_eviction_removes_run_files_no_index_row_names_once_a_day_old(
+        src: Path, tmp_path: Path) -> None:
+    from corpuspack.cache import Cache
+
+    config = _config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    build(config, workers=1, cache=cache)
+    kept = sorted((cache / "runs").iterdir())
+    old, new = cache / "runs" / ("a" * 64 + ".docs.parquet"), cache / "runs" / "b.parquet"
+    for path in (old, new):
+        path.write_bytes(b"left by a killed build")
+    os.utime(old, (time.time() - 2 * 86400,) * 2)
+    for path in kept:  # an indexed run, however old, goes only by its last use
+        os.utime(path, (time.time() - 2 * 86400,) * 2)
+    opened = Cache(cache)
+    try:
+        assert opened.evict() == 0
+    finally:
+        opened.close()
+    assert sorted((cache / "runs").iterdir()) == sorted([*kept, new])
+    assert build(config, workers=1, cache=cache).files_cached > 0

@@ -472,9 +472,16 @@ class Cache:
                 self._drop(docs, files)
                 total -= size
                 gone += 1
-        for entry in os.scandir(self.tmp_dir):
+        indexed = {name for row in self.db.execute("SELECT docs, files FROM runs")
+                   for name in row}
+        # leftovers: in tmp, and run files no index row names (a build killed between
+        # placing a run's two files; a run that lost its name to another before
+        # runs.FILES_KEY), once a day old: a build running beside this one indexes its own
+        # runs within the day
+        leftovers = [e for e in os.scandir(self.runs_dir) if e.name not in indexed]
+        for entry in [*os.scandir(self.tmp_dir), *leftovers]:
             try:
-                if entry.stat().st_mtime < now - 86400:
+                if entry.stat(follow_symlinks=False).st_mtime < now - 86400:
                     os.unlink(entry.path)
             except OSError:
                 pass

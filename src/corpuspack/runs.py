@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 ROW_GROUP_BYTES = 16 << 20
 ROW_GROUP_ROWS = 8192
-FORMAT_VERSION = 1  # of the files below: part of every cache key
+FORMAT_VERSION = 2  # of the files below: part of every cache key
 
 
 def _schemas() -> tuple[pa.Schema, pa.Schema, pa.Schema]:
@@ -227,6 +227,7 @@ class RunWriter:
         import pyarrow as pa
 
         self._flush()
+        self._writer.add_key_value_metadata({FILES_KEY: files_digest(f.key for f in self._files)})
         self._writer.close()
         docs_path = self._place(self._tmp, "docs")
         files = pa.table({
@@ -480,6 +481,21 @@ def register(con: duckdb.DuckDBPyConnection, runs: Runs) -> None:
                 "SELECT unnest(audit) AS line FROM files")
 
 
+FILES_KEY = "corpuspack.files"
+
+
+def files_digest(keys: Iterable[bytes]) -> str:
+    """What a run's docs file says of the source files of its run (in its Parquet footer,
+    under :data:`FILES_KEY`): the digest of their keys, in order. A cache names a run by
+    the SHA-256 of its docs file; without this, two runs giving the same documents (none,
+    for files without text) had one name, and the second run's files took the place of the
+    first's in the cache's index: the first run's files were lost from later reports."""
+    digest = hashlib.blake2b(digest_size=16)
+    for key in keys:
+        digest.update(key)  # 16 bytes each: the concatenation is unambiguous
+    return digest.hexdigest()
+
+
 def _content_named(tmp: Path, folder: Path, kind: str) -> Path:
     """Move a written run file into ``folder`` under the SHA-256 of its bytes."""
     with open(tmp, "rb") as fh:
@@ -497,9 +513,9 @@ def merge_runs(parts: Sequence[tuple[str, str, Collection[bytes]]], folder: Path
     ``parts``: (docs path, files path, keys of the files to copy) of each run. Rows are
     copied unchanged, in the order of ``parts`` and of each run, into files named by the
     SHA-256 of their bytes in ``folder`` (written in ``tmp``, on the same file system), as a
-    map task with a cache names its run. Memory: one batch of a run and one row group of
-    at most ROW_GROUP_BYTES of JSON lines or ROW_GROUP_ROWS rows (or one large document),
-    as when a run is written."""
+    map task with a cache names its run. Memory: one row group of a run and the rows
+    waiting for the next row group, at most ROW_GROUP_BYTES of JSON lines or
+    ROW_GROUP_ROWS rows (or one large document), as when a run is written."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -512,27 +528,38 @@ def merge_runs(parts: Sequence[tuple[str, str, Collection[bytes]]], folder: Path
     pending: list[Any] = []
     rows = size = 0
     files: list[Any] = []
+
+    def flush() -> None:
+        nonlocal pending, rows, size
+        if pending:
+            writer.write_table(pa.concat_tables(pending))
+        pending, rows, size = [], 0, 0
+
     try:
         for docs_path, files_path, keys in parts:
             wanted = pa.array(sorted(keys), pa.binary(16))
             table = pq.read_table(files_path, schema=files_schema)
             files.append(table.filter(pc.is_in(table.column("file"), value_set=wanted)))
-            for batch in pq.ParquetFile(docs_path).iter_batches(batch_size=PART_BATCH_ROWS):
-                chosen = batch.filter(pc.is_in(batch.column("file"), value_set=wanted))
+            source = pq.ParquetFile(docs_path)
+            for index in range(source.num_row_groups):  # one at a time: batches span them
+                group = source.read_row_group(index).cast(docs_schema)
+                chosen = group.filter(pc.is_in(group.column("file"), value_set=wanted))
+                del group
                 if not chosen.num_rows:
                     continue
+                n = pc.sum(chosen.column("nbytes")).as_py()
+                if size + n > ROW_GROUP_BYTES or rows + chosen.num_rows > ROW_GROUP_ROWS:
+                    flush()
                 pending.append(chosen)
                 rows += chosen.num_rows
-                size += pc.sum(chosen.column("nbytes")).as_py()
-                if size >= ROW_GROUP_BYTES or rows >= ROW_GROUP_ROWS:
-                    writer.write_table(pa.Table.from_batches(pending, docs_schema))
-                    pending, rows, size = [], 0, 0
-        if pending:
-            writer.write_table(pa.Table.from_batches(pending, docs_schema))
+                size += n
+        flush()
+        merged = pa.concat_tables(files)
+        writer.add_key_value_metadata({FILES_KEY: files_digest(
+            merged.column("file").to_pylist())})
         writer.close()
         docs = _content_named(docs_tmp, folder, "docs")
-        merged = pa.concat_tables(files).replace_schema_metadata(
-            {"corpuspack.docs": docs.name})
+        merged = merged.replace_schema_metadata({"corpuspack.docs": docs.name})
         _write(files_tmp, merged)
         files_out = _content_named(files_tmp, folder, "files")
     finally:

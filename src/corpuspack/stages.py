@@ -61,7 +61,6 @@ from corpuspack.runs import (
 from corpuspack.shards import ShardInfo, ShardWriter, shard_count
 from corpuspack.sources.files import SourceFile, walk_sources
 from corpuspack.tasks import (
-    TASK_MAX_FILES,
     RefineTask,
     Walked,
     map_tasks,
@@ -74,9 +73,11 @@ if TYPE_CHECKING:
 
 MiB = 1 << 20
 PLAN_CHUNK = 512  # files looked up in the cache at once
-# a run holding fewer of a build's files than MERGE_SMALL_FILES is small; a build that
-# used MERGE_AT small runs merges them (merge_small_runs)
+# a run holding fewer of a build's files than MERGE_SMALL_FILES, of fewer bytes than
+# MERGE_SMALL_BYTES, is small; a build that used MERGE_AT small runs merges them
+# (merge_small_runs)
 MERGE_SMALL_FILES = 64
+MERGE_SMALL_BYTES = 8 * MiB
 MERGE_AT = 16
 AUDIT_FILE = "boilerplate-audit.jsonl"
 
@@ -186,8 +187,9 @@ class Build:
     # what the outputs follow from: the walk's skips and every planned file's key
     planned: Any = field(default_factory=lambda: hashlib.blake2b(digest_size=16))
     uncacheable: int = 0  # files read whose results may not be cached (changed meanwhile)
-    # runs this build wrote into the cache: (docs path, files path, cacheable keys)
-    written: list[tuple[str, str, list[bytes]]] = field(default_factory=list)
+    # small runs this build wrote into the cache: (docs path, files path, cacheable keys,
+    # bytes of those files)
+    small_runs: list[tuple[str, str, list[bytes], int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.settings = settings_for(self.config)
@@ -301,52 +303,66 @@ def map_files(b: Build) -> None:
         b.runs.files.append(result.files)
         if b.cache is not None:
             b.cache.add_run(Path(result.docs).name, Path(result.files).name, result.keys)
-            b.written.append((result.docs, result.files, result.keys))
+            if _small(len(result.keys), result.bytes_in):
+                b.small_runs.append((result.docs, result.files, result.keys, result.bytes_in))
         b.uncacheable += result.n_files - len(result.keys)
         b.report.files_processed += result.n_files
         b.progress.advance(result.n_files, result.bytes_in)
 
 
+def _small(files: int, size: int) -> bool:
+    return 0 < files < MERGE_SMALL_FILES and size < MERGE_SMALL_BYTES
+
+
 def merge_small_runs(b: Build, con: duckdb.DuckDBPyConnection) -> None:
-    """Merge the small runs of the cache this build used into runs of about
-    TASK_MAX_FILES files, for the builds after it.
+    """Merge the small runs of the cache this build used into runs of at most
+    TASK_MAX_FILES files and TASK_MAX_BYTES bytes, for the builds after it.
 
     Every task writes a run, and a build's passes open every run that holds one of its
     files: DuckDB took 0.16 ms more per run file and query (94 runs against one file of
     the same rows). A rebuild of a few changed files adds small runs, and a run of a full
     build shrinks as its files change, so without merging, a cache used for many rebuilds
     would slow every build down. Once a build used :data:`MERGE_AT` runs holding fewer than
-    :data:`MERGE_SMALL_FILES` of its files each, their rows of those files are copied
-    unchanged into new runs (:func:`corpuspack.runs.merge_runs`) and the index points the
-    files' keys at them; the old runs are no longer looked up and go as eviction removes
-    unused runs. The package does not change: the same rows are read from other files. A
-    merge that fails leaves the cache as it was (the cache is never needed for a build)."""
+    :data:`MERGE_SMALL_FILES` of its files each, and fewer than :data:`MERGE_SMALL_BYTES`
+    of them (a run of a few large files is no fragment), their rows of those files are
+    copied unchanged into new runs (:func:`corpuspack.runs.merge_runs`) and the index
+    points the files' keys at them; the old runs are no longer looked up and go as
+    eviction removes unused runs. The package does not change: the same rows are read from
+    other files. A merge that fails leaves the cache as it was (no build needs a cache)."""
+    from corpuspack import tasks
+
     cache = b.cache
     if cache is None or cache.broken:
         return
-    small = [part for part in b.written if len(part[2]) < MERGE_SMALL_FILES]
-    if b.runs.cached is not None:
-        small += [(docs, files, keys) for docs, files, keys in con.execute(
-            "SELECT n.docs, n.files, list(w.file ORDER BY w.file) FROM wanted w "
-            "JOIN wanted_runs n USING (run) GROUP BY n.docs, n.files "
-            f"HAVING count(*) < {int(MERGE_SMALL_FILES)}").fetchall()]
-    if len(small) < MERGE_AT:
+    try:
+        small = list(b.small_runs)
+        if b.runs.cached is not None:
+            small += [row for row in con.execute(
+                "SELECT n.docs, n.files, list(w.file ORDER BY w.file), sum(f.bytes_in) "
+                "FROM wanted w JOIN wanted_runs n USING (run) "
+                "JOIN files f ON f.file = w.file GROUP BY n.docs, n.files").fetchall()
+                if _small(len(row[2]), int(row[3] or 0))]
+        if len(small) < MERGE_AT:
+            return
+        b.progress.stage("merging small runs of the cache")
+        small.sort()
+        groups: list[list[tuple[str, str, list[bytes], int]]] = [[]]
+        files = size = 0
+        for part in small:
+            if groups[-1] and (files + len(part[2]) > tasks.TASK_MAX_FILES
+                               or size + part[3] > tasks.TASK_MAX_BYTES):
+                groups.append([])
+                files = size = 0
+            groups[-1].append(part)
+            files += len(part[2])
+            size += part[3]
+        for group in groups:
+            if len(group) > 1:
+                docs, names, keys = merge_runs([(d, f, k) for d, f, k, _ in group],
+                                               cache.runs_dir, cache.tmp_dir)
+                cache.add_run(Path(docs).name, Path(names).name, keys)
+    except Exception:  # noqa: BLE001 - the cache only saves work: leave it as it was
         return
-    b.progress.stage("merging small runs of the cache")
-    small.sort()
-    groups: list[list[tuple[str, str, list[bytes]]]] = [[]]
-    for part in small:
-        if sum(len(keys) for _, _, keys in groups[-1]) + len(part[2]) > TASK_MAX_FILES:
-            groups.append([])
-        groups[-1].append(part)
-    for group in groups:
-        if len(group) < 2:
-            continue
-        try:
-            docs, files, keys = merge_runs(group, cache.runs_dir, cache.tmp_dir)
-        except Exception:  # noqa: BLE001 - the cache only saves work: leave it as it was
-            continue
-        cache.add_run(Path(docs).name, Path(files).name, keys)
 
 
 def refine(b: Build) -> None:
