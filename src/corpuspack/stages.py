@@ -337,11 +337,13 @@ def merge_small_runs(b: Build, con: duckdb.DuckDBPyConnection) -> None:
     try:
         small = list(b.small_runs)
         if b.runs.cached is not None:
-            small += [row for row in con.execute(
-                "SELECT n.docs, n.files, list(w.file ORDER BY w.file), sum(f.bytes_in) "
-                "FROM wanted w JOIN wanted_runs n USING (run) "
-                "JOIN files f ON f.file = w.file GROUP BY n.docs, n.files").fetchall()
-                if _small(len(row[2]), int(row[3] or 0))]
+            # only the small runs' keys come to Python
+            small += [(docs, files, keys, int(size)) for docs, files, keys, size in con.execute(
+                "SELECT n.docs, n.files, list(w.file ORDER BY w.file), "
+                "coalesce(sum(f.bytes_in), 0) FROM wanted w JOIN wanted_runs n USING (run) "
+                "JOIN files f ON f.file = w.file GROUP BY n.docs, n.files "
+                f"HAVING count(*) < {int(MERGE_SMALL_FILES)} "
+                f"AND coalesce(sum(f.bytes_in), 0) < {int(MERGE_SMALL_BYTES)}").fetchall()]
         if len(small) < MERGE_AT:
             return
         b.progress.stage("merging small runs of the cache")
