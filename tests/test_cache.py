@@ -51,6 +51,17 @@ def runs(cache: Path) -> list[Path]:
     return sorted((cache / "runs").glob("*.docs.parquet"))
 
 
+def stories(folder: Path, n: int, copies: int = 1) -> Path:
+    """``folder`` with n files ``000.txt``... (by walk order), each a story of the seed
+    document repeated ``copies`` times."""
+    folder.mkdir()
+    seed = SEED.read_text(encoding="utf-8")
+    for i in range(n):
+        (folder / f"{i:03d}.txt").write_text(f"Story {i}\n\n" + seed * copies,
+                                             encoding="utf-8")
+    return folder
+
+
 @pytest.fixture()
 def src(tmp_path: Path) -> Path:
     return make_tree(tmp_path / "t")
@@ -338,11 +349,7 @@ def test_the_files_a_rebuild_reads_go_to_the_workers_as_the_walk_finds_them(
     the same bytes."""
     from corpuspack import stages, tasks
 
-    src = tmp_path / "src"
-    src.mkdir()
-    seed = SEED.read_text(encoding="utf-8")
-    for i in range(64):
-        (src / f"{i:03d}.txt").write_text(f"Story {i}\n\n{seed}", encoding="utf-8")
+    src = stories(tmp_path / "src", 64)
     monkeypatch.setattr(stages, "PLAN_CHUNK", 4)
     monkeypatch.setattr(tasks, "TASK_WALK_FILES", 16)
     monkeypatch.setattr(tasks, "TASK_WALK_MIN_FILES", 1)
@@ -401,11 +408,7 @@ def test_small_runs_are_merged_and_later_builds_read_the_merged_run(
     file edited since, and every package is the bytes of a build without cache."""
     from corpuspack import stages
 
-    src = tmp_path / "src"
-    src.mkdir()
-    seed = SEED.read_text(encoding="utf-8")
-    for i in range(40):
-        (src / f"{i:03d}.txt").write_text(f"Story {i}\n\n{seed}", encoding="utf-8")
+    src = stories(tmp_path / "src", 40)
     monkeypatch.setattr(stages, "MERGE_AT", 3)
     monkeypatch.setattr(stages, "MERGE_SMALL_FILES", 10)
     config = _config(src, tmp_path / "pkg")
@@ -451,11 +454,7 @@ def test_a_merge_that_fails_leaves_the_build_and_the_cache_alone(
     def fails(*args: object) -> None:
         raise OSError("disk full")
 
-    src = tmp_path / "src"
-    src.mkdir()
-    seed = SEED.read_text(encoding="utf-8")
-    for i in range(8):
-        (src / f"{i:03d}.txt").write_text(f"Story {i}\n\n{seed}", encoding="utf-8")
+    src = stories(tmp_path / "src", 8)
     monkeypatch.setattr(stages, "MERGE_AT", 2)
     monkeypatch.setattr(stages, "merge_runs", fails)
     monkeypatch.setattr("corpuspack.tasks.TASK_MAX_FILES", 1)
@@ -511,11 +510,7 @@ def test_a_merged_run_keeps_row_groups_within_the_run_limit(
     limit = 64 * 1024
     monkeypatch.setattr(runs_module, "ROW_GROUP_BYTES", limit)
     monkeypatch.setattr("corpuspack.tasks.TASK_MAX_FILES", 12)
-    src = tmp_path / "src"
-    src.mkdir()
-    seed = SEED.read_text(encoding="utf-8")
-    for i in range(24):
-        (src / f"{i:03d}.txt").write_text(f"Story {i}\n\n" + seed * 8, encoding="utf-8")
+    src = stories(tmp_path / "src", 24, copies=8)
     cache = tmp_path / "cache"
     build(_config(src, tmp_path / "pkg"), workers=1, cache=cache)
     files = sorted((cache / "runs").glob("*.files.parquet"))
@@ -559,3 +554,28 @@ def test_eviction_removes_run_files_no_index_row_names_once_a_day_old(
         opened.close()
     assert sorted((cache / "runs").iterdir()) == sorted([*kept, new])
     assert build(config, workers=1, cache=cache).files_cached > 0
+
+
+@pytest.mark.parametrize("inner", ["runs", "tmp"])
+def test_a_cache_whose_runs_or_tmp_folder_is_a_link_is_not_used(
+        src: Path, tmp_path: Path, inner: str) -> None:
+    """A tagged cache folder (a cloned repository may hold one) whose runs/ or tmp/ is a
+    symbolic link: eviction would remove day-old files where it leads. The build runs
+    without the cache and the files there stay."""
+    from corpuspack.cache import _TAG
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    precious = elsewhere / "notes.parquet"
+    precious.write_bytes(b"mine")
+    os.utime(precious, (time.time() - 3 * 86400,) * 2)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "CACHEDIR.TAG").write_bytes(_TAG)
+    (cache / inner).symlink_to(elsewhere)
+    config = _config(src, tmp_path / "pkg")
+    report = build(config, workers=1, cache=cache)
+    assert report.files_cached == 0 and report.files_processed > 0
+    assert precious.read_bytes() == b"mine"
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["notes.parquet"]
+    assert package_bytes(config.package_dir) == reference(src, tmp_path, "linked")

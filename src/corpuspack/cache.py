@@ -285,6 +285,9 @@ class Cache:
         self.tmp_dir = folder / "tmp"
         for path in (folder, self.runs_dir, self.tmp_dir):
             path.mkdir(parents=True, exist_ok=True)
+            # eviction removes files in runs/ and tmp/: never in a folder a link leads to
+            if os.path.islink(path):
+                raise OSError(errno.ELOOP, "a symbolic link in a cache", str(path))
         tag = folder / "CACHEDIR.TAG"
         if not tag.exists():
             tag.write_bytes(_TAG)
