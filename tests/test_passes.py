@@ -4,7 +4,7 @@ huge bucket, every document a near-duplicate, ids repeated (two records with one
 
 The references below are those earlier algorithms, kept here in memory (sorted lists where
 they sorted files): key lines sorted byte-wise, buckets walked with a window of 33, pairs
-joined with the first signature of each id in line order, decisions in order of the larger
+joined with the smallest signature of each id, decisions in order of the larger
 id, documents merged by id with duplicates and collisions dropped."""
 
 from __future__ import annotations
@@ -26,7 +26,13 @@ from corpuspack.build import build
 from corpuspack.config import zero_config
 from corpuspack.dedup import exact_partition, find_exact_duplicates
 from corpuspack.errors import UsageError
-from corpuspack.neardup import NearDedup, band_keys, candidate_pairs, find_clusters
+from corpuspack.neardup import (
+    NearDedup,
+    band_keys,
+    candidate_pairs,
+    find_clusters,
+    signature_bytes,
+)
 from corpuspack.progress import NoProgress
 from corpuspack.report import Duplicate
 from corpuspack.runs import Runs
@@ -81,11 +87,10 @@ def old_clusters(sigs: list[tuple[str, list[int]]], gone: list[str]
                 if earlier not in (first, doc):
                     pairs.add(earlier + b"\t" + doc)
         members.append(doc)
-    sig_lines = sorted(doc.encode() + b"\t" + orjson.dumps(sig) for doc, sig in sigs)
+    # of two records with one id, the smallest signature, value by value
     first_sig: dict[bytes, bytes] = {}
-    for line in sig_lines:
-        doc, sig = line.split(b"\t", 1)
-        first_sig.setdefault(doc, sig)
+    for doc, sig in sorted(sigs):
+        first_sig.setdefault(doc.encode(), orjson.dumps(sig))
     half = sorted(b"%s\t%s\t%s" % (b, a, first_sig[a])
                   for a, b in (p.split(b"\t") for p in sorted(pairs)))
     decided: dict[str, tuple[str, float]] = {}
@@ -206,7 +211,8 @@ def _engine(rows: list[dict[str, Any]]) -> duckdb.DuckDBPyConnection:
         "encoding": ["utf-8"] * len(rows), "license": pa.array([None] * len(rows), pa.string()),
         "date": pa.array([None] * len(rows), pa.string()),
         "n_chars": [1] * len(rows), "n_words": [1] * len(rows), "text_bytes": [1] * len(rows),
-        "signature": pa.array([r["signature"] for r in rows], pa.list_(pa.uint64())),
+        "signature": pa.array([signature_bytes(r["signature"]) if r["signature"] else None
+                               for r in rows], pa.binary()),
         "bands": pa.array([band_keys(r["signature"], NEAR) if r["signature"] else None
                            for r in rows], pa.list_(pa.uint64())),
     }))

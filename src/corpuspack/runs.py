@@ -6,12 +6,12 @@ two Parquet files with declared Arrow schemas:
 ``<name>.docs.parquet`` (:data:`DOCS`)
     one row per document: its id, source, record, the exact-dedup key (``sha256``), the
     size of its JSON line (``nbytes``), the columns statistics need, its source ``group``
-    and ``line_keys`` when ``frequent_lines`` runs on it, its MinHash ``signature`` and LSH
-    ``bands`` (one 64-bit key per band), the :class:`~corpuspack.report.Skipped` line of a
-    quality filter that drops it (``filtered``), and the document's JSON ``line``. ``file``
-    is the key of the source file the document came from (its cache key), ``seq`` its place
-    in that file: ``(id, seq)`` is the final order, as the sorted merge of the former text
-    runs had it.
+    and ``line_keys`` when ``frequent_lines`` runs on it, its MinHash ``signature`` (bytes:
+    :func:`~corpuspack.neardup.signature_bytes`) and LSH ``bands`` (one 64-bit key per
+    band), the :class:`~corpuspack.report.Skipped` line of a quality filter that drops it
+    (``filtered``), and the document's JSON ``line``. ``file`` is the key of the source
+    file the document came from (its cache key), ``seq`` its place in that file: ``(id,
+    seq)`` is the final order, as the sorted merge of the former text runs had it.
 ``<name>.files.parquet`` (:data:`FILES`)
     one row per source file: whether it was read, its size, its counts (boilerplate
     removed, PII redacted, notes) as JSON, its skipped records and its audit lines.
@@ -37,7 +37,7 @@ import orjson
 
 from corpuspack.boilerplate import source_group
 from corpuspack.document import Document, to_json_line
-from corpuspack.neardup import NearDedup, band_keys, signature
+from corpuspack.neardup import NearDedup, band_keys, signature, signature_bytes
 from corpuspack.quality import SIGNALS, Filters, failed
 from corpuspack.report import Skipped
 
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 ROW_GROUP_BYTES = 16 << 20
 ROW_GROUP_ROWS = 8192
-FORMAT_VERSION = 2  # of the files below: part of every cache key
+FORMAT_VERSION = 3  # of the files below: part of every cache key
 
 
 def _schemas() -> tuple[pa.Schema, pa.Schema, pa.Schema]:
@@ -64,7 +64,7 @@ def _schemas() -> tuple[pa.Schema, pa.Schema, pa.Schema]:
         ("encoding", pa.string()), ("license", pa.string()), ("date", pa.string()),
         ("n_chars", pa.int64()), ("n_words", pa.int64()), ("text_bytes", pa.int64()),
         ("group", pa.string()), ("line_keys", pa.list_(pa.string())),
-        ("signature", pa.list_(pa.uint64())), ("bands", pa.list_(pa.uint64())),
+        ("signature", pa.binary()), ("bands", pa.list_(pa.uint64())),
         ("filtered", pa.binary()), ("line", pa.large_binary()),
     ])
     files = pa.schema([
@@ -167,7 +167,7 @@ class RunWriter:
         if settings.near.enabled:
             found = signature(doc.text, settings.near) if sig is True else sig
             if isinstance(found, list):
-                values, sig_bands = found, band_keys(found, settings.near)
+                values, sig_bands = signature_bytes(found), band_keys(found, settings.near)
         group = None
         if settings.line_keys and line_keys is not None:
             group = source_group(doc.source, doc.url, doc.publisher)
