@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -216,3 +217,40 @@ def test_a_repeated_record_id_is_reported_and_loses_no_text(tmp_path: Path, orde
     assert texts == sorted({shared.strip(), kept.strip()})
     assert (lost == unique) == (len(texts) == 1)
     assert validate_package(config.package_dir).valid
+
+
+_CLI_BUILD = """
+import sys
+from corpuspack import cli
+sys.argv = ["corpuspack", "build", *sys.argv[1:]]
+try:
+    cli.main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print("pandas" in sys.modules)
+"""
+
+
+def test_the_command_line_builds_without_importing_pandas(tmp_path: Path) -> None:
+    """The command line's build does not import pandas (pyarrow would, at its first
+    conversion of a list: 0.3 s and more of every build), in the main process or in its
+    forked workers, and its package is byte for byte the one built with pandas."""
+    src = make_tree(tmp_path)
+    (tmp_path / "near.toml").write_text("[near_dedup]\nenabled = true\n", encoding="utf-8")
+    built = {}
+    for setting in ("", "0"):
+        env = {k: v for k, v in os.environ.items()
+               if k != "CORPUSPACK_PYARROW_WITHOUT_PANDAS"}
+        if setting:
+            env["CORPUSPACK_PYARROW_WITHOUT_PANDAS"] = setting
+        env["CORPUSPACK_CACHE"] = "off"
+        out = tmp_path / f"pkg{setting}"
+        proc = subprocess.run(
+            [sys.executable, "-c", _CLI_BUILD, str(src), "--out", str(out), "--workers", "2",
+             "--config", str(tmp_path / "near.toml")],
+            capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert proc.stdout.splitlines()[-1] == ("True" if setting else "False")
+        built[setting] = {p.name: p.read_bytes() for p in sorted((out / "data").iterdir())
+                          if p.name.startswith("documents-")}
+    assert built[""] == built["0"] and built[""]

@@ -430,3 +430,24 @@ def test_refine_tasks_hold_a_bounded_number_of_documents(tmp_path: Path) -> None
     rows = [pq.read_metadata(f).num_rows for f in files]
     assert sum(rows) == 1500 and max(rows) <= passes.REFINE_TASK_ROWS
     assert len(files) == -(-1500 // passes.REFINE_TASK_ROWS)
+
+
+@pytest.mark.parametrize("marked", [[], [0], [1, 3], [0, 1, 2, 3]])
+def test_marked_rewrites_the_lines_of_marked_documents_only(marked: list[int]) -> None:
+    """The shards' lines: a document of a near-duplicate cluster gets its ``cluster``, every
+    other line is passed on as it came (byte for byte)."""
+    from corpuspack.document import json_line
+
+    objs = [{"id": f"{i:032x}", "text": f"text {i} \u00e9\u2028", "cluster": None}
+            for i in range(4)]
+    lines = [json_line(o) for o in objs]
+    clusters = [f"{9:032x}" if i in marked else None for i in range(4)]
+    batch = pa.record_batch([pa.array([o["id"] for o in objs]), pa.array(range(4), pa.int64()),
+                             pa.array(clusters, pa.string()),
+                             pa.array(lines, pa.large_binary())],
+                            names=["id", "seq", "cluster", "line"])
+    ids, out = passes._marked(batch)
+    assert ids == [o["id"] for o in objs]
+    want = [json_line({**o, "cluster": c}) if c else line
+            for o, c, line in zip(objs, clusters, lines, strict=True)]
+    assert out.to_pylist() == want and out.type == pa.large_binary()

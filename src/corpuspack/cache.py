@@ -60,6 +60,7 @@ MAX_AGE_DAYS = 30
 MAX_BYTES = int(os.environ.get("CORPUSPACK_CACHE_MAX_MB", "8192")) * MiB
 RECENT_SECONDS = 3600  # a run used this recently is never evicted (a build may read it)
 RACY_SECONDS = 2.0
+INDEX_CACHE_KIB = 64 * 1024  # the index's page cache at most (SQLite's own default: 2 MB)
 DEFAULT_NAME = ".corpuspack-cache"
 OFF = ("", "off", "none", "no", "0", "false")
 # libraries whose versions change what a file reads as, or what the corpus-wide passes and
@@ -292,6 +293,9 @@ class Cache:
         if not tag.exists():
             tag.write_bytes(_TAG)
         self.db = sqlite3.connect(folder / "index.sqlite", timeout=60, isolation_level=None)
+        # a build looks up random keys: SQLite's default page cache held a sixth of the
+        # index of 20,000 files (13 MB), and 20,000 look-ups took 0.22 s instead of 0.15
+        self.db.execute(f"PRAGMA cache_size = -{INDEX_CACHE_KIB}")
         self.db.executescript("""
             CREATE TABLE IF NOT EXISTS runs (docs TEXT PRIMARY KEY, files TEXT NOT NULL,
                                              bytes INTEGER NOT NULL, used REAL NOT NULL);

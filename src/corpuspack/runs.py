@@ -26,7 +26,9 @@ lines of the refine pass, id collisions) hold the build's other lists.
 from __future__ import annotations
 
 import hashlib
+import importlib.abc
 import os
+import sys
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -120,15 +122,54 @@ class DocSettings:
 
 def prepare() -> None:
     """Import what writing runs needs in this process: pyarrow, its Parquet module, and
-    pandas, which pyarrow imports on its first conversion of a Python list (0.16 s). Called
-    before the map stage starts its workers, so that forked workers inherit them rather
-    than each importing them (a worker spent 0.5 s of a 9 s map in that import, under
-    py-spy); the main process imports them later anyway."""
+    pandas, which pyarrow imports on its first conversion of a Python list (0.3 to 0.5 s;
+    not where :data:`~corpuspack.executors.PYARROW_WITHOUT_PANDAS` is set to ``1``: see
+    :func:`pyarrow_without_pandas`). Called before the map
+    stage starts its workers, so that forked workers inherit them rather than each
+    importing them (a worker spent 0.5 s of a 9 s map in that import, under py-spy); the
+    main process imports them later anyway."""
     import pyarrow as pa
     import pyarrow.parquet  # noqa: F401
 
+    from corpuspack.executors import PYARROW_WITHOUT_PANDAS
+
+    if os.environ.get(PYARROW_WITHOUT_PANDAS) == "1":
+        pyarrow_without_pandas()
+
     SCHEMAS.get()
     pa.array([0], pa.int64())
+
+
+class _NoPandas(importlib.abc.MetaPathFinder):
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
+def pyarrow_without_pandas() -> bool:
+    """Have pyarrow convert Python lists without importing pandas, in a process that hands
+    it no pandas objects (the command line's, which sets
+    :data:`~corpuspack.executors.PYARROW_WITHOUT_PANDAS`); True when done.
+
+    pyarrow asks for pandas on its first conversion of anything but a NumPy array, to tell
+    whether it is a pandas object, and imports it: 0.3 to 0.5 s of every build's main
+    process on the benchmark machine (``python -X importtime``), a tenth of a rebuild after
+    a few changes. Here that first question finds pandas missing, and pyarrow goes on
+    without it: lists, NumPy and Parquet work as before, and pyarrow still imports pandas
+    when asked for pandas objects (``to_pandas``), after which it knows pandas again.
+    Until then it would take a pandas Series given to ``pa.array`` for a plain sequence,
+    hence not in a library call. Nothing is done when pandas is imported already."""
+    import pyarrow as pa
+
+    if "pandas" in sys.modules:
+        return False
+    finder = _NoPandas()
+    sys.meta_path.insert(0, finder)
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(finder)
+    return "pandas" not in sys.modules
 
 
 def _write(path: Path, table: pa.Table) -> None:
