@@ -308,6 +308,8 @@ def map_files(b: Build) -> None:
         b.uncacheable += result.n_files - len(result.keys)
         b.report.files_processed += result.n_files
         b.progress.advance(result.n_files, result.bytes_in)
+    if b.cache is not None:
+        b.cache.flush()
 
 
 def _small(files: int, size: int) -> bool:
