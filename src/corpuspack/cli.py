@@ -707,9 +707,11 @@ def _terminate(signum: int, frame: object) -> None:
 def main() -> None:
     """Entry point of the ``corpuspack`` script."""
     signal.signal(signal.SIGTERM, _terminate)
-    # this process and its workers hand pyarrow no pandas objects (the name is
-    # corpuspack.executors.PYARROW_WITHOUT_PANDAS, not imported here: 27 ms a start)
-    os.environ.setdefault("CORPUSPACK_PYARROW_WITHOUT_PANDAS", "1")
+    if sys.argv[1:2] == ["build"]:
+        # a build process and its workers hand pyarrow no pandas objects (release and
+        # publish do, through datasets and frictionless). The name is
+        # corpuspack.executors.PYARROW_WITHOUT_PANDAS, not imported here: 27 ms a start
+        os.environ.setdefault("CORPUSPACK_PYARROW_WITHOUT_PANDAS", "1")
     try:
         app()
     finally:
