@@ -305,12 +305,8 @@ class Cache:
             CREATE TABLE IF NOT EXISTS stat (root TEXT NOT NULL, path TEXT NOT NULL,
                 size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER, dev INTEGER,
                 digest BLOB, PRIMARY KEY (root, path));
-            CREATE TABLE IF NOT EXISTS checked (name TEXT PRIMARY KEY, size INTEGER,
-                mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER, dev INTEGER);
         """)
         self.verified: dict[str, bool] = {}  # run (docs name) -> its bytes match its names
-        self._checked: dict[str, Stat] | None = None  # run file -> its status when hashed
-        self._newly_checked: list[tuple[str, Stat]] = []
         self._pending: list[tuple[str, str, int, list[bytes]]] = []  # runs to index
         self.used: set[str] = set()
         self._touched: list[str] = []
@@ -350,35 +346,15 @@ class Cache:
         self.flush()
 
     def _check(self, docs: str, files: str) -> bool:
-        """True when both files of a run exist and hold the bytes their names say.
-
-        A file is hashed unless its status (size, times, inode, device) is the one recorded
-        when it was last hashed and found right: any write to it since, or a new file in
-        its place, changes its ctime, which no program sets back (the stat index trusts
-        source files alike; git's index does too). Hashing every run a rebuild of 20,000
-        files used took 0.2 s of its 6. A status is recorded only once the file is
-        RACY_SECONDS old, as the stat index does."""
-        if self._checked is None:
-            self._checked = {name: Stat(*values) for name, *values in
-                             self.db.execute("SELECT * FROM checked")}
-        racy_ns = int((time.time() - RACY_SECONDS) * 1e9)
+        """True when both files of a run exist and hold the bytes their names say."""
         for name in (docs, files):
-            path = str(self.path(name))
+            path = self.path(name)
             try:
-                st = os.lstat(path)
-            except OSError:
-                return False
-            now = Stat(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-            if S_ISREG(st.st_mode) and self._checked.get(name) == now:
-                continue
-            try:
-                ok = file_digest(path).hex() == name.split(".", 1)[0]
+                ok = file_digest(str(path)).hex() == name.split(".", 1)[0]
             except OSError:
                 ok = False
             if not ok:
                 return False
-            if now.mtime_ns < racy_ns and now.ctime_ns < racy_ns:
-                self._newly_checked.append((name, now))
         return True
 
     @_guarded(None)
@@ -390,6 +366,10 @@ class Cache:
         size = sum(self.path(n).stat().st_size for n in (docs, files))
         self.verified[docs] = True
         self.used.add(docs)
+        if self.db.execute("SELECT 1 FROM runs WHERE docs = ?", (docs,)).fetchone():
+            # indexed already (the same files read again, grouped alike): marked used now,
+            # or a build beside this one could evict it before this one indexes it again
+            self._touch([docs])
         self._pending.append((docs, files, size, list(keys)))
         if len(self._pending) >= INDEX_BATCH_RUNS:
             self.flush()
@@ -440,12 +420,6 @@ class Cache:
         unchanged rebuild, each commit waiting for the disk)."""
         touched, self._touched = self._touched, []
         self._touch(touched)
-        checked, self._newly_checked = self._newly_checked, []
-        if checked:
-            with self.db:
-                self.db.execute("BEGIN IMMEDIATE")
-                self.db.executemany("INSERT OR REPLACE INTO checked VALUES (?, ?, ?, ?, ?, ?)",
-                                    ((name, *st) for name, st in checked))
 
     def _touch(self, runs: list[str]) -> None:
         """Mark runs used now, in one transaction (one commit per run cost 2.3 s of a
@@ -464,7 +438,6 @@ class Cache:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("DELETE FROM entries WHERE docs = ?", (docs,))
             self.db.execute("DELETE FROM runs WHERE docs = ?", (docs,))
-            self.db.executemany("DELETE FROM checked WHERE name = ?", ((docs,), (files,)))
         for name in (docs, files):
             self._drop_files(name)
 
