@@ -235,14 +235,15 @@ def test_the_command_line_builds_without_importing_pandas(tmp_path: Path) -> Non
     """The command line's build does not import pandas (pyarrow would, at its first
     conversion of a list: 0.3 s and more of every build), in the main process or in its
     forked workers, and its package is byte for byte the one built with pandas."""
+    from corpuspack.runs import PYARROW_WITHOUT_PANDAS
     src = make_tree(tmp_path)
     (tmp_path / "near.toml").write_text("[near_dedup]\nenabled = true\n", encoding="utf-8")
     built = {}
     for setting in ("", "0"):
         env = {k: v for k, v in os.environ.items()
-               if k != "CORPUSPACK_PYARROW_WITHOUT_PANDAS"}
+               if k != PYARROW_WITHOUT_PANDAS}
         if setting:
-            env["CORPUSPACK_PYARROW_WITHOUT_PANDAS"] = setting
+            env[PYARROW_WITHOUT_PANDAS] = setting
         env["CORPUSPACK_CACHE"] = "off"
         out = tmp_path / f"pkg{setting}"
         proc = subprocess.run(

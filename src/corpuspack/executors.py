@@ -35,9 +35,6 @@ from corpuspack.errors import CorpusError, UsageError
 
 T = TypeVar("T")
 R = TypeVar("R")
-# set to "1" in a process whose code hands pyarrow no pandas objects, as the command line's:
-# a build then does not import pandas (corpuspack.runs.pyarrow_without_pandas)
-PYARROW_WITHOUT_PANDAS = "CORPUSPACK_PYARROW_WITHOUT_PANDAS"
 
 
 @runtime_checkable

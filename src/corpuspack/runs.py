@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 ROW_GROUP_BYTES = 16 << 20
 ROW_GROUP_ROWS = 8192
 FORMAT_VERSION = 3  # of the files below: part of every cache key
+# set to "1" in a process whose code hands pyarrow no pandas objects, as the command line's
+# build: it then does not import pandas (pyarrow_without_pandas)
+PYARROW_WITHOUT_PANDAS = "CORPUSPACK_PYARROW_WITHOUT_PANDAS"
 
 
 def _schemas() -> tuple[pa.Schema, pa.Schema, pa.Schema]:
@@ -123,15 +126,13 @@ class DocSettings:
 def prepare() -> None:
     """Import what writing runs needs in this process: pyarrow, its Parquet module, and
     pandas, which pyarrow imports on its first conversion of a Python list (0.3 to 0.5 s;
-    not where :data:`~corpuspack.executors.PYARROW_WITHOUT_PANDAS` is set to ``1``: see
-    :func:`pyarrow_without_pandas`). Called before the map
-    stage starts its workers, so that forked workers inherit them rather than each
-    importing them (a worker spent 0.5 s of a 9 s map in that import, under py-spy); the
-    main process imports them later anyway."""
+    not where :data:`PYARROW_WITHOUT_PANDAS` is set to ``1``: see
+    :func:`pyarrow_without_pandas`). Called before the map stage starts its workers, so
+    that forked workers inherit them rather than each importing them (a worker spent 0.5 s
+    of a 9 s map in that import, under py-spy); the main process imports them later
+    anyway."""
     import pyarrow as pa
     import pyarrow.parquet  # noqa: F401
-
-    from corpuspack.executors import PYARROW_WITHOUT_PANDAS
 
     if os.environ.get(PYARROW_WITHOUT_PANDAS) == "1":
         pyarrow_without_pandas()
@@ -148,8 +149,8 @@ class _NoPandas(importlib.abc.MetaPathFinder):
 
 def pyarrow_without_pandas() -> bool:
     """Have pyarrow convert Python lists without importing pandas, in a process that hands
-    it no pandas objects (the command line's, which sets
-    :data:`~corpuspack.executors.PYARROW_WITHOUT_PANDAS`); True when done.
+    it no pandas objects (the command line's build, which sets
+    :data:`PYARROW_WITHOUT_PANDAS`); True when done.
 
     pyarrow asks for pandas on its first conversion of anything but a NumPy array, to tell
     whether it is a pandas object, and imports it: 0.3 to 0.5 s of every build's main
