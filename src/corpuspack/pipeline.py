@@ -55,7 +55,8 @@ class Settings:
 
 @lru_cache(maxsize=4)
 def language_identifier(sample_chars: int) -> LanguageIdentifier:
-    """One identifier per process and sample size: loading the model costs 0.1 s."""
+    """One identifier per process and sample size (the model itself is loaded once per
+    process: :func:`corpuspack.language.load_model`)."""
     return LanguageIdentifier(sample_chars)
 
 
