@@ -231,6 +231,37 @@ print("pandas" in sys.modules)
 """
 
 
+_CLI_IMPORTS = """
+import sys
+from corpuspack import cli
+sys.argv = ["corpuspack", "build", *sys.argv[1:]]
+try:
+    cli.main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print(sorted(m for m in ("numpy", "pyarrow", "duckdb", "pandas") if m in sys.modules))
+"""
+
+
+def test_a_check_that_finds_its_record_imports_no_engine(tmp_path: Path) -> None:
+    """An unchanged ``build --check`` (what CI runs on every push) answers from the build
+    record: it imports neither NumPy (0.13 s), pyarrow, DuckDB nor pandas."""
+    from corpuspack.build_record import RACY_SECONDS
+    src = make_tree(tmp_path)
+    time.sleep(RACY_SECONDS + 0.1)  # settled inputs: the build records their fingerprint
+    env = {**os.environ, "CORPUSPACK_CACHE": str(tmp_path / "cache")}
+    out = tmp_path / "pkg"
+    for extra, imported in (((), None), (("--check",), "[]")):
+        proc = subprocess.run(
+            [sys.executable, "-c", _CLI_IMPORTS, str(src), "--out", str(out), "--json",
+             *extra], capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        if imported is not None:
+            *report, modules = proc.stdout.splitlines()
+            assert json.loads("\n".join(report))["from_record"] is True
+            assert modules == imported
+
+
 def test_the_command_line_builds_without_importing_pandas(tmp_path: Path) -> None:
     """The command line's build does not import pandas (pyarrow would, at its first
     conversion of a list: 0.3 s and more of every build), in the main process or in its
