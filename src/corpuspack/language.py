@@ -203,11 +203,10 @@ class LanguageIdentifier:
         part = text if whole else sample(text, self.sample_chars)
         if not any(ch.isalpha() for ch in part):
             return None
-        # fastText reads one line: a newline would end the text there
+        # fastText reads one line: a newline would end the text there; with threshold 0 it
+        # always answers (an empty text too)
         labels, scores = self._model.predict(casing_for_model(part).replace("\n", " "),
                                              k=1, threshold=0.0)
-        if not labels:
-            return None
         label = str(labels[0]).removeprefix("__label__")
         return Language(iso_code(label), round(min(float(scores[0]), 1.0), 4))
 

@@ -171,9 +171,7 @@ def _word_ids(words: Iterable[str]) -> tuple[Ints, Ints]:
 
 def _keys(ranks: Ints, last: Ints, vocabulary: int) -> Ints:
     """An n-gram as one int64 from its first n - 1 words' group and its last word's id."""
-    import numpy as np
-
-    return ranks.astype(np.int64) * vocabulary + last
+    return ranks.astype("int64") * vocabulary + last
 
 
 def _group(keys: Ints) -> tuple[Ints, Ints]:
