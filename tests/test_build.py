@@ -219,7 +219,8 @@ def test_a_repeated_record_id_is_reported_and_loses_no_text(tmp_path: Path, orde
     assert validate_package(config.package_dir).valid
 
 
-_CLI_BUILD = """
+# the command line's build in a fresh process, then what it imported (last line of stdout)
+_CLI_RUN = """
 import sys
 from corpuspack import cli
 sys.argv = ["corpuspack", "build", *sys.argv[1:]]
@@ -227,20 +228,10 @@ try:
     cli.main()
 except SystemExit as exc:
     assert not exc.code, exc.code
-print("pandas" in sys.modules)
 """
-
-
-_CLI_IMPORTS = """
-import sys
-from corpuspack import cli
-sys.argv = ["corpuspack", "build", *sys.argv[1:]]
-try:
-    cli.main()
-except SystemExit as exc:
-    assert not exc.code, exc.code
-print(sorted(m for m in ("numpy", "pyarrow", "duckdb", "pandas") if m in sys.modules))
-"""
+_CLI_BUILD = _CLI_RUN + 'print("pandas" in sys.modules)\n'
+_CLI_IMPORTS = _CLI_RUN + (
+    'print(sorted(m for m in ("numpy", "pyarrow", "duckdb", "pandas") if m in sys.modules))\n')
 
 
 def test_a_check_that_finds_its_record_imports_no_engine(tmp_path: Path) -> None:
