@@ -10,7 +10,6 @@ nothing, or, with ``check``, compares the committed files with the recorded dige
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -36,9 +35,9 @@ from corpuspack.safefs import (
     OWN_MARKER,
     UnsafeFile,
     is_within,
-    open_read,
     read_bytes,
     remove_own_dir,
+    same_bytes,
 )
 
 __all__ = ["DEFAULT_CACHE", "build", "check_outputs"]
@@ -313,15 +312,4 @@ def _compare(config: CorpusConfig, built: build_record.Outputs) -> list[str]:
 def _same_file(built: tuple[int, str] | None, committed: Path, root: Path) -> bool:
     """True when a committed regular file has the built bytes and sha256 (a link or a FIFO
     never does)."""
-    if built is None or os.path.islink(committed):
-        return False
-    try:
-        with open_read(committed, root=root) as fh:
-            if os.fstat(fh.fileno()).st_size != built[0]:
-                return False
-            digest = hashlib.sha256()
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-            return digest.hexdigest() == built[1]
-    except UnsafeFile:
-        return False
+    return built is not None and same_bytes(committed, built[0], built[1], root=root)

@@ -53,6 +53,7 @@ import orjson
 import corpuspack
 
 if TYPE_CHECKING:  # imported where used: a build that finds its record runs no stage
+    from corpuspack.shards import ShardInfo
     from corpuspack.sources.files import SourceFile
 
 MiB = 1 << 20
@@ -305,6 +306,9 @@ class Cache:
             CREATE TABLE IF NOT EXISTS stat (root TEXT NOT NULL, path TEXT NOT NULL,
                 size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER, dev INTEGER,
                 digest BLOB, PRIMARY KEY (root, path));
+            CREATE TABLE IF NOT EXISTS shards (key BLOB PRIMARY KEY, filename TEXT NOT NULL,
+                rows INTEGER NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,
+                used REAL NOT NULL);
         """)
         self.verified: dict[str, bool] = {}  # run (docs name) -> its bytes match its names
         self._pending: list[tuple[str, str, int, list[bytes]]] = []  # runs to index
@@ -482,6 +486,35 @@ class Cache:
             self.db.executemany(
                 "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?, ?, ?)", fresh)
 
+    # ------------------------------------------------------------------ shard index
+
+    @_guarded(dict)
+    def written_shards(self, keys: list[bytes]) -> dict[bytes, ShardInfo]:
+        """The data files earlier builds wrote for these shard keys
+        (:func:`corpuspack.passes.shard_keys`), as they wrote them."""
+        from corpuspack.shards import ShardInfo
+
+        found: dict[bytes, ShardInfo] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, filename, rows, size, sha256 in self.db.execute(
+                    f"SELECT key, filename, rows, bytes, sha256 FROM shards "
+                    f"WHERE key IN ({marks})", chunk):
+                found[key] = ShardInfo(filename.split(".")[0], filename, rows, size, sha256)
+        return found
+
+    @_guarded(None)
+    def record_shards(self, shards: dict[bytes, ShardInfo]) -> None:
+        """Remember the data files this build wrote or kept, by shard key."""
+        now = time.time()
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany(
+                "INSERT OR REPLACE INTO shards VALUES (?, ?, ?, ?, ?, ?)",
+                ((key, s.filename, s.rows, s.bytes, s.sha256, now)
+                 for key, s in shards.items()))
+
     # ------------------------------------------------------------------ eviction
 
     @_guarded(0)
@@ -502,6 +535,9 @@ class Cache:
                 self._drop(docs, files)
                 total -= size
                 gone += 1
+        with self.db:
+            self.db.execute("DELETE FROM shards WHERE used < ?",
+                            (now - max_age_days * 86400,))
         indexed = {name for row in self.db.execute("SELECT docs, files FROM runs")
                    for name in row}
         # leftovers: in tmp, and run files no index row names (a build killed between

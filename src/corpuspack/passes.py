@@ -506,22 +506,54 @@ def _bytes(setting: str) -> int:
     return int(float(found.group(1)) * scale)
 
 
-def ordered_documents(con: duckdb.DuckDBPyConnection, total_bytes: int, folder: Path
+def _shard_of(column: str, n: int) -> str:
+    """SQL for :func:`corpuspack.shards.shard_of` of a hex id column among ``n`` shards."""
+    return f"((('0x' || substr({column}, 1, 8))::UBIGINT * {int(n)}) >> 32)"
+
+
+def shard_keys(con: duckdb.DuckDBPyConnection, n: int) -> dict[int, bytes]:
+    """The documents each of ``n`` shards will hold, as a digest per shard index (shards
+    with no document have none): SHA-256 over the (id, file key, record number, text
+    SHA-256, cluster) of its documents in id order, from the table ``written``.
+
+    A document's line follows from its file's key (the file's bytes, sidecar, manifest
+    metadata, path, the per-file settings and corpuspack's code: :mod:`corpuspack.cache`)
+    and its record number, except what the corpus-wide passes change: its text (frequent
+    lines removed, which changes the text's SHA-256) and its cluster. With the build's
+    whole configuration (:func:`corpuspack.stages.shards` adds it), the digest names the
+    bytes of the shard's data file."""
+    rows = con.execute(f"""
+        SELECT {_shard_of("id", n)} AS shard,
+               sha256(string_agg(concat_ws(' ', id, hex(file), seq, sha256,
+                                           coalesce(cluster, '-')), chr(10)
+                                 ORDER BY id, seq)) AS digest
+        FROM written WHERE NOT near_dropped GROUP BY shard""").fetchall()
+    return {int(shard): bytes.fromhex(digest) for shard, digest in rows}
+
+
+def ordered_documents(con: duckdb.DuckDBPyConnection, folder: Path,
+                      shards: tuple[int, list[int]] | None = None
                       ) -> Iterator[tuple[list[str], Any]]:
     """Batches of (ids, JSON lines as an Arrow binary array) of every document written, in
     id order; a kept document of a near-duplicate cluster (or one kept with ``keep``) gets
-    its ``cluster``.
+    its ``cluster``. ``shards`` (n, indexes): only the documents of these of n shards.
 
     Lines that fit :data:`SORT_BYTES` are sorted by one query. More are sorted as an
     external sort: ids are uniform hex, so ranges of ids by their first four digits split
     the lines evenly; one pass of a query spreads them over one file per range (in
     ``folder``), and each range is sorted on its own, at most about SORT_BYTES at a time.
     """
-    con.execute("""
+    within = ""
+    if shards is not None:
+        n, wanted = shards
+        within = f" AND {_shard_of('d.id', n)} IN ({', '.join(map(str, map(int, wanted)))})" \
+            if wanted else " AND false"
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE final AS
         SELECT d.file, d.seq, d.id, w.cluster, d.nbytes
         FROM written w JOIN candidates d ON d.file = w.file AND d.seq = w.seq
-        WHERE NOT w.near_dropped""")
+        WHERE NOT w.near_dropped{within}""")
+    total_bytes = int(one(con, "SELECT coalesce(sum(nbytes), 0) FROM final")[0])
     _fit_largest(con, int(one(con, "SELECT coalesce(max(nbytes), 0) FROM final")[0]))
     # the id comes from the lines' side: the join's hash table holds (file, seq, cluster)
     # only, a third of what it took with the ids (200,000 documents outgrew 128 MB)

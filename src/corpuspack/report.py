@@ -109,6 +109,7 @@ class BuildReport:
     check_differences: list[str] = field(default_factory=list)
     files_cached: int = 0  # source files whose results came from the cache
     files_processed: int = 0  # source files read by this build's tasks
+    shards_reused: int = 0  # data files copied from the committed package (stages.shards)
     # the inputs matched a recorded build (corpuspack.build_record): no stage ran
     from_record: bool = False
     plan_key: str | None = None  # corpuspack.stages.plan_key: a build record's other key
@@ -205,6 +206,7 @@ class BuildReport:
         if timing:  # what varies between builds of the same sources: never in the package
             out["files_cached"] = self.files_cached
             out["files_processed"] = self.files_processed
+            out["shards_reused"] = self.shards_reused
             out["from_record"] = self.from_record
             out["seconds"] = round(self.seconds, 3)
             rate = self.bytes_in / 1e6 / self.seconds if self.seconds else None
@@ -298,7 +300,8 @@ def _typed(value: Any, kind: type, items: type | None = None) -> Any:
 
 _NOT_RECORDED = frozenset({
     "skipped_file", "filtered_file", "duplicates_file", "seconds", "check_differences",
-    "files_cached", "files_processed", "stage_seconds", "from_record", "plan_key"})
+    "files_cached", "files_processed", "shards_reused", "stage_seconds", "from_record",
+    "plan_key"})
 
 
 def listed_skips(skips: Iterator[Skipped], limit: int = LISTED_RECORDS

@@ -169,6 +169,45 @@ def read_bytes(path: str | Path, *, root: str | Path | None = None,
         os.close(fd)
 
 
+def same_bytes(path: Path, size: int, sha256: str, *, root: Path,
+               copy_to: Path | None = None) -> bool:
+    """True when ``path`` is a regular file inside ``root`` of ``size`` bytes whose SHA-256
+    is ``sha256`` (a link, a FIFO or a file of another size never is). With ``copy_to``
+    (a new file in a folder of corpuspack's own, see :func:`create_file`), its bytes are
+    copied there as they are hashed, fsynced; nothing is left there when the answer is
+    False."""
+    import hashlib
+
+    if os.path.islink(path):
+        return False
+    out: BinaryIO | None = None
+    same = False
+    try:
+        with open_read(path, root=root) as fh:
+            if os.fstat(fh.fileno()).st_size != size:
+                return False
+            digest = hashlib.sha256()
+            out = create_file(copy_to) if copy_to is not None else None
+            seen = 0
+            while seen <= size and (chunk := fh.read(_CHUNK)):
+                digest.update(chunk)
+                seen += len(chunk)
+                if out is not None:
+                    out.write(chunk)
+            same = seen == size and digest.hexdigest() == sha256
+            if same and out is not None:
+                out.flush()
+                os.fsync(out.fileno())
+    except (UnsafeFile, OSError):
+        same = False
+    finally:
+        if out is not None:
+            out.close()
+            if not same and copy_to is not None:
+                os.unlink(copy_to)
+    return same
+
+
 def _check_target(path: Path) -> os.stat_result | None:
     """The target's lstat, refusing links and non-regular files (None: it does not exist)."""
     try:

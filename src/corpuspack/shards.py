@@ -38,6 +38,12 @@ def shard_of(doc_id: bytes, n: int) -> int:
     return (int(doc_id[:8], 16) * n) >> 32
 
 
+def shard_filename(index: int, n: int, compression: str = "none") -> str:
+    """The data file of shard ``index`` of n: ``documents-00003-of-00008.jsonl[.gz]``."""
+    ext = ".jsonl.gz" if compression == "gzip" else ".jsonl"
+    return f"documents-{index:05d}-of-{n:05d}{ext}"
+
+
 def _first_id(index: int, n: int) -> str:
     """The smallest id (as a prefix) of shard ``index`` of n."""
     return f"{-(-(index << 32) // n):08x}"
@@ -101,17 +107,13 @@ class ShardWriter:
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="corpuspack-shards")
         self._queued: deque[Future[None]] = deque()
 
-    def _filename(self, index: int) -> str:
-        ext = ".jsonl.gz" if self.compression == "gzip" else ".jsonl"
-        return f"documents-{index:05d}-of-{self.n:05d}{ext}"
-
     def _close_current(self) -> None:
         if self._raw is None or self._out is None:
             return
         if self._out is not self._raw:
             self._out.close()
         self._raw.close()
-        filename = self._filename(self._current)
+        filename = shard_filename(self._current, self.n, self.compression)
         self.shards.append(ShardInfo(filename.split(".")[0], filename, self._rows,
                                      self._raw.size, self._raw.sha.hexdigest()))
         self._raw = self._out = None
@@ -120,7 +122,7 @@ class ShardWriter:
         if index != self._current or self._out is None:
             self._close_current()
             self._current, self._rows = index, 0
-            self._raw = _HashingFile(self.folder / self._filename(index))
+            self._raw = _HashingFile(self.folder / shard_filename(index, self.n, self.compression))
             if self.compression == "gzip":
                 # fixed mtime and no file name: the same data gives the same bytes
                 self._out = gzip.GzipFile(  # type: ignore[assignment]

@@ -58,7 +58,8 @@ from corpuspack.runs import (
     register,
     wanted_writer,
 )
-from corpuspack.shards import ShardInfo, ShardWriter, shard_count
+from corpuspack.safefs import same_bytes
+from corpuspack.shards import ShardInfo, ShardWriter, shard_count, shard_filename
 from corpuspack.sources.files import SourceFile, walk_sources
 from corpuspack.tasks import (
     RefineTask,
@@ -507,26 +508,73 @@ def lists(b: Build, con: duckdb.DuckDBPyConnection, dedup: DedupResult) -> None:
 
 def shards(b: Build, con: duckdb.DuckDBPyConnection, dedup: DedupResult
             ) -> list[ShardInfo]:
-    """Write the documents in id order into id-range shards."""
+    """Write the documents in id order into id-range shards; with a cache, a shard whose
+    data file an earlier build wrote is copied from the data folder instead, when it is
+    there as written (:func:`reused_shards`)."""
     options, report = b.config.options, b.report
     b.progress.stage("writing shards (documents)", report.documents_read
                      - report.documents_filtered - dedup.duplicates)
     n_shards = shard_count(dedup.kept_bytes, max(1, int(options.shard_size_mb * MiB)))
+    keys = shard_keys(b, con, n_shards)
+    reused = reused_shards(b, keys, n_shards)
+    for info in reused.values():
+        report.documents_written += info.rows
+        b.progress.advance(info.rows)
     writer = ShardWriter(b.staging, n_shards, options.compression)
+    wanted = None if b.cache is None else (n_shards, sorted(set(keys) - set(reused)))
     try:
-        for ids, lines in passes.ordered_documents(con, dedup.kept_bytes,
-                                                   b.workdir / "order"):
+        for ids, lines in passes.ordered_documents(con, b.workdir / "order", wanted):
             writer.add_batch(ids, lines)
             report.documents_written += len(ids)
             b.progress.advance(len(ids))
     except BaseException:
         writer.abort()
         raise
-    shards = writer.close()
+    shards = sorted([*writer.close(), *reused.values()], key=lambda s: s.filename)
+    if b.cache is not None:
+        by_name = {s.filename: s for s in shards}
+        named = {key: shard_filename(i, n_shards, options.compression)
+                 for i, key in keys.items()}
+        b.cache.record_shards({key: by_name[name] for key, name in named.items()
+                               if name in by_name})
+    report.shards_reused = len(reused)
     report.shards = shards
     report.bytes_out = sum(s.bytes for s in shards)
     report.data_files = [s.filename for s in shards]
     return shards
+
+
+def shard_keys(b: Build, con: duckdb.DuckDBPyConnection, n: int) -> dict[int, bytes]:
+    """With a cache, the key of each of the ``n`` shards that will hold documents: its
+    documents (:func:`corpuspack.passes.shard_keys`) under the build's whole configuration
+    and corpuspack's code (:func:`~corpuspack.cache.settings_digest`); none without one
+    (the runs' file keys are then their paths only, not their contents)."""
+    if b.cache is None:
+        return {}
+    head = settings_digest(b.config) + f"|{n}|{b.config.options.compression}|".encode()
+    return {index: hashlib.sha256(head + b"%d|" % index + digest).digest()
+            for index, digest in passes.shard_keys(con, n).items()}
+
+
+def reused_shards(b: Build, keys: dict[int, bytes], n: int) -> dict[int, ShardInfo]:
+    """The shards copied into the staging folder from the data folder: those whose key
+    names a data file an earlier build wrote (the cache's record of it) that the data
+    folder still holds byte for byte (:func:`~corpuspack.safefs.same_bytes`: its size and
+    SHA-256 checked as it is copied, never through a link). Cost: reading and writing the
+    file once, instead of reading, sorting and writing its documents' lines."""
+    if b.cache is None or not keys:
+        return {}
+    known = b.cache.written_shards(list(keys.values()))
+    compression, folder = b.config.options.compression, b.config.data_dir
+    reused = {}
+    for index, key in sorted(keys.items()):
+        info = known.get(key)
+        name = shard_filename(index, n, compression)
+        if info is not None and info.filename == name and same_bytes(
+                folder / name, info.bytes, info.sha256, root=folder,
+                copy_to=b.staging / name):
+            reused[index] = info
+    return reused
 
 
 def describe(b: Build, con: duckdb.DuckDBPyConnection, shards: list[ShardInfo]) -> None:
