@@ -493,6 +493,9 @@ def main() -> None:
     parser.add_argument("--incremental", action="store_true",
                         help="measure rebuilds with the cache instead: 1%% of the files "
                         "edited, 0.25%% added, 0.25%% removed; build --check unchanged")
+    parser.add_argument("--shard-mb", type=float, default=0, metavar="MB",
+                        help="with --incremental: shard_size_mb of the builds (default: the "
+                        "shipped 64, two shards of the 1x workload)")
     parser.add_argument("--large", type=int, default=0, metavar="MB",
                         help="instead: one document of MB megabytes of prose, built with each "
                         "config; time and peak memory against a one-line document's build")
@@ -660,20 +663,25 @@ def incremental(args: argparse.Namespace) -> None:
 
     ``--repeat N`` rounds of each: the full builds without cache, the unchanged builds,
     the rebuilds after changes (each round edits, adds and removes another 1%, 0.25% and
-    0.25% of the files, then rebuilds with each config in turn) and the fresh copies;
-    each figure is the median of its rounds (this machine's timings vary by a fifth
-    between runs of one command)."""
+    0.25% of the files, then rebuilds with each config in turn), the rebuilds after 3
+    files edited (a maintainer's edit: the shards whose documents did not change are
+    copied; ``--shard-mb`` sets how many shards there are) and the fresh copies; each
+    figure is the median of its rounds (this machine's timings vary by a fifth between
+    runs of one command); the shards stage's seconds and the shards copied are printed
+    beside the builds that ran it."""
     work = args.work.resolve()
     work.mkdir(exist_ok=True)
     src = work / "src"
     shutil.rmtree(src, ignore_errors=True)
     size, _ = generate(src, args.docs)
-    (work / "basic.toml").write_text(BASIC_CONFIG, encoding="utf-8")
-    (work / "defaults.toml").write_text("# the shipped defaults\n", encoding="utf-8")
+    shard = f"[options]\nshard_size_mb = {args.shard_mb}\n" if args.shard_mb else ""
+    (work / "basic.toml").write_text(BASIC_CONFIG + shard, encoding="utf-8")
+    (work / "defaults.toml").write_text("# the shipped defaults\n" + shard, encoding="utf-8")
     env = dict(os.environ, CI="1")
     env.pop("CORPUSPACK_CACHE", None)
     rounds = max(1, args.repeat)
     seconds: dict[str, list[float]] = {}
+    shard_stage: dict[str, list[tuple[float, int]]] = {}
     configs = ("basic", "defaults")
 
     def build(name: str, source: Path, config: str, *extra: str) -> None:
@@ -686,12 +694,21 @@ def incremental(args: argparse.Namespace) -> None:
             cmd.remove("--no-cache")
         check = "--check" in extra
         start = time.perf_counter()
-        proc = subprocess.run(cmd, env=proc_env, capture_output=True, text=True)
+        proc = subprocess.run([*cmd, "--json"], env=proc_env, capture_output=True, text=True)
         took = time.perf_counter() - start
         if proc.returncode not in ((0, 1) if check else (0,)):
             sys.exit(f"{name} failed:\n{proc.stderr[-2000:]}")
         seconds.setdefault(name, []).append(took)
-        print(f"{name:<52}{took:>8.2f} s", flush=True)
+        try:
+            report = json.loads(proc.stdout)
+        except ValueError:
+            report = {}
+        shards = report.get("stage_seconds", {}).get("shards")
+        note = ""
+        if shards is not None:  # the shards stage ran: its seconds, the shards copied
+            shard_stage.setdefault(name, []).append((shards, report["shards_reused"]))
+            note = f"   shards {shards:.2f} s, {report['shards_reused']} copied"
+        print(f"{name:<52}{took:>8.2f} s{note}", flush=True)
 
     compiled(Path(corpuspack_package.__file__).parent)
     print(f"machine: {machine()}")
@@ -716,6 +733,14 @@ def incremental(args: argparse.Namespace) -> None:
         for config in configs:
             build(f"{config}: rebuild after the changes", src, config)
             build(f"{config}: build --check after the rebuild", src, config, "--check")
+    for index in range(rounds):
+        # a maintainer's edit: a few files, in a few shards (each shard's data file
+        # is copied from the package when its documents did not change)
+        files = sorted(src.rglob("*.txt"))
+        for path in random.Random(11 + index).sample(files, 3):
+            path.write_bytes(path.read_bytes() + b"\nA sentence added in review.\n")
+        for config in configs:
+            build(f"{config}: rebuild after 3 files edited", src, config)
     for _ in range(rounds):
         copy = work / "src-copy"
         shutil.rmtree(copy, ignore_errors=True)
@@ -734,9 +759,14 @@ def incremental(args: argparse.Namespace) -> None:
         for name, r in results.items():
             if name.startswith(config):
                 share = "" if "full build" in name else f" ({r['seconds'] / full:.1%})"
+                stage = shard_stage.get(name)
+                if stage:
+                    r["shards_seconds"] = round(statistics.median(t for t, _ in stage), 3)
+                    r["shards_copied"] = [n for _, n in stage]
+                    share += f"   shards {r['shards_seconds']:.2f} s"
                 print(f"{name:<52}{r['seconds']:>8.2f} s{share}")
     print(json.dumps({"machine": machine(), "docs": args.docs, "workers": args.workers,
-                      "changes": counts, "results": results}))
+                      "shard_mb": args.shard_mb, "changes": counts, "results": results}))
 
 
 def large(args: argparse.Namespace) -> None:
