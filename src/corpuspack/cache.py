@@ -13,7 +13,8 @@ cache, named by the SHA-256 of their bytes: a run whose bytes do not match its n
 Layout of a cache folder::
 
     CACHEDIR.TAG                 backup tools skip the folder
-    index.sqlite                 keys -> runs, runs (size, last use), stat index
+    index.sqlite                 keys -> runs, runs (size, last use), stat index,
+                                 shard index
     runs/<sha256>.docs.parquet   a run's documents
     runs/<sha256>.files.parquet  a run's source files (their keys)
     tmp/                         runs being written
@@ -23,6 +24,13 @@ The *stat index* spares reading unchanged files on the same machine: path, size,
 ctime, inode and device -> the SHA-256 of the bytes. A file whose mtime is less than two
 seconds before it was hashed is not recorded (it may change again within the clock's
 resolution). A fresh clone (new inodes and times) hashes every file once.
+
+The *shard index* spares writing a data file again when its documents did not change:
+a shard's key (:func:`corpuspack.stages.shard_keys`) -> the name, rows, size and SHA-256
+of the data file a build wrote for it. A rebuild copies that file from the data folder
+when the file there still has that size and SHA-256
+(:func:`corpuspack.stages.reused_shards`); rows no build used for :data:`MAX_AGE_DAYS`
+days go.
 
 Eviction (:meth:`Cache.evict`, after each build): runs no build used for
 :data:`MAX_AGE_DAYS` days go, then the least recently used ones while the cache is larger

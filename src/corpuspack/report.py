@@ -179,7 +179,9 @@ class BuildReport:
         ``walk`` is the part of ``map`` the main process spent walking the sources, while
         the workers ran; ``inputs``, the fingerprint of the inputs taken before, with a
         cache) and ``from_record``, true when the inputs matched a recorded build
-        (:mod:`corpuspack.build_record`) and no stage ran."""
+        (:mod:`corpuspack.build_record`) and no stage ran; ``shards_reused``, the data files
+        copied from the committed package because their documents did not change
+        (:func:`corpuspack.stages.reused_shards`)."""
         out: dict[str, Any] = {
             "files_seen": self.files_seen,
             "files_read": self.files_read,

@@ -13,7 +13,8 @@
    decisions and what the shards get;
 5. lists (:func:`lists`): the report's counts, skipped, filtered and duplicate lists;
 6. shards (:func:`shards`): documents in id order into id-range shards
-   (:mod:`corpuspack.shards`);
+   (:mod:`corpuspack.shards`); with a cache, a shard whose documents did not change is
+   copied from the committed package instead (:func:`reused_shards`);
 7. descriptor and report (:func:`describe`) into the staging folder; the commit
    (:mod:`corpuspack.commit`) is :func:`corpuspack.build.build`'s.
 
