@@ -24,9 +24,11 @@ from corpuspack import boilerplate, neardup
 from corpuspack.boilerplate import FirstSeen, iter_lines, word_count, word_pieces
 from corpuspack.build import build
 from corpuspack.config import zero_config
+from corpuspack.errors import SkipFile
 from corpuspack.neardup import NearDedup, shingles, words
 from corpuspack.sources import html
 from corpuspack.sources.decode import decode_bytes
+from corpuspack.sources.formats._package import html_text
 from corpuspack.sources.formats.html import _html_metadata, read_html
 from corpuspack.sources.html import FALLBACK_DEPTH, plain_text
 from tests.conftest import FIXTURES, MULTILINGUAL, read_docs
@@ -421,6 +423,58 @@ def test_a_dense_table_within_the_cap_is_read(tmp_path: Path) -> None:
     assert page.count("<tr>") * 3 > html.MAX_ELEMENTS_FLOOR  # beyond the floor, yet read
     record = read_html(page.encode(), None)
     assert "29999\t\t4" in record.text and record.meta.get("title") == "Numbers"
+
+
+def _attributes(count: int, form: str = "a{} ") -> str:
+    return "".join(form.format(i) for i in range(count))
+
+
+@pytest.mark.parametrize("form", ["a{} ", "a{}/", "a{}='> <b c' ", "a{} = \"x y\" ", "=a{} =b ",
+                                  'a{}=""'])
+def test_the_attribute_cap_is_exact(form: str) -> None:
+    cap = html.MAX_ATTRIBUTES
+    assert html.too_many_attributes(_page(f"<div {_attributes(cap, form)}>x</div>")) \
+        is None
+    reason = html.too_many_attributes(_page(f"<div {_attributes(cap + 1, form)}>x"))
+    assert reason is not None and f"{cap + 1:,} attributes" in reason, form
+    # long values, and many elements of a few attributes each, are not counted against it
+    assert html.check_markup(_page(f'<img src="data:{"A b=c " * cap}">')) is None
+    assert html.check_markup(_page(f"<p {_attributes(40)}>x</p>" * cap)) is None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet="ab=\"'/ \n<>", max_size=60))
+def test_attributes_are_never_undercounted(inner: str) -> None:
+    # the count must reach the parser's own, however the tag is written
+    tree = HTMLTree.parse(f"<html><body><div {inner}>x</div></body></html>")
+    element = tree.body.first_element_child if tree.body is not None else None
+    if element is None or element.tag != "div":
+        return
+    tag = html._START_TAG_ATTRIBUTES.match(f"<div {inner}>")
+    assert tag is not None
+    counted = sum(1 for _ in html._ATTRIBUTE.finditer(tag.group(), len("<div")))
+    assert counted >= len(element.attrs)
+
+
+def test_an_element_of_many_attributes_is_skipped_unparsed(tmp_path: Path) -> None:
+    # before: 100,000 attributes on one <div> (1.1 MB) took 36 s to read, in the square of
+    # their number (the parser's and trafilatura's duplicate checks); an EPUB chapter went
+    # through the same parser
+    page = _page(f"<div {_attributes(100_000, 'a{}=1 ')}>text</div>")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "attrs.html").write_text(page, encoding="utf-8")
+    (src / "a.txt").write_text("A tiny file of a few words.\n", encoding="utf-8")
+    report = build(replace(zero_config(src, tmp_path / "out"),
+                           near_dedup=replace(zero_config(src, tmp_path / "out").near_dedup,
+                                              enabled=False)), workers=1)
+    assert report.documents_written == 1
+    [skipped] = _report(tmp_path / "out")["skipped"]
+    assert skipped["path"] == "attrs.html"
+    assert skipped["reason"] == html.too_many_attributes(page)
+    assert "100,000 attributes" in skipped["reason"]
+    with pytest.raises(SkipFile, match="100,000 attributes"):
+        html_text(page)
 
 
 # ---------------------------------------------------------------------------------------

@@ -137,11 +137,15 @@ def html_text(html: str) -> tuple[str, frozenset[str]]:
     """The text of an HTML document or fragment and the lines of its ``<pre>`` blocks:
     Resiliparse's extraction of all visible text (``main_content=False``: a document's
     or a book chapter's text is all content; :func:`corpuspack.sources.html.plain_text`)
-    and :func:`corpuspack.sources.html.verbatim_lines`."""
+    and :func:`corpuspack.sources.html.verbatim_lines`. SkipFile when the markup would cost
+    more than its size allows to parse (:func:`corpuspack.sources.html.check_markup`)."""
     from resiliparse.parse.html import HTMLTree
 
     from corpuspack.sources import html as extract
 
+    refused = extract.check_markup(html)
+    if refused is not None:
+        raise SkipFile(refused)
     tree = HTMLTree.parse(html)
     if extract.check_nesting(tree) is not None:  # deeper than browsers nest: linear text
         return extract.flat_text(tree), frozenset()

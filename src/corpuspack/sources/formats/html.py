@@ -57,8 +57,9 @@ def read_html(data: bytes, score: Scorer | None, declared: str | None = None) ->
     A page nested too deeply for main-content extraction in linear time (see
     :mod:`corpuspack.sources.html`) gets all its visible text as one paragraph and its
     ``<title>``, without trafilatura, and ``meta["extraction"]`` says why. A page of more
-    elements than its size allows (:func:`~corpuspack.sources.html.too_many_elements`:
-    parsing would cost over about 130 times its size) raises SkipFile with the reason.
+    elements than its size allows (parsing would cost over about 130 times its size) or
+    with an element of too many attributes (parsing costs time in their square) raises
+    SkipFile with the reason (:func:`~corpuspack.sources.html.check_markup`).
     """
     # imported here, as trafilatura is: importing the registry (the schema does) stays cheap
     from resiliparse.parse.html import HTMLTree
@@ -68,9 +69,9 @@ def read_html(data: bytes, score: Scorer | None, declared: str | None = None) ->
     if declared is None and not data.isascii():  # a charset from outside (HTTP) comes first
         declared = detect_encoding(data, html5_compatible=False, from_html_meta=True)
     decoded = decode_bytes(data, declared=declared, score=score)
-    too_many = extract.too_many_elements(decoded.text)
-    if too_many is not None:
-        raise SkipFile(too_many)
+    refused = extract.check_markup(decoded.text)
+    if refused is not None:
+        raise SkipFile(refused)
     tree = HTMLTree.parse(decoded.text)
     fallback = extract.check_nesting(tree)
     verbatim: frozenset[str] = frozenset()
