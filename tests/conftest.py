@@ -107,6 +107,15 @@ def make_tree(root: Path) -> Path:
     return src
 
 
+@pytest.fixture(scope="session", autouse=True)
+def user_cache_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tests' own cache key (corpuspack.cache.user_key), not the user's: builds run by
+    the tests, in this process and in subprocesses, find it through XDG_CACHE_HOME."""
+    home = tmp_path_factory.mktemp("xdg-cache")
+    os.environ["XDG_CACHE_HOME"] = str(home)
+    return home / "corpuspack" / "cache-key"
+
+
 @pytest.fixture(scope="session")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tree(tmp_path_factory.mktemp("tree"))

@@ -610,3 +610,55 @@ def test_a_run_damaged_after_a_build_used_it_is_never_used(
     assert again.files_processed > 1  # the damaged run's files were read again
     assert not run.exists()  # dropped (their new run holds the new file too)
     assert package_bytes(config.package_dir) == reference(src, tmp_path, "1")
+
+
+def test_a_cache_made_under_another_users_key_is_never_found(
+        src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        user_cache_key: Path) -> None:
+    # before: every key derived from the files and settings alone, so a cache committed to
+    # a cloned repository (its default place is beside the descriptor) could hold crafted
+    # runs, shard memos and build records under the keys the victim's build looks up
+    config = _config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    first = build(config, workers=1, cache=cache)
+    key = user_cache_key.read_bytes()
+    assert len(key) == 32 and user_cache_key.stat().st_mode & 0o777 == 0o600
+    reference_bytes = package_bytes(config.package_dir)
+    cloned = tmp_path / "cloned-cache"
+    shutil.copytree(cache, cloned)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "someone-else"))
+    check = build(config, workers=1, cache=cloned, check=True)
+    assert not check.from_record and check.check_differences == []
+    assert (check.files_cached, check.files_processed) == (0, first.files_processed)
+    other = build(config, workers=1, cache=cache)
+    assert (other.files_cached, other.files_processed) == (0, first.files_processed)
+    assert not other.from_record and other.shards_reused == 0
+    assert (tmp_path / "someone-else" / "corpuspack" / "cache-key").read_bytes() != key
+    monkeypatch.setenv("XDG_CACHE_HOME", str(user_cache_key.parent.parent))
+    mine = build(config, workers=1, cache=cache, check=True)
+    assert mine.from_record or mine.files_cached == first.files_processed
+    assert package_bytes(config.package_dir) == reference_bytes
+
+
+@pytest.mark.parametrize("kind", ["link", "short", "folder"])
+def test_a_cache_key_that_is_not_a_file_of_32_bytes_is_not_used(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    from corpuspack import cache as cache_module
+
+    home = tmp_path / "xdg"
+    path = home / "corpuspack" / "cache-key"
+    path.parent.mkdir(parents=True)
+    planted = tmp_path / "planted"
+    planted.write_bytes(b"k" * 32)
+    if kind == "link":
+        path.symlink_to(planted)
+    elif kind == "short":
+        path.write_bytes(b"k" * 31)
+    else:
+        path.mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    cache_module._read_or_make_key.cache_clear()
+    key = cache_module.user_key()
+    assert len(key) == 32 and key != b"k" * 32 and key != b"k" * 31 + b"\0"
+    assert cache_module.user_key() == key  # the same in one process
+    assert planted.read_bytes() == b"k" * 32 and path.is_symlink() == (kind == "link")

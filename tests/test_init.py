@@ -62,7 +62,8 @@ def test_init_then_workflow_passes(tmp_path: Path) -> None:
     workflow = yaml.safe_load((repo / ".github" / "workflows" / "corpus.yml").read_text())
     (job,) = workflow["jobs"].values()
     [cache] = [s for s in job["steps"] if s.get("uses", "").startswith("actions/cache@")]
-    assert cache["with"]["path"] == ".corpuspack-cache" and (repo / ".corpuspack-cache").is_dir()
+    assert cache["with"]["path"].split() == [".corpuspack-cache", "~/.cache/corpuspack/cache-key"]
+    assert (repo / ".corpuspack-cache").is_dir()
     assert ".corpuspack-cache/" in (repo / ".gitignore").read_text().splitlines()
     for command in steps:
         done = run_step(repo, command)

@@ -32,6 +32,11 @@ when the file there still has that size and SHA-256
 (:func:`corpuspack.stages.reused_shards`); rows no build used for :data:`MAX_AGE_DAYS`
 days go.
 
+Every key is a MAC under this user's cache key (:func:`user_key`, kept outside every
+corpus): a cache that came with a cloned repository, or entries planted in one, are never
+found, so they can neither make a build's output nor make ``build --check`` pass. A cache
+is thus per user: another user's builds (or a CI runner without the key) miss it.
+
 Eviction (:meth:`Cache.evict`, after each build): runs no build used for
 :data:`MAX_AGE_DAYS` days go, then the least recently used ones while the cache is larger
 than :data:`MAX_BYTES` (``CORPUSPACK_CACHE_MAX_MB``), never one used in the last hour.
@@ -204,13 +209,70 @@ def _plain(value: Any) -> Any:
     return repr(value)
 
 
+KEY_BYTES = 32
+
+
+def key_path() -> Path | None:
+    """Where this user's cache key is: ``$XDG_CACHE_HOME/corpuspack/cache-key``, else
+    ``~/.cache/corpuspack/cache-key``; None without a home folder."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    try:
+        root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
+    except RuntimeError:  # no home folder to be found
+        return None
+    return root / "corpuspack" / "cache-key"
+
+
+@functools.lru_cache(maxsize=8)
+def _read_or_make_key(path: Path | None) -> bytes:
+    if path is None:
+        return os.urandom(KEY_BYTES)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists() and not path.is_symlink():
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, os.urandom(KEY_BYTES))
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, path)  # a build beside this one may have made it first
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(tmp)
+        fd = os.open(path, flags)
+        try:
+            info = os.fstat(fd)
+            key = os.read(fd, KEY_BYTES + 1) if S_ISREG(info.st_mode) else b""
+        finally:
+            os.close(fd)
+    except OSError:
+        key = b""
+    return key if len(key) == KEY_BYTES else os.urandom(KEY_BYTES)
+
+
+def user_key() -> bytes:
+    """This user's cache key: 32 random bytes kept outside every corpus (:func:`key_path`,
+    made on first use, mode 0600), or, where none can be kept or it is not a regular file
+    of 32 bytes, random bytes for this process only (its cache entries are then never found
+    again). Every cache key is a MAC under it (:func:`settings_digest`), so entries put
+    into a cache by anyone else, such as a cache committed to a cloned corpus repository,
+    are never found: they cannot make a build's output, nor make ``build --check`` pass."""
+    return _read_or_make_key(key_path())
+
+
 def settings_digest(*parts: Any) -> bytes:
-    """The digest of the settings per-file work depends on (dataclasses, plain values)."""
+    """The digest of the settings per-file work depends on (dataclasses, plain values),
+    keyed by this user's cache key (:func:`user_key`): every key of the cache, its build
+    records and its shard index derives from it. Never written to a package."""
     plain = [dataclasses.asdict(p) if dataclasses.is_dataclass(p) and not isinstance(p, type)
              else p for p in parts]
     data = orjson.dumps([code_digest(), _tagged(plain)], default=_plain,
                         option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-    return hashlib.blake2b(data, digest_size=16).digest()
+    return hashlib.blake2b(data, digest_size=16, key=user_key()).digest()
 
 
 class Stat(NamedTuple):

@@ -46,9 +46,12 @@ jobs:
         # version that built the corpus, so another one makes 'build --check' report it stale
         run: python -m pip install "{install}"
       - name: The build cache (each source file's results from earlier runs, checked before use)
+        # with the key its entries are made under (without it the cache is never found)
         uses: actions/cache@v4
         with:
-          path: .corpuspack-cache
+          path: |
+            .corpuspack-cache
+            ~/.cache/corpuspack/cache-key
           key: corpuspack-cache-${{ github.sha }}
           restore-keys: corpuspack-cache-
       - name: The committed corpus is what the sources build
