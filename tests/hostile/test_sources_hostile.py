@@ -689,3 +689,43 @@ def test_sidecar_names_that_are_not_utf8_are_skipped_as_such(tmp_path: Path) -> 
     assert reasons == ["file name is not valid UTF-8"] * 3
     reasons, docs = build_here(src, tmp_path / "out")
     assert list(docs) == ["ok.txt"] and len(reasons) == 3
+
+
+@pytest.mark.parametrize(("manifest", "line", "why"), [
+    # before: an open quote took the rest of the file into one cell, and its rows were lost
+    ('path,license\na.txt,"MIT\nb.txt,CC0-1.0\n', 3, "unexpected end of data"),
+    ('path,license\n"a.txt"x,MIT\n', 2, "',' expected after '\"'"),
+    ("path,license\na.txt,MIT,CC0-1.0\n", 2, "3 cells, the header has 2"),
+    ("path,license,collection\na.txt,MIT\n", 2, "2 cells, the header has 3"),
+    ("path,license,license\na.txt,MIT,CC0-1.0\n", 1, "names 'license' twice"),
+    ("path,,license\na.txt,lost,MIT\n", 2, "a value under a column without a name"),
+])
+def test_a_malformed_csv_manifest_skips_the_files_it_covers(
+        tmp_path: Path, manifest: str, line: int, why: str) -> None:
+    src = tree(tmp_path, {"m/_manifest.csv": manifest, "m/a.txt": prose("a"),
+                          "m/b.txt": prose("b"), "d.txt": prose("d")})
+    reasons, docs = build_here(src, tmp_path / "out")
+    assert list(docs) == ["d.txt"]
+    assert reasons["m/_manifest.csv"].startswith(f"invalid manifest: line {line}: ")
+    assert why in reasons["m/_manifest.csv"]
+    assert reasons["m/a.txt"].startswith("not read: the manifest m/_manifest.csv")
+
+
+_CELL = st.text(st.sampled_from('ab ,"\n\r\té'), max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_CELL, _CELL), max_size=6))
+def test_csv_manifest_rows_are_read_as_written(rows: list[tuple[str, str]]) -> None:
+    import csv
+    import io
+
+    from corpuspack.sources.metadata_files import _csv_records
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["path", "license"])
+    writer.writerows(rows)
+    expected = [{k: v for k, v in zip(("path", "license"), row, strict=True) if v}
+                for row in rows]
+    assert _csv_records(out.getvalue().encode()) == expected

@@ -355,14 +355,41 @@ class Manifest:
         return sorted(out.items())
 
 
+def _csv_records(data: bytes) -> list[dict[str, str]]:
+    """The rows of a CSV manifest as mappings of its header's names to their non-empty
+    cells. SkipFile (``invalid manifest: line N: ...``) for text that is not UTF-8, a quote
+    left open or followed by more than a comma (``strict`` parsing: a lenient reader would
+    take the rest of the file into one cell, and the rows in it would be lost), a header
+    naming a column twice, a row of more or fewer cells than the header, and a cell with a
+    value under a column without a name."""
+    try:
+        reader = csv.reader(io.StringIO(data.decode("utf-8-sig")), strict=True)
+        header = next(reader, [])
+        named = [name for name in header if name]
+        if len(set(named)) != len(named):
+            twice = sorted({name for name in named if named.count(name) > 1})
+            raise SkipFile(f"invalid manifest: line 1: the header names {twice[0]!a} twice")
+        rows = []
+        for row in reader:
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise SkipFile(f"invalid manifest: line {reader.line_num}: {len(row)} cells, "
+                               f"the header has {len(header)}")
+            if any(value and not name for name, value in zip(header, row, strict=True)):
+                raise SkipFile(f"invalid manifest: line {reader.line_num}: a value under a "
+                               "column without a name")
+            rows.append({k: v for k, v in zip(header, row, strict=True) if k and v})
+        return rows
+    except UnicodeDecodeError as exc:
+        raise SkipFile(f"invalid manifest: {exc}") from None
+    except csv.Error as exc:
+        raise SkipFile(f"invalid manifest: line {reader.line_num}: {exc}") from None
+
+
 def _records(data: bytes, name: str, notes: Counter[str] | None) -> list[Any]:
     if name.endswith(".csv"):
-        try:
-            reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
-            return [{k: v for k, v in row.items() if k and v not in (None, "")}
-                    for row in reader]
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise SkipFile(f"invalid manifest: {exc}") from None
+        return _csv_records(data)
     records = []
     for number, line in enumerate(data.splitlines(), 1):
         if not line.strip():
