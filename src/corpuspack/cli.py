@@ -346,6 +346,9 @@ def _card_elsewhere(project: Any, out_dir: Path) -> Any:
     from corpuspack.project import CARD
     from corpuspack.safefs import is_within
 
+    if os.path.islink(out_dir):
+        raise UsageError(f"--out {out_dir} is a symbolic link: corpuspack does not write "
+                         "through links")
     if project.package.is_release and is_within(out_dir, project.descriptor.parent):
         raise UsageError(f"--out {out_dir} lies inside the release folder, which publish "
                          "writes whole: choose a folder outside it")

@@ -711,9 +711,16 @@ def _with_file(config: CorpusConfig, path: Path) -> CorpusConfig:
 
 
 def zero_config(source_dir: Path, out: Path, base: CorpusConfig | None = None) -> CorpusConfig:
-    """Config for ``build SOURCE_DIR --out PACKAGE_DIR``: data in PACKAGE_DIR/data."""
+    """Config for ``build SOURCE_DIR --out PACKAGE_DIR``: data in PACKAGE_DIR/data.
+    UsageError when PACKAGE_DIR is a symbolic link (it would be resolved away here, and the
+    build would write where it leads)."""
     from dataclasses import replace
 
+    from corpuspack.errors import UsageError
+
+    if os.path.islink(out):
+        raise UsageError(f"output folder {out} is a symbolic link: corpuspack does not write "
+                         "through links")
     out = out.resolve()
     if base is None:
         name = slug(out.name)

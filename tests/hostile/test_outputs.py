@@ -152,6 +152,23 @@ def test_build_out_keeps_the_users_own_files(tmp_path: Path, repo: Path) -> None
     assert snapshot(out) == before
 
 
+@pytest.mark.parametrize("command", ["build", "card"])
+def test_an_out_folder_that_is_a_link_is_refused(repo: Path, tmp_path: Path,
+                                                 command: str) -> None:
+    # before: --out was resolved before it was checked, and the build (or the card) was
+    # written where the link leads
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious.txt").write_text("keep me", encoding="utf-8")
+    link = tmp_path / "out-link"
+    os.symlink(victim, link)
+    before = snapshot(tmp_path)
+    args = ["build", str(repo / "corpus" / "sources")] if command == "build" else ["card"]
+    line = one_line_error(cli(repo, *args, "--out", str(link)))
+    assert "symbolic link" in line
+    assert snapshot(tmp_path) == before
+
+
 @pytest.mark.parametrize("target", ["absolute", "parent", "other"])
 def test_a_planted_commit_journal_is_not_followed(repo: Path, tmp_path: Path,
                                                   target: str) -> None:
