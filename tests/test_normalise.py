@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
+from collections import Counter
+from pathlib import Path
 
 import ftfy
 import ftfy.bad_codecs  # noqa: F401 - registers the sloppy-windows code pages
@@ -13,6 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corpuspack import normalise
+from corpuspack.build import build
+from corpuspack.config import zero_config
 from corpuspack.errors import SkipFile
 from corpuspack.normalise import maybe_mojibake, normalise_explained, normalise_text
 from corpuspack.sources.decode import decode_bytes
@@ -183,3 +188,42 @@ def test_line_breaks_unified_as_by_the_regex_alone(text: str) -> None:
     expected = re.sub("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]", "\n",
                       text.replace("\r\n", "\n").replace("\r", "\n"))
     assert _unify_line_breaks(text) == expected
+
+
+def test_what_the_clean_up_removes_is_counted() -> None:
+    # before: control characters, a byte order mark inside the text and page or line
+    # separators went without a note in the build report
+    notes: Counter[str] = Counter()
+    text, repaired = normalise_explained(
+        "Page one\x0c\nPage two\u2028next line\x07 bell\ufeffjoined\ufdd0 end\x1b[0m", notes)
+    assert not repaired
+    assert text == "Page one\n\nPage two\nnext line bell" + "joined end[0m"
+    assert notes == {normalise.NOTE_SEPARATORS: 2, normalise.NOTE_CONTROLS: 2,
+                     normalise.NOTE_BOM: 1, normalise.NOTE_NONCHARACTERS: 1}
+    # line ends, trailing white space and blank lines are layout: not counted
+    notes.clear()
+    normalise_explained("a  \r\nb\t\n\n\n\nc\rd", notes)
+    assert not notes
+
+
+_CLEANED = "\x00\x07\x0b\x0c\x1b\x1c\x7f\x85\x9f\u2028\u2029\ufeff\ufdd0\uffff"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from("ab é\n\r\t" + _CLEANED), max_size=40))
+def test_every_character_removed_or_made_a_line_break_is_counted(text: str) -> None:
+    notes: Counter[str] = Counter()
+    _, repaired = normalise_explained(text, notes)
+    if not repaired:  # a repair reads some of them as parts of misread characters
+        assert sum(notes.values()) == sum(text.count(c) for c in _CLEANED)
+
+
+def test_a_build_reports_the_clean_up(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "man.txt").write_text("NAME\x0c\nls - list directory contents\x0c\nSYNOPSIS ls\n",
+                                 encoding="utf-8")
+    report = build(zero_config(src, tmp_path / "out"), workers=1, cache=None)
+    assert report.notes[normalise.NOTE_SEPARATORS] == 2
+    written = json.loads((tmp_path / "out" / "data" / "build-report.json").read_text())
+    assert written["notes"][normalise.NOTE_SEPARATORS] == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 
 import ftfy
@@ -33,6 +34,25 @@ _CONTROLS = re.compile(
     "[\x00-\x08\x0e-\x1f\x7f-\x9f\ufeff\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
 )
 _BLANK_RUNS = re.compile(r"\n{3,}")
+
+# What the clean-up takes out of the author's text, as the build report's notes count it
+# (in characters): removals by kind, and separators made line breaks.
+NOTE_CONTROLS = "unicode clean-up: control characters removed"
+NOTE_BOM = "unicode clean-up: U+FEFF (byte order mark) inside the text removed"
+NOTE_SURROGATES = "unicode clean-up: lone surrogates removed"
+NOTE_NONCHARACTERS = "unicode clean-up: non-characters removed"
+NOTE_SEPARATORS = ("unicode clean-up: line and page separators (U+000B, U+000C, U+001C to "
+                   "U+001E, U+0085, U+2028, U+2029) made line breaks")
+
+
+def _removal_kind(char: str) -> str:
+    if char == "\ufeff":
+        return NOTE_BOM
+    if "\ud800" <= char <= "\udfff":
+        return NOTE_SURROGATES
+    if "\ufdd0" <= char <= "\ufdef" or char in "\ufffe\uffff":
+        return NOTE_NONCHARACTERS
+    return NOTE_CONTROLS
 # Longer texts are tidied in slices of lines of this size: a list of all lines held about
 # 1.5 times the text (lines of 100 characters), and a text with nothing to tidy was copied.
 _SLICE_CHARS = 1 << 20
@@ -213,14 +233,23 @@ def repair_mojibake(text: str) -> str:
     return fixed
 
 
-def _unify_line_breaks(text: str) -> str:
+def _unify_line_breaks(text: str, notes: Counter[str] | None = None) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     # one fast search per separator is cheaper than the regex's scan: 1.3 us against 8.6
     # for a 4 kB document
     if any(separator in text for separator in _SEPARATOR_CHARS):
-        text = _SEPARATORS.sub("\n", text)
+        text, made = _SEPARATORS.subn("\n", text)
+        if notes is not None:
+            notes[NOTE_SEPARATORS] += made
     return text
+
+
+def _remove_controls(text: str, notes: Counter[str] | None) -> str:
+    cleaned, removed = _CONTROLS.subn("", text)
+    if removed and notes is not None:
+        notes.update(map(_removal_kind, _CONTROLS.findall(text)))
+    return cleaned
 
 
 def normalise_text(text: str) -> str:
@@ -228,12 +257,15 @@ def normalise_text(text: str) -> str:
     return normalise_explained(text)[0]
 
 
-def normalise_explained(text: str) -> tuple[str, bool]:
-    """Like :func:`normalise_text`, also telling whether mojibake was repaired."""
+def normalise_explained(text: str, notes: Counter[str] | None = None) -> tuple[str, bool]:
+    """Like :func:`normalise_text`, also telling whether mojibake was repaired; counts in
+    ``notes`` the characters of the text it removed or made line breaks (``NOTE_*``; line
+    ends, trailing white space and blank lines are layout, not counted). Characters that a
+    mojibake repair consumed are not counted as removed: the repair is counted instead."""
     repaired = False
     # ASCII white space can go before ftfy looks: then the loop below rarely needs a second
     # round (and a second costly look by ftfy) for white space alone
-    text = _tidy_lines(_unify_line_breaks(text), " \t")
+    text = _tidy_lines(_unify_line_breaks(text, notes), " \t")
     for _ in range(_MAX_REPAIR_ROUNDS):
         # C1 controls are part of some mojibake (UTF-8 read as latin-1): repair first, then
         # strip. A repair can expose new control characters or non-NFC sequences, removing
@@ -244,11 +276,11 @@ def normalise_explained(text: str) -> tuple[str, bool]:
         suspect = maybe_mojibake(text)
         fixed: str = ftfy.fix_encoding(text) if suspect else text
         repaired = repaired or fixed != text
-        cleaned = _CONTROLS.sub("", fixed)
+        cleaned = _remove_controls(fixed, notes)
         cleaned = _by_lines(cleaned, _nfc)
         unchanged = cleaned == text
         if fixed is not text:  # a repair can make line separators (U+2028)
-            cleaned = _unify_line_breaks(cleaned)
+            cleaned = _unify_line_breaks(cleaned, notes)
         cleaned = _tidy_lines(cleaned)
         if cleaned == text:
             break

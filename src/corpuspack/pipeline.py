@@ -193,7 +193,7 @@ def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],
     The record is consumed: its ``text`` is emptied once normalised, so that the reader's
     text (a copy as large as the document, 4 bytes a character when one lies beyond U+FFFF)
     is not held through the later steps (``scripts/bench.py --large``)."""
-    text, repaired = normalise_explained(raw.text)
+    text, repaired = normalise_explained(raw.text, stats.notes if stats is not None else None)
     raw.text = ""
     if not text.strip():
         raise SkipFile("empty or white space only after decoding")
