@@ -133,6 +133,32 @@ def test_chrome_after_verse_goes_and_the_verse_stays(fmt: str) -> None:
     assert [e["match"] for e in removals[0].evidence] == ["Share this article", "Sign up"]
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_list_the_text_introduces_stays(fmt: str) -> None:
+    # before: a manual's list of menu entries at its end went as navigation
+    ending = "The main menu has these entries:\n\nHome\nSearch\nSettings\nHelp\nAbout"
+    text = normalise_text(f"{PROSE}\n\n{ending}")
+    assert cleaned(text, fmt) == (text, [])
+    # a lead-in that is chrome itself does not keep its block
+    chrome = ["Share this:", "Twitter", "Facebook", "Related articles", "Home"]
+    kept, removals = cleaned(f"{PROSE}\n\n" + "\n".join(chrome), fmt)
+    assert kept == PROSE and [(r.rule, r.lines) for r in removals] == [("trailing_block",
+                                                                        chrome)]
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "jsonl"])
+def test_verse_ending_in_chrome_words_stays(fmt: str) -> None:
+    # before: "Share" and "Subscribe" were two lines of evidence, and the stanza went
+    stanza = "Share\nthe light\nSubscribe\nto the night"
+    text = normalise_text(f"{PROSE}\n\n{stanza}")
+    assert cleaned(text, fmt) == (text, [])
+    # chrome wrapped over two lines still goes: the line it goes on with is chrome too
+    chrome = ["Subscribe", "to our newsletter", "Home"]
+    kept, removals = cleaned(f"{PROSE}\n\n" + "\n".join(chrome), fmt)
+    assert kept == PROSE and [(r.rule, r.lines) for r in removals] == [("trailing_block",
+                                                                        chrome)]
+
+
 def test_one_chrome_line_is_enough_only_in_html() -> None:
     # HTML pages: each line is a block of the page; elsewhere two lines of evidence are needed
     text = f"{PROSE}\n\nNewsletter\nPrivacy\nImprint\nContact"
