@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from corpuspack.build import build
-from corpuspack.cache import DEFAULT_NAME, cache_folder
+from corpuspack.cache import DEFAULT_NAME, cache_folder, index_path
 from corpuspack.commit import Layout, recover
 from corpuspack.config import CorpusConfig, zero_config
 
@@ -120,7 +120,7 @@ def test_a_damaged_cache_is_never_used(src: Path, tmp_path: Path, damage: str) -
     elif damage == "remove":
         run.unlink()
     else:
-        (cache / "index.sqlite").write_bytes(b"not a database at all" * 100)
+        (index_path(cache)).write_bytes(b"not a database at all" * 100)
     again = build(config, workers=1, cache=cache)
     if damage != "index":
         assert again.files_cached == 0  # the damaged run held every file: all read again
@@ -246,7 +246,7 @@ def test_the_index_is_rebuilt_from_the_runs(src: Path, tmp_path: Path) -> None:
     config = _config(src, tmp_path / "pkg")
     cache = tmp_path / "cache"
     first = build(config, workers=1, cache=cache)
-    with sqlite3.connect(cache / "index.sqlite") as db:
+    with sqlite3.connect(index_path(cache)) as db:
         db.execute("DELETE FROM entries")
         db.execute("DELETE FROM runs")
     again = build(config, workers=1, cache=cache)
@@ -432,7 +432,7 @@ def test_small_runs_are_merged_and_later_builds_read_the_merged_run(
         small |= added
     # the third rebuild used three small runs (two cached, its own): one more run, merged
     assert len(small) == 4
-    with sqlite3.connect(cache / "index.sqlite") as db:
+    with sqlite3.connect(index_path(cache)) as db:
         holders = dict(db.execute("SELECT docs, count(*) FROM entries GROUP BY docs"))
         files_of = dict(db.execute("SELECT docs, files FROM runs"))
     merged = [p for p in small if holders.get(p.name) == 6]
@@ -662,3 +662,35 @@ def test_a_cache_key_that_is_not_a_file_of_32_bytes_is_not_used(
     assert len(key) == 32 and key != b"k" * 32 and key != b"k" * 31 + b"\0"
     assert cache_module.user_key() == key  # the same in one process
     assert planted.read_bytes() == b"k" * 32 and path.is_symlink() == (kind == "link")
+
+
+def test_an_index_that_came_with_the_cache_is_never_opened(
+        src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        user_cache_key: Path) -> None:
+    # before: the index was index.sqlite whoever built: one committed to a cloned repository,
+    # with triggers, rewrote the rows the victim's own builds inserted (a shard memo made to
+    # name a tampered data file, entries deleted)
+    config = _config(src, tmp_path / "pkg")
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "attacker"))
+    build(config, workers=1, cache=cache)
+    planted = index_path(cache)
+    with sqlite3.connect(planted) as db:
+        db.execute("CREATE TRIGGER gone AFTER INSERT ON entries BEGIN "
+                   "DELETE FROM entries WHERE key = NEW.key; END")
+        db.execute("CREATE TRIGGER lie AFTER INSERT ON shards BEGIN "
+                   "UPDATE shards SET sha256 = 'f' WHERE key = NEW.key; END")
+    for name in ("index.sqlite", "index-0000000000000000.sqlite"):
+        shutil.copy(planted, cache / name)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(user_cache_key.parent.parent))
+    first = build(config, workers=1, cache=cache)
+    mine = index_path(cache)
+    assert mine != planted and mine.exists()
+    with sqlite3.connect(mine) as db:
+        triggers = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'")
+        assert triggers.fetchone() == (0,)
+    (src / "news" / "seed.txt").write_text("An edit after the first build.", encoding="utf-8")
+    again = build(config, workers=1, cache=cache)
+    # the edited file and the link to it are read again, every other file is cached
+    assert (again.files_cached, again.files_processed) == (first.files_processed - 2, 2)
+    assert package_bytes(config.package_dir) == reference(src, tmp_path, "after-edit")

@@ -13,8 +13,8 @@ cache, named by the SHA-256 of their bytes: a run whose bytes do not match its n
 Layout of a cache folder::
 
     CACHEDIR.TAG                 backup tools skip the folder
-    index.sqlite                 keys -> runs, runs (size, last use), stat index,
-                                 shard index
+    index-<id>.sqlite            keys -> runs, runs (size, last use), stat index,
+                                 shard index (the id is this user's: index_path)
     runs/<sha256>.docs.parquet   a run's documents
     runs/<sha256>.files.parquet  a run's source files (their keys)
     tmp/                         runs being written
@@ -34,7 +34,9 @@ days go.
 
 Every key is a MAC under this user's cache key (:func:`user_key`, kept outside every
 corpus): a cache that came with a cloned repository, or entries planted in one, are never
-found, so they can neither make a build's output nor make ``build --check`` pass. A cache
+found, so they can neither make a build's output nor make ``build --check`` pass; the
+index is named by that key too (:func:`index_path`), so a database planted in the folder,
+with triggers that would rewrite the rows a build inserts, is never opened. A cache
 is thus per user: another user's builds (or a CI runner without the key) miss it.
 
 Eviction (:meth:`Cache.evict`, after each build): runs no build used for
@@ -150,9 +152,10 @@ def open_cache(folder: Path | None) -> Cache | None:
             damaged = "not a database" in str(exc) or "malformed" in str(exc)
             if attempt or not damaged:
                 return None
-            for name in ("index.sqlite", "index.sqlite-journal"):
+            index = index_path(folder)
+            for path in (index, index.with_name(index.name + "-journal")):
                 try:
-                    os.unlink(folder / name)
+                    os.unlink(path)
                 except OSError:
                     pass
         except (OSError, sqlite3.Error):
@@ -235,6 +238,7 @@ def _read_or_make_key(path: Path | None) -> bytes:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
                 os.write(fd, os.urandom(KEY_BYTES))
+                os.fsync(fd)  # linked into place whole or not at all
             finally:
                 os.close(fd)
             try:
@@ -262,6 +266,15 @@ def user_key() -> bytes:
     into a cache by anyone else, such as a cache committed to a cloned corpus repository,
     are never found: they cannot make a build's output, nor make ``build --check`` pass."""
     return _read_or_make_key(key_path())
+
+
+def index_path(folder: Path) -> Path:
+    """The index of the cache in ``folder`` for this user: ``index-<id>.sqlite``, the id a
+    MAC under :func:`user_key`. A database is more than rows: one that came with the folder
+    (committed to a cloned repository) could hold triggers that rewrite the rows a build
+    inserts, so no index is opened that this user's builds did not name."""
+    name = hashlib.blake2b(b"corpuspack cache index", digest_size=8, key=user_key())
+    return folder / f"index-{name.hexdigest()}.sqlite"
 
 
 def settings_digest(*parts: Any) -> bytes:
@@ -364,7 +377,7 @@ class Cache:
         tag = folder / "CACHEDIR.TAG"
         if not tag.exists():
             tag.write_bytes(_TAG)
-        self.db = sqlite3.connect(folder / "index.sqlite", timeout=60, isolation_level=None)
+        self.db = sqlite3.connect(index_path(folder), timeout=60, isolation_level=None)
         # a build looks up random keys: SQLite's default page cache held a sixth of the
         # index of 20,000 files (13 MB), and 20,000 look-ups took 0.22 s instead of 0.15
         self.db.execute(f"PRAGMA cache_size = -{INDEX_CACHE_KIB}")
