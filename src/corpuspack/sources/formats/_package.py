@@ -138,12 +138,13 @@ def html_text(html: str) -> tuple[str, frozenset[str]]:
     Resiliparse's extraction of all visible text (``main_content=False``: a document's
     or a book chapter's text is all content; :func:`corpuspack.sources.html.plain_text`)
     and :func:`corpuspack.sources.html.verbatim_lines`. SkipFile when the markup would cost
-    more than its size allows to parse (:func:`corpuspack.sources.html.check_markup`)."""
+    more than its size allows to parse (:func:`corpuspack.sources.markup.check_markup`)."""
     from resiliparse.parse.html import HTMLTree
 
     from corpuspack.sources import html as extract
+    from corpuspack.sources import markup
 
-    refused = extract.check_markup(html)
+    refused = markup.check_markup(html)
     if refused is not None:
         raise SkipFile(refused)
     tree = HTMLTree.parse(html)

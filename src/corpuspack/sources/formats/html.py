@@ -59,17 +59,18 @@ def read_html(data: bytes, score: Scorer | None, declared: str | None = None) ->
     ``<title>``, without trafilatura, and ``meta["extraction"]`` says why. A page of more
     elements than its size allows (parsing would cost over about 130 times its size) or
     with an element of too many attributes (parsing costs time in their square) raises
-    SkipFile with the reason (:func:`~corpuspack.sources.html.check_markup`).
+    SkipFile with the reason (:func:`~corpuspack.sources.markup.check_markup`).
     """
     # imported here, as trafilatura is: importing the registry (the schema does) stays cheap
     from resiliparse.parse.html import HTMLTree
 
     from corpuspack.sources import html as extract
+    from corpuspack.sources import markup
 
     if declared is None and not data.isascii():  # a charset from outside (HTTP) comes first
         declared = detect_encoding(data, html5_compatible=False, from_html_meta=True)
     decoded = decode_bytes(data, declared=declared, score=score)
-    refused = extract.check_markup(decoded.text)
+    refused = markup.check_markup(decoded.text)
     if refused is not None:
         raise SkipFile(refused)
     tree = HTMLTree.parse(decoded.text)
