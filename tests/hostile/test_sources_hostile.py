@@ -711,6 +711,17 @@ def test_a_malformed_csv_manifest_skips_the_files_it_covers(
     assert reasons["m/a.txt"].startswith("not read: the manifest m/_manifest.csv")
 
 
+@pytest.mark.parametrize("end", ["\r", "\r\n", "\n"])
+def test_csv_manifests_with_any_line_ends_are_read(end: str) -> None:
+    # before: a manifest of old-Mac CR line ends was refused ("new-line character seen in
+    # unquoted field")
+    from corpuspack.sources.metadata_files import _csv_records
+
+    data = end.join(["path,license", "a.txt,MIT", '"b.txt","CC0-1.0"', ""]).encode()
+    assert _csv_records(data) == [{"path": "a.txt", "license": "MIT"},
+                                  {"path": "b.txt", "license": "CC0-1.0"}]
+
+
 _CELL = st.text(st.sampled_from('ab ,"\n\r\té'), max_size=8)
 
 

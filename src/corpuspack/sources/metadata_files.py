@@ -363,7 +363,8 @@ def _csv_records(data: bytes) -> list[dict[str, str]]:
     naming a column twice, a row of more or fewer cells than the header, and a cell with a
     value under a column without a name."""
     try:
-        reader = csv.reader(io.StringIO(data.decode("utf-8-sig")), strict=True)
+        # newline="": the reader takes CR, LF and CRLF line ends, and keeps them in cells
+        reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), strict=True)
         header = next(reader, [])
         named = [name for name in header if name]
         if len(set(named)) != len(named):
