@@ -227,3 +227,17 @@ def test_a_build_reports_the_clean_up(tmp_path: Path) -> None:
     assert report.notes[normalise.NOTE_SEPARATORS] == 2
     written = json.loads((tmp_path / "out" / "data" / "build-report.json").read_text())
     assert written["notes"][normalise.NOTE_SEPARATORS] == 2
+
+
+@pytest.mark.parametrize("word", ["хорошо", "Åse", "مرحبا", "Ånd"])
+def test_utf8_read_as_latin1_is_repaired_where_a_byte_is_u0085(word: str) -> None:
+    # before: U+0085 (the second byte of "х", "Å", "م" ... read as Latin-1) was made a line
+    # break before the repair looked, and the word came out broken in two
+    notes: Counter[str] = Counter()
+    text = f"Это {word} и всё".encode().decode("latin-1")
+    assert "\x85" in text
+    assert normalise_explained(text, notes) == (f"Это {word} и всё", True)
+    assert not notes
+    # elsewhere U+0085 is a line break, counted
+    assert normalise_explained("one\x85two", notes) == ("one\ntwo", False)
+    assert notes == {normalise.NOTE_SEPARATORS: 1}

@@ -28,6 +28,9 @@ from ftfy.chardata import (
 # Everything str.splitlines() treats as a line break, so that "\n" is the only one left.
 _SEPARATOR_CHARS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 _SEPARATORS = re.compile(f"[{_SEPARATOR_CHARS}]")
+# U+0085 after a character that is a UTF-8 lead byte read as Latin-1 ("Ñ\x85" is "х" misread)
+_SEPARATORS_BUT_NEL = re.compile(f"[{_SEPARATOR_CHARS.replace(chr(0x85), '')}]"
+                                 "|(?<![\u00c2-\u00f4])\x85")
 # C0 (but tab and LF) and C1 controls, DEL, BOM/zero-width no-break space, lone surrogates
 # (possible from JSON escapes) and the non-characters.
 _CONTROLS = re.compile(
@@ -233,14 +236,18 @@ def repair_mojibake(text: str) -> str:
     return fixed
 
 
-def _unify_line_breaks(text: str, notes: Counter[str] | None = None) -> str:
+def _unify_line_breaks(text: str, notes: Counter[str] | None = None,
+                       keep_nel: bool = False) -> str:
+    """LF for every line break; with ``keep_nel`` U+0085 after a UTF-8 lead byte read as
+    Latin-1 (U+00C2 to U+00F4) is left: it is the second byte of "х", "Å", "م" ... in
+    UTF-8 misread as Latin-1, which the repair needs."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     # one fast search per separator is cheaper than the regex's scan: 1.3 us against 8.6
     # for a 4 kB document
     if any(separator in text for separator in _SEPARATOR_CHARS):
-        text, made = _SEPARATORS.subn("\n", text)
-        if notes is not None:
+        text, made = (_SEPARATORS_BUT_NEL if keep_nel else _SEPARATORS).subn("\n", text)
+        if made and notes is not None:
             notes[NOTE_SEPARATORS] += made
     return text
 
@@ -265,7 +272,8 @@ def normalise_explained(text: str, notes: Counter[str] | None = None) -> tuple[s
     repaired = False
     # ASCII white space can go before ftfy looks: then the loop below rarely needs a second
     # round (and a second costly look by ftfy) for white space alone
-    text = _tidy_lines(_unify_line_breaks(text, notes), " \t")
+    suspect = "\x85" in text and maybe_mojibake(text)
+    text = _tidy_lines(_unify_line_breaks(text, notes, keep_nel=suspect), " \t")
     for _ in range(_MAX_REPAIR_ROUNDS):
         # C1 controls are part of some mojibake (UTF-8 read as latin-1): repair first, then
         # strip. A repair can expose new control characters or non-NFC sequences, removing
@@ -276,6 +284,8 @@ def normalise_explained(text: str, notes: Counter[str] | None = None) -> tuple[s
         suspect = maybe_mojibake(text)
         fixed: str = ftfy.fix_encoding(text) if suspect else text
         repaired = repaired or fixed != text
+        if "\x85" in fixed:  # left for the repair: what it did not take is a line break
+            fixed = _unify_line_breaks(fixed, notes)
         cleaned = _remove_controls(fixed, notes)
         cleaned = _by_lines(cleaned, _nfc)
         unchanged = cleaned == text
