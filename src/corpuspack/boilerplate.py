@@ -22,10 +22,9 @@ each explainable (every removed line is reported with its rule and the evidence)
     chrome phrase closing a wrapped paragraph belongs to the paragraph), and goes only when
     it holds ``min_chrome_lines`` evidence lines and ``min_block_lines`` link-like lines. A
     poem, a list of ingredients, an address or a SEE ALSO section at the end has no chrome
-    phrase: it stays. So does a block the text introduces (the line above it ends with
-    ":" and is no chrome: "The menu has these entries:"), and, outside HTML, a chrome word
-    whose sentence the next line goes on with in words that are not chrome (verse: "Share
-    / the light").
+    phrase: it stays. So does a block the text introduces: the line above it ends with ":",
+    is no chrome and has ``LEAD_IN_WORDS`` words or more ("The main menu has these
+    entries:"; a footer's "Quick links:" or "You may also like:" introduces nothing).
 ``leading_block``
     Navigation at the top: one run of very short lines ("Home", "News", "Skip to
     content", "Home > World > Europe") before the first blank line, with
@@ -387,6 +386,11 @@ class Removal:
 # "Boilerplate on documents of many tiny lines"); a run of link-like lines reaching past the
 # window is no navigation or footer but a list, and is kept (with a note).
 WINDOW_LINES = 1000
+# Words of a line ending with ":" that introduces the block below it as the text's own
+# (a sentence: "The main menu has these entries:"); the footer headings a hostile review
+# listed ("Quick links:", "You may also like:", "Connect with us:", "Popular posts:") have
+# four at most.
+LEAD_IN_WORDS = 5
 NOTE_TRAILING = f"boilerplate: trailing block longer than {WINDOW_LINES} lines kept"
 NOTE_LEADING = f"boilerplate: leading block longer than {WINDOW_LINES} lines kept"
 # Markdown parsed for protection only within these bounds (markdown_affordable); beyond them
@@ -629,15 +633,6 @@ def _code_like(line: str) -> bool:
     return bool(_INDENTED.match(line) or looks_like_code(line))
 
 
-def _in_verse(doc: _Lines, i: int) -> bool:
-    """Outside HTML, an evidence line whose sentence the next line goes on with, in words
-    that are no chrome ("Share / the light", "Subscribe / to the night"), is a line of verse
-    or of a wrapped sentence, not chrome ("Subscribe / to our newsletter" is)."""
-    if doc.fmt == "html" or i + 1 >= len(doc.lines) or not doc.lines[i + 1].strip():
-        return False
-    return doc.continues(i + 1) and doc.evidence(i + 1) is None
-
-
 def _trailing(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
     """Index of the first line of the trailing block (len(lines) when there is none) and
     the evidence it holds.
@@ -677,15 +672,14 @@ def _trailing(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
     if start == n:  # no link-like line at the end
         return n, []
     first = next((i for i in range(start, n)
-                  if lines[i].strip() and doc.evidence(i) and not _in_verse(doc, i)
-                  and not doc.continues(i)), n)
-    evidence = [e for e in (doc.evidence(i) for i in range(first, n)
-                            if lines[i].strip() and not _in_verse(doc, i)) if e]
+                  if lines[i].strip() and doc.evidence(i) and not doc.continues(i)), n)
+    evidence = [e for e in (doc.evidence(i) for i in range(first, n) if lines[i].strip()) if e]
     if len(evidence) < doc.need:
         return n, []
     lead = above(first)
-    if lead >= 0 and lines[lead].rstrip().endswith(":") and not doc.evidence(lead):
-        return n, []  # a list the text introduces ("The menu has these entries:")
+    if lead >= 0 and lines[lead].rstrip().endswith(":") and not doc.evidence(lead) \
+            and doc.words(lead) >= LEAD_IN_WORDS:
+        return n, []  # a list the text introduces ("The main menu has these entries:")
     links = sum(1 for i in range(first, n) if doc.kind(i) == "link")
     return (first, evidence) if links >= doc.rules.min_block_lines else (n, [])
 
