@@ -516,10 +516,30 @@ _MANY = " ".join(f"a{i:x}" for i in range(2000))
     ("<p>" + "".join(f"<i a{i:x}>" for i in range(1000)) + "</p><td>" + "<p>x</p>" * 1000,
      "elements"),
     ("<svg><foreignObject><div><svg>" + "<g>" * 2000 + "</div>" * 10, "cannot be told"),
+    # found by a second hostile review, each read in seconds to minutes before
+    ("<div " + " ".join("\xa0" * (i % 7 + 1) + "\u2000" * (i // 7 + 1) for i in range(2000))
+     + ">x", "attributes (<div>)"),  # white space to Python, names to the tokenizer
+    (f"<title>t</title\r><div {_MANY}>", "attributes (<div>)"),  # CR is LF to the parser
+    (f"<plaintext\xa0><div {_MANY}>", "attributes (<div>)"),  # an unknown element
+    ("<div>" * 1500 + "".join(f"<b a={i}>" for i in range(1500)) + "</div>x" * 1500,
+     "elements"),  # reopened for text, not only for start tags
+    ("<div>" + "".join(f"<b a={i}>" for i in range(400)) + "</div><table>" + "<tr>x" * 2500,
+     "elements"),  # text in a table
+    ("".join(f"<b z{i}>" for i in range(100_000)), "compare"),  # "three alike", 81 s
+    ("<b>" + "<div>" * 65_000 + "x<!>" * 168_750, "compare"),  # the stack looked down
 ])
 def test_markup_that_costs_more_than_its_size_is_refused(page: str, why: str) -> None:
     reason = markup.check_markup(page)
     assert reason is not None and why in reason, reason
+
+
+def test_an_svg_left_open_in_a_link_is_read() -> None:
+    # the end tags after it close the link around it (refused at first: 9 readings)
+    items = '<li><a href=/x><svg viewBox="0 0 1 1"><path d="M0"></path>Home</a></li>' * 20
+    buttons = "<span class=btn><svg><use href=#i></use></span>" * 20
+    for page in (f"<ul>{items}</ul>", f"<div>{buttons}</div>"):
+        assert markup.check_markup(page) is None
+        assert markup.count_markup(page).readings == 1
 
 
 def test_clones_within_a_table_cell_are_the_cells_own() -> None:

@@ -13,25 +13,31 @@ Parsing is linear in a page's size but for three shapes, each measured with Resi
   text, up to the nearest table cell, caption, object or template: 4.7 kB of 301 open
   ``<b>`` and 300 paragraphs made 90,601 elements, 16 kB 1,001,000 elements and 368 MB.
 
-:func:`check_markup` counts all three in one pass that reads the text as the HTML
-tokenizer does (comments, the raw text of ``<script>`` and the like with a script's escaped
-parts, a quote opening a value only after ``=``, CDATA in SVG and MathML) and keeps as much
-of the parser's state as that needs: whether the text is inside SVG or MathML (and inside
-one of their HTML integration points), the open ``<select>``, the list of open formatting
-elements with its markers (cells, captions, objects, templates) and the parser's limit of
-three alike. Reopened elements are counted from above: the open formatting elements again
-at the first start tag after an element that may have held some was closed. Where only the
-parser's whole stack could tell (an end tag inside SVG or MathML naming an HTML element
-around it), both readings are followed (:data:`MAX_READINGS`). A page over a bound is
-skipped with the reason, unparsed.
+:func:`check_markup` counts them in one pass that reads the text as the HTML tokenizer
+does (CR as LF; only tab, LF, FF, CR and space as white space; comments; the raw text of
+``<script>`` and the like with a script's escaped parts; a quote opening a value only after
+``=``; CDATA in SVG and MathML) and keeps as much of the parser's state as that needs:
+whether the text is inside SVG or MathML (and inside one of their HTML integration points),
+the open ``<select>``, the open elements by name, the list of open formatting elements with
+its markers (cells, captions, objects, templates) and the parser's limit of three alike.
+Reopened elements are counted from above: the open formatting elements again at the first
+text or start tag after an element that may have held some was closed. It also counts the
+parser's own work on that list (**comparisons**): each new formatting element against the
+open ones, attributes included (100,000 open ``<b zN>``, 989 kB: 81 s), and at each text or
+start tag a look down the stack for the last one (``<b>``, 65,000 ``<div>`` and 168,750
+texts: 5.7 s), and for an end tag inside SVG or MathML naming none of their open elements
+a look down all of them. Where only the parser's whole stack could tell (an end tag inside SVG or
+MathML naming an HTML element around it, more than :data:`MAX_WALK` elements down), both
+readings are followed (:data:`MAX_READINGS`). A page over a bound is skipped with the
+reason, unparsed. Two hostile reviews found the shapes above; each is a test.
 
 Checked against the parser itself (tests/hostile/test_bounded_cost.py): over 300,000
 random pages of tag, comment, script, SVG, MathML, table and select fragments, no element
 had more attributes than counted, nor the page more elements (but for the few the parser
 adds, and the up to seven more times its "adoption agency" may make a formatting element
 again at its end tag, where the count takes one: still linear in the page). The pass costs
-59 to 71 ms per MB of the Debian handbook's 3,302 pages (none refused), a tenth of reading
-them (300 pages); no input found makes it superlinear.
+59 to 77 ms per MB of the Debian handbook's 3,302 pages (none refused), a tenth of reading
+them; no input found makes it superlinear.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
+from typing import Any, SupportsIndex
 
 # Elements a page may hold: any number up to MAX_ELEMENTS_FLOOR, beyond that at most one
 # per MIN_BYTES_PER_ELEMENT bytes of its text. Parsing costs memory per element, not per
@@ -56,18 +63,26 @@ MIN_BYTES_PER_ELEMENT = 8
 # 1,024 distinct two-letter names) is read in 1.1 s, the cost of dense markup of any kind;
 # real elements hold a few dozen at most.
 MAX_ATTRIBUTES = 1024
+# What the parser's work on open formatting elements may cost: each new one is compared with
+# the open ones alike, attributes included ("three alike"), and each reopening point looks
+# down the stack of open elements for the last one. 100,000 open <b zN> (989 kB) took 81 s,
+# 5e9 comparisons: 16 ns each, so 64 a character cost about 1 s per MB.
+COMPARISONS_PER_CHARACTER = 64
+MAX_COMPARISONS_FLOOR = 1 << 22
 
 # An attribute as the HTML tokenizer reads it: a name (after white space, "/" or a quoted
 # value; "=" is a name's character where it starts one), then maybe "=" and a value, where
 # alone a quote opens one; and a tag as its name and attributes up to its ">" (end tags
 # have attributes too, which the parser drops).
-_ATTRIBUTE = re.compile(r"""[\s/]*+[^\s/>][^\s/>=]*+"""
-                        r"""(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>]*+))?+""")
+_ATTRIBUTE = re.compile(r"""[\t\n\f\r /]*+[^\t\n\f\r />][^\t\n\f\r />=]*+"""
+                        r"""(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+"""
+                        r"""(?:"[^"]*+"|'[^']*+'|[^\t\n\f\r >]*+))?+""")
 # the next token that is not text: a comment's start, a start or end tag (its name and
 # attributes), or a bogus comment or doctype's start ("<!", "<?", "</" and no letter)
-_TOKEN = re.compile(r"<(?:(!--)|(/?)([A-Za-z][^\s/>]*+)(?:" + _ATTRIBUTE.pattern
+_TOKEN = re.compile(r"<(?:(!--)|(/?)([A-Za-z][^\t\n\f\r />]*+)(?:" + _ATTRIBUTE.pattern
                     + r")*+|[!?/])")
 _COMMENT_END = re.compile(r"--!?>")
+_TAG_END = re.compile(r"[\t\n\f\r /]*+>")
 # elements whose text is not markup (in HTML; in SVG and MathML they hold markup)
 _RAW_TEXT = ("script", "style", "xmp", "iframe", "noembed", "noframes", "textarea", "title")
 _RAW_END = {name: re.compile(f"</{name}(?=[\t\n\f />])", re.IGNORECASE) for name in _RAW_TEXT}
@@ -79,10 +94,12 @@ _FOREIGN = frozenset(("svg", "math"))
 # "MathML text integration point")
 _INTEGRATION = {"svg": frozenset(("foreignobject", "desc", "title")),
                 "math": frozenset(("mi", "mo", "mn", "ms", "mtext"))}
-_HTML_ENCODING = re.compile(r"encoding\s*=\s*[\"']?\s*(?:text/html|application/xhtml\+xml)",
+_HTML_ENCODING = re.compile(r"[\t\n\f\r /]encoding[\t\n\f\r ]*=[\t\n\f\r ]*[\"']?"
+                            r"(?:text/html|application/xhtml\+xml)(?=[\"'\t\n\f\r />]|$)",
                             re.IGNORECASE)
 # a <font> ends SVG or MathML content only with one of these attributes
-_FONT_BREAKOUT = re.compile(r"[\s/](?:color|face|size)(?=[\s/=>]|$)", re.IGNORECASE)
+_FONT_BREAKOUT = re.compile(r"[\t\n\f\r /](?:color|face|size)(?=[\t\n\f\r /=>]|$)",
+                            re.IGNORECASE)
 _VOID = frozenset(("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
                    "source", "track", "wbr"))
 # start tags that end SVG or MathML content (WHATWG HTML, "parsing main inforeign")
@@ -137,6 +154,7 @@ class _Segment:
     units: int = 0
     alike: dict[str, list[int]] = field(default_factory=dict)
     names: dict[str, int] = field(default_factory=dict)  # entries left, by name
+    live: int = 0  # entries left
 
     def open(self, name: str, text: str, units: int) -> None:
         same = self.alike.setdefault(text, [])
@@ -145,6 +163,7 @@ class _Segment:
         same.append(len(self.entries))
         self.entries.append((name, text, units))
         self.units += units
+        self.live += 1
         self.names[name] = self.names.get(name, 0) + 1
 
     def close(self, name: str) -> int:
@@ -169,8 +188,41 @@ class _Segment:
         entry = self.entries[i]
         if entry is not None:
             self.units -= entry[2]
+            self.live -= 1
             self.names[entry[0]] -= 1
             self.entries[i] = None
+
+
+class _Foreign(list[tuple[str, str, bool]]):
+    """The open elements inside SVG or MathML, (namespace, name, whether their content is
+    HTML), with how many of each name are open: an end tag naming none costs no walk."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: dict[str, int] = {}
+
+    def append(self, entry: tuple[str, str, bool]) -> None:
+        super().append(entry)
+        self.names[entry[1]] = self.names.get(entry[1], 0) + 1
+
+    def pop(self, index: SupportsIndex = -1) -> tuple[str, str, bool]:
+        entry = super().pop(index)
+        self.names[entry[1]] -= 1
+        return entry
+
+    def truncate(self, start: int) -> None:
+        while len(self) > start:
+            self.pop()
+
+    def clear(self) -> None:
+        super().clear()
+        self.names.clear()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Foreign:
+        copied = _Foreign()
+        for entry in self:
+            copied.append(entry)
+        return copied
 
 
 @dataclass
@@ -183,6 +235,7 @@ class MarkupCounts:
     attributes: int = 0
     widest: str = ""
     readings: int = 1
+    comparisons: int = 0  # of open elements, by the parser (module docstring)
 
 
 # Where the scan cannot tell what the parser does (an end tag inside SVG or MathML that
@@ -193,12 +246,31 @@ MAX_READINGS = 8
 # Open elements an end tag inside SVG or MathML is looked for among, at most: a page that
 # needs more is refused (Blink nests elements no deeper than 512: sources/html.py).
 MAX_DEPTH = 1024
+# HTML elements an end tag read inside SVG or MathML is looked for among before both readings
+# are followed
+MAX_WALK = 64
+# WHATWG HTML's "special" elements, and those that bound an element's scope ("has an element
+# in scope")
+_SPECIAL = frozenset((
+    "address", "applet", "area", "article", "aside", "base", "basefont", "bgsound",
+    "blockquote", "body", "br", "button", "caption", "center", "col", "colgroup", "dd",
+    "details", "dir", "div", "dl", "dt", "embed", "fieldset", "figcaption", "figure", "footer",
+    "form", "frame", "frameset", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hgroup",
+    "hr", "html", "iframe", "img", "input", "keygen", "li", "link", "listing", "main",
+    "marquee", "menu", "meta", "nav", "noembed", "noframes", "noscript", "object", "ol", "p",
+    "param", "plaintext", "pre", "script", "search", "section", "select", "source", "style",
+    "summary", "table", "tbody", "td", "template", "textarea", "tfoot", "th", "thead", "title",
+    "tr", "track", "ul", "wbr", "xmp"))
+_SCOPE_BOUNDS = frozenset(("applet", "caption", "html", "table", "td", "th", "marquee",
+                           "object", "template"))
 
 
 def count_markup(html: str) -> MarkupCounts:
     """Count what parsing ``html`` makes (see the module docstring): the most of every
     reading where the scan follows two (:data:`MAX_READINGS`; ``readings`` says how many
     it would have needed). Linear, times the readings."""
+    # the parser's input stream: CR and CRLF are LF before the tokenizer sees them
+    html = html.replace("\r\n", "\n").replace("\r", "\n")
     scans, total = [_Scan(html)], MarkupCounts(readings=0)
     while scans:
         scan = scans.pop()
@@ -212,6 +284,7 @@ def count_markup(html: str) -> MarkupCounts:
         if counts.attributes > total.attributes:
             total.attributes, total.widest = counts.attributes, counts.widest
         total.elements = max(total.elements, counts.elements)
+        total.comparisons = max(total.comparisons, counts.comparisons)
     return total
 
 
@@ -236,8 +309,9 @@ class _Scan:
         self.open_names: dict[str, int] = {}
         self.tick = 0  # start tags so far
         self.reopened = 0.0  # when formatting elements were last opened or reopened
+        self.reopened_depth = 0  # how many elements were open then
         # open elements inside SVG or MathML: (namespace, name, whether their content is HTML)
-        self.foreign: list[tuple[str, str, bool]] = []
+        self.foreign = _Foreign()
         self.closed = True  # an element was closed since formatting elements were reopened
         self.pos = 0
         self.forks: list[_Scan] = []  # the other readings, from where they part
@@ -247,6 +321,8 @@ class _Scan:
         html, pos = self.html, self.pos
         while (found := _TOKEN.search(html, pos)) is not None:
             at = found.start()
+            if at > pos:  # text: the parser reopens formatting elements for it too
+                self._reopen(-0.5)
             if found.group(1):
                 stop = self.comment(at)
             elif found.group(3) is None:
@@ -257,8 +333,27 @@ class _Scan:
                 stop = self.start_tag(found.group(3).lower(), at, found.end())
             if stop is None:
                 break
+            if found.group(3) is not None and (end := _TAG_END.match(html, stop)):
+                stop = end.end()  # the tag's own ">" is no text
             pos = stop
+        else:
+            if pos < len(html):
+                self._reopen(-0.5)
         return self.counts
+
+    def _reopen(self, where: float) -> None:
+        """A point where the parser reopens the formatting elements closed since it last
+        did (text, most start tags): count them with their attributes, and what checking
+        them against the open elements costs (one look down the stack each)."""
+        segment = self.segments[-1]
+        depth = len(self.open) + len(self.foreign)
+        if self.closed:
+            self.counts.elements += segment.units
+            self.closed = False
+            self.reopened = self.tick + where
+            self.reopened_depth = depth
+        elif segment.live:  # the last one is looked for down the stack, from its top
+            self.counts.comparisons += max(0, depth - self.reopened_depth)
 
     def comment(self, at: int) -> int | None:
         """``<!--``: where the comment ends ("<!-->" and "<!--->" end at once)."""
@@ -280,10 +375,13 @@ class _Scan:
 
     def end_tag(self, name: str, pos: int) -> int:
         counts, segments = self.counts, self.segments
-        if name in _END_MAKES:
-            counts.elements += 1
+        if name == "br" or (name == "p" and (self.foreign or not self.open
+                                             or self.open[-1][0] != "p")):
+            counts.elements += 1  # "</br>" is a <br>, "</p>" with none open an empty <p>
         top = self.open[-1] if self.open and not self.foreign else None
-        if not (top is not None and top[0] == name and top[1] > self.reopened):
+        ignored = name == "br" or not (self.open_names.get(name) or self.foreign.names.get(name)
+                                       or name in _FORMATTING or name == "p")
+        if not ignored and not (top is not None and top[0] == name and top[1] > self.reopened):
             self.closed = True  # it may close formatting elements opened inside
         if name in _FORMATTING:
             # the parser's "adoption agency" makes it again inside a block opened in it
@@ -295,11 +393,17 @@ class _Scan:
             self.tables = max(0, self.tables - 1)
         if self.foreign and not self._close_foreign(name, pos):
             return pos
+        if name == "br":  # read as <br>: formatting elements are reopened for it
+            self._reopen(-0.5)
+        self._close_open(name)
+        return pos
+
+    def _close_open(self, name: str) -> None:
+        """Pop the open elements down to the nearest ``name``, if one is open."""
         if self.open_names.get(name):
             while (top := self.open.pop())[0] != name:
                 self.open_names[top[0]] -= 1
             self.open_names[name] -= 1
-        return pos
 
     def _close_foreign(self, name: str, pos: int) -> bool:
         """An end tag inside SVG or MathML: it closes the nearest open element of its name
@@ -312,7 +416,11 @@ class _Scan:
             _leave_foreign(foreign)
             return not foreign
         html_content = foreign[-1][0] == "html"
-        for i in range(len(foreign) - 1, -1, -1):
+        if not foreign.names.get(name):  # the parser looks down all of them for it
+            self.counts.comparisons += len(foreign)
+        if html_content and not foreign.names.get(name):
+            return False  # not in the integration point's HTML: the parser ignores it
+        for i in range(len(foreign) - 1 if foreign.names.get(name) else -1, -1, -1):
             if i < len(foreign) - MAX_DEPTH:  # deeper than browsers nest: refused
                 raise _Unreadable
             if (foreign[i][0] == "html") != html_content:
@@ -322,13 +430,39 @@ class _Scan:
             if foreign[i][1] == name:
                 if html_content and i < len(foreign) - 1:  # maybe past a "special" one
                     self._fork(pos)
-                del foreign[i:]
+                foreign.truncate(i)
                 return False
         if not self.open_names.get(name):
             return False
-        self._fork(pos)
-        foreign.clear()
-        return True
+        closes = self._closes_html(name)
+        if closes is None:  # only the parser's whole stack could tell: both readings
+            self._fork(pos)
+            closes = True
+        if closes:
+            foreign.clear()
+        return closes
+
+    def _closes_html(self, name: str) -> bool | None:
+        """Whether an end tag read inside SVG or MathML closes the open HTML element
+        ``name`` around them (True), is ignored (False), or None when that is not told
+        within :data:`MAX_WALK` open elements. Walking down from the current node as the
+        parser does: an SVG or MathML element where HTML content starts stops it, and so
+        does, for an element of the "special" kind or a formatting one, an element that
+        bounds its scope, for any other an element of the "special" kind."""
+        if any(space != "html" and element in _INTEGRATION.get(space, ())
+               for space, element, _ in self.foreign):
+            return False
+        if name in _TABLE_TAGS or name == "table":  # the table's own rules: not kept here
+            return None
+        stops = _SCOPE_BOUNDS if name in _SPECIAL or name in _FORMATTING else _SPECIAL
+        for depth, (element, _) in enumerate(reversed(self.open)):
+            if element == name:
+                return True
+            if element == "select":  # its own rules, which parsers differ on
+                return None
+            if element in stops or depth >= MAX_WALK:
+                return None if depth >= MAX_WALK else False
+        return False
 
     def _fork(self, pos: int) -> None:
         """Follow the other reading from ``pos`` too (this scan's state as it is now)."""
@@ -343,17 +477,6 @@ class _Scan:
         html, counts = self.html, self.counts
         counts.elements += 1
         self.tick += 1
-        table = name in _TABLE_TAGS or name == "table"
-        if self.closed and not table:  # the formatting elements closed are made again:
-            counts.elements += self.segments[-1].units  # in it, or around it (phrasing)
-            self.closed = False
-            inside = name not in _PHRASING and name not in _FORMATTING
-            self.reopened = self.tick + (0.5 if inside else -0.5)
-        if name in _FORMATTING:
-            self.reopened = self.tick
-        elif name not in _PHRASING and not (table and name != "table"):
-            self.closed = self.closed or not (name in _CLOSES_ONLY_P
-                                              and not self.open_names.get("p"))
         attributes = 0
         if pos - at > 2 * MAX_ATTRIBUTES or name in self.merged or name in _FORMATTING:
             attributes = _attributes(html, at + 1 + len(name), pos)
@@ -362,17 +485,32 @@ class _Scan:
             attributes = self.merged[name]
         if attributes > counts.attributes:
             counts.attributes, counts.widest = attributes, name
+        table = name in _TABLE_TAGS or name == "table"
+        if not table:  # made again in it, or around it (phrasing, formatting)
+            self._reopen(0.5 if name not in _PHRASING and name not in _FORMATTING else -0.5)
+        if name in _FORMATTING:
+            self.reopened = self.tick
+            self.reopened_depth = len(self.open) + len(self.foreign)
+            # the parser compares it with every open one alike ("three alike")
+            counts.comparisons += self.segments[-1].live * (1 + attributes)
+        elif table and name != "table":
+            self.closed = True  # a table's parts clear the stack back to the table
+        elif name not in _PHRASING:
+            self.closed = self.closed or not (name in _CLOSES_ONLY_P
+                                              and not self.open_names.get("p"))
+            if name in _CLOSES_ONLY_P and self.open_names.get("p") and not self.foreign:
+                self._close_open("p")
         foreign = self.foreign
         as_html = not foreign or foreign[-1][2]
         if not as_html and name in _BREAKOUT and (
                 name != "font" or _FONT_BREAKOUT.search(html, at, pos) is not None):
             _leave_foreign(foreign)  # an HTML element ends SVG or MathML content
             as_html = True
+        raw = as_html and name in _RAW_END
         if as_html:
             self._formatting(name, html[at + 1 + len(name):pos], attributes)
         if as_html and name == "plaintext":
             return None
-        raw = as_html and name in _RAW_END
         if not raw and (html.startswith("/>", pos) or (as_html and name in _VOID) or (
                 as_html and name in _IGNORED_IN_BODY
                 and not (self.tables and name in _TABLE_TAGS))):
@@ -386,7 +524,7 @@ class _Scan:
             select = _open_select(foreign) if space == "html" else None
             if select is not None:
                 if name == "select":  # closes the one open
-                    del foreign[select:]
+                    foreign.truncate(select)
                     return pos
                 if name not in _IN_SELECT:  # ignored there
                     return self._raw_text_end(name, pos) if raw else pos
@@ -505,6 +643,11 @@ def check_markup(html: str) -> str | None:
         return (f"HTML with an element of {counts.attributes:,} attributes "
                 f"(<{counts.widest}>): more than {MAX_ATTRIBUTES:,} (parsing costs time in "
                 "the square of their number)")
+    if counts.comparisons > max(MAX_COMPARISONS_FLOOR, COMPARISONS_PER_CHARACTER * len(html)):
+        return (f"HTML whose open elements make the parser compare {counts.comparisons:,} "
+                f"of them in {len(html):,} characters (formatting elements left open, end "
+                f"tags looked for inside SVG or MathML; more than {COMPARISONS_PER_CHARACTER} "
+                "a character: parsing would take time in the square of the page)")
     budget = max(MAX_ELEMENTS_FLOOR, len(html) // MIN_BYTES_PER_ELEMENT)
     if counts.elements > budget:
         return (f"HTML that makes {counts.elements:,} elements in {len(html):,} characters: "
