@@ -261,6 +261,8 @@ _SPECIAL = frozenset((
     "param", "plaintext", "pre", "script", "search", "section", "select", "source", "style",
     "summary", "table", "tbody", "td", "template", "textarea", "tfoot", "th", "thead", "title",
     "tr", "track", "ul", "wbr", "xmp"))
+_TABLE_CONTEXT = frozenset(("table", "template", "html"))
+_BODY_CONTEXT = frozenset(("tbody", "thead", "tfoot"))
 _SCOPE_BOUNDS = frozenset(("applet", "caption", "html", "table", "td", "th", "marquee",
                            "object", "template"))
 
@@ -398,6 +400,14 @@ class _Scan:
         self._close_open(name)
         return pos
 
+    def _clear_to_table(self, name: str) -> None:
+        """A table's part clears the open elements back to its table, its body (a row) or
+        its row (a cell), as the parser does; foster-parented elements go with them."""
+        keep = _TABLE_CONTEXT | (_BODY_CONTEXT if name == "tr" else frozenset()) | (
+            frozenset(("tr",)) if name in ("td", "th") else frozenset())
+        while self.open and self.open[-1][0] not in keep:
+            self.open_names[self.open.pop()[0]] -= 1
+
     def _close_open(self, name: str) -> None:
         """Pop the open elements down to the nearest ``name``, if one is open."""
         if self.open_names.get(name):
@@ -532,6 +542,8 @@ class _Scan:
                 foreign.pop()  # "<p><p>", "<li><li>": the first is closed
             foreign.append((space, name, inner))
         else:
+            if self.tables and name in _TABLE_TAGS:
+                self._clear_to_table(name)
             if self.open and self.open[-1][0] == name and name in _SELF_CLOSING:
                 self.open_names[name] -= 1
                 self.open.pop()
