@@ -63,3 +63,24 @@ def test_lines_stream_through_the_passes_under_a_small_memory_limit(
     assert ids == sorted(ids)
     if rules:  # the shared lines were removed from every document
         assert not any("newsletter" in str(d["text"]) for d in docs)
+
+
+def test_a_large_cluster_of_near_duplicates_is_decided_within_the_memory_limit(
+        tmp_path: Path) -> None:
+    # 6,000 records that differ by one word: every band's bucket holds all of them, 200,000
+    # candidate pairs whose signatures (2 KB a pair) were sorted together and failed the
+    # passes' 128 MB limit ("failed to pin block"); only their counts are sorted now
+    from corpuspack.build import build
+    from corpuspack.config import zero_config
+
+    src = tmp_path / "src"
+    src.mkdir()
+    words = " ".join(f"word{i % 97}" for i in range(500))
+    with open(src / "many.jsonl", "w", encoding="utf-8") as fh:
+        for i in range(6000):
+            fh.write(json.dumps({"id": f"r{i}", "text": f"Record {i}. {words}"}) + "\n")
+    report = build(zero_config(src, tmp_path / "pkg"), workers=1, cache=None)
+    assert report.documents_read == 6000
+    assert report.near_duplicates_dropped == 5999 and report.documents_written == 1
+    [kept] = read_docs(tmp_path / "pkg")
+    assert str(kept["text"]).startswith("Record ")
