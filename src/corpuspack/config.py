@@ -94,6 +94,12 @@ class Options:
     max_file_mb: int = _option(256, "largest non-JSONL source file read (JSONL is streamed)")
     max_inflated_mb: int = _option(4096, "most a compressed source file may inflate to")
     max_document_mb: int = _option(64, "longest JSONL line")
+    max_file_seconds: int = _option(
+        600, "CPU seconds reading one file may take (its reader, clean-up and signals); a "
+        "file over it is skipped (0: no limit)")
+    max_file_memory_mb: int = _option(
+        8192, "memory the process reading a file may grow by while it reads; a file that "
+        "needs more is skipped (0: no limit; Linux only)")
     exact_dedup: bool = _option(True, "drop exact duplicates, keeping the smallest id")
     max_metadata_kb: int = _option(
         256, "largest sidecar metadata file or Markdown front matter; YAML in either may "
@@ -220,6 +226,8 @@ RANGES: dict[tuple[str, str], Range] = {
     ("options", "max_file_mb"): _MB,
     ("options", "max_inflated_mb"): _MB,
     ("options", "max_document_mb"): _MB,
+    ("options", "max_file_seconds"): Range(0, 7 * 86400),
+    ("options", "max_file_memory_mb"): Range(0, 1 << 20),
     ("options", "max_metadata_kb"): _KB,
     ("options", "max_manifest_mb"): _MB,
     ("options", "max_manifest_patterns"): Range(1, COUNT),

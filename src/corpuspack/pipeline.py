@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 from corpuspack.boilerplate import Removal, Rules, clean, frequent_candidates, word_count
 from corpuspack.document import Document, document_id, json_line, text_sha256
 from corpuspack.errors import SkipFile
+from corpuspack.guard import MEMORY_REASON
 from corpuspack.language import LOW_SCORE, LOW_SCORE_NOTE, LanguageIdentifier
 from corpuspack.metadata import clean_inline, merge_layers
 from corpuspack.normalise import normalise_explained, normalise_text
@@ -302,6 +303,8 @@ def process_file(src: SourceFile, settings: Settings, stats: FileStats | None = 
             yield doc
     except SkipFile as exc:
         yield Skipped(src.rel, None, exc.reason)
+    except MemoryError:
+        yield Skipped(src.rel, None, MEMORY_REASON)
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop a build
         yield Skipped(src.rel, None, f"unexpected error: {type(exc).__name__}: {exc}")
 

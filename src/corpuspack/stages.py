@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from corpuspack import passes
+from corpuspack import guard, passes
 from corpuspack.build_record import Recorded
 from corpuspack.cache import Cache, Keys, Planned, settings_digest
 from corpuspack.commit import DESCRIPTOR_IN_STAGING, write_json
@@ -43,6 +44,7 @@ from corpuspack.dedup import DedupResult, find_exact_duplicates, load_exact_dupl
 from corpuspack.document import table_schema
 from corpuspack.errors import CorpusError
 from corpuspack.executors import Executor, frozen_heap
+from corpuspack.guard import Limits
 from corpuspack.neardup import find_clusters, load_pairs
 from corpuspack.package import REPORT_FILE, SCHEMA_FILE, descriptor
 from corpuspack.pipeline import Settings
@@ -299,17 +301,23 @@ def map_files(b: Build) -> None:
         out, tmp = b.cache.runs_dir, b.cache.tmp_dir
     out.mkdir(exist_ok=True)
     planned = _timed_items(b, "walk", plan(b))
-    for result in b.executor.map(run_map, map_tasks(planned, b.settings, b.doc_settings,
-                                                    out, tmp)):
-        b.runs.docs.append(result.docs)
-        b.runs.files.append(result.files)
-        if b.cache is not None:
-            b.cache.add_run(Path(result.docs).name, Path(result.files).name, result.keys)
-            if _small(len(result.keys), result.bytes_in):
-                b.small_runs.append((result.docs, result.files, result.keys, result.bytes_in))
-        b.uncacheable += result.n_files - len(result.keys)
-        b.report.files_processed += result.n_files
-        b.progress.advance(result.n_files, result.bytes_in)
+    opts = b.config.options
+    limits = Limits(opts.max_file_seconds, opts.max_file_memory_mb, os.urandom(8).hex())
+    tasks = map_tasks(planned, b.settings, b.doc_settings, out, tmp, limits=limits)
+    try:
+        for result in b.executor.map(run_map, tasks):
+            b.runs.docs.append(result.docs)
+            b.runs.files.append(result.files)
+            if b.cache is not None:
+                b.cache.add_run(Path(result.docs).name, Path(result.files).name, result.keys)
+                if _small(len(result.keys), result.bytes_in):
+                    b.small_runs.append((result.docs, result.files, result.keys,
+                                         result.bytes_in))
+            b.uncacheable += result.n_files - len(result.keys)
+            b.report.files_processed += result.n_files
+            b.progress.advance(result.n_files, result.bytes_in)
+    finally:
+        guard.close()  # the reader of this process (one worker: the map ran here)
     if b.cache is not None:
         b.cache.flush()
 
@@ -461,7 +469,7 @@ def duplicates(b: Build, con: duckdb.DuckDBPyConnection,
                     "FROM candidates WHERE signature IS NOT NULL")
         if found is not None:
             load_pairs(con, [r.path for r in found if r.kind == "near"])
-        clusters = find_clusters(con, near, pairs_ready=found is not None)
+        clusters = find_clusters(con, near, pairs_ready=found is not None, folder=b.workdir)
         members = clusters.members
         report.near_pairs_checked = clusters.pairs_checked
         report.near_duplicate_clusters = clusters.clusters

@@ -12,9 +12,10 @@ writes to, and returns what it wrote, so any executor (:mod:`corpuspack.executor
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import orjson
 from corpuspack.boilerplate import Rules, remove_frequent
 from corpuspack.cache import Planned, Stat
 from corpuspack.document import Document, from_json
+from corpuspack.guard import MEMORY_REASON, NO_LIMITS, Limits, guarded
 from corpuspack.language import LOW_SCORE, LOW_SCORE_NOTE
 from corpuspack.pipeline import (
     FileStats,
@@ -44,7 +46,7 @@ TASK_WALK_FILES = 4096
 TASK_WALK_MIN_FILES = 64
 LANGUAGE_BATCH = 256
 # reasons that say more about this machine than about the file: never cached
-_TRANSIENT = ("cannot ", "unexpected error", "changed since", "changed into",
+_TRANSIENT = ("cannot ", "unexpected error", MEMORY_REASON, "changed since", "changed into",
               "not a regular file", "symbolic link", "broken symbolic link")
 
 
@@ -62,6 +64,7 @@ class MapTask:
     out: str  # folder the run is written to
     name: str  # of the run's files
     tmp: str | None = None  # with a cache: the cache's tmp folder (runs named by content)
+    limits: Limits = NO_LIMITS  # what reading one file may cost (corpuspack.guard)
 
 
 @dataclass
@@ -92,10 +95,36 @@ class _Pending:
     seq: int
     line_keys: list[str] | None
     identify: bool
+    index: int  # of its file in the task
 
 
 def run_map(task: MapTask) -> MapResult:
-    """Read a batch of files into one run (in a worker)."""
+    """Read a batch of files into one run (in a worker): in a reader process under the
+    task's limits (:func:`corpuspack.guard.guarded`; a file the reader dies on is skipped
+    with the reason), or in this process when the limits are off."""
+    if not task.limits.enabled:
+        return read_files(task, {}, _no_mark)
+    return guarded(read_files, task, task.limits, lambda pid: _remove_leftovers(task, pid))
+
+
+def _no_mark(index: int, starts: bool) -> None:
+    pass
+
+
+def _remove_leftovers(task: MapTask, pid: int) -> None:
+    """Remove the temporary files a reader that died left of the task's run."""
+    folder = Path(task.tmp or task.out)
+    for path in folder.glob(f".{task.name}-{pid}-*"):
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def read_files(task: MapTask, forced: dict[int, str], mark: Callable[[int, bool], None]
+               ) -> MapResult:
+    """Read the task's files into its run; each file of ``forced`` (index -> reason) is
+    not read but skipped with the reason, and is not cached. ``mark(index, True)`` is
+    called before a file is read and after each of its documents (the reader's time limit
+    starts again), ``mark(index, False)`` before its documents are written."""
     writer = RunWriter(task.docs, Path(task.out), task.name,
                        Path(task.tmp) if task.tmp else None)
     batch: list[_Pending] = []
@@ -107,14 +136,24 @@ def run_map(task: MapTask) -> MapResult:
             score = p.doc.language_score
             if p.identify and score is not None and score < LOW_SCORE:
                 p.file.notes[LOW_SCORE_NOTE] += 1
+            mark(p.index, False)
             writer.add(p.doc, p.file.key, p.seq, p.line_keys)
         batch.clear()
 
     files = []
-    for src, key, (stat, side_stat) in zip(task.files, task.keys, task.stats, strict=True):
+    for index, (src, key, (stat, side_stat)) in enumerate(
+            zip(task.files, task.keys, task.stats, strict=True)):
         stats = FileStats()
         file = FileResult(key, src.rel, notes=stats.notes)
         files.append(file)
+        if index in forced:
+            file.skips.append(Skipped(src.rel, None, forced[index]).to_line())
+            file.read = file.cacheable = False
+            file.bytes_in = src.size
+            result.n_files += 1
+            result.bytes_in += src.size
+            continue
+        mark(index, True)
         # a file that changed since its key was made (or during reading) is not cached
         checked = task.tmp is None or (_unchanged(src.path, stat)
                                        and _unchanged(src.sidecar, side_stat))
@@ -128,11 +167,12 @@ def run_map(task: MapTask) -> MapResult:
                         file.cacheable = False
                 continue
             line_keys = stats.line_keys.pop(item.id, None)
-            batch.append(_Pending(item, file, seq, line_keys, item.language is None))
+            batch.append(_Pending(item, file, seq, line_keys, item.language is None, index))
             del item  # the batch holds the document until it is written, no longer
             seq += 1
             if len(batch) >= LANGUAGE_BATCH:
                 flush()
+            mark(index, True)  # each record of a file of many has the time of one file
         file.documents, file.bytes_in = seq, stats.bytes_in
         file.repaired, file.removed, file.pii = stats.repaired_mojibake, stats.removed, stats.pii
         file.audit = stats.audit
@@ -158,7 +198,8 @@ class Walked:
 
 
 def map_tasks(files: Iterable[Planned | Walked], settings: Settings, docs: DocSettings,
-              out: Path, tmp: Path | None = None, prefix: str = "run") -> Iterator[MapTask]:
+              out: Path, tmp: Path | None = None, prefix: str = "run",
+              limits: Limits = NO_LIMITS) -> Iterator[MapTask]:
     """Batch files into tasks of at most TASK_MAX_FILES files or TASK_MAX_BYTES bytes.
 
     A batch of at least :data:`TASK_WALK_MIN_FILES` files also goes at the first
@@ -177,7 +218,7 @@ def map_tasks(files: Iterable[Planned | Walked], settings: Settings, docs: DocSe
     def task() -> MapTask:
         return MapTask(index, tuple(p.src for p in batch), tuple(p.key for p in batch),
                        tuple(p.stats for p in batch), settings, docs, str(out),
-                       f"{prefix}-{index:07d}", str(tmp) if tmp else None)
+                       f"{prefix}-{index:07d}", str(tmp) if tmp else None, limits)
 
     for planned in files:
         if isinstance(planned, Walked):

@@ -1,0 +1,272 @@
+"""Guarded reading: the files of a map task are read in a child process whose CPU time per
+file and memory are limited, so that one file that crashes a reader's C code, loops, or
+swells past the limits is skipped with the reason while the build goes on.
+
+Each process that runs map tasks (a pool worker, a Ray worker, or the main process with one
+worker) keeps one reader: a child forked once per build (:class:`Limits` carries the
+build's token) that reads task after task, so the fork is paid once per build and worker,
+not once per task (a fork of a worker holding the language model took 6 to 20 ms, 78 tasks
+in the benchmark's build). Before each file the reader writes the file's index into a page
+it shares with its parent, and sets its CPU-time limit (``RLIMIT_CPU``, soft) to what it
+has used plus ``max_file_seconds``; its memory limit (``RLIMIT_DATA``, Linux) is set once,
+to what it held when forked plus ``max_file_memory_mb``. When the reader dies (the kernel's
+SIGXCPU at the time limit, a crash, the OOM killer) or runs out of memory, its parent reads
+the index of the file it was on, marks that file skipped with the reason, and runs the task
+again in a new reader without it: the run holds the same rows as a build in which the file
+failed at once, so the output does not depend on whether, or on which worker, it happened.
+Such skips are not cached (a later build tries the file again: the limits are not part of a
+file's key).
+
+Time limits measure this machine: a file close to ``max_file_seconds`` may be skipped on a
+slower machine and read on a faster one. The defaults leave room for the largest inputs
+the size limits allow (docs/benchmarks.md, "A single large document": a 200 MB text took
+246 s of one core with every signal on, and 2.7 GB).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import resource
+import signal
+import struct
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar
+
+from corpuspack.errors import CorpusError
+
+T = TypeVar("T")
+R = TypeVar("R")
+MiB = 1 << 20
+_MARK = struct.Struct("<qq")  # (the task's serial number, the index of the file it is on)
+_INDEX = struct.Struct("<q")
+_PR_SET_PDEATHSIG = 1
+
+# (task, files already known to kill the reader: index -> reason, mark) -> result
+Work = Callable[[Any, dict[int, str], Callable[[int, bool], None]], Any]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What reading one file may cost: ``seconds`` of CPU time per file, ``memory_mb`` MB of
+    memory above what the reader held when it started (0: no limit); ``build`` ties a
+    reader to one build."""
+
+    seconds: int = 0
+    memory_mb: int = 0
+    build: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.seconds or self.memory_mb)
+
+
+NO_LIMITS = Limits()
+# a file over the reader's memory limit, whichever step found it (never cached)
+MEMORY_REASON = "reading it needed more memory than max_file_memory_mb allows"
+
+
+class ReaderDied(Exception):
+    """The reader died or ran out of memory on file ``index`` (-1: on no file)."""
+
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(reason)
+        self.index, self.reason = index, reason
+
+
+def died_reason(status: int, limits: Limits) -> str:
+    """Why a reader that ended with wait ``status`` died, in a skip's words."""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        if number == signal.SIGXCPU:
+            return (f"reading it took more than {limits.seconds} s of CPU time "
+                    "(max_file_seconds)")
+        name = signal.Signals(number).name if number in signal.valid_signals() else number
+        if number == signal.SIGKILL:
+            return (f"its reader was killed ({name}; the system's out-of-memory killer, "
+                    "most likely)")
+        return f"its reader crashed ({name})"
+    return f"its reader exited with status {os.waitstatus_to_exitcode(status)}"
+
+
+class _Reader:
+    """A child process reading tasks for this process (see the module's docstring)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits, self.owner, self.serial = limits, os.getpid(), 0
+        self.busy = False  # a task sent, its result not received (Ctrl-C came meanwhile)
+        self.status: int | None = None  # the child's wait status, once waited for
+        self.mark = mmap.mmap(-1, _MARK.size)  # shared with the child (MAP_SHARED)
+        ours, theirs = Pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child: measured by the tests through its parent
+            ours.close()
+            _serve(theirs, self.mark, limits)
+        theirs.close()
+        self.pid, self.conn = pid, ours
+
+    def run(self, work: Work, task: Any, forced: dict[int, str]) -> Any:
+        """``work(task, forced, mark)`` in the child; ReaderDied when it dies on a file."""
+        self.serial += 1
+        _MARK.pack_into(self.mark, 0, self.serial, -1)
+        self.busy = True
+        try:
+            self.conn.send((self.serial, work, task, forced))
+            kind, value = self.conn.recv()
+        except (EOFError, OSError):
+            raise ReaderDied(self._index(), died_reason(self._reap(), self.limits)) from None
+        self.busy = False
+        if kind == "memory":  # the child exits: its memory may be in any state
+            raise ReaderDied(self._index(), MEMORY_REASON)
+        if kind == "error":
+            raise value
+        return value
+
+    def _index(self) -> int:
+        serial, index = _MARK.unpack_from(self.mark, 0)
+        return int(index) if serial == self.serial else -1
+
+    def _reap(self) -> int:
+        """Close the pipe and wait for the child; its wait status (kept: a pid is waited
+        for once, and never signalled after, when another process may have it)."""
+        if self.status is None:
+            with contextlib.suppress(OSError):
+                self.conn.close()
+            try:
+                self.status = os.waitpid(self.pid, 0)[1]
+            except ChildProcessError:
+                self.status = 0
+        return self.status
+
+    def close(self) -> None:
+        """End the child: it reads end of file and exits (killed if it is still reading a
+        task: a build stopped by Ctrl-C does not wait for it), and is waited for."""
+        if self.busy and self.status is None:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+        self._reap()
+        self.mark.close()
+
+
+_reader: _Reader | None = None
+
+
+def _current(limits: Limits) -> _Reader:
+    global _reader
+    reader = _reader
+    if reader is not None and (reader.owner != os.getpid() or reader.limits != limits):
+        if reader.owner == os.getpid():
+            reader.close()
+        reader = _reader = None  # a parent's (inherited by fork) is not this process's
+    if reader is None:
+        reader = _reader = _Reader(limits)
+    return reader
+
+
+def close() -> None:
+    """End this process's reader, if it has one (a build does when its map stage ends)."""
+    global _reader
+    if _reader is not None and _reader.owner == os.getpid():
+        _reader.close()
+    _reader = None
+
+
+def guarded(work: Work, task: Any, limits: Limits,
+            on_death: Callable[[int], None] | None = None) -> Any:
+    """``work(task, forced, mark)`` in this process's reader, again without each file the
+    reader dies on (``forced`` maps their indexes to the reasons, for ``work`` to record as
+    skips); ``on_death(pid)`` after each death (to remove what the dead reader left).
+
+    Raises CorpusError when the reader dies outside any file, or twice on one file."""
+    forced: dict[int, str] = {}
+    while True:
+        reader = _current(limits)
+        try:
+            return reader.run(work, task, forced)
+        except ReaderDied as died:
+            global _reader
+            _reader = None
+            reader.close()
+            if on_death is not None:
+                on_death(reader.pid)
+            if died.index < 0 or died.index in forced:
+                raise CorpusError(f"the reading process died outside a source file: "
+                                  f"{died.reason}") from None
+            forced[died.index] = died.reason
+
+
+def _data_bytes() -> int | None:
+    """This process's data segment and private writable mappings (VmData), in bytes."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmData:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _limit(kind: int, soft: int) -> None:
+    _, hard = resource.getrlimit(kind)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(kind, (soft, hard))
+
+
+def _serve(conn: Connection, mark: mmap.mmap,
+           limits: Limits) -> None:  # pragma: no cover - runs in the child
+    """The reader's loop: tasks in, results out, until its parent closes the pipe."""
+    from corpuspack.executors import INHERITED_FDS
+
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the build's process handles Ctrl-C
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for fd in INHERITED_FDS:  # the output's lock stays with the build's process
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            with contextlib.suppress(OSError, AttributeError):
+                ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(
+            resource.RLIMIT_CORE)[1]))
+        held = _data_bytes()
+        if limits.memory_mb and held is not None:
+            _limit(resource.RLIMIT_DATA, held + limits.memory_mb * MiB)
+
+        def at(index: int, starts: bool) -> None:
+            _INDEX.pack_into(mark, 8, index)
+            if starts and limits.seconds:
+                used = resource.getrusage(resource.RUSAGE_SELF)
+                _limit(resource.RLIMIT_CPU,
+                       int(used.ru_utime + used.ru_stime) + 1 + limits.seconds)
+
+        while True:
+            try:
+                serial, work, task, forced = conn.recv()
+            except EOFError:
+                break
+            _MARK.pack_into(mark, 0, serial, -1)
+            try:
+                conn.send(("done", work(task, forced, at)))
+            except MemoryError:
+                conn.send(("memory", None))
+                code = 1
+                break
+            except BaseException as exc:  # noqa: BLE001 - the parent raises it
+                try:
+                    conn.send(("error", exc))
+                except Exception:  # noqa: BLE001 - an exception that does not pickle
+                    conn.send(("error", CorpusError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        os._exit(code)

@@ -1,0 +1,162 @@
+"""A file whose reading crashes the reader, runs past ``max_file_seconds`` or swells past
+``max_file_memory_mb`` is skipped with the reason, and the build goes on (corpuspack.guard):
+real processes, real resource limits, real signals."""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import signal
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from corpuspack import guard
+from corpuspack.build import build
+from corpuspack.config import CorpusConfig, zero_config
+from corpuspack.guard import MEMORY_REASON
+from corpuspack.report import BuildReport
+from corpuspack.sources import formats
+from corpuspack.sources.formats import text
+from tests.conftest import read_docs
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="readers are forked")
+
+WORDS = ("river", "stone", "lantern", "harbour", "meadow", "candle", "orchard", "thunder")
+
+
+def _tree(root: Path, bad: dict[str, bytes]) -> Path:
+    src = root / "src"
+    src.mkdir()
+    for i in range(12):
+        words = " ".join(WORDS[(i + j) % len(WORDS)] for j in range(40))
+        (src / f"page-{i:02d}.txt").write_text(f"Page {i}.\n\n{words} {i}.\n", encoding="utf-8")
+    for name, data in bad.items():
+        (src / name).write_bytes(data)
+    return src
+
+
+def _build(src: Path, out: Path, workers: int, cache: Path | None = None,
+           **options: int) -> tuple[CorpusConfig, BuildReport]:
+    config = zero_config(src, out)
+    config = replace(config, options=replace(config.options, **options))
+    return config, build(config, workers=workers, cache=cache)
+
+
+def _reasons(report: BuildReport) -> dict[str, str]:
+    return {s.path: s.reason for s in report.first_skipped}
+
+
+def _data(package: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((package / "data").iterdir())}
+
+
+def _crashing(source: text.Source):  # type: ignore[no-untyped-def]
+    """The text reader, but a file starting with CRASH kills its process, as a reader's C
+    code does when it dereferences a bad pointer."""
+    data = source.data()
+    if data.startswith(b"CRASH"):
+        faulthandler.disable()  # pytest's handler would print the stack first
+        os.kill(os.getpid(), signal.SIGSEGV)
+    yield text.read_text(data, source.score)
+
+
+@pytest.fixture
+def crashing_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(formats.FORMATS, "text",
+                        replace(formats.FORMATS["text"], read=_crashing))
+
+
+@pytest.mark.usefixtures("crashing_reader")
+def test_a_crashing_file_is_skipped_and_the_output_is_the_same_for_any_worker_count(
+        tmp_path: Path) -> None:
+    src = _tree(tmp_path, {"page-05b.txt": b"CRASH here\n", "page-09b.txt": b"CRASH too\n"})
+    packages = {}
+    for workers in (1, 2):
+        _, report = _build(src, tmp_path / f"pkg-{workers}", workers)
+        assert _reasons(report) == {"page-05b.txt": "its reader crashed (SIGSEGV)",
+                                    "page-09b.txt": "its reader crashed (SIGSEGV)"}
+        assert report.files_seen == 14 and report.files_skipped == 2
+        assert report.documents_written == 12
+        packages[workers] = _data(tmp_path / f"pkg-{workers}")
+    assert packages[1] == packages[2]
+    # the good files' documents are all there, each file's text whole
+    texts = sorted(d["text"] for d in read_docs(tmp_path / "pkg-1"))
+    assert len(texts) == 12 and all(t.startswith("Page ") for t in texts)
+
+
+@pytest.mark.usefixtures("crashing_reader")
+def test_a_crashing_file_is_not_cached_and_is_tried_again(tmp_path: Path) -> None:
+    src = _tree(tmp_path, {"page-03b.txt": b"CRASH\n"})
+    cache = tmp_path / "cache"
+    _, first = _build(src, tmp_path / "pkg", 2, cache=cache)
+    before = _data(tmp_path / "pkg")
+    _, again = _build(src, tmp_path / "pkg", 2, cache=cache)
+    assert first.files_processed == 13
+    assert again.files_cached == 12 and again.files_processed == 1  # tried again
+    assert _reasons(again) == {"page-03b.txt": "its reader crashed (SIGSEGV)"}
+    assert _data(tmp_path / "pkg") == before
+    # once the file reads, it is read: no skip kept from the crash
+    (src / "page-03b.txt").write_bytes(b"Fixed now.\n")
+    _, fixed = _build(src, tmp_path / "pkg", 2, cache=cache)
+    assert fixed.files_skipped == 0 and fixed.documents_written == 13
+
+
+def test_a_file_over_the_memory_limit_is_skipped(tmp_path: Path) -> None:
+    # 24 MB of text: its reading holds several copies of it (bytes, str, normalised), far
+    # beyond 32 MB more than the reader held when it started
+    line = b"A line of plain words that repeats in a file too large for its reader.\n"
+    src = _tree(tmp_path, {"huge.txt": line * (24_000_000 // len(line))})
+    _, report = _build(src, tmp_path / "pkg", 2, max_file_memory_mb=32)
+    assert _reasons(report) == {"huge.txt": MEMORY_REASON}
+    assert report.documents_written == 12
+    # the same file is read when the limit allows it
+    _, report = _build(src, tmp_path / "pkg-2", 2, max_file_memory_mb=4096)
+    assert report.files_skipped == 0 and report.documents_written == 13
+
+
+def test_a_file_over_the_time_limit_is_skipped(tmp_path: Path) -> None:
+    # 40 MB of text with every repetition signal on: tens of seconds of CPU, killed by the
+    # kernel (SIGXCPU) after 1 to 2 s
+    line = b"Words after words in a long long text that takes time to read and sign.\n"
+    src = _tree(tmp_path, {"slow.txt": line * (40_000_000 // len(line))})
+    config = zero_config(src, tmp_path / "pkg")
+    config = replace(config, options=replace(config.options, max_file_seconds=1),
+                     quality=replace(config.quality, repetition_signals=True))
+    report = build(config, workers=1, cache=None)
+    assert _reasons(report) == {
+        "slow.txt": "reading it took more than 1 s of CPU time (max_file_seconds)"}
+    assert report.documents_written == 12
+
+
+def test_limits_off_read_in_the_worker_itself(tmp_path: Path) -> None:
+    src = _tree(tmp_path, {})
+    _, report = _build(src, tmp_path / "pkg", 1, max_file_seconds=0, max_file_memory_mb=0)
+    assert report.documents_written == 12
+    assert guard._reader is None  # no reader process was started
+
+
+def test_a_build_ends_its_reader(tmp_path: Path) -> None:
+    src = _tree(tmp_path, {})
+    _build(src, tmp_path / "pkg", 1)
+    assert guard._reader is None
+    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+    if children.exists():
+        assert not children.read_text().split()  # none left running, none left a zombie
+
+
+def test_the_time_limit_is_per_record_in_a_file_of_many(tmp_path: Path) -> None:
+    # a JSONL file whose records together take several times the limit, each far less
+    src = _tree(tmp_path, {})
+    words = " ".join(f"{WORDS[i % 8]}{i % 97}" for i in range(500))
+    with (src / "many.jsonl").open("w", encoding="utf-8") as out:
+        for i in range(6000):
+            out.write(f'{{"id": "r{i}", "text": "Record {i}. {words}"}}\n')
+    config = zero_config(src, tmp_path / "pkg")
+    config = replace(config, options=replace(config.options, max_file_seconds=1),
+                     quality=replace(config.quality, repetition_signals=True),
+                     near_dedup=replace(config.near_dedup, enabled=False))
+    report = build(config, workers=1, cache=None)
+    assert report.files_skipped == 0
+    assert report.documents_written == 12 + 6000
