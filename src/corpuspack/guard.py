@@ -67,8 +67,12 @@ class Limits:
 
 
 NO_LIMITS = Limits()
-# a file over the reader's memory limit, whichever step found it (never cached)
-MEMORY_REASON = "reading it needed more memory than max_file_memory_mb allows"
+# a file over the reader's memory limit, whichever step found it (never cached). A C
+# library may crash where an allocation fails instead of raising MemoryError, and where it
+# fails depends on the reader's heap (the tasks it read before): under a memory limit a
+# crash and a MemoryError get this one reason, so the report does not depend on which
+MEMORY_REASON = ("reading it failed: out of memory (max_file_memory_mb), or its reader "
+                 "crashed")
 
 
 class ReaderDied(Exception):
@@ -80,7 +84,13 @@ class ReaderDied(Exception):
 
 
 def died_reason(status: int, limits: Limits) -> str:
-    """Why a reader that ended with wait ``status`` died, in a skip's words."""
+    """Why a reader that ended with wait ``status`` died, in a skip's words: the time
+    limit (SIGXCPU), the system's out-of-memory killer (SIGKILL), else a crash, which under
+    a memory limit is :data:`MEMORY_REASON` (see there)."""
+    crashed = not (os.WIFSIGNALED(status)
+                   and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL))
+    if crashed and limits.memory_mb:
+        return MEMORY_REASON
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         if number == signal.SIGXCPU:

@@ -182,6 +182,7 @@ def read_files(task: MapTask, forced: dict[int, str], mark: Callable[[int, bool]
         result.n_files += 1
         result.bytes_in += stats.bytes_in
     flush()
+    mark(-1, False)  # what follows is no file's doing: a death there fails the build
     for file in files:
         writer.add_file(file)
     result.docs, result.files = writer.close()

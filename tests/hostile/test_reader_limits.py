@@ -75,8 +75,8 @@ def test_a_crashing_file_is_skipped_and_the_output_is_the_same_for_any_worker_co
     packages = {}
     for workers in (1, 2):
         _, report = _build(src, tmp_path / f"pkg-{workers}", workers)
-        assert _reasons(report) == {"page-05b.txt": "its reader crashed (SIGSEGV)",
-                                    "page-09b.txt": "its reader crashed (SIGSEGV)"}
+        assert _reasons(report) == {"page-05b.txt": MEMORY_REASON,
+                                    "page-09b.txt": MEMORY_REASON}
         assert report.files_seen == 14 and report.files_skipped == 2
         assert report.documents_written == 12
         packages[workers] = _data(tmp_path / f"pkg-{workers}")
@@ -95,7 +95,7 @@ def test_a_crashing_file_is_not_cached_and_is_tried_again(tmp_path: Path) -> Non
     _, again = _build(src, tmp_path / "pkg", 2, cache=cache)
     assert first.files_processed == 13
     assert again.files_cached == 12 and again.files_processed == 1  # tried again
-    assert _reasons(again) == {"page-03b.txt": "its reader crashed (SIGSEGV)"}
+    assert _reasons(again) == {"page-03b.txt": MEMORY_REASON}
     assert _data(tmp_path / "pkg") == before
     # once the file reads, it is read: no skip kept from the crash
     (src / "page-03b.txt").write_bytes(b"Fixed now.\n")
@@ -127,6 +127,14 @@ def test_a_file_over_the_time_limit_is_skipped(tmp_path: Path) -> None:
     report = build(config, workers=1, cache=None)
     assert _reasons(report) == {
         "slow.txt": "reading it took more than 1 s of CPU time (max_file_seconds)"}
+    assert report.documents_written == 12
+
+
+@pytest.mark.usefixtures("crashing_reader")
+def test_without_a_memory_limit_a_crash_is_named(tmp_path: Path) -> None:
+    src = _tree(tmp_path, {"page-05b.txt": b"CRASH here\n"})
+    _, report = _build(src, tmp_path / "pkg", 2, max_file_memory_mb=0)
+    assert _reasons(report) == {"page-05b.txt": "its reader crashed (SIGSEGV)"}
     assert report.documents_written == 12
 
 
