@@ -102,6 +102,7 @@ def _worker_init() -> None:
             os.close(fd)
         except OSError:
             pass
+    INHERITED_FDS.clear()  # closed: their numbers may name other files from now on
     parent = os.getppid()
     if sys.platform.startswith("linux"):
         try:

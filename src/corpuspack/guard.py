@@ -46,6 +46,13 @@ MiB = 1 << 20
 _MARK = struct.Struct("<qq")  # (the task's serial number, the index of the file it is on)
 _INDEX = struct.Struct("<q")
 _PR_SET_PDEATHSIG = 1
+# the mark while the reader works on the documents of several files (language
+# identification over a batch): a death there is put on no file, and the task is read
+# again with each file's documents finished before the next file (``forced[IN_BATCH]``)
+IN_BATCH = -2
+# a reader left without a task this long exits (its parent forks another when needed): a
+# Ray worker's reader would otherwise outlive the build that made it
+IDLE_SECONDS = 30.0
 
 # (task, files already known to kill the reader: index -> reason, mark) -> result
 Work = Callable[[Any, dict[int, str], Callable[[int, bool], None]], Any]
@@ -73,6 +80,10 @@ NO_LIMITS = Limits()
 # crash and a MemoryError get this one reason, so the report does not depend on which
 MEMORY_REASON = ("reading it failed: out of memory (max_file_memory_mb), or its reader "
                  "crashed")
+
+
+class ReaderGone(Exception):
+    """The reader had exited, idle, before it took the task."""
 
 
 class ReaderDied(Exception):
@@ -118,26 +129,32 @@ class _Reader:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child: measured by the tests through its parent
             ours.close()
-            _serve(theirs, self.mark, limits)
+            _serve(theirs, self.mark, limits, self.owner)
         theirs.close()
         self.pid, self.conn = pid, ours
 
     def run(self, work: Work, task: Any, forced: dict[int, str]) -> Any:
         """``work(task, forced, mark)`` in the child; ReaderDied when it dies on a file."""
         self.serial += 1
-        _MARK.pack_into(self.mark, 0, self.serial, -1)
+        _MARK.pack_into(self.mark, 0, 0, -1)  # the child writes the serial as it takes it
         self.busy = True
         try:
             self.conn.send((self.serial, work, task, forced))
             kind, value = self.conn.recv()
         except (EOFError, OSError):
-            raise ReaderDied(self._index(), died_reason(self._reap(), self.limits)) from None
+            status = self._reap()
+            if not self._taken() and os.WIFEXITED(status) and not os.WEXITSTATUS(status):
+                raise ReaderGone from None  # it had been idle too long: not the task's doing
+            raise ReaderDied(self._index(), died_reason(status, self.limits)) from None
         self.busy = False
         if kind == "memory":  # the child exits: its memory may be in any state
             raise ReaderDied(self._index(), MEMORY_REASON)
         if kind == "error":
             raise value
         return value
+
+    def _taken(self) -> bool:
+        return bool(_MARK.unpack_from(self.mark, 0)[0] == self.serial)
 
     def _index(self) -> int:
         serial, index = _MARK.unpack_from(self.mark, 0)
@@ -196,20 +213,28 @@ def guarded(work: Work, task: Any, limits: Limits,
 
     Raises CorpusError when the reader dies outside any file, or twice on one file."""
     forced: dict[int, str] = {}
+    gone = 0
     while True:
         reader = _current(limits)
         try:
             return reader.run(work, task, forced)
+        except ReaderGone:
+            close()
+            gone += 1
+            if gone > 3:
+                raise CorpusError("the reading process keeps exiting before it takes a "
+                                  "task") from None
         except ReaderDied as died:
-            global _reader
-            _reader = None
-            reader.close()
+            close()
             if on_death is not None:
                 on_death(reader.pid)
-            if died.index < 0 or died.index in forced:
+            if died.index == IN_BATCH and IN_BATCH not in forced:
+                forced[IN_BATCH] = "each file's documents finished before the next file"
+            elif died.index < 0 or died.index in forced:
                 raise CorpusError(f"the reading process died outside a source file: "
                                   f"{died.reason}") from None
-            forced[died.index] = died.reason
+            else:
+                forced[died.index] = died.reason
 
 
 def _data_bytes() -> int | None:
@@ -224,16 +249,23 @@ def _data_bytes() -> int | None:
     return None
 
 
+_given: dict[int, int] = {}  # the soft limits the reader started with (a user's ulimit)
+
+
 def _limit(kind: int, soft: int) -> None:
-    _, hard = resource.getrlimit(kind)
-    if hard != resource.RLIM_INFINITY:
-        soft = min(soft, hard)
+    """Set the soft limit ``kind`` to ``soft``, never above the one the reader was given."""
+    current, hard = resource.getrlimit(kind)
+    given = _given.setdefault(kind, current)
+    for cap in (given, hard):
+        if cap != resource.RLIM_INFINITY:
+            soft = min(soft, cap)
     resource.setrlimit(kind, (soft, hard))
 
 
-def _serve(conn: Connection, mark: mmap.mmap,
-           limits: Limits) -> None:  # pragma: no cover - runs in the child
-    """The reader's loop: tasks in, results out, until its parent closes the pipe."""
+def _serve(conn: Connection, mark: mmap.mmap, limits: Limits,
+           parent: int) -> None:  # pragma: no cover - runs in the child
+    """The reader's loop: tasks in, results out, until its parent closes the pipe or no task
+    came for IDLE_SECONDS."""
     from corpuspack.executors import INHERITED_FDS
 
     code = 0
@@ -248,11 +280,15 @@ def _serve(conn: Connection, mark: mmap.mmap,
 
             with contextlib.suppress(OSError, AttributeError):
                 ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the line above took effect
+            os._exit(1)
         resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(
             resource.RLIMIT_CORE)[1]))
-        held = _data_bytes()
-        if limits.memory_mb and held is not None:
-            _limit(resource.RLIMIT_DATA, held + limits.memory_mb * MiB)
+        if "pyarrow" in sys.modules:
+            # Arrow's own allocator maps about 1 GiB on its first Parquet write, which the
+            # memory limit would count against the files of one task and not the next
+            pyarrow = sys.modules["pyarrow"]
+            pyarrow.set_memory_pool(pyarrow.system_memory_pool())
 
         def at(index: int, starts: bool) -> None:
             _INDEX.pack_into(mark, 8, index)
@@ -261,22 +297,27 @@ def _serve(conn: Connection, mark: mmap.mmap,
                 _limit(resource.RLIMIT_CPU,
                        int(used.ru_utime + used.ru_stime) + 1 + limits.seconds)
 
-        while True:
+        while conn.poll(IDLE_SECONDS):
             try:
                 serial, work, task, forced = conn.recv()
             except EOFError:
                 break
             _MARK.pack_into(mark, 0, serial, -1)
+            held = _data_bytes()  # measured for each task: what earlier tasks left is not
+            if limits.memory_mb and held is not None:  # the next one's to pay for
+                _limit(resource.RLIMIT_DATA, held + limits.memory_mb * MiB)
             try:
-                conn.send(("done", work(task, forced, at)))
+                result = work(task, forced, at)
             except MemoryError:
-                conn.send(("memory", None))
                 code = 1
+                conn.send(("memory", None))
                 break
             except BaseException as exc:  # noqa: BLE001 - the parent raises it
                 try:
                     conn.send(("error", exc))
                 except Exception:  # noqa: BLE001 - an exception that does not pickle
                     conn.send(("error", CorpusError(f"{type(exc).__name__}: {exc}")))
+                continue
+            conn.send(("done", result))
     finally:
         os._exit(code)

@@ -24,7 +24,7 @@ import orjson
 from corpuspack.boilerplate import Rules, remove_frequent
 from corpuspack.cache import Planned, Stat
 from corpuspack.document import Document, from_json
-from corpuspack.guard import MEMORY_REASON, NO_LIMITS, Limits, guarded
+from corpuspack.guard import IN_BATCH, MEMORY_REASON, NO_LIMITS, Limits, guarded
 from corpuspack.language import LOW_SCORE, LOW_SCORE_NOTE
 from corpuspack.pipeline import (
     FileStats,
@@ -122,21 +122,28 @@ def _remove_leftovers(task: MapTask, pid: int) -> None:
 def read_files(task: MapTask, forced: dict[int, str], mark: Callable[[int, bool], None]
                ) -> MapResult:
     """Read the task's files into its run; each file of ``forced`` (index -> reason) is
-    not read but skipped with the reason, and is not cached. ``mark(index, True)`` is
+    not read but skipped with the reason, and is not cached; with ``IN_BATCH`` in
+    ``forced``, each file's documents are identified and written before the next file is
+    read (the same rows: language identification is per document). ``mark(index, True)`` is
     called before a file is read and after each of its documents (the reader's time limit
     starts again), ``mark(index, False)`` before its documents are written."""
     writer = RunWriter(task.docs, Path(task.out), task.name,
                        Path(task.tmp) if task.tmp else None)
+    alone = IN_BATCH in forced
     batch: list[_Pending] = []
     result = MapResult(task.index, "", "")
 
     def flush() -> None:
+        # a batch of documents of several files is no one file's: a death in it is put
+        # on none, and the task read again with each file's documents finished alone
+        spans = {p.index for p in batch}
+        mark(spans.pop() if len(spans) == 1 else IN_BATCH, True)
         identify_languages([p.doc for p in batch], task.settings)
         for p in batch:
             score = p.doc.language_score
             if p.identify and score is not None and score < LOW_SCORE:
                 p.file.notes[LOW_SCORE_NOTE] += 1
-            mark(p.index, False)
+            mark(p.index, True)  # its signature and row: the time of one record
             writer.add(p.doc, p.file.key, p.seq, p.line_keys)
         batch.clear()
 
@@ -159,6 +166,7 @@ def read_files(task: MapTask, forced: dict[int, str], mark: Callable[[int, bool]
                                        and _unchanged(src.sidecar, side_stat))
         seq = 0
         for item in process_file(src, task.settings, stats, identify=False):
+            mark(index, True)  # each record of a file of many has the time of one file
             if isinstance(item, Skipped):
                 file.skips.append(item.to_line())
                 if item.record is None:
@@ -172,7 +180,6 @@ def read_files(task: MapTask, forced: dict[int, str], mark: Callable[[int, bool]
             seq += 1
             if len(batch) >= LANGUAGE_BATCH:
                 flush()
-            mark(index, True)  # each record of a file of many has the time of one file
         file.documents, file.bytes_in = seq, stats.bytes_in
         file.repaired, file.removed, file.pii = stats.repaired_mojibake, stats.removed, stats.pii
         file.audit = stats.audit
@@ -181,6 +188,8 @@ def read_files(task: MapTask, forced: dict[int, str], mark: Callable[[int, bool]
             file.cacheable = False
         result.n_files += 1
         result.bytes_in += stats.bytes_in
+        if alone and batch:
+            flush()
     flush()
     mark(-1, False)  # what follows is no file's doing: a death there fails the build
     for file in files:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import faulthandler
 import os
 import signal
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from corpuspack import guard
+from corpuspack import guard, pipeline, tasks
 from corpuspack.build import build
 from corpuspack.config import CorpusConfig, zero_config
 from corpuspack.guard import MEMORY_REASON
@@ -168,3 +169,48 @@ def test_the_time_limit_is_per_record_in_a_file_of_many(tmp_path: Path) -> None:
     report = build(config, workers=1, cache=None)
     assert report.files_skipped == 0
     assert report.documents_written == 12 + 6000
+
+
+def _identify_or_crash(docs, settings, stats=None):  # type: ignore[no-untyped-def]
+    """Language identification that crashes its process on a batch holding POISON, as the
+    identifier's C++ code would."""
+    if any("POISON" in d.text for d in docs):
+        faulthandler.disable()
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return pipeline.identify_languages(docs, settings, stats)
+
+
+def test_a_crash_in_a_batch_of_several_files_is_put_on_its_file_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # language id runs over batches of documents of many files: the crash is first put on
+    # no file, then the task is read again each file alone, and only the culprit goes
+    monkeypatch.setattr(tasks, "identify_languages", _identify_or_crash)
+    src = _tree(tmp_path, {})
+    for i in range(300):
+        (src / f"more-{i:03d}.txt").write_text(f"More page {i} of plain words.\n",
+                                               encoding="utf-8")
+    (src / "more-010x.txt").write_text("POISON in this one.\n", encoding="utf-8")
+    packages = {}
+    for workers in (1, 2):
+        _, report = _build(src, tmp_path / f"pkg-{workers}", workers, max_file_memory_mb=0)
+        assert _reasons(report) == {"more-010x.txt": "its reader crashed (SIGSEGV)"}
+        assert report.documents_written == 312
+        packages[workers] = _data(tmp_path / f"pkg-{workers}")
+    assert packages[1] == packages[2]
+
+
+def _pid_of_reader(task: int, forced: dict[int, str], mark: object) -> int:
+    return os.getpid()
+
+
+def test_an_idle_reader_exits_and_the_next_task_gets_a_new_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(guard, "IDLE_SECONDS", 0.3)
+    limits = guard.Limits(seconds=60, build="idle-test")
+    try:
+        first = guard.guarded(_pid_of_reader, 0, limits)
+        assert guard.guarded(_pid_of_reader, 1, limits) == first  # one reader, kept
+        time.sleep(1.0)  # it exits, idle; the next task is not lost with it
+        assert guard.guarded(_pid_of_reader, 2, limits) != first
+    finally:
+        guard.close()
