@@ -141,6 +141,7 @@ class _Reader:
         self.busy = True
         try:
             self.conn.send((self.serial, work, task, forced))
+            self._wait()
             kind, value = self.conn.recv()
         except (EOFError, OSError):
             status = self._reap()
@@ -153,6 +154,28 @@ class _Reader:
         if kind == "error":
             raise value
         return value
+
+    def _wait(self) -> None:
+        """Wait for the child's answer; kill it when it used no CPU time, and did not move
+        on to another file, for ``max_file_seconds`` of wall time (a read that hangs: a
+        deadlock, a hung mount), and raise ReaderDied. Linux (the CPU time is read from
+        ``/proc``); elsewhere, or without a time limit, wait as long as it takes."""
+        seconds = self.limits.seconds
+        stat = f"/proc/{self.pid}/stat"
+        if not seconds or not os.path.exists(stat):
+            return
+        interval = min(5.0, max(0.2, seconds / 4))
+        seen, since = None, time.monotonic()
+        while not self.conn.poll(interval):
+            now = (_cpu_ticks(stat), bytes(self.mark))
+            if now != seen:
+                seen, since = now, time.monotonic()
+            elif time.monotonic() - since >= seconds:
+                with contextlib.suppress(OSError):
+                    os.kill(self.pid, signal.SIGKILL)
+                self._reap()
+                raise ReaderDied(self._index(), f"reading it made no progress for {seconds} "
+                                 "s: its reader used no CPU time (max_file_seconds)")
 
     def _taken(self) -> bool:
         return bool(_MARK.unpack_from(self.mark, 0)[0] == self.serial)
@@ -236,6 +259,16 @@ def guarded(work: Work, task: Any, limits: Limits,
                                   f"{died.reason}") from None
             else:
                 forced[died.index] = died.reason
+
+
+def _cpu_ticks(stat: str) -> int | None:
+    """User and system CPU time of a process, in clock ticks, from its ``/proc`` stat."""
+    try:
+        with open(stat, "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _data_bytes() -> int | None:

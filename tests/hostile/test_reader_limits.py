@@ -63,6 +63,27 @@ def _crashing(source: text.Source):  # type: ignore[no-untyped-def]
     yield text.read_text(data, source.score)
 
 
+def _hanging(source: text.Source):  # type: ignore[no-untyped-def]
+    """The text reader, but a file starting with HANG waits for ever, using no CPU time,
+    as a read from a hung mount or a deadlocked library does."""
+    data = source.data()
+    if data.startswith(b"HANG"):
+        time.sleep(3600)
+    yield text.read_text(data, source.score)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_a_reader_that_hangs_without_cpu_is_killed(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(formats.FORMATS, "text",
+                        replace(formats.FORMATS["text"], read=_hanging))
+    src = _tree(tmp_path, {"page-04b.txt": b"HANG\n"})
+    _, report = _build(src, tmp_path / "pkg", 2, max_file_seconds=1)
+    assert _reasons(report) == {"page-04b.txt": "reading it made no progress for 1 s: its "
+                                "reader used no CPU time (max_file_seconds)"}
+    assert report.documents_written == 12
+
+
 @pytest.fixture
 def crashing_reader(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(formats.FORMATS, "text",
