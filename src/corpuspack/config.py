@@ -95,8 +95,9 @@ class Options:
     max_inflated_mb: int = _option(4096, "most a compressed source file may inflate to")
     max_document_mb: int = _option(64, "longest JSONL line")
     max_file_seconds: int = _option(
-        600, "CPU seconds reading one file may take (its reader, clean-up and signals); a "
-        "file over it is skipped (0: no limit)")
+        600, "CPU seconds reading one file, or one record of a file of many, may take (its "
+        "reader, clean-up and signals); a file over it, or whose reader uses no CPU for as "
+        "long, is skipped (0: no limit)")
     max_file_memory_mb: int = _option(
         8192, "memory the process reading a file may grow by while it reads; a file that "
         "needs more is skipped (0: no limit; Linux only)")

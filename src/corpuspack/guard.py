@@ -84,7 +84,7 @@ MEMORY_REASON = ("reading it failed: out of memory (max_file_memory_mb), or its 
 
 
 class ReaderGone(Exception):
-    """The reader had exited, idle, before it took the task."""
+    """The reader had exited or died before it took the task (idle too long, killed)."""
 
 
 class ReaderDied(Exception):
@@ -145,8 +145,8 @@ class _Reader:
             kind, value = self.conn.recv()
         except (EOFError, OSError):
             status = self._reap()
-            if not self._taken() and os.WIFEXITED(status) and not os.WEXITSTATUS(status):
-                raise ReaderGone from None  # it had been idle too long: not the task's doing
+            if not self._taken():  # idle too long, or killed idle: not the task's doing
+                raise ReaderGone from None
             raise ReaderDied(self._index(), died_reason(status, self.limits)) from None
         self.busy = False
         if kind == "memory":  # the child exits: its memory may be in any state
@@ -286,11 +286,12 @@ def _data_bytes() -> int | None:
 _given: dict[int, int] = {}  # the soft limits the reader started with (a user's ulimit)
 
 
-def _limit(kind: int, soft: int) -> None:
-    """Set the soft limit ``kind`` to ``soft``, never above the one the reader was given."""
+def _limit(kind: int, soft: int, keep_given: bool = True) -> None:
+    """Set the soft limit ``kind`` to ``soft``, never above the hard limit, nor above the
+    soft one the reader was given when ``keep_given``."""
     current, hard = resource.getrlimit(kind)
     given = _given.setdefault(kind, current)
-    for cap in (given, hard):
+    for cap in (given if keep_given else resource.RLIM_INFINITY, hard):
         if cap != resource.RLIM_INFINITY:
             soft = min(soft, cap)
     resource.setrlimit(kind, (soft, hard))
@@ -325,6 +326,12 @@ def _serve(conn: Connection, mark: mmap.mmap, limits: Limits,
             pyarrow.set_memory_pool(pyarrow.system_memory_pool())
 
         armed = [-2.0]  # CPU seconds used when the time limit was last set
+        # RLIMIT_CPU counts the whole life of the process: a user's soft limit (ulimit -t)
+        # caps each file's time here, not the reader's, which reads task after task
+        given = resource.getrlimit(resource.RLIMIT_CPU)[0]
+        seconds = limits.seconds
+        if given != resource.RLIM_INFINITY:
+            seconds = max(1, min(seconds, int(given)))
 
         def at(index: int, starts: bool) -> None:
             _INDEX.pack_into(mark, 8, index)
@@ -336,7 +343,7 @@ def _serve(conn: Connection, mark: mmap.mmap, limits: Limits,
                 used = time.process_time()
                 if used - armed[0] >= 1.0:
                     armed[0] = used
-                    _limit(resource.RLIMIT_CPU, int(used) + 2 + limits.seconds)
+                    _limit(resource.RLIMIT_CPU, int(used) + 2 + seconds, keep_given=False)
 
         while conn.poll(IDLE_SECONDS):
             try:

@@ -7,7 +7,10 @@ from __future__ import annotations
 import faulthandler
 import os
 import signal
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -235,3 +238,58 @@ def test_an_idle_reader_exits_and_the_next_task_gets_a_new_one(
         assert guard.guarded(_pid_of_reader, 2, limits) != first
     finally:
         guard.close()
+
+
+def _task_number(task: int, forced: dict[int, str], mark: Callable[[int, bool], None]) -> int:
+    mark(0, True)
+    return task
+
+
+def test_a_reader_killed_while_idle_costs_the_next_task_nothing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    limits = guard.Limits(seconds=60, build="killed-idle")
+    try:
+        assert guard.guarded(_task_number, 1, limits) == 1
+        assert guard._reader is not None
+        os.kill(guard._reader.pid, signal.SIGKILL)  # the OOM killer takes the idle reader
+        time.sleep(0.2)
+        assert guard.guarded(_task_number, 2, limits) == 2  # not put on any file
+    finally:
+        guard.close()
+
+
+_ULIMIT = """
+import os, resource, sys, time
+from corpuspack import guard
+
+def work(task, forced, mark):
+    done = []
+    for i in range(task):
+        if i in forced:
+            done.append(forced[i])
+            continue
+        mark(i, True)
+        start = time.process_time()
+        while time.process_time() - start < 0.3:
+            pass
+        done.append("read")
+    mark(-1, False)
+    return done
+
+# the user's ulimit -t of 2 s, for the reader only (this process has used more already)
+hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+os.register_at_fork(after_in_child=lambda: resource.setrlimit(resource.RLIMIT_CPU, (2, hard)))
+limits = guard.Limits(seconds=5, build="ulimit")
+print([guard.guarded(work, 6, limits) for _ in range(2)])
+guard.close()
+"""
+
+
+def test_a_users_cpu_ulimit_caps_each_file_not_the_readers_life(tmp_path: Path) -> None:
+    # the reader reads task after task: RLIMIT_CPU counts its whole life, so a user's soft
+    # limit kept as a cap on it had put 3.6 s of files over a 2 s limit, blaming a file
+    script = tmp_path / "ulimit.py"
+    script.write_text(_ULIMIT, encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    assert out.strip() == str([["read"] * 6] * 2)
