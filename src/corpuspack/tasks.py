@@ -124,9 +124,11 @@ def read_files(task: MapTask, forced: dict[int, str], mark: Callable[[int, bool]
     """Read the task's files into its run; each file of ``forced`` (index -> reason) is
     not read but skipped with the reason, and is not cached; with ``IN_BATCH`` in
     ``forced``, each file's documents are identified and written before the next file is
-    read (the same rows: language identification is per document). ``mark(index, True)`` is
-    called before a file is read and after each of its documents (the reader's time limit
-    starts again), ``mark(index, False)`` before its documents are written."""
+    read (the same rows: language identification is per document). ``mark(index, True)``
+    names the file the reader is on and starts its time limit again: before a file is read,
+    after each of its records, before each of its documents is written;
+    ``mark(IN_BATCH, True)`` before a batch of several files' documents is identified,
+    ``mark(-1, False)`` once no file is being read."""
     writer = RunWriter(task.docs, Path(task.out), task.name,
                        Path(task.tmp) if task.tmp else None)
     alone = IN_BATCH in forced
