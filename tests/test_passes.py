@@ -21,7 +21,7 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from corpuspack import passes
+from corpuspack import neardup, passes
 from corpuspack.build import build
 from corpuspack.config import zero_config
 from corpuspack.dedup import exact_partition, find_exact_duplicates
@@ -283,6 +283,21 @@ def test_near_pairs_partitioned_by_band_key_are_the_same(kind: str) -> None:
     pairs = "SELECT a, b FROM near_pairs ORDER BY a, b"
     assert whole.execute(pairs).fetchall() == parts.execute(pairs).fetchall()
     assert (one.members, one.pairs_checked) == (five.members, five.pairs_checked)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_near_pairs_made_in_many_passes_are_the_same(kind: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = corpus(kind, seed=5)
+    whole, passes = _engine(rows), _engine(rows)
+    find_exact_duplicates(whole)
+    find_exact_duplicates(passes)
+    one = find_clusters(whole, NEAR)
+    monkeypatch.setattr(neardup, "_rows_per_pass", lambda con: 5000)  # 3 to 31 passes
+    many = find_clusters(passes, NEAR)
+    pairs = "SELECT a, b FROM near_pairs ORDER BY a, b"
+    assert whole.execute(pairs).fetchall() == passes.execute(pairs).fetchall()
+    assert (one.members, one.pairs_checked) == (many.members, many.pairs_checked)
 
 
 def test_a_partition_reads_only_its_share_of_the_keys() -> None:

@@ -43,6 +43,12 @@ if TYPE_CHECKING:
     import duckdb
 
 BUCKET_WINDOW = 32
+# bytes of DuckDB's memory limit per candidate row (before their DISTINCT) that one query
+# of candidate_pairs makes: 26 million rows in one query failed a 147 MB limit; passes of
+# at most the limit / 24 rows (6.4 million at 147 MB, 8.6 at 196 MB) built clusters of
+# 50,000 and 150,000 near-identical records within the default limits (5 and 10 passes;
+# 23.4 and 77.9 s, measured)
+PAIR_ROW_BYTES = 24
 _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|"
                     r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 # where a slice of text may end: before a character that cannot continue a word
@@ -299,15 +305,48 @@ def candidate_pairs(con: duckdb.DuckDBPyConnection, part: int = 0, partitions: i
         SELECT band, h, id, row_number() OVER (PARTITION BY band, h ORDER BY id) AS r
         FROM {rows} {where}
         QUALIFY count(*) OVER (PARTITION BY band, h) > 1""")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {table} AS
-        SELECT DISTINCT p.id AS a, q.id AS b
-        FROM (SELECT band, h, id,
-                     unnest(list_distinct([1] || range(greatest(r - {window}, 1), r))) AS pr
-              FROM near_members WHERE r > 1) q
-        JOIN near_members p ON p.band = q.band AND p.h = q.h AND p.r = q.pr
-        WHERE p.id <> q.id""")
+    # the pairs are made distinct as numbers of the ids, not as the ids, and in passes of
+    # a share of the memory limit's candidate rows (by the larger id's number): the bands of one
+    # large cluster repeat its pairs (50,000 records that differ by a word: 26 million
+    # pairs, 1.6 million distinct; 150,000: 79 and 5 million), and one DISTINCT over them
+    # failed the passes' limit ("failed to pin block", 147 and 196 MB)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE near_numbers AS
+        SELECT id, row_number() OVER (ORDER BY id) AS n
+        FROM (SELECT DISTINCT id FROM near_members)""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE near_member_numbers AS
+        SELECT m.band, m.h, m.r, i.n FROM near_members m JOIN near_numbers i USING (id)""")
     con.execute("DROP TABLE near_members")
+    candidates = con.execute(f"SELECT coalesce(sum(least(r - 1, {window} + 1)), 0) "
+                             "FROM near_member_numbers WHERE r > 1").fetchall()[0][0]
+    passes = max(1, -(-int(candidates) // _rows_per_pass(con)))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} (a VARCHAR, b VARCHAR)")
+    for k in range(passes):
+        con.execute(f"""
+            INSERT INTO {table}
+            SELECT ia.id AS a, ib.id AS b
+            FROM (SELECT DISTINCT p.n AS na, q.n AS nb
+                  FROM (SELECT band, h, n,
+                               unnest(list_distinct([1] || range(greatest(r - {window}, 1),
+                                                                 r))) AS pr
+                        FROM near_member_numbers
+                        WHERE r > 1 AND n % {passes} = {k}) q
+                  JOIN near_member_numbers p
+                    ON p.band = q.band AND p.h = q.h AND p.r = q.pr
+                  WHERE p.n <> q.n) pairs
+            JOIN near_numbers ia ON ia.n = pairs.na JOIN near_numbers ib ON ib.n = pairs.nb""")
+    con.execute("DROP TABLE near_member_numbers")
+    con.execute("DROP TABLE near_numbers")
+
+
+def _rows_per_pass(con: duckdb.DuckDBPyConnection) -> int:
+    """Candidate rows one query of :func:`candidate_pairs` may make, by DuckDB's memory
+    limit (:data:`PAIR_ROW_BYTES` each)."""
+    from corpuspack.passes import _bytes
+
+    limit = _bytes(str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]))
+    return max(1, (limit or 128 << 20) // PAIR_ROW_BYTES)
 
 
 def load_pairs(con: duckdb.DuckDBPyConnection, paths: list[str]) -> None:
