@@ -46,6 +46,7 @@ R = TypeVar("R")
 MiB = 1 << 20
 _MARK = struct.Struct("<qq")  # (the task's serial number, the index of the file it is on)
 _INDEX = struct.Struct("<q")
+_HARD_AT = _MARK.size  # where the reader writes its hard CPU-time limit (-1: none)
 _PR_SET_PDEATHSIG = 1
 # the mark while the reader works on the documents of several files (language
 # identification over a batch): a death there is put on no file, and the task is read
@@ -84,7 +85,9 @@ MEMORY_REASON = ("reading it failed: out of memory (max_file_memory_mb), or its 
 
 
 class ReaderGone(Exception):
-    """The reader had exited or died before it took the task (idle too long, killed)."""
+    """The reader had exited or died before it took the task (idle too long, killed, or
+    retired before the hard CPU-time limit), or reached that limit in a later task than
+    its first: not the task's doing."""
 
 
 class ReaderDied(Exception):
@@ -95,19 +98,48 @@ class ReaderDied(Exception):
         self.index, self.reason = index, reason
 
 
-def died_reason(status: int, limits: Limits) -> str:
-    """Why a reader that ended with wait ``status`` died, in a skip's words: the time
-    limit (SIGXCPU), the system's out-of-memory killer (SIGKILL), else a crash, which under
-    a memory limit is :data:`MEMORY_REASON` (see there)."""
-    crashed = not (os.WIFSIGNALED(status)
-                   and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL))
+def hard_cpu_seconds() -> int | None:
+    """The hard limit of CPU time (``ulimit -Ht``) of this process and the readers it
+    forks, in seconds; None when there is none."""
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    return None if hard == resource.RLIM_INFINITY else int(hard)
+
+
+def file_seconds(limits: Limits) -> int:
+    """The CPU seconds each file gets: ``limits.seconds``, capped by a user's soft limit
+    of CPU time (``ulimit -t``) and by half the hard one; at least 1."""
+    seconds = limits.seconds
+    soft = resource.getrlimit(resource.RLIMIT_CPU)[0]
+    hard = hard_cpu_seconds()
+    for cap in (None if soft == resource.RLIM_INFINITY else int(soft),
+                None if hard is None else hard // 2):
+        if cap is not None:
+            seconds = max(1, min(seconds, cap))
+    return seconds
+
+
+def died_reason(status: int, limits: Limits, cpu_seconds: float = 0.0,
+                hard: int | None = None) -> str:
+    """Why a reader that ended with wait ``status`` after ``cpu_seconds`` of CPU time, with
+    a hard CPU-time limit of ``hard`` seconds, died, in a skip's words: that hard limit,
+    which counts the reader's whole life (SIGKILL or SIGXCPU once its CPU time reached
+    it), the time limit (SIGXCPU), the system's out-of-memory killer (SIGKILL), else a
+    crash, which under a memory limit is :data:`MEMORY_REASON` (see there)."""
+    killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU,
+                                                                 signal.SIGKILL)
+    if killed and hard is not None and cpu_seconds >= hard - 0.5:
+        return (f"its reader reached the hard limit of {hard} s of CPU time (ulimit -Ht) "
+                "while reading it")
+    crashed = not killed
     if crashed and limits.memory_mb:
         return MEMORY_REASON
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         if number == signal.SIGXCPU:
-            return (f"reading it took more than {limits.seconds} s of CPU time "
-                    "(max_file_seconds)")
+            seconds = file_seconds(limits)
+            capped = "" if seconds == limits.seconds else ", capped by ulimit -t"
+            return (f"reading it took more than {seconds} s of CPU time "
+                    f"(max_file_seconds{capped})")
         name = signal.Signals(number).name if number in signal.valid_signals() else number
         if number == signal.SIGKILL:
             return (f"its reader was killed ({name}; the system's out-of-memory killer, "
@@ -123,7 +155,9 @@ class _Reader:
         self.limits, self.owner, self.serial = limits, os.getpid(), 0
         self.busy = False  # a task sent, its result not received (Ctrl-C came meanwhile)
         self.status: int | None = None  # the child's wait status, once waited for
-        self.mark = mmap.mmap(-1, _MARK.size)  # shared with the child (MAP_SHARED)
+        self.cpu = 0.0  # the child's CPU seconds (user and system), once waited for
+        self.mark = mmap.mmap(-1, _MARK.size + _INDEX.size)  # shared with the child
+        _INDEX.pack_into(self.mark, _HARD_AT, -1)
         ours, theirs = Pipe()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -147,7 +181,11 @@ class _Reader:
             status = self._reap()
             if not self._taken():  # idle too long, or killed idle: not the task's doing
                 raise ReaderGone from None
-            raise ReaderDied(self._index(), died_reason(status, self.limits)) from None
+            hard = _INDEX.unpack_from(self.mark, _HARD_AT)[0]
+            reason = died_reason(status, self.limits, self.cpu, None if hard < 0 else hard)
+            if self.serial > 1 and reason.startswith("its reader reached the hard limit"):
+                raise ReaderGone from None  # worn by earlier tasks: a new reader reads it
+            raise ReaderDied(self._index(), reason) from None
         self.busy = False
         if kind == "memory":  # the child exits: its memory may be in any state
             raise ReaderDied(self._index(), MEMORY_REASON)
@@ -191,7 +229,8 @@ class _Reader:
             with contextlib.suppress(OSError):
                 self.conn.close()
             try:
-                self.status = os.waitpid(self.pid, 0)[1]
+                _, self.status, usage = os.wait4(self.pid, 0)
+                self.cpu = usage.ru_utime + usage.ru_stime
             except ChildProcessError:
                 self.status = 0
         return self.status
@@ -327,11 +366,13 @@ def _serve(conn: Connection, mark: mmap.mmap, limits: Limits,
 
         armed = [-2.0]  # CPU seconds used when the time limit was last set
         # RLIMIT_CPU counts the whole life of the process: a user's soft limit (ulimit -t)
-        # caps each file's time here, not the reader's, which reads task after task
-        given = resource.getrlimit(resource.RLIMIT_CPU)[0]
-        seconds = limits.seconds
-        if given != resource.RLIM_INFINITY:
-            seconds = max(1, min(seconds, int(given)))
+        # caps each file's time here, not the reader's, which reads task after task. A
+        # hard limit cannot be raised: each file gets at most half of it, and a reader
+        # that could reach it within its next file's time leaves before taking the next
+        # task, for a new one (whose CPU time starts at zero) to take it
+        hard, seconds = hard_cpu_seconds(), file_seconds(limits)
+        _INDEX.pack_into(mark, _HARD_AT, -1 if hard is None else hard)
+        served = False
 
         def at(index: int, starts: bool) -> None:
             _INDEX.pack_into(mark, 8, index)
@@ -350,6 +391,9 @@ def _serve(conn: Connection, mark: mmap.mmap, limits: Limits,
                 serial, work, task, forced = conn.recv()
             except EOFError:
                 break
+            if served and hard is not None and time.process_time() + seconds + 2 > hard:
+                break  # not taken: its parent forks another reader for it
+            served = True
             _MARK.pack_into(mark, 0, serial, -1)
             held = _data_bytes()  # measured for each task: what earlier tasks left is not
             if limits.memory_mb and held is not None:  # the next one's to pay for

@@ -293,3 +293,43 @@ def test_a_users_cpu_ulimit_caps_each_file_not_the_readers_life(tmp_path: Path) 
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                          timeout=120, check=True).stdout
     assert out.strip() == str([["read"] * 6] * 2)
+
+
+_HARD_ULIMIT = """
+import os, resource, sys, time
+from corpuspack import guard
+
+def work(task, forced, mark):
+    files, each = task
+    done = []
+    for i in range(files):
+        if i in forced:
+            done.append(forced[i])
+            continue
+        mark(i, True)
+        start = time.process_time()
+        while time.process_time() - start < each:
+            pass
+        done.append("read")
+    mark(-1, False)
+    return done
+
+# the user's ulimit -Ht of 3 s, for the reader only (this process has used more already)
+os.register_at_fork(after_in_child=lambda: resource.setrlimit(resource.RLIMIT_CPU, (3, 3)))
+limits = guard.Limits(seconds=600, build="hard")
+print([guard.guarded(work, task, limits) for task in [(4, 0.3)] * 4 + [(1, 10.0)]])
+guard.close()
+"""
+
+
+def test_a_hard_cpu_ulimit_blames_no_file_for_the_readers_age(tmp_path: Path) -> None:
+    # RLIMIT_CPU's hard limit counts the reader's whole life and cannot be raised: four
+    # tasks of 1.2 s each had taken a reader past 3 s, and the kernel's SIGKILL put a file
+    # of the third task out as if the out-of-memory killer had taken it
+    script = tmp_path / "hard.py"
+    script.write_text(_HARD_ULIMIT, encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    expected = [["read"] * 4] * 4 + [[
+        "its reader reached the hard limit of 3 s of CPU time (ulimit -Ht) while reading it"]]
+    assert out.strip() == str(expected)
