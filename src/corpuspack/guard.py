@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import pickle
 import resource
 import signal
 import struct
@@ -46,7 +47,13 @@ R = TypeVar("R")
 MiB = 1 << 20
 _MARK = struct.Struct("<qq")  # (the task's serial number, the index of the file it is on)
 _INDEX = struct.Struct("<q")
-_HARD_AT = _MARK.size  # where the reader writes its hard CPU-time limit (-1: none)
+# after the mark, the reader writes its CPU-time budget: (hard limit, -1: none; seconds
+# per file, 0: none; what sets them, UTF-8, NUL-padded)
+_BUDGET = struct.Struct("<qq96s")
+_BUDGET_AT = _MARK.size
+# then the reader's CPU seconds when its current file (or record) started
+_STARTED = struct.Struct("<d")
+_STARTED_AT = _BUDGET_AT + _BUDGET.size
 _PR_SET_PDEATHSIG = 1
 # the mark while the reader works on the documents of several files (language
 # identification over a batch): a death there is put on no file, and the task is read
@@ -105,41 +112,63 @@ def hard_cpu_seconds() -> int | None:
     return None if hard == resource.RLIM_INFINITY else int(hard)
 
 
-def file_seconds(limits: Limits) -> int:
-    """The CPU seconds each file gets: ``limits.seconds``, capped by a user's soft limit
-    of CPU time (``ulimit -t``) and by half the hard one; at least 1."""
-    seconds = limits.seconds
+def file_seconds(limits: Limits) -> tuple[int, str]:
+    """The CPU seconds each file gets, and what sets them: ``limits.seconds``
+    (``max_file_seconds``, 0: none), capped by a user's soft limit of CPU time (``ulimit
+    -t``) and by half the hard one, which count the reader's whole life; at least 1 when
+    any applies, (0, "") when none does."""
     soft = resource.getrlimit(resource.RLIMIT_CPU)[0]
     hard = hard_cpu_seconds()
-    for cap in (None if soft == resource.RLIM_INFINITY else int(soft),
-                None if hard is None else hard // 2):
-        if cap is not None:
-            seconds = max(1, min(seconds, cap))
-    return seconds
+    caps = [(seconds, name) for seconds, name in (
+        (limits.seconds or None, "max_file_seconds"),
+        (None if soft == resource.RLIM_INFINITY else int(soft), "ulimit -t"),
+        (None if hard is None else hard // 2, "half of ulimit -Ht")) if seconds is not None]
+    if not caps:
+        return 0, ""
+    seconds, name = min(caps, key=lambda cap: cap[0])  # the first of equal ones
+    if limits.seconds and name != "max_file_seconds":
+        name = f"max_file_seconds, capped by {name}"
+    return max(1, seconds), name
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A reader's CPU time: its hard limit in seconds (None: none), the seconds each file
+    gets (0: no limit) and what sets them (:func:`file_seconds`)."""
+
+    hard: int | None = None
+    seconds: int = 0
+    source: str = ""
+
+    def over_hard(self, status: int, cpu_seconds: float) -> bool:
+        """True when a reader that ended with wait ``status`` after ``cpu_seconds`` of CPU
+        time was stopped by the hard limit (SIGKILL, or SIGXCPU, as it reached it)."""
+        return (os.WIFSIGNALED(status)
+                and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL)
+                and self.hard is not None and cpu_seconds >= self.hard - 0.5)
 
 
 def died_reason(status: int, limits: Limits, cpu_seconds: float = 0.0,
-                hard: int | None = None) -> str:
+                budget: Budget | None = None) -> str:
     """Why a reader that ended with wait ``status`` after ``cpu_seconds`` of CPU time, with
-    a hard CPU-time limit of ``hard`` seconds, died, in a skip's words: that hard limit,
-    which counts the reader's whole life (SIGKILL or SIGXCPU once its CPU time reached
-    it), the time limit (SIGXCPU), the system's out-of-memory killer (SIGKILL), else a
-    crash, which under a memory limit is :data:`MEMORY_REASON` (see there)."""
+    the CPU-time ``budget`` it had (default: this process's), died, in a skip's words: the
+    time limit (SIGXCPU; or the hard limit, which a reader reaches within a file only when
+    the file used more than its time: a file starts only with its time left before it), the
+    system's out-of-memory killer (SIGKILL), else a crash, which under a memory limit is
+    :data:`MEMORY_REASON` (see there)."""
+    if budget is None:
+        budget = Budget(hard_cpu_seconds(), *file_seconds(limits))
     killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU,
                                                                  signal.SIGKILL)
-    if killed and hard is not None and cpu_seconds >= hard - 0.5:
-        return (f"its reader reached the hard limit of {hard} s of CPU time (ulimit -Ht) "
-                "while reading it")
+    if budget.over_hard(status, cpu_seconds) or (
+            killed and os.WTERMSIG(status) == signal.SIGXCPU):
+        return (f"reading it took more than {budget.seconds} s of CPU time "
+                f"({budget.source})")
     crashed = not killed
     if crashed and limits.memory_mb:
         return MEMORY_REASON
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
-        if number == signal.SIGXCPU:
-            seconds = file_seconds(limits)
-            capped = "" if seconds == limits.seconds else ", capped by ulimit -t"
-            return (f"reading it took more than {seconds} s of CPU time "
-                    f"(max_file_seconds{capped})")
         name = signal.Signals(number).name if number in signal.valid_signals() else number
         if number == signal.SIGKILL:
             return (f"its reader was killed ({name}; the system's out-of-memory killer, "
@@ -156,8 +185,7 @@ class _Reader:
         self.busy = False  # a task sent, its result not received (Ctrl-C came meanwhile)
         self.status: int | None = None  # the child's wait status, once waited for
         self.cpu = 0.0  # the child's CPU seconds (user and system), once waited for
-        self.mark = mmap.mmap(-1, _MARK.size + _INDEX.size)  # shared with the child
-        _INDEX.pack_into(self.mark, _HARD_AT, -1)
+        self.mark = mmap.mmap(-1, _STARTED_AT + _STARTED.size)  # shared with the child
         ours, theirs = Pipe()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -181,17 +209,35 @@ class _Reader:
             status = self._reap()
             if not self._taken():  # idle too long, or killed idle: not the task's doing
                 raise ReaderGone from None
-            hard = _INDEX.unpack_from(self.mark, _HARD_AT)[0]
-            reason = died_reason(status, self.limits, self.cpu, None if hard < 0 else hard)
-            if self.serial > 1 and reason.startswith("its reader reached the hard limit"):
-                raise ReaderGone from None  # worn by earlier tasks: a new reader reads it
-            raise ReaderDied(self._index(), reason) from None
+            budget = self._budget()
+            started = _STARTED.unpack_from(self.mark, _STARTED_AT)[0]
+            if budget.over_hard(status, self.cpu) \
+                    and self.cpu - started < budget.seconds - 0.5:
+                # the file had not used its time: the reader's age or the task's size did it
+                if self.serial > 1:
+                    raise ReaderGone from None  # a new reader has the whole limit for it
+                raise CorpusError(
+                    "reading one task of files takes more CPU time than the hard limit of "
+                    f"{budget.hard} s (ulimit -Ht) gives a reader: raise that limit"
+                ) from None
+            raise ReaderDied(self._index(), died_reason(status, self.limits, self.cpu,
+                                                        budget)) from None
         self.busy = False
         if kind == "memory":  # the child exits: its memory may be in any state
             raise ReaderDied(self._index(), MEMORY_REASON)
+        if kind == "died":  # a file's reading raised what no reader catches (sys.exit)
+            raise ReaderDied(self._index(), value)
         if kind == "error":
             raise value
         return value
+
+    def _budget(self) -> Budget:
+        """The CPU-time budget the reader wrote (none if it died before it did)."""
+        hard, seconds, source = _BUDGET.unpack_from(self.mark, _BUDGET_AT)
+        if not source:
+            return Budget()
+        return Budget(None if hard < 0 else int(hard), int(seconds),
+                      source.rstrip(b"\0").decode())
 
     def _wait(self) -> None:
         """Wait for the child's answer; kill it when it used no CPU time, and did not move
@@ -283,6 +329,8 @@ def guarded(work: Work, task: Any, limits: Limits,
             return reader.run(work, task, forced)
         except ReaderGone:
             close()
+            if on_death is not None:  # it may have taken the task and written part of it
+                on_death(reader.pid)
             gone += 1
             if gone > 3:
                 raise CorpusError("the reading process keeps exiting before it takes a "
@@ -298,6 +346,16 @@ def guarded(work: Work, task: Any, limits: Limits,
                                   f"{died.reason}") from None
             else:
                 forced[died.index] = died.reason
+
+
+def _portable(exc: Exception) -> Exception:
+    """``exc`` if it comes back whole through pickle (as the parent gets it), else a
+    CorpusError with its text (an exception class whose arguments do not round-trip)."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # noqa: BLE001 - any failure: send the text
+        return CorpusError(f"{type(exc).__name__}: {exc}")
+    return exc
 
 
 def _cpu_ticks(stat: str) -> int | None:
@@ -367,21 +425,34 @@ def _serve(conn: Connection, mark: mmap.mmap, limits: Limits,
         armed = [-2.0]  # CPU seconds used when the time limit was last set
         # RLIMIT_CPU counts the whole life of the process: a user's soft limit (ulimit -t)
         # caps each file's time here, not the reader's, which reads task after task. A
-        # hard limit cannot be raised: each file gets at most half of it, and a reader
-        # that could reach it within its next file's time leaves before taking the next
-        # task, for a new one (whose CPU time starts at zero) to take it
-        hard, seconds = hard_cpu_seconds(), file_seconds(limits)
-        _INDEX.pack_into(mark, _HARD_AT, -1 if hard is None else hard)
+        # hard limit cannot be raised: each file gets at most half of it, a reader that
+        # could not give its next task's first file its time leaves before taking that
+        # task, and one that reaches it on a file that had not used its time (from the
+        # CPU seconds written here when the file started) has its task read again by a
+        # new reader, whose CPU time starts at zero
+        hard = hard_cpu_seconds()
+        seconds, source = file_seconds(limits)
+        _BUDGET.pack_into(mark, _BUDGET_AT, -1 if hard is None else hard, seconds,
+                          source.encode()[:96] or b"-")
+        # the same holds of a user's limit of memory (ulimit -d): each task gets what a new
+        # reader would have under it, and a reader that has less left leaves
+        data = resource.getrlimit(resource.RLIMIT_DATA)[0]
+        start = _data_bytes()
+        room = None if data == resource.RLIM_INFINITY or start is None else data - start
+        allowance = limits.memory_mb * MiB if limits.memory_mb else None
+        if room is not None:
+            allowance = room if allowance is None else min(allowance, room)
         served = False
 
         def at(index: int, starts: bool) -> None:
             _INDEX.pack_into(mark, 8, index)
-            if starts and limits.seconds:
+            if starts and seconds:
+                used = time.process_time()
+                _STARTED.pack_into(mark, _STARTED_AT, used)
                 # set again only once a second of CPU has gone by since the last time
                 # (three system calls a document cost the basic build about 5%): the soft
                 # limit is whole seconds, so each file or record still gets at least
-                # max_file_seconds, and at most 2 s more
-                used = time.process_time()
+                # its seconds, and at most 2 s more
                 if used - armed[0] >= 1.0:
                     armed[0] = used
                     _limit(resource.RLIMIT_CPU, int(used) + 2 + seconds, keep_given=False)
@@ -391,25 +462,29 @@ def _serve(conn: Connection, mark: mmap.mmap, limits: Limits,
                 serial, work, task, forced = conn.recv()
             except EOFError:
                 break
-            if served and hard is not None and time.process_time() + seconds + 2 > hard:
+            held = _data_bytes()  # measured for each task: what earlier tasks left is not
+            if served and (  # the next one's to pay for
+                    (hard is not None and time.process_time() + seconds > hard)
+                    or (room is not None and held is not None and allowance is not None
+                        and held + allowance > data)):
                 break  # not taken: its parent forks another reader for it
             served = True
             _MARK.pack_into(mark, 0, serial, -1)
-            held = _data_bytes()  # measured for each task: what earlier tasks left is not
-            if limits.memory_mb and held is not None:  # the next one's to pay for
-                _limit(resource.RLIMIT_DATA, held + limits.memory_mb * MiB)
+            if allowance is not None and held is not None:
+                _limit(resource.RLIMIT_DATA, held + allowance)
             try:
                 result = work(task, forced, at)
             except MemoryError:
                 code = 1
                 conn.send(("memory", None))
                 break
-            except BaseException as exc:  # noqa: BLE001 - the parent raises it
-                try:
-                    conn.send(("error", exc))
-                except Exception:  # noqa: BLE001 - an exception that does not pickle
-                    conn.send(("error", CorpusError(f"{type(exc).__name__}: {exc}")))
+            except Exception as exc:  # noqa: BLE001 - the parent raises it
+                conn.send(("error", _portable(exc)))
                 continue
+            except BaseException as exc:  # noqa: BLE001 - sys.exit in a library: its file's
+                code = 1
+                conn.send(("died", f"reading it raised {type(exc).__name__}"))
+                break
             conn.send(("done", result))
     finally:
         os._exit(code)

@@ -305,7 +305,8 @@ def process_file(src: SourceFile, settings: Settings, stats: FileStats | None = 
         yield Skipped(src.rel, None, exc.reason)
     except MemoryError:
         yield Skipped(src.rel, None, MEMORY_REASON)
-    except Exception as exc:  # noqa: BLE001 - one bad file must not stop a build
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - one bad file must not stop a
+        # build, not even a library's sys.exit on a file it cannot parse
         yield Skipped(src.rel, None, f"unexpected error: {type(exc).__name__}: {exc}")
 
 

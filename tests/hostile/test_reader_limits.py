@@ -331,5 +331,95 @@ def test_a_hard_cpu_ulimit_blames_no_file_for_the_readers_age(tmp_path: Path) ->
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                          timeout=120, check=True).stdout
     expected = [["read"] * 4] * 4 + [[
-        "its reader reached the hard limit of 3 s of CPU time (ulimit -Ht) while reading it"]]
+        "reading it took more than 1 s of CPU time (max_file_seconds, capped by half of "
+        "ulimit -Ht)"]]
     assert out.strip() == str(expected)
+
+
+_ONE_TASK = """
+import os, resource, sys, time
+from corpuspack import guard, errors
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+from hard import work
+
+os.register_at_fork(after_in_child=lambda: resource.setrlimit(resource.RLIMIT_CPU, (3, 3)))
+try:
+    print(guard.guarded(work, (20, 0.25), guard.Limits(seconds=600, build="one")))
+except errors.CorpusError as exc:
+    print("CorpusError:", exc)
+guard.close()
+"""
+
+
+def test_a_task_over_a_hard_cpu_ulimit_fails_the_build_and_blames_no_file(
+        tmp_path: Path) -> None:
+    # 20 files of 0.25 s in one task under a 3 s hard limit: each file is within its time
+    # (1 s, half the limit), but the task is not; a new reader dying at the same point had
+    # blamed one innocent file after another (9 of 20, in 30 s)
+    (tmp_path / "hard.py").write_text(_HARD_ULIMIT.split("# the user's")[0], encoding="utf-8")
+    script = tmp_path / "one.py"
+    script.write_text(_ONE_TASK, encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script), str(script)], capture_output=True,
+                         text=True, timeout=120, check=True).stdout
+    assert out.strip() == ("CorpusError: reading one task of files takes more CPU time than "
+                           "the hard limit of 3 s (ulimit -Ht) gives a reader: raise that "
+                           "limit")
+
+
+_SOFT_ONLY = """
+import os, resource, sys
+from corpuspack import guard
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+from hard import work
+
+hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+os.register_at_fork(after_in_child=lambda: resource.setrlimit(resource.RLIMIT_CPU, (2, hard)))
+limits = guard.Limits(seconds=0, memory_mb=4096, build="soft")
+print([guard.guarded(work, (4, 0.25), limits) for _ in range(4)])
+guard.close()
+"""
+
+
+def test_without_max_file_seconds_a_users_soft_cpu_ulimit_caps_each_file(
+        tmp_path: Path) -> None:
+    # max_file_seconds = 0 left the user's 2 s soft limit on the reader's whole life: the
+    # files after its second CPU second were skipped, as if each had taken 2 s
+    (tmp_path / "hard.py").write_text(_HARD_ULIMIT.split("# the user's")[0], encoding="utf-8")
+    script = tmp_path / "soft.py"
+    script.write_text(_SOFT_ONLY, encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script), str(script)], capture_output=True,
+                         text=True, timeout=120, check=True).stdout
+    assert out.strip() == str([["read"] * 4] * 4)
+
+
+class _Deadline(BaseException):
+    """What a library may raise past ``except Exception``, with arguments that do not come
+    back through pickle."""
+
+    def __init__(self, what: str, seconds: int) -> None:
+        super().__init__(f"{what} after {seconds} s")
+
+
+def _exiting(source: text.Source):  # type: ignore[no-untyped-def]
+    """The text reader, but a library that calls sys.exit, or raises a BaseException, on
+    some files."""
+    data = source.data()
+    if data.startswith(b"EXIT"):
+        sys.exit(3)
+    if data.startswith(b"DEADLINE"):
+        raise _Deadline("parse", 3)
+    yield text.read_text(data, source.score)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_reader_that_exits_or_raises_past_exception_skips_its_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    # sys.exit(3) in a reader ended the build with status 3 and no output; a BaseException
+    # whose arguments do not unpickle failed it with a TypeError
+    monkeypatch.setitem(formats.FORMATS, "text",
+                        replace(formats.FORMATS["text"], read=_exiting))
+    src = _tree(tmp_path, {"page-04b.txt": b"EXIT now\n", "page-08b.txt": b"DEADLINE\n"})
+    _, report = _build(src, tmp_path / "pkg", workers)
+    assert _reasons(report) == {"page-04b.txt": "unexpected error: SystemExit: 3",
+                                "page-08b.txt": "reading it raised _Deadline"}
+    assert report.documents_written == 12
