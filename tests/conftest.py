@@ -16,6 +16,19 @@ from corpuspack.report import BuildReport
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give the run a datasets cache of its own, before any test module imports datasets
+    (which reads HF_DATASETS_CACHE once, on import): loads never meet what an earlier run,
+    or the user's own work, left in the shared cache."""
+    import atexit
+    import tempfile
+
+    if "datasets" not in __import__("sys").modules:
+        folder = tempfile.mkdtemp(prefix="corpuspack-tests-hf-")
+        os.environ["HF_DATASETS_CACHE"] = folder
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
 SEED = REPO / "corpus" / "sources" / "news" / "000_887f07991e0bd88a.txt"
 MULTILINGUAL = FIXTURES / "multilingual"
 

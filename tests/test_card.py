@@ -68,8 +68,9 @@ def test_card_goes_stale_when_the_corpus_changes(tmp_path: Path) -> None:
     update(locate(config.package_dir))
     (src / "b.txt").write_text(text_of("de-de"), encoding="utf-8")
     build(config, workers=1)
+    # the loading YAML names the data files (datasets' cache of a folder keys on it)
     assert update(locate(config.package_dir), check=True) == [
-        str(config.package_dir / "DATA_CARD.md")]
+        str(config.package_dir / "DATA_CARD.md"), str(config.package_dir / ".huggingface.yaml")]
 
 
 def test_repository_card_is_current() -> None:

@@ -190,3 +190,24 @@ def test_push_without_network_fails_in_one_line(built, tmp_path: Path) -> None:
     assert "error: upload to someone/corpus failed" in done.stderr
     assert token not in done.stderr + done.stdout
     assert sha256sums_ok(tmp_path / "rel") == []  # the local release is whole
+
+
+def test_releases_in_folders_of_one_name_load_their_own_documents(tmp_path: Path) -> None:
+    # datasets keys its cache of a local folder by the folder's name and the card's YAML:
+    # two releases of the same shape in folders named "release" loaded as one
+    from corpuspack.build import build
+    from corpuspack.config import zero_config
+
+    texts = {}
+    for name, word in (("a", "herons"), ("b", "otters")):
+        src = tmp_path / name / "src"
+        src.mkdir(parents=True)
+        (src / "one.txt").write_text(f"A page about {word} and the river they live by, "
+                                     "long enough to be a document.\n", encoding="utf-8")
+        build(zero_config(src, tmp_path / name / "pkg"), workers=1, cache=None)
+        package = open_package(tmp_path / name / "pkg")
+        publish(package, tmp_path / name / "release", changes=diff(None, package))
+        texts[name] = [d["text"] for d in read_docs(tmp_path / name / "pkg")]
+    for name in ("a", "b"):
+        loaded = load_dataset(str(tmp_path / name / "release"), split="train")["text"]
+        assert loaded == texts[name]

@@ -658,7 +658,7 @@ def repository_yaml(project: Project) -> bytes | None:
     package read from git."""
     import yaml
 
-    from corpuspack.hub import repository_metadata
+    from corpuspack.hub import files_digest, repository_metadata
 
     folder = project.package.folder
     if folder is None or project.package.is_release or project.root is None:
@@ -666,7 +666,10 @@ def repository_yaml(project: Project) -> bytes | None:
     globs = sorted({os.path.relpath(folder / f.path, project.root).replace(os.sep, "/")
                     .rsplit("/", 1)[0] + "/documents-*." + f.path.split(".", 1)[1]
                     for f in project.package.data_files})
-    text = yaml.safe_dump(repository_metadata(globs), sort_keys=False, allow_unicode=True)
+    digest = files_digest([(str(r.get("path")), str(r.get("hash")))
+                           for r in project.package.resources()])
+    text = yaml.safe_dump(repository_metadata(globs, digest), sort_keys=False,
+                          allow_unicode=True)
     return YAML_HEADER + (": lets datasets.load_dataset load this repository's corpus.\n"
                           + text).encode()
 

@@ -7,6 +7,7 @@ checked here against the Hub's licence list, ISO 639 and the size categories.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -86,12 +87,33 @@ class ReleaseShape:
     download_size: int
 
 
+def data_description(digest: str) -> str:
+    """A config's ``description``, naming its data by ``digest``.
+
+    ``datasets`` keys its cache of a local folder by the folder's name and its card's YAML
+    alone, not by the data files' contents (datasets 5.2: ``LocalDatasetModuleFactory``
+    hashes the configs' patterns and ``dataset_info``): a corpus rebuilt, or another
+    corpus in a folder of the same name, loaded as the first one's cached rows. A
+    description that changes with the data files changes that key."""
+    return f"The documents of the corpus (data files: {digest})"
+
+
+def files_digest(files: list[tuple[str, str]]) -> str:
+    """A short digest of data files given as (path, SHA-256 or hash string) pairs."""
+    data = "\n".join(f"{path} {sha}" for path, sha in sorted(files)).encode()
+    return "sha256:" + hashlib.sha256(data).hexdigest()[:16]
+
+
 def card_metadata(*, title: str, languages: dict[str, int], document_licenses: dict[str, int],
                   package_licenses: list[dict[str, Any]], keywords: list[str],
                   shape: ReleaseShape,
                   configs: dict[str, dict[str, list[str]]] | None = None,
-                  counts: dict[str, Any] | None = None) -> dict[str, Any]:
+                  counts: dict[str, Any] | None = None,
+                  digest: str | None = None) -> dict[str, Any]:
     """The YAML front matter of the release's README.md (the Hugging Face dataset card).
+
+    ``digest``: :func:`files_digest` of the release's data files, put in each config's
+    ``description`` (:func:`data_description`).
 
     ``configs``: config name -> split -> Parquet files (``default`` holding every file);
     ``counts``: :func:`corpuspack.publish.layout_statistics`. Without them, or with one
@@ -110,8 +132,9 @@ def card_metadata(*, title: str, languages: dict[str, int], document_licenses: d
         meta["tags"] = list(keywords)
     plain = configs is None or counts is None or list(configs) == ["default"] and list(
         configs["default"]) == [SPLIT]
+    described = {"description": data_description(digest)} if digest else {}
     if plain:
-        meta["configs"] = [{"config_name": "default",
+        meta["configs"] = [{"config_name": "default", **described,
                             "data_files": [{"split": SPLIT, "path": "data/*.parquet"}]}]
         meta["dataset_info"] = {
             "features": hf_features(),
@@ -123,7 +146,7 @@ def card_metadata(*, title: str, languages: dict[str, int], document_licenses: d
         return meta
     assert configs is not None and counts is not None
     meta["configs"] = [
-        {"config_name": name, **({"default": True} if name == "default" else {}),
+        {"config_name": name, **({"default": True} if name == "default" else {}), **described,
          "data_files": [{"split": split, "path": files} for split, files in splits.items()]}
         for name, splits in configs.items()]
     meta["dataset_info"] = [
@@ -138,11 +161,13 @@ def card_metadata(*, title: str, languages: dict[str, int], document_licenses: d
 REPO_YAML = ".huggingface.yaml"
 
 
-def repository_metadata(data_globs: list[str]) -> dict[str, Any]:
+def repository_metadata(data_globs: list[str], digest: str) -> dict[str, Any]:
     """The dataset-card YAML that makes ``datasets.load_dataset(REPOSITORY)`` read a corpus
     repository's committed shards, and nothing else (not the raw sources).
 
-    ``data_globs``: the shards' paths relative to the repository, as glob patterns. The
+    ``data_globs``: the shards' paths relative to the repository, as glob patterns;
+    ``digest``: :func:`files_digest` of the package's resources, in the config's
+    ``description`` (:func:`data_description`). The
     features are the schema's, with ``meta`` as ``json`` (its keys vary from document to
     document). ``datasets`` merges ``.huggingface.yaml`` into the card's own YAML, locally
     and on the Hub, so the repository's README.md stays free of it.
@@ -150,6 +175,7 @@ def repository_metadata(data_globs: list[str]) -> dict[str, Any]:
     features = [{"name": f["name"], "dtype": "json" if f["name"] == "meta" else f["dtype"]}
                 for f in hf_features()]
     return {"configs": [{"config_name": "default", "default": True,
+                         "description": data_description(digest),
                          "data_files": [{"split": SPLIT, "path": list(data_globs)}]}],
             "dataset_info": {"features": features}}
 

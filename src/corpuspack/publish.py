@@ -34,7 +34,14 @@ from corpuspack.config import CorpusConfig
 from corpuspack.croissant import croissant
 from corpuspack.document import table_schema, to_arrow
 from corpuspack.errors import CorpusError, UsageError
-from corpuspack.hub import ReleaseShape, card_metadata, check_card_metadata, push, upload_plan
+from corpuspack.hub import (
+    ReleaseShape,
+    card_metadata,
+    check_card_metadata,
+    files_digest,
+    push,
+    upload_plan,
+)
 from corpuspack.lock import exclusive, lock_path
 from corpuspack.ownership import check_output, check_replaceable, write_record
 from corpuspack.project import Project
@@ -316,12 +323,14 @@ def build_release(package: Package, staging: Path, *, card_text: str | None,
     for image, data in card.images.items():
         write_new(staging / "card" / image, data)
     d = package.descriptor
+    parquet = [(n, (staging / n).stat().st_size, _sha256(staging / n)) for n in names]
     meta = card_metadata(
         title=d.get("title") or d.get("name", "corpus"),
         languages=package.statistics.get("languages", {}),
         document_licenses=package.statistics.get("licenses", {}),
         package_licenses=list(d.get("licenses", [])), keywords=list(d.get("keywords", [])),
-        shape=shape, configs=_configs(parts, layout), counts=counts)
+        shape=shape, configs=_configs(parts, layout), counts=counts,
+        digest=files_digest([(n, sha) for n, _, sha in parquet]))
     problems = check_card_metadata(meta)
     if problems:
         raise CorpusError("dataset card metadata: " + "; ".join(problems))
@@ -330,7 +339,6 @@ def build_release(package: Package, staging: Path, *, card_text: str | None,
     write_new(staging / "LICENSE.md", _license_md(package).encode())
     write_new(staging / "CHANGELOG.md", changelog.encode())
 
-    parquet = [(n, (staging / n).stat().st_size, _sha256(staging / n)) for n in names]
     descriptor = {k: v for k, v in d.items() if k not in ("resources", "corpuspack")}
     descriptor["resources"] = [
         {"name": _resource_name(n), "type": "table", "path": n, "format": "parquet",
