@@ -93,6 +93,17 @@ def test_publish_never_replaces_the_repository_or_its_parts(repo: Path, out: str
     assert snapshot(repo.parent) == before
 
 
+@pytest.mark.parametrize("out", ["repo/corpus/sources/rel", "repo/corpus/data/rel"])
+def test_publish_from_the_folder_above_never_writes_into_the_sources(repo: Path,
+                                                                      out: str) -> None:
+    # a project named by its folder: its sources were unknown (the config looked for was
+    # the current folder's), and a release inside them became sources of the next build
+    before = snapshot(repo.parent)
+    line = one_line_error(cli(repo.parent, "publish", "repo", "--out", out))
+    assert "would overlap" in line
+    assert snapshot(repo.parent) == before
+
+
 def test_publish_refuses_a_folder_holding_files_it_did_not_write(repo: Path) -> None:
     dist = repo / "dist"
     dist.mkdir()
