@@ -273,3 +273,26 @@ def test_the_workflow_installs_the_corpuspack_that_ran_init(tmp_path: Path) -> N
     workflow = (repo / ".github" / "workflows" / "corpus.yml").read_text()
     assert f'python -m pip install "{url}"' in workflow
     assert "warning:" in done.stderr
+
+
+@pytest.mark.parametrize(("remote", "url", "reachable"), [
+    ("https://github.com/owner/corpus.git", "https://github.com/owner/corpus.git", True),
+    ("git@github.com:owner/corpus.git", "ssh://git@github.com/owner/corpus.git", False),
+    ("ssh://git@example.org:2222/corpus.git", "ssh://git@example.org:2222/corpus.git", False),
+    ("/srv/git/corpus", "file:///srv/git/corpus", False),
+    ("../corpus", "file:///work/corpus", False),
+])
+def test_the_workflow_installs_from_what_the_checkouts_origin_is(
+        remote: str, url: str, reachable: bool) -> None:
+    # the origin as git gives it went into the workflow: pip refuses "git+/srv/git/..." and
+    # "git+git@github.com:...", and init did not warn that a runner could not reach them
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from corpuspack.scaffold import checkout_source
+
+    found = checkout_source(remote, "0123abcd", "/work/clone")
+    assert (found.spec, found.reachable) == (f"git+{url}@0123abcd", reachable)
+    try:
+        Requirement(f"corpuspack @ {found.spec}")
+    except InvalidRequirement as exc:  # what pip parses a requirement with
+        pytest.fail(f"pip refuses {found.spec}: {exc}")

@@ -10,6 +10,7 @@ name must follow the rule of the config's ``name`` (:data:`corpuspack.config.NAM
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -105,11 +106,35 @@ def install_source() -> InstallSource:
         commit = subprocess.run(["git", "-C", folder, "rev-parse", "HEAD"],
                                 capture_output=True, text=True)
         if remote.returncode == 0 and commit.returncode == 0 and remote.stdout.strip():
-            return InstallSource(f"git+{remote.stdout.strip()}@{commit.stdout.strip()}", True,
-                                 "installed from a local checkout of that repository")
+            return checkout_source(remote.stdout.strip(), commit.stdout.strip(), folder)
     return InstallSource(f"corpuspack=={version}", False,
                          f"installed from {url}, which a CI runner cannot reach, and no git "
                          "remote was found there: edit the install step of the workflow")
+
+
+_SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^/:]+):(?P<path>(?!/).+)$")
+
+
+def checkout_source(remote: str, commit: str, folder: str) -> InstallSource:
+    """The pip requirement for ``commit`` of a local checkout in ``folder`` whose origin is
+    ``remote``, as git accepts it: a URL (``https://``, ``ssh://``, ``git://``), the
+    scp-like ``user@host:path``, which pip refuses (written as ``ssh://``), or a local path
+    (``file://``, out of a CI runner's reach, as is SSH without a deploy key)."""
+    scp = _SCP_LIKE.match(remote) if "://" not in remote else None
+    if scp is not None:
+        user = f"{scp['user']}@" if scp["user"] else ""
+        url = f"ssh://{user}{scp['host']}/{scp['path']}"
+    elif "://" in remote:
+        url = remote
+    else:  # a path, relative to the checkout
+        url = Path(os.path.join(folder, remote)).resolve().as_uri()
+    spec = f"git+{url}@{commit}"
+    if url.startswith(("https://", "http://", "git://")):
+        return InstallSource(spec, True, "installed from a local checkout of that repository")
+    where = "a local folder" if url.startswith("file:") else "SSH, which needs a key"
+    return InstallSource(spec, False,
+                         f"installed from a checkout whose origin is {where} ({remote}): a "
+                         "CI runner may not reach it: edit the install step of the workflow")
 
 
 GITIGNORE = """\
