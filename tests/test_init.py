@@ -286,13 +286,19 @@ def test_the_workflow_installs_from_what_the_checkouts_origin_is(
         remote: str, url: str, reachable: bool) -> None:
     # the origin as git gives it went into the workflow: pip refuses "git+/srv/git/..." and
     # "git+git@github.com:...", and init did not warn that a runner could not reach them
-    from packaging.requirements import InvalidRequirement, Requirement
+    # pip's own reading of a command line's requirement (not a public API, but what
+    # "pip install SPEC" runs; packaging alone accepts the refused forms)
+    from pip._internal.exceptions import InstallationError
+    from pip._internal.req.constructors import install_req_from_line
 
     from corpuspack.scaffold import checkout_source
 
     found = checkout_source(remote, "0123abcd", "/work/clone")
     assert (found.spec, found.reachable) == (f"git+{url}@0123abcd", reachable)
     try:
-        Requirement(f"corpuspack @ {found.spec}")
-    except InvalidRequirement as exc:  # what pip parses a requirement with
+        install_req_from_line(found.spec)
+    except InstallationError as exc:
         pytest.fail(f"pip refuses {found.spec}: {exc}")
+    if url != remote:
+        with pytest.raises(InstallationError):
+            install_req_from_line(f"git+{remote}@0123abcd")  # the line written before
