@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from corpuspack.cli import app
@@ -75,9 +79,10 @@ def test_misuse(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "config file not found" in result.stderr
 
 
-def test_debug_shows_traceback(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["build", str(tmp_path), "--debug"])
-    assert result.exit_code != 0 and isinstance(result.exception, Exception)
+def test_debug_keeps_the_exit_code(tmp_path: Path) -> None:
+    plain = runner.invoke(app, ["build", str(tmp_path)])
+    debug = runner.invoke(app, ["build", str(tmp_path), "--debug"])
+    assert plain.exit_code == debug.exit_code != 0
 
 
 def test_config_build_and_check(tmp_path: Path) -> None:
@@ -124,3 +129,32 @@ def test_the_script_freezes_the_heap_before_the_interpreter_exits(monkeypatch) -
     finally:
         gc.unfreeze()
         signal.signal(signal.SIGTERM, before)
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["biuld"], "No such command 'biuld'. Did you mean 'build'? (see 'corpuspack --help')"),
+    (["build", "--wokers", "2"], "No such option: --wokers (Possible options: --workers) "
+                                  "(see 'corpuspack build --help')"),
+    (["build", "--workers", "0"], "Invalid value for '--workers' / '-j'"),
+    (["diff"], "Missing argument 'old'."),
+])
+def test_a_usage_error_is_one_line_with_exit_code_2(args: list[str], says: str,
+                                                     tmp_path: Path) -> None:
+    # the command line's own parser printed a box of 3 to 6 lines
+    done = subprocess.run([sys.executable, "-m", "corpuspack.cli", *args], cwd=tmp_path,
+                          capture_output=True, text=True, env={**os.environ, "CI": "1"})
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
+    assert says in done.stderr
+
+
+def test_debug_shows_the_traceback_and_keeps_the_exit_code(tmp_path: Path) -> None:
+    def validate(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "corpuspack.cli", "validate",
+                               str(tmp_path / "none"), *extra], capture_output=True,
+                              text=True, env={**os.environ, "CI": "1"})
+
+    plain, debug = validate(), validate("--debug")
+    assert plain.returncode == debug.returncode == 2  # --debug had exited 1
+    assert "Traceback" in debug.stderr and "Traceback" not in plain.stderr
+    assert debug.stderr.strip().splitlines()[-1] == plain.stderr.strip()

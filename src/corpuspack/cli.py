@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import sys
+import traceback
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +17,8 @@ import orjson
 import typer
 from rich.console import Console
 from rich.text import Text
+from typer._click import exceptions as click_exceptions
+from typer.exceptions import Abort as TyperAbort
 
 from corpuspack.errors import CorpusError, UsageError
 
@@ -60,40 +63,34 @@ def _error(message: str, code: int) -> typer.Exit:
 
 def _run(debug: bool, fn: Callable[[], T]) -> T:
     """Call ``fn``; turn any error into one line on stderr and an exit code (a CorpusError's
-    own; 1 for a system error such as a full disk; 70 for a bug), a traceback only with
-    ``--debug``."""
+    own; 1 for a system error such as a full disk; 70 for a bug; 130 for Ctrl-C), with
+    ``--debug`` after its traceback (the exit code is the same either way)."""
     try:
         return fn()
     except typer.Exit:
         raise
-    except KeyboardInterrupt:
+    except (Exception, KeyboardInterrupt) as exc:
         if debug:
-            raise
+            traceback.print_exc()
+        raise _exit_for(exc) from None
+
+
+def _exit_for(exc: BaseException) -> typer.Exit:
+    """The one line and exit code of an error (see :func:`_run`)."""
+    if isinstance(exc, KeyboardInterrupt):
         err.print("interrupted; the previous package is unchanged")
-        raise typer.Exit(130) from None
-    except CorpusError as exc:
-        if debug:
-            raise
-        raise _error(str(exc), exc.exit_code) from None
-    except OSError as exc:
-        if debug:
-            raise
+        return typer.Exit(130)
+    if isinstance(exc, CorpusError):
+        return _error(str(exc), exc.exit_code)
+    if isinstance(exc, OSError):
         where = f" {exc.filename}" if exc.filename else ""
-        raise _error(f"{exc.strerror or exc}:{where}".rstrip(":"), 1) from None
-    except MemoryError:
-        if debug:
-            raise
-        raise _error("out of memory: lower --workers or the size limits in [options]",
-                     1) from None
-    except RecursionError:
-        if debug:
-            raise
-        raise _error("input nested too deeply", 1) from None
-    except Exception as exc:  # noqa: BLE001 - every failure is one line without --debug
-        if debug:
-            raise
-        raise _error(f"internal error: {type(exc).__name__}: {exc} (run again with --debug "
-                     "for the traceback, and please report it)", 70) from None
+        return _error(f"{exc.strerror or exc}:{where}".rstrip(":"), 1)
+    if isinstance(exc, MemoryError):
+        return _error("out of memory: lower --workers or the size limits in [options]", 1)
+    if isinstance(exc, RecursionError):
+        return _error("input nested too deeply", 1)
+    return _error(f"internal error: {type(exc).__name__}: {exc} (run again with --debug "
+                  "for the traceback, and please report it)", 70)
 
 
 _INVISIBLE = re.compile("[\x7f-\x9f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f"
@@ -716,7 +713,18 @@ def main() -> None:
         # corpuspack.runs.PYARROW_WITHOUT_PANDAS, not imported here: 0.2 s a start
         os.environ.setdefault("CORPUSPACK_PYARROW_WITHOUT_PANDAS", "1")
     try:
-        app()
+        code = app(standalone_mode=False, prog_name="corpuspack")
+    except click_exceptions.NoArgsIsHelpError:  # the help was shown
+        code = 2
+    except click_exceptions.ClickException as exc:  # a usage error: one line, as any other
+        ctx = getattr(exc, "ctx", None)
+        path = ctx.command_path if ctx is not None else "corpuspack"
+        err.print(Text.assemble(("error:", "red"), " ", visible(exc.format_message()),
+                                f" (see '{path} --help')"))
+        code = exc.exit_code
+    except TyperAbort:  # end of input at a prompt
+        err.print("interrupted")
+        code = 1
     finally:
         # The process ends here: the garbage collections of interpreter shutdown would walk
         # every object only to find what the exit frees anyway. Frozen, they skip them: a
@@ -724,6 +732,7 @@ def main() -> None:
         # Objects still referenced are freed as at any exit; only garbage cycles are left
         # to the OS, and every file corpuspack writes is closed before a command returns.
         gc.freeze()
+    sys.exit(code if type(code) is int else 0)  # a command's own return value is no code
 
 
 if __name__ == "__main__":
