@@ -103,3 +103,12 @@ def test_quality_rows_name_the_limits_of_the_registry() -> None:
     keys = [set(re.findall(r"`(\w+)`", key)) for key, _, _ in rows]
     assert {limit.key for limit in LIMITS if not limit.repetition} in keys
     assert {limit.key for limit in LIMITS if limit.repetition} in keys
+
+
+def test_boilerplate_format_tables_name_every_source_format() -> None:
+    # the README listed 4 of the 12 names a [boilerplate.formats.NAME] table accepts
+    from corpuspack.boilerplate import FORMATS
+
+    found = re.search(r"\(NAME a source format: one of ([^)]*)\)", README)
+    assert found is not None
+    assert re.findall(r"`([a-z]+)`", found.group(1)) == list(FORMATS)
