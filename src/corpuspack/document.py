@@ -62,9 +62,9 @@ class Document:
 
     id: str = _column(
         "string",
-        "Stable id: the first 16 hex digits of BLAKE2b over the source path ('%' and '#' "
-        "in it written %25 and %23), plus '#' and the record key for JSONL records. An "
-        "edited source keeps its id.",
+        "Stable id: BLAKE2b with an 8-byte digest (16 hex digits) over the source path "
+        "('%' and '#' in it written %25 and %23), plus '#' and the record key for JSONL "
+        "records. An edited source keeps its id.",
         required=True,
         pattern=ID_PATTERN,
         unique=True,
@@ -259,10 +259,10 @@ class DocumentView(Mapping[str, Any]):
 def document_id(source: str, record: str | None = None) -> str:
     """Derive the stable id of a document from its source path and JSONL record key.
 
-    The id is the first 16 hex digits of BLAKE2b over ``source``, plus ``#`` and ``record``
-    for a JSONL record. ``%`` and ``#`` in ``source`` are written ``%25`` and ``%23`` first,
-    so that the key is unambiguous (a file ``a.jsonl#x.txt`` is not record ``x.txt`` of
-    ``a.jsonl``) while a path holding neither keeps the id it always had.
+    The id is BLAKE2b with an 8-byte digest (16 hex digits) over ``source``, plus ``#`` and
+    ``record`` for a JSONL record. ``%`` and ``#`` in ``source`` are written ``%25`` and
+    ``%23`` first, so that the key is unambiguous (a file ``a.jsonl#x.txt`` is not record
+    ``x.txt`` of ``a.jsonl``) while a path holding neither keeps the id it always had.
     """
     if "%" in source or "#" in source:
         source = source.replace("%", "%25").replace("#", "%23")
