@@ -245,3 +245,29 @@ def test_diff_names_columns_records_and_text(tmp_path: Path) -> None:
     only = cli(tmp_path, "diff", str(old.package_dir), str(new.package_dir), "--id",
                doc_id[:8])
     assert "fr-fr.txt" in only.stdout and "dump.jsonl" not in only.stdout
+
+
+def _applied(old: str, patch: str, folder: Path) -> str:
+    """``old`` with ``patch`` applied by git apply (the way a reader of --text uses it)."""
+    target = folder / "doc.txt"
+    target.write_bytes(old.encode())
+    (folder / "p.diff").write_bytes(patch.encode())
+    subprocess.run(["git", "apply", "--unsafe-paths", "--directory=", "p.diff"], cwd=folder,
+                   check=True, capture_output=True)
+    return target.read_bytes().decode()
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("It rained in port.", "It rained in port.\nBy midday the sun was out.\n"),
+    ("one\ntwo", "one\nthree"),
+    ("one\ntwo\n", "one\ntwo"),
+    ("", "a line without an end"),
+])
+def test_a_text_diff_applies_when_a_text_has_no_final_line_break(
+        old: str, new: str, tmp_path: Path) -> None:
+    # the removed last line ran on into the added one: "-…in port.+By midday…"
+    from corpuspack.versions import text_diff
+
+    patch = text_diff(old, new, "doc.txt")
+    assert all(line.startswith((" ", "-", "+", "@", "\\")) for line in patch.splitlines())
+    assert _applied(old, patch, tmp_path) == new

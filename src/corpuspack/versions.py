@@ -129,11 +129,18 @@ def changed_columns(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return [c.name for c in COLUMNS if a.get(c.name) != b.get(c.name)]
 
 
+NO_NEWLINE = "\\ No newline at end of file\n"
+
+
 def text_diff(old: str, new: str, name: str, context: int = 3) -> str:
-    """A unified diff of two texts, line by line (``difflib``)."""
-    return "".join(difflib.unified_diff(
+    """A unified diff of two texts, line by line (``difflib``), as ``git apply`` and
+    ``patch`` read it: a last line without a line break is followed by git's marker
+    (difflib leaves it unterminated, and the next line of the diff ran on after it)."""
+    lines = difflib.unified_diff(
         old.splitlines(keepends=True), new.splitlines(keepends=True),
-        fromfile=f"a/{name}", tofile=f"b/{name}", n=context, lineterm="\n"))
+        fromfile=f"a/{name}", tofile=f"b/{name}", n=context, lineterm="\n")
+    return "".join(line if line.endswith(("\n", "\r")) else f"{line}\n{NO_NEWLINE}"
+                   for line in lines)
 
 
 def _pairs(package: Package) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
