@@ -158,3 +158,11 @@ def test_debug_shows_the_traceback_and_keeps_the_exit_code(tmp_path: Path) -> No
     assert plain.returncode == debug.returncode == 2  # --debug had exited 1
     assert "Traceback" in debug.stderr and "Traceback" not in plain.stderr
     assert debug.stderr.strip().splitlines()[-1] == plain.stderr.strip()
+
+
+def test_version() -> None:
+    import corpuspack
+
+    done = subprocess.run([sys.executable, "-m", "corpuspack.cli", "--version"],
+                          capture_output=True, text=True, env={**os.environ, "CI": "1"})
+    assert (done.returncode, done.stdout) == (0, f"corpuspack {corpuspack.__version__}\n")

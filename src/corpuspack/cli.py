@@ -35,6 +35,23 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=
 T = TypeVar("T")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        import corpuspack
+
+        out.print(f"corpuspack {corpuspack.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print corpuspack's version and exit.", is_eager=True,
+        callback=_print_version)] = False,
+) -> None:
+    """Turn a folder of raw source documents into a versioned, validated, published corpus."""
+
+
 def visible(text: object) -> str:
     """``text`` with control and format characters (escape sequences, bidi overrides,
     newlines inside a name) shown as escapes, so data can never drive the terminal."""
