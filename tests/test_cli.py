@@ -166,3 +166,20 @@ def test_version() -> None:
     done = subprocess.run([sys.executable, "-m", "corpuspack.cli", "--version"],
                           capture_output=True, text=True, env={**os.environ, "CI": "1"})
     assert (done.returncode, done.stdout) == (0, f"corpuspack {corpuspack.__version__}\n")
+
+
+def test_an_unchanged_build_says_it_wrote_nothing(tmp_path: Path) -> None:
+    # it said "wrote 1 data file(s)" when the inputs matched a recorded build and nothing
+    # was written
+    (tmp_path / "corpus" / "sources").mkdir(parents=True)
+    shutil.copy(SEED, tmp_path / "corpus" / "sources" / "seed.txt")
+    (tmp_path / "corpus.toml").write_text('name = "demo"\n', encoding="utf-8")
+    cfg = ["--config", str(tmp_path / "corpus.toml")]
+    first = runner.invoke(app, ["build", *cfg, "-j", "1"])
+    assert first.exit_code == 0 and "wrote 1 data file(s)" in first.output
+    data = tmp_path / "corpus" / "data"
+    before = {p.name: p.stat().st_mtime_ns for p in data.iterdir()}
+    again = runner.invoke(app, ["build", *cfg, "-j", "1"])
+    assert again.exit_code == 0, again.output
+    assert "up to date: nothing written" in again.output and "wrote" not in again.output
+    assert {p.name: p.stat().st_mtime_ns for p in data.iterdir()} == before

@@ -257,6 +257,10 @@ def _print_build_summary(report: Any, cfg: Any, check: bool) -> None:
             say("run 'corpuspack build' and commit the result")
         else:
             say("up to date: a fresh build gives the committed package byte for byte")
+    elif report.from_record:
+        say(f"up to date: nothing written; {cfg.data_dir} and {cfg.descriptor} hold what "
+            "this build gives (the counts above are those of the build recorded for these "
+            "inputs)")
     else:
         say(f"wrote {len(report.data_files)} data file(s) to {cfg.data_dir} "
             f"and {cfg.descriptor}")
