@@ -177,6 +177,16 @@ def test_dry_run_push_lists_files(built, tmp_path: Path) -> None:
         assert f"  {name} (" in done.stdout
 
 
+def test_dry_run_without_a_repository_is_refused_before_writing(built, tmp_path: Path
+                                                                 ) -> None:
+    # it wrote the release, then listed nothing "to (no repository given)"
+    config, _ = built
+    done = cli("publish", str(config.package_dir), "--out", str(tmp_path / "rel"),
+               "--dry-run", env={"CI": "1"})
+    assert done.returncode == 2 and done.stderr.startswith("error: --dry-run lists")
+    assert not (tmp_path / "rel").exists()
+
+
 def test_push_without_network_fails_in_one_line(built, tmp_path: Path) -> None:
     config, _ = built
     token = "hf_" + "x" * 34

@@ -399,6 +399,9 @@ def publish(
 
     def go() -> None:
         project = locate(package, config)
+        if dry_run and not (push or project.hub_repo):
+            raise UsageError("--dry-run lists what an upload would send: give --push REPO_ID "
+                             "(or hub_repo in the config)")
         release = publish_project(project, out_dir, base=base, push_to=push, dry_run=dry_run)
         if json_out:
             _print_json({"folder": str(release.folder), "documents": release.documents,
