@@ -183,3 +183,19 @@ def test_an_unchanged_build_says_it_wrote_nothing(tmp_path: Path) -> None:
     assert again.exit_code == 0, again.output
     assert "up to date: nothing written" in again.output and "wrote" not in again.output
     assert {p.name: p.stat().st_mtime_ns for p in data.iterdir()} == before
+
+
+def test_a_config_given_for_a_package_is_named_as_such(tmp_path: Path) -> None:
+    # "validate corpus.toml" said "datapackage.json is not JSON"
+    (tmp_path / "corpus.toml").write_text('name = "demo"\n', encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(tmp_path / "corpus.toml")])
+    assert result.exit_code == 2
+    assert "corpus.toml is not a datapackage.json" in result.output
+
+
+def test_stats_outside_a_corpus_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                        ) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["stats"])
+    assert result.exit_code == 2
+    assert "run this in a corpus repository, or name a package" in result.output

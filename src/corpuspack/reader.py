@@ -90,6 +90,9 @@ def resolve_descriptor(path: Path) -> Path:
         path = path / DESCRIPTOR
     if not path.is_file():
         raise UsageError(f"no datapackage.json at {path}")
+    if not path.name.endswith(".json"):  # corpus.toml was read as a descriptor, "not JSON"
+        raise UsageError(f"{path} is not a datapackage.json: give a package folder or its "
+                         "datapackage.json")
     return path
 
 
@@ -860,5 +863,6 @@ def open_package(spec: str | Path, cwd: Path | None = None,
         git = _GitRevision(repo, str(spec), rel.parent)
         return Package(load_descriptor(git.read(rel.name, MAX_DESCRIPTOR_BYTES, DESCRIPTOR),
                                        git.label), git)
-    raise UsageError(f"{_show(str(spec))} is neither a package folder, a datapackage.json, "
-                     "nor a git revision")
+    raise UsageError(f"{_show(str(spec))}: no package folder or datapackage.json of that "
+                     f"name in {_show(str(cwd))}, and no git revision: run this in a corpus "
+                     "repository, or name a package")
