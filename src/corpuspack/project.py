@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpuspack.config import CorpusConfig, load_config
+from corpuspack.errors import CorpusError
 from corpuspack.reader import Package, git_root, open_package, resolve_descriptor
 
 CARD = "DATA_CARD.md"
@@ -54,6 +55,17 @@ class Project:
         return open_package(spec, self.repo or Path.cwd(), self.descriptor_in_repo)
 
 
+def _builds(folder: Path, descriptor: Path) -> bool:
+    """True when the config in ``folder`` builds ``descriptor`` (``publish my-corpus`` from
+    the folder above then writes the card, plots and changelog where a run inside it does,
+    with its Hub repository)."""
+    try:
+        cfg = load_config(cwd=folder)
+    except CorpusError:
+        return False
+    return os.path.realpath(cfg.descriptor) == os.path.realpath(descriptor)
+
+
 def locate(package_dir: Path | None = None, config: Path | None = None,
            cwd: Path | None = None) -> Project:
     """The project of a package folder, else of the corpus config found from ``cwd``.
@@ -64,6 +76,8 @@ def locate(package_dir: Path | None = None, config: Path | None = None,
     if package_dir is not None:
         descriptor = resolve_descriptor(package_dir.resolve())
         base = descriptor.parent
+        if config is None and _builds(base, descriptor):
+            return locate(config=None, cwd=base)  # a corpus repository named by its folder
         return Project(open_package(descriptor), descriptor, base / CARD, base / "card",
                        base / CHANGELOG, None, git_root(base), base,
                        load_config(config, cwd) if config is not None else None)

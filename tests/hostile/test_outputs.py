@@ -499,3 +499,13 @@ def test_json_output_escapes_what_would_drive_a_terminal(tmp_path: Path) -> None
     done = cli(tmp_path, "sample", "1", "--package", "pkg", "--json")
     assert done.returncode == 0 and "\u202e" not in done.stdout
     assert json.loads(done.stdout)[0]["source"] == "right\u202eto-left.txt"
+
+
+def test_publish_of_a_repository_named_from_above_writes_what_a_run_inside_does(
+        repo: Path) -> None:
+    # named by its folder, the repository was taken for a bare package: the changelog went
+    # to repo/CHANGELOG.md beside corpus/CHANGELOG.md
+    done = cli(repo.parent, "publish", "repo", "--out", "rel")
+    assert done.returncode == 0, done.stderr
+    assert (repo / "corpus" / "CHANGELOG.md").is_file()
+    assert not (repo / "CHANGELOG.md").exists()
