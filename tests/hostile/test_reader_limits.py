@@ -423,3 +423,21 @@ def test_a_reader_that_exits_or_raises_past_exception_skips_its_file(
     assert _reasons(report) == {"page-04b.txt": "unexpected error: SystemExit: 3",
                                 "page-08b.txt": "reading it raised _Deadline"}
     assert report.documents_written == 12
+
+
+class _TwoArguments(Exception):
+    def __init__(self, what: str, seconds: int) -> None:
+        super().__init__(f"{what} after {seconds} s")
+
+
+def _raising(task: object, forced: dict[int, str], mark: Callable[[int, bool], None]) -> None:
+    raise _TwoArguments("parse", 3)
+
+
+def test_an_error_past_a_readers_files_that_does_not_unpickle_is_one_corpus_error() -> None:
+    # its unpickling in the parent raised a TypeError that nothing caught
+    from corpuspack.errors import CorpusError
+
+    with pytest.raises(CorpusError, match=r"^_TwoArguments: parse after 3 s$"):
+        guard.guarded(_raising, None, guard.Limits(seconds=60, build="unpickle"))
+    guard.close()
