@@ -116,7 +116,8 @@ def test_changelog_entries_are_kept() -> None:
 def test_unknown_version_spec(tmp_path: Path) -> None:
     done = cli(tmp_path, "diff", "no-such-thing", "other")
     assert done.returncode == 2
-    assert "neither a package folder, a datapackage.json, nor a git revision" in done.stderr
+    assert "no-such-thing: no package folder or datapackage.json of that name" in done.stderr
+    assert "and no git revision" in done.stderr
 
 
 @pytest.mark.parametrize("base", ["auto"])
