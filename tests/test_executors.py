@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -139,8 +140,11 @@ def test_the_heap_is_frozen_for_a_build_and_its_workers_and_unfrozen_after(
         frozen = gc.get_freeze_count()
         assert frozen > 0
         # workers forked inside see the parent's objects frozen (never scanned or copied;
-        # a few die in the worker)
-        assert all(n > frozen // 2 for n in LocalExecutor(2).map(_freeze_count, range(4)))
+        # a few die in the worker). Not when another test left threads in this process
+        # (Ray's): the pool then starts its workers from a fork server (executors.py)
+        counts = list(LocalExecutor(2).map(_freeze_count, range(4)))
+        if threading.active_count() == 1:
+            assert all(n > frozen // 2 for n in counts)
     assert gc.get_freeze_count() == 0
     assert all(n > 0 for n in LocalExecutor(2).map(_freeze_count, range(4)))  # its own
     assert gc.get_freeze_count() == 0
@@ -161,6 +165,7 @@ def test_a_heap_frozen_by_the_caller_stays_frozen() -> None:
         with frozen_heap():
             assert gc.get_freeze_count() == before
         assert sorted(LocalExecutor(2).map(_fail_on_three, [1, 2])) == [1, 2]
-        assert gc.get_freeze_count() == before
+        # still frozen (a frozen object may have died meanwhile: the count is not exact)
+        assert gc.get_freeze_count() > before // 2
     finally:
         gc.unfreeze()

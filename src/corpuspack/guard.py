@@ -62,6 +62,8 @@ IN_BATCH = -2
 # a reader left without a task this long exits (its parent forks another when needed): a
 # Ray worker's reader would otherwise outlive the build that made it
 IDLE_SECONDS = 30.0
+# how long a closed reader may take to exit before it is killed (an idle one exits at once)
+CLOSE_SECONDS = 5.0
 
 # (task, files already known to kill the reader: index -> reason, mark) -> result
 Work = Callable[[Any, dict[int, str], Callable[[int, bool], None]], Any]
@@ -283,10 +285,30 @@ class _Reader:
 
     def close(self) -> None:
         """End the child: it reads end of file and exits (killed if it is still reading a
-        task: a build stopped by Ctrl-C does not wait for it), and is waited for."""
+        task: a build stopped by Ctrl-C does not wait for it, or if it has not exited
+        within :data:`CLOSE_SECONDS`: a child that cannot run, such as one forked while
+        another thread held a lock it needs, never holds up its parent), and is waited
+        for."""
         if self.busy and self.status is None:
             with contextlib.suppress(OSError):
                 os.kill(self.pid, signal.SIGKILL)
+        if self.status is None:
+            with contextlib.suppress(OSError):
+                self.conn.close()  # end of file: an idle child exits
+            deadline = time.monotonic() + CLOSE_SECONDS
+            while self.status is None and time.monotonic() < deadline:
+                try:
+                    pid, status, usage = os.wait4(self.pid, os.WNOHANG)
+                except ChildProcessError:
+                    self.status = 0
+                    break
+                if pid:
+                    self.status, self.cpu = status, usage.ru_utime + usage.ru_stime
+                    break
+                time.sleep(0.01)
+            if self.status is None:
+                with contextlib.suppress(OSError):
+                    os.kill(self.pid, signal.SIGKILL)
         self._reap()
         self.mark.close()
 

@@ -441,3 +441,15 @@ def test_an_error_past_a_readers_files_that_does_not_unpickle_is_one_corpus_erro
     with pytest.raises(CorpusError, match=r"^_TwoArguments: parse after 3 s$"):
         guard.guarded(_raising, None, guard.Limits(seconds=60, build="unpickle"))
     guard.close()
+
+
+def test_closing_a_reader_that_cannot_exit_does_not_wait_for_it() -> None:
+    # a reader forked while another thread (Ray's, gRPC's) held a lock may never run: the
+    # build waited for it for ever when its map ended (the test suite hung that way)
+    reader = guard._current(guard.Limits(seconds=60, build="wedged"))
+    os.kill(reader.pid, signal.SIGSTOP)  # a child that cannot read its end of file
+    start = time.monotonic()
+    guard.close()
+    assert time.monotonic() - start < guard.CLOSE_SECONDS + 3
+    with pytest.raises(ProcessLookupError):
+        os.kill(reader.pid, 0)
