@@ -285,14 +285,20 @@ guard.close()
 """
 
 
+def _script_output(folder: Path, source: str) -> str:
+    """What a script printed, run in a process of its own (the limits it sets there are
+    not this process's), beside ``hard.py``: the work function of the hard-limit tests."""
+    (folder / "hard.py").write_text(_HARD_ULIMIT.split("# the user's")[0], encoding="utf-8")
+    script = folder / "script.py"
+    script.write_text(source, encoding="utf-8")
+    return subprocess.run([sys.executable, str(script), str(script)], capture_output=True,
+                          text=True, timeout=120, check=True).stdout.strip()
+
+
 def test_a_users_cpu_ulimit_caps_each_file_not_the_readers_life(tmp_path: Path) -> None:
     # the reader reads task after task: RLIMIT_CPU counts its whole life, so a user's soft
     # limit kept as a cap on it had put 3.6 s of files over a 2 s limit, blaming a file
-    script = tmp_path / "ulimit.py"
-    script.write_text(_ULIMIT, encoding="utf-8")
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         timeout=120, check=True).stdout
-    assert out.strip() == str([["read"] * 6] * 2)
+    assert _script_output(tmp_path, _ULIMIT) == str([["read"] * 6] * 2)
 
 
 _HARD_ULIMIT = """
@@ -326,14 +332,11 @@ def test_a_hard_cpu_ulimit_blames_no_file_for_the_readers_age(tmp_path: Path) ->
     # RLIMIT_CPU's hard limit counts the reader's whole life and cannot be raised: four
     # tasks of 1.2 s each had taken a reader past 3 s, and the kernel's SIGKILL put a file
     # of the third task out as if the out-of-memory killer had taken it
-    script = tmp_path / "hard.py"
-    script.write_text(_HARD_ULIMIT, encoding="utf-8")
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         timeout=120, check=True).stdout
+    out = _script_output(tmp_path, _HARD_ULIMIT)
     expected = [["read"] * 4] * 4 + [[
         "reading it took more than 1 s of CPU time (max_file_seconds, capped by half of "
         "ulimit -Ht)"]]
-    assert out.strip() == str(expected)
+    assert out == str(expected)
 
 
 _ONE_TASK = """
@@ -356,14 +359,9 @@ def test_a_task_over_a_hard_cpu_ulimit_fails_the_build_and_blames_no_file(
     # 20 files of 0.25 s in one task under a 3 s hard limit: each file is within its time
     # (1 s, half the limit), but the task is not; a new reader dying at the same point had
     # blamed one innocent file after another (9 of 20, in 30 s)
-    (tmp_path / "hard.py").write_text(_HARD_ULIMIT.split("# the user's")[0], encoding="utf-8")
-    script = tmp_path / "one.py"
-    script.write_text(_ONE_TASK, encoding="utf-8")
-    out = subprocess.run([sys.executable, str(script), str(script)], capture_output=True,
-                         text=True, timeout=120, check=True).stdout
-    assert out.strip() == ("CorpusError: reading one task of files takes more CPU time than "
-                           "the hard limit of 3 s (ulimit -Ht) gives a reader: raise that "
-                           "limit")
+    assert _script_output(tmp_path, _ONE_TASK) == (
+        "CorpusError: reading one task of files takes more CPU time than the hard limit of "
+        "3 s (ulimit -Ht) gives a reader: raise that limit")
 
 
 _SOFT_ONLY = """
@@ -384,12 +382,7 @@ def test_without_max_file_seconds_a_users_soft_cpu_ulimit_caps_each_file(
         tmp_path: Path) -> None:
     # max_file_seconds = 0 left the user's 2 s soft limit on the reader's whole life: the
     # files after its second CPU second were skipped, as if each had taken 2 s
-    (tmp_path / "hard.py").write_text(_HARD_ULIMIT.split("# the user's")[0], encoding="utf-8")
-    script = tmp_path / "soft.py"
-    script.write_text(_SOFT_ONLY, encoding="utf-8")
-    out = subprocess.run([sys.executable, str(script), str(script)], capture_output=True,
-                         text=True, timeout=120, check=True).stdout
-    assert out.strip() == str([["read"] * 4] * 4)
+    assert _script_output(tmp_path, _SOFT_ONLY) == str([["read"] * 4] * 4)
 
 
 class _Deadline(BaseException):
