@@ -258,52 +258,9 @@ def test_a_reader_killed_while_idle_costs_the_next_task_nothing(
         guard.close()
 
 
-_ULIMIT = """
-import os, resource, sys, time
-from corpuspack import guard
-
-def work(task, forced, mark):
-    done = []
-    for i in range(task):
-        if i in forced:
-            done.append(forced[i])
-            continue
-        mark(i, True)
-        start = time.process_time()
-        while time.process_time() - start < 0.3:
-            pass
-        done.append("read")
-    mark(-1, False)
-    return done
-
-# the user's ulimit -t of 2 s, for the reader only (this process has used more already)
-hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
-os.register_at_fork(after_in_child=lambda: resource.setrlimit(resource.RLIMIT_CPU, (2, hard)))
-limits = guard.Limits(seconds=5, build="ulimit")
-print([guard.guarded(work, 6, limits) for _ in range(2)])
-guard.close()
-"""
-
-
-def _script_output(folder: Path, source: str) -> str:
-    """What a script printed, run in a process of its own (the limits it sets there are
-    not this process's), beside ``hard.py``: the work function of the hard-limit tests."""
-    (folder / "hard.py").write_text(_HARD_ULIMIT.split("# the user's")[0], encoding="utf-8")
-    script = folder / "script.py"
-    script.write_text(source, encoding="utf-8")
-    return subprocess.run([sys.executable, str(script), str(script)], capture_output=True,
-                          text=True, timeout=120, check=True).stdout.strip()
-
-
-def test_a_users_cpu_ulimit_caps_each_file_not_the_readers_life(tmp_path: Path) -> None:
-    # the reader reads task after task: RLIMIT_CPU counts its whole life, so a user's soft
-    # limit kept as a cap on it had put 3.6 s of files over a 2 s limit, blaming a file
-    assert _script_output(tmp_path, _ULIMIT) == str([["read"] * 6] * 2)
-
-
-_HARD_ULIMIT = """
-import os, resource, sys, time
-from corpuspack import guard
+# the work of the scripts below: files of ``each`` CPU seconds, ``forced`` ones not read
+_WORK = """
+import time
 
 def work(task, forced, mark):
     files, each = task
@@ -319,6 +276,44 @@ def work(task, forced, mark):
         done.append("read")
     mark(-1, False)
     return done
+"""
+
+_ULIMIT = """
+import os, resource, sys
+from corpuspack import guard
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+from hard import work
+
+# the user's ulimit -t of 2 s, for the reader only (this process has used more already)
+hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+os.register_at_fork(after_in_child=lambda: resource.setrlimit(resource.RLIMIT_CPU, (2, hard)))
+limits = guard.Limits(seconds=5, build="ulimit")
+print([guard.guarded(work, (6, 0.3), limits) for _ in range(2)])
+guard.close()
+"""
+
+
+def _script_output(folder: Path, source: str) -> str:
+    """What a script printed, run in a process of its own (the limits it sets there are
+    not this process's), beside ``hard.py``: the work function of the hard-limit tests."""
+    (folder / "hard.py").write_text(_WORK, encoding="utf-8")
+    script = folder / "script.py"
+    script.write_text(source, encoding="utf-8")
+    return subprocess.run([sys.executable, str(script), str(script)], capture_output=True,
+                          text=True, timeout=120, check=True).stdout.strip()
+
+
+def test_a_users_cpu_ulimit_caps_each_file_not_the_readers_life(tmp_path: Path) -> None:
+    # the reader reads task after task: RLIMIT_CPU counts its whole life, so a user's soft
+    # limit kept as a cap on it had put 3.6 s of files over a 2 s limit, blaming a file
+    assert _script_output(tmp_path, _ULIMIT) == str([["read"] * 6] * 2)
+
+
+_HARD_ULIMIT = """
+import os, resource, sys
+from corpuspack import guard
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+from hard import work
 
 # the user's ulimit -Ht of 3 s, for the reader only (this process has used more already)
 os.register_at_fork(after_in_child=lambda: resource.setrlimit(resource.RLIMIT_CPU, (3, 3)))
