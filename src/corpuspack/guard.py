@@ -209,6 +209,7 @@ class _Reader:
             kind, value = self.conn.recv()
         except (EOFError, OSError):
             status = self._reap()
+            assert status is not None  # waited for without a time limit
             if not self._taken():  # idle too long, or killed idle: not the task's doing
                 raise ReaderGone from None
             budget = self._budget()
@@ -270,18 +271,27 @@ class _Reader:
         serial, index = _MARK.unpack_from(self.mark, 0)
         return int(index) if serial == self.serial else -1
 
-    def _reap(self) -> int:
-        """Close the pipe and wait for the child; its wait status (kept: a pid is waited
-        for once, and never signalled after, when another process may have it)."""
-        if self.status is None:
-            with contextlib.suppress(OSError):
-                self.conn.close()
+    def _reap(self, within: float | None = None) -> int | None:
+        """Close the pipe and wait for the child (at most ``within`` seconds if given:
+        None when it has not exited by then); its wait status (kept: a pid is waited for
+        once, and never signalled after, when another process may have it)."""
+        if self.status is not None:
+            return self.status
+        with contextlib.suppress(OSError):
+            self.conn.close()  # end of file: an idle child exits
+        deadline = None if within is None else time.monotonic() + within
+        while True:
             try:
-                _, self.status, usage = os.wait4(self.pid, 0)
-                self.cpu = usage.ru_utime + usage.ru_stime
+                pid, status, usage = os.wait4(self.pid, 0 if deadline is None else os.WNOHANG)
             except ChildProcessError:
                 self.status = 0
-        return self.status
+                return self.status
+            if pid:
+                self.status, self.cpu = status, usage.ru_utime + usage.ru_stime
+                return self.status
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            time.sleep(0.01)
 
     def close(self) -> None:
         """End the child: it reads end of file and exits (killed if it is still reading a
@@ -292,24 +302,10 @@ class _Reader:
         if self.busy and self.status is None:
             with contextlib.suppress(OSError):
                 os.kill(self.pid, signal.SIGKILL)
-        if self.status is None:
+        if self._reap(CLOSE_SECONDS) is None:
             with contextlib.suppress(OSError):
-                self.conn.close()  # end of file: an idle child exits
-            deadline = time.monotonic() + CLOSE_SECONDS
-            while self.status is None and time.monotonic() < deadline:
-                try:
-                    pid, status, usage = os.wait4(self.pid, os.WNOHANG)
-                except ChildProcessError:
-                    self.status = 0
-                    break
-                if pid:
-                    self.status, self.cpu = status, usage.ru_utime + usage.ru_stime
-                    break
-                time.sleep(0.01)
-            if self.status is None:
-                with contextlib.suppress(OSError):
-                    os.kill(self.pid, signal.SIGKILL)
-        self._reap()
+                os.kill(self.pid, signal.SIGKILL)
+            self._reap()
         self.mark.close()
 
 

@@ -517,22 +517,19 @@ def publish_project(project: Project, out: Path, *, base: str | None = None,
 
 def config_of(project: Project) -> CorpusConfig | None:
     """The project's config (:attr:`Project.config`: given with --config, or the one it was
-    found by); for a project named by its folder alone, the config in the current folder,
-    else in the project's folder, that builds this project's package (``publish my-corpus``
-    from the folder above it protects my-corpus's sources too)."""
+    found by, a package folder's own included: :func:`corpuspack.project.locate`); for a
+    bare package folder, the config in the current folder when it builds this package."""
     from corpuspack.config import load_config
 
     if project.config is not None:
         return project.config
-    folders = [Path.cwd()] + ([project.root] if project.root is not None else [])
-    for folder in dict.fromkeys(os.path.realpath(f) for f in folders):
-        try:
-            config = load_config(cwd=Path(folder))
-        except CorpusError:
-            continue
-        if os.path.realpath(config.descriptor) == os.path.realpath(project.descriptor):
-            return config
-    return None
+    try:
+        config = load_config()
+    except CorpusError:
+        return None
+    if os.path.realpath(config.descriptor) != os.path.realpath(project.descriptor):
+        return None
+    return config
 
 
 def _sources_of(config: CorpusConfig | None) -> tuple[tuple[str, Path], ...]:
