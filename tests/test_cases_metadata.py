@@ -233,3 +233,130 @@ def test_lone_surrogates_in_metadata_are_removed_and_counted(tmp_path: Path) -> 
     json.dumps(list(docs.values()), ensure_ascii=False).encode("utf-8")  # no surrogate left
     notes, _ = notes_of(src)
     assert notes == {"lone surrogates removed": 7}
+
+
+def test_surrogate_escapes_in_yaml_are_joined_or_removed(tmp_path: Path) -> None:
+    """JSON's escapes of an emoji (a surrogate pair) and of half of one, in YAML front matter
+    and a YAML sidecar: libyaml refuses both; the pair is the emoji, the half is removed."""
+    src = tmp_path / "src"
+    src.mkdir()
+    yaml_text = 'title: "Sea \\ud83c\\udf0a walk"\nnote: "Cut emoji \\ud83c"\n'
+    (src / "a.md").write_text(f"---\n{yaml_text}---\n{PROSE}", encoding="utf-8")
+    (src / "b.txt").write_text(PROSE + " Sidecar.", encoding="utf-8")
+    (src / "b.meta.yaml").write_text(yaml_text + "'k\\ud800': plain\n", encoding="utf-8")
+    docs, report = build_docs(src, tmp_path)
+    assert report.skipped == []
+    for name in ("a.md", "b.txt"):
+        assert docs[name]["title"] == "Sea \U0001f30a walk"
+        assert docs[name]["meta"]["note"] == "Cut emoji "
+    # in a single-quoted scalar a backslash is only a backslash
+    assert docs["b.txt"]["meta"]["k\\ud800"] == "plain"
+    notes, _ = notes_of(src)
+    assert notes == {"lone surrogates removed": 2}
+
+
+def test_keys_that_differ_by_a_lone_surrogate_keep_both_values(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "f.jsonl").write_text(
+        ('{"id": "a", "text": "@@", "x\\ud800": "first", "x": "second", "\\udc00": "cut", '
+         '"": "empty", "y\\ud800": "alone"}\n').replace("@@", PROSE), encoding="utf-8")
+    (src / "g.txt").write_text(PROSE + " Sidecar.", encoding="utf-8")
+    (src / "g.meta.yaml").write_text('"x\\ud800": first\nx: second\n', encoding="utf-8")
+    docs, report = build_docs(src, tmp_path)
+    assert report.skipped == []
+    assert docs["f.jsonl#a"]["meta"] == {"source_id": "a", "x\ufffd": "first", "x": "second",
+                                         "\ufffd": "cut", "": "empty", "y": "alone"}
+    assert docs["g.txt"]["meta"] == {"x\ufffd": "first", "x": "second"}
+
+
+def test_numbers_a_float_cannot_hold_are_kept_as_written(tmp_path: Path) -> None:
+    """The float kin of jsonl-big-integers: beyond the range (1e400), below it (1e-400, not
+    0.0) and more digits than a float keeps are kept as text; floats that hold the value
+    written stay numbers."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "f.jsonl").write_text(
+        ('{"id": "a", "text": "@@", "big": 1e400, "neg": -1e400, "tiny": 1e-400, '
+         '"pi": 3.14159265358979323846, "long": 12345678901234567.89, '
+         '"sum": 0.30000000000000004, "e": 1e300, "z": -0.0, "x": 1E5}\n'
+         ).replace("@@", PROSE), encoding="utf-8")
+    (src / "g.txt").write_text(PROSE + " Sidecar.", encoding="utf-8")
+    (src / "g.meta.json").write_text('{"reading": 1e400, "n": {"v": [2.5e-999]}}')
+    (src / "h.txt").write_text(PROSE + " Tags.", encoding="utf-8")
+    (src / "h.meta.yaml").write_text(
+        "inf: !!float .inf\nneg: !!float -.Inf\nnan: !!float .nan\nbig: !!float 1e400\n"
+        "hex: !!int 0x1F\noct: !!int 0o17\nhalf: !!float 0.5\n", encoding="utf-8")
+    docs, report = build_docs(src, tmp_path)
+    assert report.skipped == []
+    assert docs["f.jsonl#a"]["meta"] == {
+        "source_id": "a", "big": "1e400", "neg": "-1e400", "tiny": "1e-400",
+        "pi": "3.14159265358979323846", "long": "12345678901234567.89",
+        "sum": 0.30000000000000004, "e": 1e300, "z": -0.0, "x": 100000.0}
+    assert docs["g.txt"]["meta"] == {"reading": "1e400", "n": {"v": ["2.5e-999"]}}
+    assert docs["h.txt"]["meta"] == {"inf": ".inf", "neg": "-.Inf", "nan": ".nan",
+                                     "big": "1e400", "hex": 31, "oct": 15, "half": 0.5}
+
+
+def test_column_values_as_written(tmp_path: Path) -> None:
+    """YAML true is "true" in a text column (not Python's "True"), a mapping is JSON, a date
+    followed by anything but a time is no date (kept whole in date_raw), and ISO 639-2 and
+    639-3 codes of languages with an ISO 639-1 code become it."""
+    src = tmp_path / "src"
+    src.mkdir()
+    cases = {
+        "a": ("title: true\nauthor: false\ndate: 2024-03-01/2024-03-05\nlanguage: eng\n",
+              {"title": "true", "author": "false", "date": None, "language": "en"},
+              {"date_raw": "2024-03-01/2024-03-05"}),
+        "b": ("title: {main: Hello, sub: World}\ndate: '2024-03-0199'\nlanguage: ger\n",
+              {"title": '{"main":"Hello","sub":"World"}', "date": None, "language": "de"},
+              {"date_raw": "2024-03-0199"}),
+        "c": ("date: 2024-03-01 or thereabouts\nlanguage: nob\n",
+              {"date": None, "language": "nb"}, {"date_raw": "2024-03-01 or thereabouts"}),
+        "d": ("date: '2024-03-01T10:00:00.000+0100'\nlanguage: fre-CA\n",
+              {"date": "2024-03-01", "language": "fr"}, {}),
+        "e": ("date: '2024-03-01 10:00'\nlanguage: gsw\n",
+              {"date": "2024-03-01", "language": "gsw"}, {}),
+    }
+    for name, (yaml_text, _, _) in cases.items():
+        (src / f"{name}.md").write_text(f"---\n{yaml_text}---\n{PROSE} {name}.",
+                                        encoding="utf-8")
+    docs, report = build_docs(src, tmp_path)
+    assert report.skipped == []
+    for name, (_, columns, meta) in cases.items():
+        doc = docs[f"{name}.md"]
+        assert {k: doc[k] for k in columns} == columns, name
+        assert doc["meta"] == meta, name
+
+
+def test_rules_around_a_paragraph_are_no_front_matter(tmp_path: Path) -> None:
+    """A Markdown file may open with a ``---`` rule: a paragraph (or a list) between two
+    rules is YAML but no mapping, so no front matter, and the file is read whole."""
+    src = tmp_path / "src"
+    src.mkdir()
+    first = "---\nThe ferry will not run on Sunday, the council said.\n---\n\n" + PROSE
+    second = "---\n- bring a coat\n- bring a flask\n---\n" + PROSE + " Two."
+    (src / "a.md").write_text(first, encoding="utf-8")
+    (src / "b.md").write_text(second, encoding="utf-8")
+    (src / "c.md").write_text("---\ntitle: Real front matter\n---\n" + PROSE + " Three.",
+                              encoding="utf-8")
+    docs, report = build_docs(src, tmp_path)
+    assert report.skipped == []
+    assert docs["a.md"]["text"] == first and docs["a.md"]["meta"] == {}
+    assert docs["b.md"]["text"] == second
+    assert docs["c.md"]["title"] == "Real front matter"
+    assert docs["c.md"]["text"] == PROSE + " Three."
+
+
+def test_a_records_own_source_id_and_text_keys(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "f.jsonl").write_text(
+        ('{"id": "r1", "source_id": "crawl-2023/000123", "text": "@@"}\n'
+         '{"id": "r2", "text": null, "content": "@@ Two."}\n'
+         '{"id": "r3", "text": 5, "content": 6}\n').replace("@@", PROSE), encoding="utf-8")
+    docs, report = build_docs(src, tmp_path)
+    assert docs["f.jsonl#r1"]["meta"] == {"source_id": "r1",
+                                          "source_id_given": "crawl-2023/000123"}
+    assert docs["f.jsonl#r2"]["text"] == PROSE + " Two."
+    assert skips(report) == {"f.jsonl#L3": "'text' is not a string"}

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from corpuspack.document import LANGUAGE_PATTERN
 from corpuspack.licenses import NOASSERTION, canonical
@@ -37,15 +40,21 @@ ALIASES = {
 RESERVED_META = ("date_raw", "language_raw", "license_raw", "decoding", "extraction")
 _LANGUAGE = re.compile(LANGUAGE_PATTERN)
 _SPACES = re.compile(r"\s+")
+_TIME_AFTER_DATE = re.compile(r"[Tt ][0-9]")
 
 
 def clean_inline(value: Any) -> str | None:
-    """A one-line string for a column: lists joined with '; ', white space collapsed."""
+    """A one-line string for a column: lists joined with '; ', a mapping as JSON, true and
+    false as written in JSON and YAML (not Python's ``True``), white space collapsed."""
     if value is None:
         return None
     if isinstance(value, (list, tuple)):
         parts = [clean_inline(v) for v in value]
         value = "; ".join(p for p in parts if p)
+    elif isinstance(value, bool):
+        value = "true" if value else "false"
+    elif isinstance(value, dict):
+        value = orjson.dumps(jsonable(value)).decode()
     text = _SPACES.sub(" ", str(value)).strip()
     return text or None
 
@@ -59,10 +68,13 @@ def normalise_date(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    try:
-        return dt.date.fromisoformat(text[:10]).isoformat()
-    except ValueError:
-        pass
+    if len(text) == 10 or _TIME_AFTER_DATE.match(text, 10):
+        # only a time may follow the date: "2024-03-01/2024-03-05" or "2024-03-0199" are
+        # no date of this one, and go to date_raw whole
+        try:
+            return dt.date.fromisoformat(text[:10]).isoformat()
+        except ValueError:
+            pass
     try:
         return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date().isoformat()
     except ValueError:
@@ -70,11 +82,25 @@ def normalise_date(value: Any) -> str | None:
 
 
 def normalise_language(value: Any) -> str | None:
-    """The primary subtag of a language tag ('en-GB' -> 'en'), if it is a 2-3 letter code."""
+    """The primary subtag of a language tag ('en-GB' -> 'en'), if it is a 2-3 letter code;
+    an ISO 639-2 or 639-3 code of a language that has an ISO 639-1 code becomes that code
+    ('eng', 'ger' and 'deu' -> 'en', 'de'), as BCP 47 and the ``language`` column want
+    (pycountry's ISO 639 tables)."""
     if not isinstance(value, str):
         return None
     code = value.strip().lower().replace("_", "-").split("-")[0]
-    return code if _LANGUAGE.match(code) else None
+    if not _LANGUAGE.match(code):
+        return None
+    return _two_letter(code) if len(code) == 3 else code
+
+
+@lru_cache(maxsize=1024)
+def _two_letter(code: str) -> str:
+    import pycountry
+
+    found = (pycountry.languages.get(alpha_3=code)
+             or pycountry.languages.get(bibliographic=code))
+    return getattr(found, "alpha_2", None) or code
 
 
 def normalise_license(value: Any) -> tuple[str | None, bool]:

@@ -68,6 +68,11 @@ def check_meta_size(meta: dict[str, Any], max_meta_bytes: int, what: str) -> byt
     return data
 
 
+class NotAMapping(SkipFile):  # noqa: N818 - a SkipFile, named as its kind is
+    """Metadata text that parses, to a value other than a mapping (a Markdown file's
+    opening ``---`` rule and paragraph are no front matter)."""
+
+
 def parse_mapping(data: bytes | str, kind: str, what: str, *,
                   max_meta_bytes: int = MAX_META_BYTES,
                   notes: Counter[str] | None = None) -> dict[str, Any]:
@@ -90,7 +95,7 @@ def parse_mapping(data: bytes | str, kind: str, what: str, *,
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise SkipFile(f"invalid {what}: not a mapping of keys to values")
+        raise NotAMapping(f"invalid {what}: not a mapping of keys to values")
     if removed and notes is not None:
         notes[SURROGATES_NOTE] += removed
     check_meta_size(value, max_meta_bytes, what)

@@ -21,41 +21,53 @@ YAML (:func:`load_yaml`)
     (and ``~``, empty) follow the YAML 1.2 core schema (``yes``, ``no``, ``on``, ``off``
     stay strings), a ``YYYY-MM-DD`` date that exists becomes a date (``2023-02-29`` stays a
     string). Integers beyond the signed 64-bit range are kept exactly, as strings. ``!!set``
-    becomes a sorted list; ``!!str``, ``!!int``, ``!!float``, ``!!bool``, ``!!null``,
+    becomes a sorted list; ``!!str``, ``!!int`` (``0x1F``, ``0o17`` too), ``!!float``
+    (``.inf`` and ``.nan`` kept as written: JSON has no such number), ``!!bool``, ``!!null``,
     ``!!timestamp``, ``!!seq``, ``!!map`` are honoured; any other tag (``!!python/…``,
     ``!!binary``, application tags) is refused. Merge keys (``<<: *base``) are applied.
+    Surrogate escapes in double-quoted scalars (JSON's ``"\\ud83c\\udf0a"``), which libyaml
+    refuses, are read by PyYAML's own parser: a pair becomes its character, a lone one is
+    removed (and counted).
 
 JSON (:func:`load_json`)
-    orjson first (fast), the standard library only when orjson cannot be faithful: numbers
-    that orjson turned into floats or that lie outside the signed 64-bit range (kept exactly,
-    as strings), and lone UTF-16 surrogate escapes such as ``"\\ud83c"`` (half an emoji),
-    which orjson rejects and which are removed (and counted).
+    orjson first (fast), the standard library only when orjson cannot be faithful: integers
+    that orjson turned into floats or that lie outside the signed 64-bit range, and numbers
+    a float does not hold as written (:func:`exact_float`: ``1e400``, ``1e-400``, more digits
+    than a float keeps), all kept exactly, as strings; and lone UTF-16 surrogate escapes such as
+    ``"\\ud83c"`` (half an emoji), which orjson rejects and which are removed (and counted).
+    A key that would then equal another key of its object keeps U+FFFD in their place.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
+from decimal import Decimal
 from typing import Any
 
 import orjson
 from yaml.composer import Composer
+from yaml.error import YAMLError
 from yaml.nodes import Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
+
+class _PyParser(Reader, Scanner, Parser):
+    def __init__(self, text: str) -> None:
+        Reader.__init__(self, text)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+
+
 try:  # libyaml's event parser (iterative, no C recursion), else PyYAML's own
     from yaml._yaml import CParser as _EventParser
 except ImportError:  # pragma: no cover - PyYAML wheels ship libyaml
-
-    class _EventParser(Reader, Scanner, Parser):  # type: ignore[no-redef]
-        def __init__(self, text: str) -> None:
-            Reader.__init__(self, text)
-            Scanner.__init__(self)
-            Parser.__init__(self)
+    _EventParser = _PyParser  # type: ignore[misc,assignment]
 
 MAX_VALUES = 100_000
 MAX_DEPTH = 64
@@ -72,7 +84,13 @@ _BOOLS = {"true": True, "True": True, "TRUE": True,
 _INT_RE = re.compile(r"[-+]?[0-9]+")
 _FLOAT_RE = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_BASED_INT_RE = re.compile(r"0x[0-9a-fA-F]+|0o[0-7]+")
+_SPECIAL_FLOAT_RE = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
 _SURROGATES = re.compile("[\ud800-\udfff]")
+_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+# a UTF-16 surrogate written as a \u escape (JSON's way of writing an emoji), which libyaml
+# refuses in a double-quoted scalar
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _MAX_INT_DIGITS = 19  # 2**63 has 19 digits: longer integers are never in the int64 range
 
 
@@ -101,6 +119,17 @@ def exact_int(text: str) -> int | str:
     return value if INT64_MIN <= value <= INT64_MAX else text
 
 
+def exact_float(text: str) -> float | str:
+    """A decimal number literal as a float when the float holds its value exactly as
+    written (``0.1``, ``1e300``, ``-0.0``), else the text: ``1e400`` (beyond the float
+    range), ``1e-400`` (it would become 0.0) and ``3.14159265358979323846`` (more digits
+    than a float keeps) are kept as strings, as integers beyond 64 bits are."""
+    value = float(text)
+    if math.isfinite(value) and Decimal(repr(value)) == Decimal(text):
+        return value
+    return text
+
+
 def plain_scalar(text: str) -> Any:
     """The value of an untagged plain YAML scalar under this module's rules (see above)."""
     if text in _NULLS:
@@ -125,26 +154,45 @@ def plain_scalar(text: str) -> Any:
     return text
 
 
+def _joined(match: re.Match[str]) -> str:
+    return match.group().encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+
+
 def _scrub(text: str, removed: list[int]) -> str:
-    if text.isascii():
+    """``text`` with surrogate pairs joined into the character they write and lone
+    surrogates removed (counted in ``removed``)."""
+    if text.isascii() or _SURROGATES.search(text) is None:
         return text
-    cleaned, count = _SURROGATES.subn("", text)
+    cleaned, count = _SURROGATES.subn("", _PAIR.sub(_joined, text))
     removed[0] += count
+    return cleaned
+
+
+def _scrub_key(key: str, keys: Any, taken: Any, removed: list[int]) -> str:
+    """A mapping key scrubbed as :func:`_scrub` does, unless removing its lone surrogates
+    would make it another key of the mapping (``keys``: all of them as written; ``taken``:
+    those scrubbed so far): then each becomes U+FFFD instead, and no value is lost to
+    another key's."""
+    cleaned = _scrub(key, removed)
+    if cleaned != key and (cleaned in keys or cleaned in taken):
+        cleaned = _SURROGATES.sub("\ufffd", _PAIR.sub(_joined, key))
+        if cleaned in keys or cleaned in taken:
+            raise MetadataError(f"has two keys that differ only by lone surrogates: "
+                                f"{cleaned!a}")
     return cleaned
 
 
 # ---------------------------------------------------------------- YAML
 
 
-class _Loader(Composer, BaseResolver, _EventParser):
-    """libyaml events composed by PyYAML's composer, with a depth and node budget."""
+class _Composing(Composer, BaseResolver):
+    """PyYAML's composer over a parser's events, with a depth and node budget."""
 
-    def __init__(self, text: str) -> None:
-        _EventParser.__init__(self, text)
+    depth = nodes = 0
+
+    def _start(self) -> None:
         Composer.__init__(self)
         BaseResolver.__init__(self)
-        self.depth = 0
-        self.nodes = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         self.depth += 1
@@ -164,6 +212,22 @@ class _Loader(Composer, BaseResolver, _EventParser):
             return _PLAIN if implicit[0] else _STR
         tag: str = BaseResolver.resolve(self, kind, value, implicit)
         return tag
+
+
+class _Loader(_Composing, _EventParser):
+    """libyaml's events."""
+
+    def __init__(self, text: str) -> None:
+        _EventParser.__init__(self, text)
+        self._start()
+
+
+class _PyLoader(_Composing, _PyParser):
+    """PyYAML's own parser's events."""
+
+    def __init__(self, text: str) -> None:
+        _PyParser.__init__(self, text)
+        self._start()
 
 
 def _measure(node: Node, depth: int, memo: dict[int, tuple[int, int]],
@@ -213,9 +277,13 @@ def _tagged_scalar(node: ScalarNode) -> Any:
     elif tag == _INT:
         if _INT_RE.fullmatch(text):
             return exact_int(text.lstrip("+"))
+        if _BASED_INT_RE.fullmatch(text):  # YAML 1.2 core: 0x1F, 0o17
+            return exact_int(str(int(text, 0)))
     elif tag == _FLOAT:
         if _FLOAT_RE.fullmatch(text):
-            return float(text)
+            return exact_float(text)
+        if _SPECIAL_FLOAT_RE.fullmatch(text):  # .inf, -.inf, .nan: not JSON, kept as written
+            return text
     elif tag == _TIMESTAMP:
         if _DATE_RE.fullmatch(text):
             try:
@@ -229,12 +297,13 @@ def _tagged_scalar(node: ScalarNode) -> Any:
     raise MetadataError(f"has {text!r} tagged {tag.removeprefix(_TAG)!r}, which it is not")
 
 
-def _key(node: Node, removed: list[int]) -> str:
+def _key(node: Node) -> str:
     if not isinstance(node, ScalarNode):
         raise MetadataError("has a mapping key that is not a plain value")
     if node.tag not in (_PLAIN, _STR):
         _tagged_scalar(node)  # refuses unknown tags; the key is the text as written
-    return _scrub(node.value, removed)
+    text: str = node.value
+    return text
 
 
 def _set_order(value: Any) -> tuple[int, Any]:
@@ -277,6 +346,7 @@ def _convert(node: Node, memo: dict[int, Any], removed: list[int]) -> Any:
     elif node.tag == _MAP:
         value = {}
         merged: dict[str, Any] = {}
+        keys = {n.value for n, _ in node.value if isinstance(n, ScalarNode)}
         for key_node, value_node in node.value:
             if isinstance(key_node, ScalarNode) and key_node.tag == _PLAIN \
                     and key_node.value == "<<":
@@ -288,7 +358,8 @@ def _convert(node: Node, memo: dict[int, Any], removed: list[int]) -> Any:
                         raise MetadataError("merges (<<) a value that is not a mapping")
                     merged.update(found)
                 continue
-            value[_key(key_node, removed)] = _convert(value_node, memo, removed)
+            value[_scrub_key(_key(key_node), keys, value, removed)] = _convert(
+                value_node, memo, removed)
         if merged:
             value = {**merged, **value}
     else:
@@ -298,17 +369,29 @@ def _convert(node: Node, memo: dict[int, Any], removed: list[int]) -> Any:
     return value
 
 
+def _compose(loader_type: Any, text: str) -> Node | None:
+    loader = loader_type(text)
+    try:
+        node: Node | None = loader.get_single_node()
+    finally:
+        loader.dispose()
+    return node
+
+
 def load_yaml(text: str) -> tuple[Any, int]:
     """The value of one YAML document (None when empty) and the lone surrogates removed.
 
     Raises :class:`MetadataError` past the bounds or for a refused tag, and
     ``yaml.YAMLError`` for text that is not YAML (or holds more than one document).
     """
-    loader = _Loader(text)
     try:
-        node = loader.get_single_node()
-    finally:
-        loader.dispose()
+        node = _compose(_Loader, text)
+    except YAMLError:
+        if _SURROGATE_ESCAPE.search(text) is None:
+            raise
+        # libyaml refuses "\ud83c\udf0a" (an emoji as JSON writes it) and "\ud83c" (half of
+        # one); PyYAML's own parser reads them, and _scrub joins or removes them
+        node = _compose(_PyLoader, text)
     if node is None:
         return None, 0
     _measure(node, 0, {}, set())
@@ -321,7 +404,7 @@ def load_yaml(text: str) -> tuple[Any, int]:
 
 def _inspect(value: Any, depth: int, budget: list[int]) -> bool:
     """Check the bounds of a parsed JSON value; True when a number needs the exact parser
-    (a float orjson may have made of a long integer, or an int beyond the int64 range)."""
+    (any float, or an int beyond the int64 range)."""
     exact = False
     if isinstance(value, dict):
         items: Any = value.values()
@@ -339,8 +422,9 @@ def _inspect(value: Any, depth: int, budget: list[int]) -> bool:
         if isinstance(item, (dict, list)):
             exact = _inspect(item, depth + 1, budget) or exact
         elif isinstance(item, float):
-            # orjson makes a float of an integer beyond the 64-bit range
-            exact = exact or not -9.2e18 < item < 9.2e18
+            # orjson makes a float of an integer beyond the 64-bit range, and of numbers a
+            # float does not hold as written (1e-400 is 0.0): the exact parser tells
+            exact = True
         elif isinstance(item, int) and not isinstance(item, bool):
             exact = exact or not INT64_MIN <= item <= INT64_MAX
     return exact
@@ -354,7 +438,10 @@ def _scrub_all(value: Any, removed: list[int]) -> Any:
     if isinstance(value, str):
         return _scrub(value, removed)
     if isinstance(value, dict):
-        return {_scrub(k, removed): _scrub_all(v, removed) for k, v in value.items()}
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out[_scrub_key(key, value, out, removed)] = _scrub_all(item, removed)
+        return out
     if isinstance(value, list):
         return [_scrub_all(v, removed) for v in value]
     return value
@@ -362,7 +449,8 @@ def _scrub_all(value: Any, removed: list[int]) -> Any:
 
 def _exact(text: str | bytes) -> tuple[Any, int]:
     try:
-        value = json.loads(text, parse_int=exact_int, parse_constant=_reject_constant)
+        value = json.loads(text, parse_int=exact_int, parse_float=exact_float,
+                           parse_constant=_reject_constant)
     except RecursionError:
         raise _too_deep() from None
     _inspect(value, 0, [MAX_VALUES])
@@ -381,10 +469,7 @@ def load_json(data: bytes | str) -> tuple[Any, int]:
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-        if b"\\u" not in raw:
-            raise
-        try:  # a lone surrogate escape is the one thing orjson refuses that JSON allows
+        try:  # orjson refuses lone surrogate escapes and numbers beyond a float; JSON does not
             return _exact(data)
         except MetadataError:
             raise

@@ -31,8 +31,10 @@ def read_jsonl_line(line: bytes, number: int, score: Scorer | None,
                     notes: Counter[str] | None = None) -> RawRecord:
     """One JSONL line: an object with a string ``text`` (or ``content``) and metadata keys.
 
-    The record's key is its ``id`` (``_id``, ``doc_id``, ``document_id``: a non-empty
-    string or an integer, kept in ``meta["source_id"]``), else ``L<number>``; its position
+    The text is the first of ``text`` and ``content`` that holds a string. The record's key
+    is its ``id`` (``_id``, ``doc_id``, ``document_id``: a non-empty string or an integer,
+    kept in ``meta["source_id"]``; a ``source_id`` of the record's own is then kept as
+    ``source_id_given``), else ``L<number>``; its position
     is ``L<number>``. Parsed by :func:`~corpuspack.sources.safeparse.load_json`: integers
     beyond 64 bits are kept exactly as strings (and can be record ids), lone surrogate
     escapes are removed (counted in ``notes``), nesting and size are bounded; SkipFile
@@ -57,18 +59,24 @@ def read_jsonl_line(line: bytes, number: int, score: Scorer | None,
                 raise SkipFile(f"invalid JSON: {first_line(exc2)}") from None
     if not isinstance(value, dict):
         raise SkipFile("JSON value is not an object")
-    text_key = next((k for k in TEXT_KEYS if k in value), None)
-    if text_key is None:
+    given = [k for k in TEXT_KEYS if k in value]
+    if not given:
         raise SkipFile("object has no 'text' or 'content' key")
+    # the first that holds a string: "text": null beside a "content" string is no text
+    text_key = next((k for k in given if isinstance(value[k], str)), None)
+    if text_key is None:
+        raise SkipFile(f"'{given[0]}' is not a string")
     text = value.pop(text_key)
-    if not isinstance(text, str):
-        raise SkipFile(f"'{text_key}' is not a string")
     position = record = f"L{number}"
     for key in RECORD_ID_KEYS:
         rid = value.get(key)
         if isinstance(rid, (str, int)) and not isinstance(rid, bool) and str(rid).strip():
             record = str(rid).strip()
             value.pop(key)
+            if "source_id" in value:  # the record's own, kept beside corpuspack's
+                from corpuspack.metadata import given_key  # (it imports the registry)
+
+                value[given_key("source_id", value)] = value.pop("source_id")
             value["source_id"] = rid
             break
     return RawRecord(text, encoding, value, record, decoding, position=position)

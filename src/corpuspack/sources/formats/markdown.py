@@ -12,7 +12,12 @@ from frontmatter.default_handlers import JSONHandler, YAMLHandler
 
 from corpuspack.errors import SkipFile
 from corpuspack.sources.decode import Scorer, decode_bytes
-from corpuspack.sources.metadata_files import MAX_META_BYTES, MAX_METADATA_BYTES, parse_mapping
+from corpuspack.sources.metadata_files import (
+    MAX_META_BYTES,
+    MAX_METADATA_BYTES,
+    NotAMapping,
+    parse_mapping,
+)
 from corpuspack.sources.readers import Format, RawRecord, Source
 
 _ATX_HEADING = re.compile(r"^#\s+(.+?)(?:\s+#+)?\s*$", re.MULTILINE)
@@ -62,18 +67,21 @@ def read_markdown(data: bytes, score: Scorer | None, *,
 
     The front matter is read as sidecars are (:mod:`corpuspack.sources.safeparse`): at most
     ``max_metadata_bytes`` (``max_metadata_kb``, checked before parsing), bounded expansion,
-    values as written; SkipFile otherwise.
+    values as written; SkipFile otherwise. A block that is YAML but no mapping (a ``---``
+    rule, a paragraph, a rule) is no front matter: the whole file is the text.
     """
     decoded = decode_bytes(data, score=score)
     caps = _FrontMatter(max_metadata_bytes, max_meta_bytes, notes)
     handler = frontmatter.detect_format(decoded.text, [_YAMLFrontMatter(caps),
                                                        _JSONFrontMatter(caps)])
-    if handler is None:  # never None into frontmatter: it would pick its own handlers
-        meta: dict[str, Any] = {}
-        content = decoded.text.strip()
-    else:
-        found, content = frontmatter.parse(decoded.text, handler=handler)
-        meta = dict(found)
+    meta: dict[str, Any] = {}
+    content = decoded.text.strip()
+    if handler is not None:  # never None into frontmatter: it would pick its own handlers
+        try:
+            found, content = frontmatter.parse(decoded.text, handler=handler)
+            meta = dict(found)
+        except NotAMapping:
+            pass  # a rule, a paragraph and a rule (or a list): Markdown, no front matter
     if "title" not in meta:
         heading = _ATX_HEADING.search(content)
         if heading:
