@@ -193,6 +193,57 @@ def test_damaged_utf8_and_jsonl_through_a_build(tmp_path: Path) -> None:
     assert report.notes[NOTE_REPLACED] == 4
 
 
+ENGLISH = ("We spent the week walking the coast path and watching the seals on the rocks "
+           "below the lighthouse. Tomorrow we take the early ferry back to the mainland")
+FRENCH = ("Merci à tous pour votre patience et votre compréhension ; la réunion du comité "
+          "aura lieu à la mairie, salle des fêtes, jeudi prochain à vingt heures. Bon "
+          "week-end à tous, et à bientôt au café.")
+
+
+@pytest.mark.parametrize("tail,keep", [
+    (tail, keep) for tail in ("\U0001f3a1", "\u2014", "\u201d", "\U0001f30a")
+    for keep in range(2, len(tail.encode("utf-8")))])
+def test_an_ascii_text_cut_in_its_only_other_character(tail: str, keep: int,
+                                                       tmp_path: Path) -> None:
+    """A UTF-8 text whose only non-ASCII character is the cut last one: its bytes read in
+    cp1252 look like misread UTF-8 (ðŸŽ, â€), so the file is UTF-8, the cut dropped."""
+    encoded = tail.encode("utf-8")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_bytes((ENGLISH + " ").encode() + encoded[:keep])
+    docs, report = build_docs(src, tmp_path)
+    doc = only_doc(docs)
+    assert (doc["encoding"], doc["text"]) == ("utf-8", ENGLISH)
+    assert doc["meta"]["decoding"] == {"method": "utf-8 with bad bytes", "truncated": keep}
+    assert report.notes[NOTE_TRUNCATED] == 1
+
+
+@pytest.mark.parametrize("ending", ["café…", "café", "résumé”", "naïveté’"])
+def test_a_code_page_text_ending_in_its_only_accent_stays_a_code_page(ending: str,
+                                                                      tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_bytes((ENGLISH + " " + ending).encode("cp1252"))
+    doc = only_doc(build_docs(src, tmp_path)[0])
+    assert doc["text"] == ENGLISH + " " + ending
+    assert doc["encoding"] != "utf-8"
+
+
+@pytest.mark.parametrize("damage", [b"\xf0\x9f\x8e", b"\xe2\x80", b"\xc3", b"\xff"])
+def test_one_damaged_character_in_the_middle_is_one(damage: bytes, tmp_path: Path) -> None:
+    """A cut emoji (3 bad bytes) in a French text of 14 accented letters is one damaged
+    character, as a stray byte is: the text stays UTF-8 with one U+FFFD, not Mac Roman."""
+    src = tmp_path / "src"
+    src.mkdir()
+    data = FRENCH.encode("utf-8")
+    at = data.index(b" ; ")
+    (src / "a.txt").write_bytes(data[:at] + b" " + damage + data[at:])
+    doc = only_doc(build_docs(src, tmp_path)[0])
+    assert doc["encoding"] == "utf-8"
+    assert doc["text"] == FRENCH[:FRENCH.index(" ; ")] + " \ufffd" + FRENCH[FRENCH.index(" ; "):]
+    assert doc["meta"]["decoding"] == {"method": "utf-8 with bad bytes", "replaced": 1}
+
+
 # ---------------------------------------------------------------- lid-mostly-uppercase
 
 
