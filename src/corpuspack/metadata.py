@@ -41,6 +41,7 @@ RESERVED_META = ("date_raw", "language_raw", "license_raw", "decoding", "extract
 _LANGUAGE = re.compile(LANGUAGE_PATTERN)
 _SPACES = re.compile(r"\s+")
 _TIME_AFTER_DATE = re.compile(r"[Tt ][0-9]")
+_WITHDRAWN = {"mo": "ro"}  # Moldavian: withdrawn in 2008 for Romanian (the model has no "mo")
 
 
 def clean_inline(value: Any) -> str | None:
@@ -82,25 +83,35 @@ def normalise_date(value: Any) -> str | None:
 
 
 def normalise_language(value: Any) -> str | None:
-    """The primary subtag of a language tag ('en-GB' -> 'en'), if it is a 2-3 letter code;
-    an ISO 639-2 or 639-3 code of a language that has an ISO 639-1 code becomes that code
-    ('eng', 'ger' and 'deu' -> 'en', 'de'), as BCP 47 and the ``language`` column want
-    (pycountry's ISO 639 tables)."""
+    """The ISO 639 code of a language tag's primary subtag ('en-GB' -> 'en'), or None when
+    it names no language: the ISO 639-1 code where the language has one ('eng', 'ger' and
+    'deu' -> 'de', as BCP 47 and the ``language`` column want), else its ISO 639-3 code
+    ('gsw') or an ISO 639-5 family ('ber'); withdrawn ISO 639-1 codes become their
+    successors ('iw' -> 'he', 'sh' -> 'hbs', 'mo' -> 'ro'). Codes come from pycountry's
+    ISO 639 tables; one they do not hold ('xx') is None, and the caller keeps the raw value.
+    """
     if not isinstance(value, str):
         return None
     code = value.strip().lower().replace("_", "-").split("-")[0]
-    if not _LANGUAGE.match(code):
-        return None
-    return _two_letter(code) if len(code) == 3 else code
+    return _iso_639(code) if _LANGUAGE.match(code) else None
 
 
 @lru_cache(maxsize=1024)
-def _two_letter(code: str) -> str:
+def _iso_639(code: str) -> str | None:
     import pycountry
 
+    from corpuspack.language import ISO_OF_LABEL, WITHDRAWN_639_1
+
+    if code in WITHDRAWN_639_1:
+        return _WITHDRAWN.get(code) or ISO_OF_LABEL[code]
+    if len(code) == 2:
+        return code if pycountry.languages.get(alpha_2=code) is not None else None
     found = (pycountry.languages.get(alpha_3=code)
              or pycountry.languages.get(bibliographic=code))
-    return getattr(found, "alpha_2", None) or code
+    if found is None:
+        return code if pycountry.language_families.get(alpha_3=code) is not None else None
+    two = getattr(found, "alpha_2", None)
+    return two if two and two not in WITHDRAWN_639_1 else str(found.alpha_3)
 
 
 def normalise_license(value: Any) -> tuple[str | None, bool]:
