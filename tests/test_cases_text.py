@@ -92,6 +92,26 @@ def test_vendor_supersets_through_a_build(tmp_path: Path) -> None:
     assert NOTE_REPLACED not in report.notes
 
 
+@pytest.mark.parametrize("text,codec", [
+    # the detector says ISO-8859-1; Shift_JIS-2004 reads 﨑 as 粼, 髙 as 郄, ～ as 〜 and is
+    # as plausible (0.999 against cp932's 0.994): the order of trust keeps cp932
+    ("来月の防災訓練は、①日時：十月十日、②場所：公民館前。約５０名≒昨年並み。﨑本さんと"
+     "髙橋さんが担当します。～お問い合わせは㈱山田まで～", "cp932"),
+    # ISO-8859-1 named: cp1252 reads œ as ½ and € as ¤ ("L'½uvre coûte 15 ¤")
+    ("L'œuvre coûte 15 € : un bœuf, des œufs et un cœur d'artichaut. Ève et Zoë ont payé "
+     "l'Œuvre du Šoštanj avec soin, à l'été.", "iso8859-15"),
+    # and a cp1252 text whose ½ is a fraction stays cp1252
+    ("Ajoutez 1½ tasse de farine, puis laissez reposer la pâte une heure à l'abri du froid.",
+     "cp1252"),
+])
+def test_sibling_code_pages_on_a_near_tie(text: str, codec: str, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_bytes(text.encode(codec))
+    doc = only_doc(build_docs(src, tmp_path)[0])
+    assert (doc["encoding"], doc["text"]) == (codec, text)
+
+
 # ---------------------------------------------------------------- koi8u-ukrainian
 
 
