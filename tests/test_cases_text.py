@@ -92,6 +92,21 @@ def test_vendor_supersets_through_a_build(tmp_path: Path) -> None:
     assert NOTE_REPLACED not in report.notes
 
 
+NOTICE_RU = ("ОБЪЯВЛЕНИЕ ДЛЯ ЖИЛЬЦОВ ДОМА\n\nВ СУББОТУ С ДЕВЯТИ УТРА ДО ЧАСУ ДНЯ В ПОДЪЕЗДЕ НЕ "
+             "БУДЕТ ГОРЯЧЕЙ ВОДЫ, ПОТОМУ ЧТО МАСТЕРА МЕНЯЮТ СТАРЫЕ ТРУБЫ В ПОДВАЛЕ.")
+
+
+@pytest.mark.parametrize("codec", ["koi8-r", "cp1251", "iso8859-5", "cp866"])
+def test_a_notice_in_capitals_in_a_cyrillic_code_page(codec: str, tmp_path: Path) -> None:
+    """Capitals defeat the detector (it names nothing): the Cyrillic code pages are tried
+    with the other guesses, and plausibility picks the one that reads Russian."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_bytes(NOTICE_RU.encode(codec))
+    doc = only_doc(build_docs(src, tmp_path)[0])
+    assert (doc["encoding"], doc["text"], doc["language"]) == (codec, NOTICE_RU, "ru")
+
+
 @pytest.mark.parametrize("text,codec", [
     # the detector says ISO-8859-1; Shift_JIS-2004 reads 﨑 as 粼, 髙 as 郄, ～ as 〜 and is
     # as plausible (0.999 against cp932's 0.994): the order of trust keeps cp932

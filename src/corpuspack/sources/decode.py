@@ -136,6 +136,11 @@ _UNNAMED = ("mac-roman",)
 _UNNAMED_EAST_ASIAN = ("gb18030", "big5hkscs", "cp932", "shift_jis_2004", "euc_jis_2004",
                        "cp949")
 _EAST_ASIAN_MIN_SHARE = 0.2
+# The single-byte code pages of Cyrillic and Greek, tried with the East Asian ones: text in
+# capitals defeats the detector (an all-capitals KOI8-R, cp1251, ISO-8859-5 or cp866 notice
+# got no guess, and came out as cp1252 or was skipped as binary)
+_UNNAMED_NON_LATIN = ("cp1251", "koi8-r", "koi8-u", "iso8859-5", "cp866", "mac-cyrillic",
+                      "cp1253", "iso8859-7")
 _NON_ASCII = bytes(range(0x80, 0x100))
 # East Asian text in one double-byte code page often decodes strictly in another (Korean
 # cp949 as GB18030, Big5 as GB18030); detectors mix them up on short texts, so when one is
@@ -512,7 +517,7 @@ def _guesses(data: bytes) -> tuple[str, ...]:
     """Code pages to try when the detector has no good guess (see :data:`_UNNAMED`)."""
     non_ascii = len(data) - len(data.translate(None, _NON_ASCII))
     if non_ascii >= _EAST_ASIAN_MIN_SHARE * len(data):
-        return _UNNAMED + _UNNAMED_EAST_ASIAN
+        return _UNNAMED + _UNNAMED_NON_LATIN + _UNNAMED_EAST_ASIAN
     return _UNNAMED
 
 
