@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from corpuspack.language import LOW_SCORE_NOTE
+from corpuspack.normalise import normalise_text
 from corpuspack.sources.decode import (
     NOTE_PLAUSIBILITY,
     NOTE_REPLACED,
@@ -90,6 +91,21 @@ def test_vendor_supersets_through_a_build(tmp_path: Path) -> None:
         assert (doc["encoding"], doc["text"]) == (codec, text), name
         assert "replaced" not in doc["meta"]["decoding"]
     assert NOTE_REPLACED not in report.notes
+
+
+@pytest.mark.parametrize("lang", ["ru-ru", "ja-jp", "zh-cn", "ko-kr", "ar-ma", "el-gr",
+                                  "fr-fr"])
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_in_any_script(lang: str, codec: str, tmp_path: Path) -> None:
+    """BOM-less UTF-16 of non-Latin text has NULs only where its ASCII spaces and line
+    breaks are: it was skipped as binary; Latin text (every other byte NUL) was read."""
+    text = text_of(lang).strip()
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_bytes(text.encode(codec))
+    doc = only_doc(build_docs(src, tmp_path)[0])
+    assert (doc["encoding"], doc["text"]) == (codec, normalise_text(text))
+    assert doc["meta"]["decoding"]["method"] == "utf-16 without bom"
 
 
 NOTICE_RU = ("ОБЪЯВЛЕНИЕ ДЛЯ ЖИЛЬЦОВ ДОМА\n\nВ СУББОТУ С ДЕВЯТИ УТРА ДО ЧАСУ ДНЯ В ПОДЪЕЗДЕ НЕ "

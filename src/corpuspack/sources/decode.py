@@ -283,7 +283,11 @@ def codec_name(label: str | None) -> str | None:
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
-    """Recognise BOM-less UTF-16 of mostly-Latin text: every other byte is NUL."""
+    """Recognise BOM-less UTF-16: of mostly-Latin text, every other byte is NUL; of other
+    scripts (Cyrillic, Arabic, CJK), the NULs are mostly those of its ASCII spaces, line
+    breaks and punctuation (at least 1 in 100 characters; a few of its own characters end
+    in a NUL byte, U+4E00), on one side at least three times as often as on the other, and
+    the sample decodes to text with no control character and no invalid code unit."""
     sample = data[:_SAMPLE]
     half = len(sample) // 2
     if half < 2:
@@ -294,7 +298,24 @@ def _utf16_without_bom(data: bytes) -> str | None:
         return "utf-16-le"
     if zero_even > 0.6 and zero_odd < 0.1:
         return "utf-16-be"
+    for codec, nul_side, other in (("utf-16-le", zero_odd, zero_even),
+                                   ("utf-16-be", zero_even, zero_odd)):
+        if nul_side >= 0.01 and other <= nul_side / 3 \
+                and _reads_as_text(sample[: half * 2], codec):
+            return codec
     return None
+
+
+def _reads_as_text(sample: bytes, codec: str) -> bool:
+    text = sample.decode(codec, "replace")
+    if text.endswith("\ufffd"):  # the sample may end inside a surrogate pair
+        text = text[:-1]
+    if "\ufffd" in text or _CONTROL_CHARS.search(text) is not None:
+        return False
+    # text with a few stray NULs reads as UTF-16 too (pairs of ASCII letters are CJK code
+    # points): it is the text it is without them
+    rest = _strict(sample.replace(b"\x00", b""), "utf-8")
+    return rest is None or _CONTROL_CHARS.search(rest) is not None
 
 
 def _check_not_binary(text: str, replaced: bool = False, utf8: bytes | None = None) -> None:
