@@ -108,6 +108,29 @@ def test_utf16_without_bom_in_any_script(lang: str, codec: str, tmp_path: Path) 
     assert doc["meta"]["decoding"]["method"] == "utf-16 without bom"
 
 
+@pytest.mark.parametrize("lang,codec", [("ja-jp", "iso2022_jp"), ("ko-kr", "iso2022_kr")])
+def test_iso2022_mail_and_news(lang: str, codec: str, tmp_path: Path) -> None:
+    """ISO-2022-JP and -KR are 7-bit, so strict UTF-8 took their escape sequences for text
+    (Japanese came out as "$BD.Fb2q..."; Korean, with its shift bytes, was skipped)."""
+    text = "\n".join(line for line in text_of(lang).strip().splitlines()
+                     if _encodes(line, codec))
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_bytes(text.encode(codec))
+    doc = only_doc(build_docs(src, tmp_path)[0])
+    assert (doc["encoding"], doc["text"]) == (codec, normalise_text(text))
+    assert doc["meta"]["decoding"] == {"method": "iso-2022 escapes"}
+    assert doc["language"] == lang[:2]
+
+
+def _encodes(line: str, codec: str) -> bool:
+    try:
+        line.encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 NOTICE_RU = ("ОБЪЯВЛЕНИЕ ДЛЯ ЖИЛЬЦОВ ДОМА\n\nВ СУББОТУ С ДЕВЯТИ УТРА ДО ЧАСУ ДНЯ В ПОДЪЕЗДЕ НЕ "
              "БУДЕТ ГОРЯЧЕЙ ВОДЫ, ПОТОМУ ЧТО МАСТЕРА МЕНЯЮТ СТАРЫЕ ТРУБЫ В ПОДВАЛЕ.")
 

@@ -3,7 +3,9 @@
 Order, cheapest and most certain first (measurements in docs/design.md, "Decoding"):
 
 1. a byte order mark decides (UTF-8, UTF-16, UTF-32);
-2. strict UTF-8 - almost every modern file, and no detector is consulted;
+2. strict UTF-8 - almost every modern file, and no detector is consulted - unless the
+   bytes hold the escape sequences of ISO-2022-JP or ISO-2022-KR (7-bit encodings of
+   Japanese and Korean mail and news, which are ASCII too) and decode in one strictly;
 3. **damaged UTF-8**: bytes that are UTF-8 but for a cut last character or a few bad bytes
    stay UTF-8. "A few" is at most one bad byte per :data:`MIN_VALID_PER_BAD` well-formed
    multi-byte characters (and at least one of those): text in a legacy code page, read as
@@ -181,7 +183,8 @@ TIE = 0.02
 # most 20% odd words; above this share, the detector's family is doubted and the guesses
 # are tried too.
 MAX_ODD_SHARE = 0.3
-METHODS = ("bom", "utf-16 without bom", "utf-8 with bad bytes", "declared", "detected",
+METHODS = ("bom", "utf-16 without bom", "iso-2022 escapes", "utf-8 with bad bytes",
+           "declared", "detected",
            "superset", "same script", "plausibility", "replacement")
 
 # Doubts the build counts (FileStats.notes), by what each counts
@@ -303,6 +306,24 @@ def _utf16_without_bom(data: bytes) -> str | None:
         if nul_side >= 0.01 and other <= nul_side / 3 \
                 and _reads_as_text(sample[: half * 2], codec):
             return codec
+    return None
+
+
+# ISO-2022 code pages by the escape sequence that designates their double-byte set, most
+# common first: JIS X 0208 (ESC $ B, ESC $ @), JIS X 0212 (ESC $ ( D), KS X 1001 (ESC $ ) C)
+_ISO2022 = ((b"\x1b$)C", ("iso2022_kr",)),
+            (b"\x1b$", ("iso2022_jp", "iso2022_jp_ext", "iso2022_jp_2", "iso2022_jp_2004")))
+
+
+def _iso2022(data: bytes) -> tuple[str, str] | None:
+    """(text, codec) of bytes in an ISO-2022 code page that decodes them strictly, else
+    None (an ANSI colour code is ESC [, never ESC $)."""
+    for mark, codecs_ in _ISO2022:
+        if mark in data:
+            for codec in codecs_:
+                text = _strict(data, codec)
+                if text is not None:
+                    return text, codec
     return None
 
 
@@ -668,6 +689,10 @@ def decode_bytes(data: bytes, declared: str | None = None, score: Scorer | None 
 
     as_utf8 = _strict(data, "utf-8")
     if as_utf8 is not None:
+        escaped = _iso2022(data) if b"\x1b" in data and b"\x1b$" in data else None
+        if escaped is not None:
+            _check_not_binary(escaped[0])
+            return Decoded(escaped[0], escaped[1], "iso-2022 escapes")
         _check_not_binary(as_utf8, utf8=data)
         return Decoded(as_utf8, "utf-8")
 
