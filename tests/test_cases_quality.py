@@ -123,6 +123,52 @@ def test_short_lines_without_chrome_stay(name: str, fmt: str) -> None:
     assert cleaned(text, fmt) == (text, [])
 
 
+# Lists an author writes with chrome words in them, as a verb with its own object or as a
+# heading (found by a probe of the verse-at-end and html-list-at-end kinds): each went as a
+# trailing block.
+AUTHOR_LISTS = {
+    "resolutions": "This year\nRead more books than last year\nDonate the clothes I did not "
+                   "wear\nSign up for the community choir\nWalk to work on Fridays\nCall my "
+                   "sister every Sunday",
+    "steps": "How to add the school calendar\nOpen your calendar app\nChoose Subscribe to "
+             "calendar\nPaste the address from the school website\nClick Add calendar",
+    "checklist": "Before you open the shop\nPublish a privacy policy on your website\nAsk "
+                 "before setting cookies\nAdd an unsubscribe link to every newsletter\nCheck "
+                 "the terms of service of your card reader",
+    "moving house": "- [ ] Subscribe to the new broadband\n- [ ] Cancel the old newsletter "
+                    "deliveries\n- [ ] Sign up for the council tax at the new address\n"
+                    "- [ ] Read more about parking permits",
+    "menu heading": "Menu\nLeek and potato soup\nRoast pork with crackling and apple sauce\n"
+                    "Braised red cabbage\nBlackberry and apple crumble",
+    "navigation heading": "Navigation\nChart plotter\nHandheld VHF radio\nHand bearing "
+                          "compass\nPaper charts for the estuary",
+    "refrain": "Up in the light we made our way\nHome\nDown in the dark the water rose\n"
+               "Home\nUp in the light the story goes\nHome",
+    "ballad": "Follow us on the river road\nWhere the alder branches lean\nShare this story "
+              "with your children\nOf the summers that have been",
+    "ledger": "January, Bake sale, 120\nFebruary, Anonymous donation, 50\nMarch, Read more "
+              "book club, 15\nMarch, Subscribe and save club, 10",
+}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("name", sorted(AUTHOR_LISTS))
+def test_chrome_words_in_an_authors_list_stay(name: str, fmt: str) -> None:
+    text = normalise_text(f"{PROSE}\n\n{AUTHOR_LISTS[name]}")
+    assert cleaned(text, fmt) == (text, [])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_chrome_lines_in_their_chrome_use_still_go(fmt: str) -> None:
+    chrome = ["Menu", "Home", "Follow us on Facebook and Twitter", "Subscribe to our newsletter",
+              "Please consider supporting our work", "Tags: ferries, strikes, islands, winter",
+              "© 2024 Northern Ferries Holdings Group plc"]
+    kept, removals = cleaned(f"{PROSE}\n\n" + "\n".join(chrome), fmt)
+    assert kept == PROSE and removals[0].lines == chrome
+    assert [e["match"] for e in removals[0].evidence] == [
+        "Menu", "Home", "Follow us on", "Subscribe", "consider supporting", "Tags:", "©"]
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_chrome_after_verse_goes_and_the_verse_stays(fmt: str) -> None:
     chrome = ["Share this article", "Facebook", "Twitter", "Sign up for our newsletter"]

@@ -3,9 +3,12 @@
 A line goes only on positive evidence that it is chrome, never for its shape alone:
 
 * a **chrome phrase** (:data:`BOILERPLATE`: "newsletter", "related articles", "please
-  consider supporting", "©" ...) in a short line that is not a sentence;
+  consider supporting", "©" ...) in a short line that is not a sentence, in its chrome use
+  (:func:`chrome_use`: "Subscribe to our newsletter", not "Subscribe to the new
+  broadband");
 * a **navigation word** (:data:`NAVIGATION`: "Home", "Menu", "Skip to content", or a
-  breadcrumb starting with one, "Home > World");
+  breadcrumb starting with one, "Home > World"); a line that is one navigation word counts
+  only beside another (a menu), never alone (an author's "Menu" heading, a refrain);
 * **recurrence across the documents of one source** (``frequent_lines``, opt-in).
 
 Rules, each switchable in ``[boilerplate]`` of the corpus config, per format
@@ -31,7 +34,8 @@ each explainable (every removed line is reported with its rule and the evidence)
     ``min_chrome_lines`` navigation or chrome lines in it; a title, byline and date stay.
 ``repeated_lines``
     Later copies of a chrome or navigation line already seen in the document ("Read
-    more" under each teaser). A repeated command, a refrain or a ``}`` is not chrome.
+    more" under each teaser). A repeated command, a refrain or a ``}`` is not chrome, nor
+    is a line that is one navigation word ("Home" as a refrain, "Menu" over each course).
 ``frequent_lines``
     Lines found in many documents of the same source (publisher, web host or top folder),
     counted over the whole corpus in a streaming pass (see :mod:`corpuspack.build`); each
@@ -129,6 +133,36 @@ def chrome_phrase(text: str) -> re.Match[str] | None:
     if _NEEDLE.search(_fold(text)) is None:
         return None
     return BOILERPLATE.search(text)
+
+
+# A chrome phrase is chrome in its chrome use: the line says little besides it ("Subscribe to
+# our newsletter", "Share on Facebook", "Read more »"). In an author's list the same words
+# are a verb with its own object: "Read more books than last year", "Donate the clothes I
+# did not wear", "Sign up for the community choir", "Publish a privacy policy on the site".
+# At most PHRASE_REST_WORDS word of content may stand beside the phrases (the words of
+# _SITE_WORDS, numbers and the phrases themselves not counted: "Follow us on Mastodon"); a
+# copyright line and a label opening a list of tags or categories are chrome whatever
+# follows. (With 3, the author's "Sign up for the community choir" and "Publish a privacy
+# policy on your website" were evidence: two words each.)
+PHRASE_REST_WORDS = 1
+_SITE_WORDS = frozenset(
+    "a an and all at by for free from here in more me now of on or our please the this to "
+    "today up us via we with you your "
+    # the platforms a page links to
+    "bluesky email e-mail facebook instagram linkedin mastodon pinterest reddit rss "
+    "telegram threads tiktok twitter whatsapp x youtube".split())
+_WHATEVER_FOLLOWS = re.compile(r"©|\bcopyright\b|all rights reserved|^tags?:|"
+                               r"^(posted|filed) (in|on|by|under)\b", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+
+
+def chrome_use(line: str) -> bool:
+    """Whether the chrome phrases of ``line`` are its substance (see PHRASE_REST_WORDS)."""
+    if _WHATEVER_FOLLOWS.search(line):
+        return True
+    rest = BOILERPLATE.sub(" ", line)
+    words = [w for w in _WORD.findall(rest) if w.lower() not in _SITE_WORDS]
+    return len(words) <= PHRASE_REST_WORDS
 
 
 # Navigation words: a line that is one of them, or a breadcrumb or menu bar starting with
@@ -623,8 +657,9 @@ class _Lines:
             return {"line": stripped, "why": "navigation", "match": found.group(0).strip()}
         if _memo(self._kinds, line, self._kind) != "link":
             return None
-        found = self._phrase(_URL.sub(" ", stripped) if _may_hold_url(stripped) else stripped)
-        if found:
+        plain = _URL.sub(" ", stripped) if _may_hold_url(stripped) else stripped
+        found = self._phrase(plain)
+        if found and chrome_use(plain):
             return {"line": stripped, "why": "chrome phrase", "match": found.group(0)}
         return None
 
@@ -671,9 +706,10 @@ def _trailing(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
         i = previous
     if start == n:  # no link-like line at the end
         return n, []
-    first = next((i for i in range(start, n)
-                  if lines[i].strip() and doc.evidence(i) and not doc.continues(i)), n)
-    evidence = [e for e in (doc.evidence(i) for i in range(first, n) if lines[i].strip()) if e]
+    found = [(i, e) for i in range(start, n) if lines[i].strip() and (e := doc.evidence(i))]
+    first = next((i for i, _ in found if not doc.continues(i)), n)
+    # a lone navigation word opens a block but is no evidence of one (_counted)
+    evidence = [e for i, e in _counted(found) if i >= first]
     if len(evidence) < doc.need:
         return n, []
     lead = above(first)
@@ -693,7 +729,7 @@ def _leading(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
     breadcrumb), so that a title, a byline and a date are not taken for a menu.
     """
     end, taken = 0, 0
-    evidence: list[dict[str, Any]] = []
+    evidence: list[tuple[int, dict[str, Any]]] = []
     for i, line in enumerate(doc.lines):
         stripped = line.strip()
         if not stripped:
@@ -711,11 +747,30 @@ def _leading(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
             doc.notes.append(NOTE_LEADING)
             return 0, []
         if found:
-            evidence.append(found)
+            evidence.append((i, found))
         end, taken = i + 1, taken + 1
-    if taken >= doc.rules.min_block_lines and len(evidence) >= doc.need:
-        return end, evidence
+    counted = [e for _, e in _counted(evidence)]
+    if taken >= doc.rules.min_block_lines and len(counted) >= doc.need:
+        return end, counted
     return 0, []
+
+
+def _counted(evidence: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
+    """The evidence of a block that counts: a line that is a navigation word alone ("Home",
+    "Menu") only beside another navigation word. One alone is an author's heading ("Menu"
+    over the dishes, "Navigation" over a boat's instruments) or a refrain ("Home"); a menu
+    holds several ("Home", "Search", "Sitemap"). Breadcrumbs, menu bars and chrome
+    phrases count on their own."""
+    bare = {e["match"].lower() for _, e in evidence if _bare_navigation(e)}
+    if len(bare) >= 2:
+        return evidence
+    return [(i, e) for i, e in evidence if not _bare_navigation(e)]
+
+
+def _bare_navigation(evidence: dict[str, Any]) -> bool:
+    """Evidence of a line that is one navigation word and nothing else."""
+    return bool(evidence["why"] == "navigation"
+                and evidence["match"].lower() == evidence["line"].lower())
 
 
 def clean(text: str, rules: Rules, fmt: str = "text",
@@ -774,7 +829,9 @@ def _apply(doc: _Lines) -> tuple[bytearray, list[Removal]]:
                 continue
             if first.repeats(line.strip().casefold(), i):
                 found = doc.evidence(i)
-                if found:
+                # a navigation word alone, repeated, is a refrain or a heading ("Home",
+                # "Menu" over each course): menus are the block rules' to find
+                if found and not _bare_navigation(found):
                     repeats.append(i)
                     evidence.append(found)
         if repeats:
