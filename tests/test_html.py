@@ -177,6 +177,45 @@ def test_lists_tables_and_code_of_the_main_content_are_kept(block: str, containe
         assert record.meta["extraction"].startswith("fallback: ")
 
 
+# One paragraph of the article in an element main-content extraction drops for its tag or
+# class: it kept the rest, with no other block missing, and the paragraph went silently.
+DROPPED_PARAGRAPHS = {
+    "comments class": '<div class="comments-from-council"><p>{}</p></div>',
+    "related class": '<p class="related">{}</p>',
+    "sidebar box": '<div class="sidebar"><p>{}</p></div>',
+    "aside note": "<aside><p>{}</p></aside>",
+    "article footer": "<footer><p>{}</p></footer>",
+    "blockquote in comments class": '<div class="comment"><blockquote>{}</blockquote></div>',
+}
+NOTE = ("Correction: an earlier version of this story said the ferry would stop on "
+        "Mondays, which the operator says it will not.")
+
+
+@pytest.mark.parametrize("holder", sorted(DROPPED_PARAGRAPHS))
+@pytest.mark.parametrize("at", [1, 4], ids=["in-middle", "at-end"])
+def test_a_paragraph_of_the_article_is_never_dropped_silently(holder: str, at: int) -> None:
+    paragraphs = [f"<p>{p}</p>" for p in ARTICLE]
+    paragraphs.insert(at, DROPPED_PARAGRAPHS[holder].format(NOTE))
+    body = f"<main><article><h1>{HEADLINE}</h1>{''.join(paragraphs)}</article></main>"
+    record = read_html(page(body), None)
+    assert canon(NOTE) in canon(record.text), record.text
+    for paragraph in ARTICLE:
+        assert canon(paragraph) in canon(record.text)
+    main_only = html.plain_text(HTMLTree.parse(page(body).decode()), main_content=True)
+    if canon(NOTE) not in canon(main_only):  # kept by the fallback, on record
+        assert record.meta["extraction"].startswith(
+            "fallback: <main> subtree: main-content extraction dropped a ")
+
+
+def test_short_or_linked_lines_dropped_from_the_article_need_no_fallback() -> None:
+    # "Share this story", a line of links: no paragraph of the author's, no fallback
+    extra = ('<div class="share"><p>Share this story</p></div><p class="related"><a href="/a">'
+             "Ferry timetable for the winter months and the new routes to the islands</a>.</p>")
+    body = f"<main><article><h1>{HEADLINE}</h1>{article(False)}{extra}</article></main>"
+    record = read_html(page(body), None)
+    assert "extraction" not in record.meta, record.meta
+
+
 def test_a_page_extraction_gets_right_needs_no_fallback() -> None:
     body = ('<div class="page"><div class="content"><main><article><h1>The overnight loaf'
             f"</h1>{INTRO}<h2>You will need</h2>{BLOCKS['ul']}{OUTRO}</article></main></div>"

@@ -130,9 +130,17 @@ MAX_BLOCKS = 200
 _SAMPLE_CHARS = 40
 
 _BLOCKS = "h1, h2, h3, h4, h5, h6, ul, ol, dl, table, pre"
+# Paragraphs of the element a page marks as its main content, checked after the blocks:
+# main-content extraction drops a paragraph for its element's class or tag ("comments-from-
+# council", a <p class="related">, an <aside> correction, the article's <footer> byline)
+# and keeps the rest, so no other check sees it go. (Captions are not checked: the all-text
+# extraction a fallback takes leaves them out too, as alt texts.)
+_PROSE = "p, blockquote"
+PROSE_MIN_WORDS = 6
+_SENTENCE_END = tuple(".!?…\"”’»)")
 _NESTING = "ul, ol, dl, pre"
 _BLOCK_NAMES = {"ul": "list", "ol": "list", "dl": "definition list", "table": "table",
-                "pre": "code block"}
+                "pre": "code block", "blockquote": "quotation"}
 _CHROME = ("nav, header, footer, aside, [role=navigation], [role=banner], [role=search], "
            "[role=contentinfo], [role=complementary], [role=dialog]")
 _TITLE_META = ('meta[property="og:title"]', 'meta[name="twitter:title"]',
@@ -349,7 +357,22 @@ def dropped_block(scope: ElementNode, kept: str, page_wide: bool) -> str | None:
                           or not _context_kept(block, kept)):
             continue
         return _BLOCK_NAMES.get(block.tag or "", "heading")
+    if not page_wide:
+        for block in scope.query_selector_all(_PROSE).values():
+            checked += 1
+            if checked > MAX_BLOCKS:
+                break
+            if _is_prose(block) and _sample(_text(block)) not in kept:
+                return _BLOCK_NAMES.get(block.tag or "", "paragraph")
     return None
+
+
+def _is_prose(block: ElementNode) -> bool:
+    """A paragraph of the author's: a sentence of :data:`PROSE_MIN_WORDS` words or more,
+    at most 20% of its text in links, holding no other block."""
+    text = " ".join(_text(block).split())
+    return (len(text.split()) >= PROSE_MIN_WORDS and text.endswith(_SENTENCE_END)
+            and block.query_selector(_LAYOUT) is None and _link_share(block) <= 0.2)
 
 
 def _shortfall(text: str, kept: str, reference: str, scope: ElementNode,
