@@ -366,3 +366,26 @@ def test_a_records_own_source_id_and_text_keys(tmp_path: Path) -> None:
                                           "source_id_given": "crawl-2023/000123"}
     assert docs["f.jsonl#r2"]["text"] == PROSE + " Two."
     assert skips(report) == {"f.jsonl#L3": "'text' is not a string"}
+
+
+def test_a_column_named_twice_keeps_the_other_value(tmp_path: Path) -> None:
+    """license and licence (or title and Title) in one layer: the column's own name fills
+    the column, the other value stays in meta as written, never lost silently; across
+    layers the later one still wins."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.md").write_text(
+        "---\nlicence: CC-BY-NC-4.0\nlicense: MIT\nTitle: Second\ntitle: First\nlang: de\n"
+        "language: en\n---\n" + PROSE, encoding="utf-8")
+    (src / "b.md").write_text("---\nlicense: MIT\nlicence: MIT\n...\n" + PROSE + " Dots.",
+                              encoding="utf-8")
+    (src / "c.md").write_text("---\ntitle: Own\n---\n" + PROSE + " Sidecar.", encoding="utf-8")
+    (src / "c.md.meta.yaml").write_text("Title: Sidecar's\n", encoding="utf-8")
+    docs, report = build_docs(src, tmp_path)
+    assert report.skipped == []
+    a = docs["a.md"]
+    assert (a["license"], a["title"], a["language"]) == ("MIT", "First", "en")
+    assert a["meta"] == {"licence": "CC-BY-NC-4.0", "Title": "Second", "lang": "de"}
+    # equal values are one value; a Pandoc block may close with "..."
+    assert docs["b.md"]["meta"] == {} and docs["b.md"]["text"] == PROSE + " Dots."
+    assert docs["c.md"]["title"] == "Sidecar's" and docs["c.md"]["meta"] == {}

@@ -156,6 +156,12 @@ def given_key(key: str, taken: dict[str, Any]) -> str:
     return out
 
 
+def _canonical_first(item: tuple[str, Any]) -> bool:
+    """Sort key: in one layer the key that is a column's own name ("license") comes before
+    its aliases and other spellings ("licence", "License"); otherwise the layer's order."""
+    return item[0] not in COLUMN_KEYS
+
+
 def merge_layers(*layers: dict[str, Any]
                  ) -> tuple[dict[str, Any], dict[str, Any], list[str], list[tuple[str, str]]]:
     """Merge metadata layers (later wins) into (column values, extra ``meta``, the keys of
@@ -167,14 +173,25 @@ def merge_layers(*layers: dict[str, Any]
     rather than lost; such a licence becomes ``NOASSERTION`` (see :func:`normalise_license`).
     The keys of :data:`RESERVED_META` are corpuspack's own records: a layer's value under
     one of them is kept under ``<key>_given`` (:func:`given_key`), never lost and never
-    taken for corpuspack's.
+    taken for corpuspack's. A layer that names one column twice (``license`` and
+    ``licence``, ``title`` and ``Title``) fills it with the column's own name, else with the
+    first key; another value is kept in ``meta`` under its key as written.
     """
     merged: dict[str, Any] = {}
+    aside: dict[str, Any] = {}  # a layer's other values for a column it names twice
     for layer in layers:
-        for key, value in layer.items():
+        named: dict[str, str] = {}  # column -> the key of this layer that fills it
+        for key, value in sorted(layer.items(), key=_canonical_first):
             if value is None:
                 continue
-            merged[canonical_key(key)] = value
+            column = canonical_key(key)
+            if column != key or column in COLUMN_KEYS:
+                if column in named:
+                    if jsonable(value) != jsonable(merged[column]):
+                        aside[key] = value
+                    continue
+                named[column] = key
+            merged[column] = value
     moved: list[tuple[str, str]] = []
     for key in RESERVED_META:
         if key in merged:
@@ -203,4 +220,6 @@ def merge_layers(*layers: dict[str, Any]
         else:
             extra[key] = jsonable(value)
     extra.update(raw)  # a source's own "date_raw" was moved to "date_raw_given"
+    for key, value in aside.items():
+        extra.setdefault(key, jsonable(value))
     return columns, dict(sorted(extra.items())), sorted(raw), moved
