@@ -303,6 +303,29 @@ def test_a_code_page_text_ending_in_its_only_accent_stays_a_code_page(ending: st
     assert doc["encoding"] != "utf-8"
 
 
+def test_utf8_encoding_surrogates_is_utf8(tmp_path: Path) -> None:
+    """CESU-8 (an emoji as two encoded surrogates, as Java and MySQL's old utf8 wrote it)
+    and WTF-8 (a lone encoded surrogate: half an emoji) were read as a code page, every
+    accent mojibake: the pair is now the emoji, the half one U+FFFD, on record."""
+    src = tmp_path / "src"
+    src.mkdir()
+    cesu = "\ud83c\udf0a".encode("utf-8", "surrogatepass")
+    half = "\ud83c".encode("utf-8", "surrogatepass")
+    (src / "a.txt").write_bytes(FRENCH.encode() + b" " + cesu)
+    (src / "b.txt").write_bytes(FRENCH.encode() + b" " + half + b" Fin.")
+    (src / "c.jsonl").write_bytes(b'{"id": "r1", "text": "' + FRENCH.encode() + half + b'"}\n')
+    docs, report = build_docs(src, tmp_path)
+    assert docs["a.txt"]["text"] == FRENCH + " \U0001f30a"
+    assert docs["b.txt"]["text"] == FRENCH + " \ufffd Fin."
+    for name in ("a.txt", "b.txt"):
+        assert docs[name]["encoding"] == "utf-8"
+        assert docs[name]["meta"]["decoding"]["method"] == "utf-8 with bad bytes"
+    assert report.notes[NOTE_REPLACED] == 1
+    # in a JSON line a lone surrogate is removed, whether escaped or encoded
+    assert docs["c.jsonl#r1"]["text"] == FRENCH
+    assert report.notes["lone surrogates removed"] == 1
+
+
 @pytest.mark.parametrize("damage", [b"\xf0\x9f\x8e", b"\xe2\x80", b"\xc3", b"\xff"])
 def test_one_damaged_character_in_the_middle_is_one(damage: bytes, tmp_path: Path) -> None:
     """A cut emoji (3 bad bytes) in a French text of 14 accented letters is one damaged

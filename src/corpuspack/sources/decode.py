@@ -395,6 +395,32 @@ def _cut_tail(data: bytes) -> int:
     return 0
 
 
+_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def join_surrogate_pairs(text: str) -> str:
+    """``text`` with each UTF-16 surrogate pair (high, then low) made the character it
+    encodes; lone surrogates are left as they are."""
+    return _PAIR.sub(_joined, text) if _SURROGATE.search(text) else text
+
+
+def _joined(match: re.Match[str]) -> str:
+    return match.group().encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+
+
+def _encoded_surrogates(data: bytes) -> Decoded | None:
+    """UTF-8 that encodes UTF-16 surrogates (CESU-8, as Java and MySQL's old "utf8" wrote
+    characters beyond the BMP, or WTF-8's lone halves), decoded: pairs joined into their
+    character, each lone one made U+FFFD (counted as replaced); else None."""
+    try:
+        text = data.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return None
+    text, lone = _SURROGATE.subn("\ufffd", join_surrogate_pairs(text))
+    return Decoded(text, "utf-8", "utf-8 with bad bytes", lone)
+
+
 def _damaged_utf8(data: bytes) -> Decoded | None:
     """UTF-8 but for a cut last character or a few damaged characters, decoded; else None.
 
@@ -696,7 +722,7 @@ def decode_bytes(data: bytes, declared: str | None = None, score: Scorer | None 
         _check_not_binary(as_utf8, utf8=data)
         return Decoded(as_utf8, "utf-8")
 
-    damaged = _damaged_utf8(data)
+    damaged = _encoded_surrogates(data) or _damaged_utf8(data)
     if damaged is not None:
         _check_not_binary(damaged.text, replaced=True)
         return damaged

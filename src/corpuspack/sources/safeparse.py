@@ -56,6 +56,8 @@ from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
+from corpuspack.sources.decode import join_surrogate_pairs
+
 
 class _PyParser(Reader, Scanner, Parser):
     def __init__(self, text: str) -> None:
@@ -87,7 +89,6 @@ _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _BASED_INT_RE = re.compile(r"0x[0-9a-fA-F]+|0o[0-7]+")
 _SPECIAL_FLOAT_RE = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
 _SURROGATES = re.compile("[\ud800-\udfff]")
-_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 # a UTF-16 surrogate written as a \u escape (JSON's way of writing an emoji), which libyaml
 # refuses in a double-quoted scalar
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
@@ -154,16 +155,12 @@ def plain_scalar(text: str) -> Any:
     return text
 
 
-def _joined(match: re.Match[str]) -> str:
-    return match.group().encode("utf-16-le", "surrogatepass").decode("utf-16-le")
-
-
 def _scrub(text: str, removed: list[int]) -> str:
     """``text`` with surrogate pairs joined into the character they write and lone
     surrogates removed (counted in ``removed``)."""
     if text.isascii() or _SURROGATES.search(text) is None:
         return text
-    cleaned, count = _SURROGATES.subn("", _PAIR.sub(_joined, text))
+    cleaned, count = _SURROGATES.subn("", join_surrogate_pairs(text))
     removed[0] += count
     return cleaned
 
@@ -175,7 +172,7 @@ def _scrub_key(key: str, keys: Any, taken: Any, removed: list[int]) -> str:
     another key's."""
     cleaned = _scrub(key, removed)
     if cleaned != key and (cleaned in keys or cleaned in taken):
-        cleaned = _SURROGATES.sub("\ufffd", _PAIR.sub(_joined, key))
+        cleaned = _SURROGATES.sub("\ufffd", join_surrogate_pairs(key))
         if cleaned in keys or cleaned in taken:
             raise MetadataError(f"has two keys that differ only by lone surrogates: "
                                 f"{cleaned!a}")
