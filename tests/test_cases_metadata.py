@@ -389,3 +389,23 @@ def test_a_column_named_twice_keeps_the_other_value(tmp_path: Path) -> None:
     # equal values are one value; a Pandoc block may close with "..."
     assert docs["b.md"]["meta"] == {} and docs["b.md"]["text"] == PROSE + " Dots."
     assert docs["c.md"]["title"] == "Sidecar's" and docs["c.md"]["meta"] == {}
+
+
+def test_hugo_toml_front_matter(tmp_path: Path) -> None:
+    """+++ front matter (Hugo) was left in the text; it is metadata, with JSON's rules for
+    numbers a float or 64 bits do not hold."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.md").write_text(
+        '+++\ntitle = "Ferry timetable"\ndate = 2024-03-01T10:00:00Z\ntags = ["ferry", "winter"]'
+        '\nserial = 123456789012345678901234567890\nreading = 1e400\ndraft = false\n'
+        '[params]\nlicense = "CC-BY-4.0"\n+++\n' + PROSE, encoding="utf-8")
+    (src / "b.md").write_text('+++\ntitle = "unclosed\n+++\n' + PROSE + " Two.",
+                              encoding="utf-8")
+    docs, report = build_docs(src, tmp_path)
+    a = docs["a.md"]
+    assert (a["title"], a["date"], a["text"]) == ("Ferry timetable", "2024-03-01", PROSE)
+    assert a["meta"] == {"tags": ["ferry", "winter"], "serial": "123456789012345678901234567890",
+                         "reading": "1e400", "draft": False,
+                         "params": {"license": "CC-BY-4.0"}}
+    assert skips(report)["b.md"].startswith("invalid front matter: ")

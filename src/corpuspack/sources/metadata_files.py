@@ -36,7 +36,7 @@ import yaml
 
 from corpuspack.errors import SkipFile
 from corpuspack.safefs import UnsafeFile, read_bytes
-from corpuspack.sources.safeparse import load_json, load_yaml
+from corpuspack.sources.safeparse import load_json, load_toml, load_yaml
 
 SIDECAR_SUFFIXES = (".meta.json", ".meta.yaml", ".meta.yml")
 _LONGEST = max(map(len, SIDECAR_SUFFIXES))
@@ -76,7 +76,8 @@ class NotAMapping(SkipFile):  # noqa: N818 - a SkipFile, named as its kind is
 def parse_mapping(data: bytes | str, kind: str, what: str, *,
                   max_meta_bytes: int = MAX_META_BYTES,
                   notes: Counter[str] | None = None) -> dict[str, Any]:
-    """The mapping of a YAML or JSON metadata text (``kind`` "yaml" or "json"); {} if empty.
+    """The mapping of a YAML, JSON or TOML metadata text (``kind`` "yaml", "json" or
+    "toml"); {} if empty.
 
     Raises SkipFile whose reason starts ``invalid <what>`` for text that is not a mapping,
     breaks the bounds of :mod:`~corpuspack.sources.safeparse` or is larger than
@@ -87,6 +88,9 @@ def parse_mapping(data: bytes | str, kind: str, what: str, *,
             if isinstance(data, bytes) and data.startswith(codecs.BOM_UTF8):
                 data = data[len(codecs.BOM_UTF8):]
             value, removed = load_json(data)
+        elif kind == "toml":
+            value, removed = load_toml(data.decode("utf-8-sig") if isinstance(data, bytes)
+                                       else data)
         else:
             text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
             value, removed = load_yaml(text)

@@ -457,6 +457,33 @@ def _exact(text: str | bytes) -> tuple[Any, int]:
     return value, removed[0]
 
 
+def load_toml(text: str) -> tuple[Any, int]:
+    """The table of a TOML text (Hugo's ``+++`` front matter), with the rules of JSON's
+    numbers: integers beyond the signed 64-bit range and floats a float does not hold as
+    written (``inf``, ``nan``, ``1e400``) are kept exactly, as strings; dates and times stay
+    ``datetime`` values. Raises ``tomllib.TOMLDecodeError`` (a ``ValueError``) for text
+    that is not TOML, :class:`MetadataError` past the bounds."""
+    import tomllib
+
+    try:
+        value = tomllib.loads(text, parse_float=exact_float)
+    except RecursionError:
+        raise _too_deep() from None
+    _inspect(value, 0, [MAX_VALUES])
+    removed = [0]
+    return _exact_ints(_scrub_all(value, removed)), removed[0]
+
+
+def _exact_ints(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _exact_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_exact_ints(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return exact_int(str(value))
+    return value
+
+
 def load_json(data: bytes | str) -> tuple[Any, int]:
     """One JSON value and the number of lone surrogates removed from its strings.
 

@@ -1,4 +1,4 @@
-"""Markdown: the body is the text; YAML (or JSON) front matter becomes metadata."""
+"""Markdown: the body is the text; YAML, JSON or TOML front matter becomes metadata."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import frontmatter
-from frontmatter.default_handlers import JSONHandler, YAMLHandler
+from frontmatter.default_handlers import BaseHandler, JSONHandler, YAMLHandler
 
 from corpuspack.errors import SkipFile
 from corpuspack.sources.decode import Scorer, decode_bytes
@@ -70,12 +70,27 @@ class _JSONFrontMatter(JSONHandler):
         return self.caps.load(fm, "json")
 
 
+class _TOMLFrontMatter(BaseHandler):
+    """Hugo's ``+++`` TOML front matter, read by the standard library's ``tomllib``."""
+
+    FM_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
+    START_DELIMITER = END_DELIMITER = "+++"
+
+    def __init__(self, caps: _FrontMatter) -> None:
+        super().__init__()
+        self.caps = caps
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return self.caps.load(fm, "toml")
+
+
 def read_markdown(data: bytes, score: Scorer | None, *,
                   max_metadata_bytes: int = MAX_METADATA_BYTES,
                   max_meta_bytes: int = MAX_META_BYTES,
                   notes: Counter[str] | None = None) -> RawRecord:
-    """Markdown: YAML (or JSON) front matter becomes metadata, the body is the text; the
-    first ``# heading`` is the title when the front matter gives none.
+    """Markdown: YAML (``---``), JSON or TOML (``+++``) front matter becomes metadata, the
+    body is the text; the first ``# heading`` is the title when the front matter gives
+    none.
 
     The front matter is read as sidecars are (:mod:`corpuspack.sources.safeparse`): at most
     ``max_metadata_bytes`` (``max_metadata_kb``, checked before parsing), bounded expansion,
@@ -85,7 +100,8 @@ def read_markdown(data: bytes, score: Scorer | None, *,
     decoded = decode_bytes(data, score=score)
     caps = _FrontMatter(max_metadata_bytes, max_meta_bytes, notes)
     handler = frontmatter.detect_format(decoded.text, [_YAMLFrontMatter(caps),
-                                                       _JSONFrontMatter(caps)])
+                                                       _JSONFrontMatter(caps),
+                                                       _TOMLFrontMatter(caps)])
     meta: dict[str, Any] = {}
     content = decoded.text.strip()
     if handler is not None:  # never None into frontmatter: it would pick its own handlers
@@ -112,6 +128,6 @@ FORMAT = Format(
     extensions=(".md", ".markdown"),
     many=False,
     read=read,
-    documents="the body; YAML front matter becomes metadata; the first `# heading` is the "
-              "title if none is given",
+    documents="the body; YAML (or Hugo's TOML, `+++`) front matter becomes metadata; the "
+              "first `# heading` is the title if none is given",
 )
