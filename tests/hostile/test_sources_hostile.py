@@ -210,8 +210,9 @@ def test_deep_metadata_is_refused(tmp_path: Path) -> None:
     assert docs["r.jsonl"]["record"] == "deep" and docs["r.jsonl"]["meta"]["m"] == [[[[1]]]]
     for rel in ("y.txt", "j.txt", "aliased.txt"):
         assert "nested more than 64 levels deep" in reasons[rel], rel
-    assert "nested more than 64 levels deep" in reasons["r.jsonl#L2"]
-    assert reasons["r.jsonl#L3"].startswith("invalid JSON")
+    # 5,000 levels: orjson refuses them, and the exact parser's recursion limit says why
+    for record in ("r.jsonl#L2", "r.jsonl#L3"):
+        assert "nested more than 64 levels deep" in reasons[record], record
 
 
 def test_a_thousand_nested_folders(tmp_path: Path) -> None:
