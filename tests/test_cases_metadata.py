@@ -409,3 +409,22 @@ def test_hugo_toml_front_matter(tmp_path: Path) -> None:
                          "reading": "1e400", "draft": False,
                          "params": {"license": "CC-BY-4.0"}}
     assert skips(report)["b.md"].startswith("invalid front matter: ")
+
+
+def test_a_key_written_twice_is_on_record(tmp_path: Path) -> None:
+    """JSON and YAML keep the last value of a key written twice (RFC 8259 leaves it to the
+    parser); the build counts it in its notes, in records, sidecars and front matter."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "f.jsonl").write_text(
+        ('{"id": "a", "text": "first", "text": "@@", "n": {"k": 1, "k": 2}}\n'
+         '{"id": "b", "text": "@@ Two.", "note": "say \\": here"}\n'
+         '{"id" : "c", "text" : "@@ Three."}\n').replace("@@", PROSE), encoding="utf-8")
+    (src / "g.txt").write_text(PROSE + " Sidecar.", encoding="utf-8")
+    (src / "g.meta.yaml").write_text("title: One\ntitle: Two\n", encoding="utf-8")
+    docs, report = build_docs(src, tmp_path)
+    assert docs["f.jsonl#a"]["text"] == PROSE and docs["f.jsonl#a"]["meta"]["n"] == {"k": 2}
+    assert docs["f.jsonl#b"]["meta"]["note"] == 'say ": here'
+    assert docs["f.jsonl#c"]["text"] == PROSE + " Three."
+    assert docs["g.txt"]["title"] == "Two"
+    assert report.notes["duplicate keys: the last value kept"] == 3

@@ -45,7 +45,6 @@ MAX_METADATA_BYTES = 256 * 1024  # max_metadata_kb
 MAX_MANIFEST_BYTES = 16 << 20  # max_manifest_mb
 MAX_MANIFEST_PATTERNS = 1000  # max_manifest_patterns
 MAX_META_BYTES = 64 * 1024  # max_meta_kb
-SURROGATES_NOTE = "lone surrogates removed"
 _WILDCARD = re.compile(r"[*?\[]")
 
 
@@ -81,27 +80,28 @@ def parse_mapping(data: bytes | str, kind: str, what: str, *,
 
     Raises SkipFile whose reason starts ``invalid <what>`` for text that is not a mapping,
     breaks the bounds of :mod:`~corpuspack.sources.safeparse` or is larger than
-    ``max_meta_bytes`` as JSON. Lone surrogates removed are counted in ``notes``.
+    ``max_meta_bytes`` as JSON. Lone surrogates removed and keys written twice are counted
+    in ``notes``.
     """
     try:
         if kind == "json":
             if isinstance(data, bytes) and data.startswith(codecs.BOM_UTF8):
                 data = data[len(codecs.BOM_UTF8):]
-            value, removed = load_json(data)
+            value, doubts = load_json(data)
         elif kind == "toml":
-            value, removed = load_toml(data.decode("utf-8-sig") if isinstance(data, bytes)
-                                       else data)
+            value, doubts = load_toml(data.decode("utf-8-sig") if isinstance(data, bytes)
+                                      else data)
         else:
             text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-            value, removed = load_yaml(text)
+            value, doubts = load_yaml(text)
     except (ValueError, yaml.YAMLError) as exc:  # MetadataError, JSON and decoding errors
         raise SkipFile(f"invalid {what}: {first_line(exc)}") from None
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise NotAMapping(f"invalid {what}: not a mapping of keys to values")
-    if removed and notes is not None:
-        notes[SURROGATES_NOTE] += removed
+    if doubts and notes is not None:
+        notes.update(doubts)
     check_meta_size(value, max_meta_bytes, what)
     return value
 
@@ -407,13 +407,13 @@ def _records(data: bytes, name: str, notes: Counter[str] | None) -> list[Any]:
         if number == 1 and line.startswith(codecs.BOM_UTF8):
             line = line[len(codecs.BOM_UTF8):]
         try:
-            value, removed = load_json(line)
+            value, doubts = load_json(line)
         except ValueError as exc:
             raise SkipFile(f"invalid manifest: line {number}: {first_line(exc)}") from None
         if not isinstance(value, dict):
             raise SkipFile(f"invalid manifest: line {number} is not an object")
-        if removed and notes is not None:
-            notes[SURROGATES_NOTE] += removed
+        if doubts and notes is not None:
+            notes.update(doubts)
         records.append(value)
     return records
 

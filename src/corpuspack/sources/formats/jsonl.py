@@ -9,7 +9,7 @@ from typing import Any
 
 from corpuspack.errors import SkipFile
 from corpuspack.sources.decode import Scorer, decode_bytes
-from corpuspack.sources.metadata_files import SURROGATES_NOTE, first_line
+from corpuspack.sources.metadata_files import first_line
 from corpuspack.sources.readers import BadRecord, Format, RawRecord, Source
 from corpuspack.sources.safeparse import MetadataError, load_json
 
@@ -19,11 +19,11 @@ RECORD_ID_KEYS = ("id", "_id", "doc_id", "document_id")  # the first usable is i
 
 def _load_record(line: bytes | str, notes: Counter[str] | None) -> Any:
     try:
-        value, removed = load_json(line)
+        value, doubts = load_json(line)
     except MetadataError as exc:
         raise SkipFile(f"JSON value {exc}") from None
-    if removed and notes is not None:
-        notes[SURROGATES_NOTE] += removed
+    if doubts and notes is not None:
+        notes.update(doubts)
     return value
 
 
