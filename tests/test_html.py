@@ -192,8 +192,11 @@ NOTE = ("Correction: an earlier version of this story said the ferry would stop 
 
 
 @pytest.mark.parametrize("holder", sorted(DROPPED_PARAGRAPHS))
-@pytest.mark.parametrize("at", [1, 4], ids=["in-middle", "at-end"])
+@pytest.mark.parametrize("at", [1, 3, 4])
 def test_a_paragraph_of_the_article_is_never_dropped_silently(holder: str, at: int) -> None:
+    """Between paragraphs that were kept, or closing the <article>. (After the article, in
+    the region, it is taken for a comment section, a sidebar or a newsletter box, as the
+    extraction does: tests below.)"""
     paragraphs = [f"<p>{p}</p>" for p in ARTICLE]
     paragraphs.insert(at, DROPPED_PARAGRAPHS[holder].format(NOTE))
     body = f"<main><article><h1>{HEADLINE}</h1>{''.join(paragraphs)}</article></main>"
@@ -205,6 +208,21 @@ def test_a_paragraph_of_the_article_is_never_dropped_silently(holder: str, at: i
     if canon(NOTE) not in canon(main_only):  # kept by the fallback, on record
         assert record.meta["extraction"].startswith(
             "fallback: <main> subtree: main-content extraction dropped a ")
+
+
+@pytest.mark.parametrize("extra", [
+    # a comment section after the article (found by a review of the first version: the
+    # fallback brought in commenters, comments and "Reply")
+    '<div class="comments"><p>Sue from Leeds: I took this ferry every winter and the '
+    "crews were always kind to us.</p><p>Reply</p></div>",
+    # text the page does not show, or that the region's whole text leaves out too
+    f"<p hidden>{NOTE}</p>", f'<div style="display: none"><p>{NOTE}</p></div>',
+    f'<div role="dialog"><p>{NOTE}</p></div>', f"<noscript><p>{NOTE}</p></noscript>",
+])
+def test_closing_or_hidden_paragraphs_send_no_page_to_its_fallback(extra: str) -> None:
+    body = f"<main><article><h1>{HEADLINE}</h1>{article(False)}</article>{extra}</main>"
+    record = read_html(page(body), None)
+    assert "extraction" not in record.meta, record.meta
 
 
 def test_short_or_linked_lines_dropped_from_the_article_need_no_fallback() -> None:

@@ -150,7 +150,8 @@ PHRASE_REST_WORDS = 1
 _SITE_WORDS = frozenset(
     # English
     "a an and all at by for free from here in more me now of on or our please the this to "
-    "today up us via we with you your reply cancel email e-mail "
+    "today up us via we with you your it reply cancel email e-mail link copy print save "
+    "pin tweet "
     # German, French, Spanish: the pronouns, articles and prepositions of their chrome lines
     "sie ihr ihre unser unsere unseren unserem unserer uns den die der das dem zum zur für "
     "mit und jetzt hier "
