@@ -300,19 +300,21 @@ def test_numbers_a_float_cannot_hold_are_kept_as_written(tmp_path: Path) -> None
 
 def test_column_values_as_written(tmp_path: Path) -> None:
     """YAML true is "true" in a text column (not Python's "True"), a mapping is JSON, a date
-    followed by anything but a time is no date (kept whole in date_raw), and ISO 639-2 and
-    639-3 codes of languages with an ISO 639-1 code become it."""
+    followed by anything but a time is kept whole in date_raw beside the date (it was cut to
+    its date silently), and ISO 639-2 and 639-3 codes of languages with an ISO 639-1 code
+    become it."""
     src = tmp_path / "src"
     src.mkdir()
     cases = {
         "a": ("title: true\nauthor: false\ndate: 2024-03-01/2024-03-05\nlanguage: eng\n",
-              {"title": "true", "author": "false", "date": None, "language": "en"},
+              {"title": "true", "author": "false", "date": "2024-03-01", "language": "en"},
               {"date_raw": "2024-03-01/2024-03-05"}),
         "b": ("title: {main: Hello, sub: World}\ndate: '2024-03-0199'\nlanguage: ger\n",
               {"title": '{"main":"Hello","sub":"World"}', "date": None, "language": "de"},
               {"date_raw": "2024-03-0199"}),
         "c": ("date: 2024-03-01 or thereabouts\nlanguage: nob\n",
-              {"date": None, "language": "nb"}, {"date_raw": "2024-03-01 or thereabouts"}),
+              {"date": "2024-03-01", "language": "nb"},
+              {"date_raw": "2024-03-01 or thereabouts"}),
         "d": ("date: '2024-03-01T10:00:00.000+0100'\nlanguage: fre-CA\n",
               {"date": "2024-03-01", "language": "fr"}, {}),
         "e": ("date: '2024-03-01 10:00'\nlanguage: gsw\n",
@@ -323,6 +325,11 @@ def test_column_values_as_written(tmp_path: Path) -> None:
         "h": ("language: mo\n", {"language": "ro"}, {}),
         # kept aside: the identifier's guess fills the column
         "i": ("language: xx\n", {"language": "en"}, {"language_raw": "xx"}),
+        # retired ISO 639-2 codes; three letters pycountry lacks stay as written (a review)
+        "j": ("language: scc\ndate: '2024-03-01 (Fri)'\n",
+              {"language": "sr", "date": "2024-03-01"}, {"date_raw": "2024-03-01 (Fri)"}),
+        "k": ("language: ajp\ndate: '2024-03-01T10:00:00Z'\n",
+              {"language": "ajp", "date": "2024-03-01"}, {}),
     }
     for name, (yaml_text, _, _) in cases.items():
         (src / f"{name}.md").write_text(f"---\n{yaml_text}---\n{PROSE} {name}.",
@@ -370,15 +377,15 @@ def test_a_records_own_source_id_and_text_keys(tmp_path: Path) -> None:
 
 def test_a_column_named_twice_keeps_the_other_value(tmp_path: Path) -> None:
     """license and licence (or title and Title) in one layer: the column's own name fills
-    the column, the other value stays in meta as written, never lost silently; across
-    layers the later one still wins."""
+    the column (unless empty), the other value stays in meta as written, never lost
+    silently; across layers the later one still wins."""
     src = tmp_path / "src"
     src.mkdir()
     (src / "a.md").write_text(
         "---\nlicence: CC-BY-NC-4.0\nlicense: MIT\nTitle: Second\ntitle: First\nlang: de\n"
         "language: en\n---\n" + PROSE, encoding="utf-8")
-    (src / "b.md").write_text("---\nlicense: MIT\nlicence: MIT\n...\n" + PROSE + " Dots.",
-                              encoding="utf-8")
+    (src / "b.md").write_text("---\nlicense: MIT\nlicence: MIT\ntitle: ''\nheadline: Own\n"
+                              "---\n" + PROSE + " Dots.", encoding="utf-8")
     (src / "c.md").write_text("---\ntitle: Own\n---\n" + PROSE + " Sidecar.", encoding="utf-8")
     (src / "c.md.meta.yaml").write_text("Title: Sidecar's\n", encoding="utf-8")
     docs, report = build_docs(src, tmp_path)
@@ -386,8 +393,9 @@ def test_a_column_named_twice_keeps_the_other_value(tmp_path: Path) -> None:
     a = docs["a.md"]
     assert (a["license"], a["title"], a["language"]) == ("MIT", "First", "en")
     assert a["meta"] == {"licence": "CC-BY-NC-4.0", "Title": "Second", "lang": "de"}
-    # equal values are one value; a Pandoc block may close with "..."
+    # equal values are one value; an empty one gives way (a review of the first version)
     assert docs["b.md"]["meta"] == {} and docs["b.md"]["text"] == PROSE + " Dots."
+    assert docs["b.md"]["title"] == "Own"
     assert docs["c.md"]["title"] == "Sidecar's" and docs["c.md"]["meta"] == {}
 
 
@@ -428,3 +436,22 @@ def test_a_key_written_twice_is_on_record(tmp_path: Path) -> None:
     assert docs["f.jsonl#c"]["text"] == PROSE + " Three."
     assert docs["g.txt"]["title"] == "Two"
     assert report.notes["duplicate keys: the last value kept"] == 3
+
+
+def test_numbers_and_keys_a_review_found_failing(tmp_path: Path) -> None:
+    """An exponent beyond Decimal's range skipped whole files ("unexpected error"); three
+    keys that differ only by lone surrogates skipped the record; a 250 kB dotted TOML key
+    took 44 s and ran out of memory."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "r.jsonl").write_text(
+        ('{"id": "a", "text": "@@", "v": 1e-99999999999999999999999, "w": 0.5}\n'
+         '{"id": "b", "text": "@@ Two.", "x\\ud800": 1, "x\\udc00": 2, "x": 3}\n'
+         ).replace("@@", PROSE), encoding="utf-8")
+    (src / "t.md").write_text("+++\n" + "a" + ".a" * 60_000 + " = 1\n+++\n" + PROSE,
+                              encoding="utf-8")
+    docs, report = build_docs(src, tmp_path)
+    assert docs["r.jsonl#a"]["meta"] == {"source_id": "a", "v": "1e-99999999999999999999999",
+                                         "w": 0.5}
+    assert docs["r.jsonl#b"]["meta"] == {"source_id": "b", "x\ufffd": 1, "x\\udc00": 2, "x": 3}
+    assert skips(report)["t.md"] == "invalid front matter: is nested more than 64 levels deep"

@@ -131,6 +131,36 @@ def _encodes(line: str, codec: str) -> bool:
     return True
 
 
+def test_legacy_records_ending_in_nul_are_no_utf16(tmp_path: Path) -> None:
+    """Fixed-width records padded with NUL in a code page, and lines ending in NUL (a
+    review: read as UTF-16, CJK and private-use garbage)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    russian = "Съешь же ещё этих мягких французских булок, да выпей чаю."
+    record = russian.encode("cp1251").ljust(63, b" ") + b"\x00"
+    (src / "a.txt").write_bytes(record * 8)
+    line = "Qualité 001: déjà vu, très élégant."
+    (src / "b.txt").write_bytes((line.encode("cp1252") + b"\x00\n") * 8)
+    docs, _ = build_docs(src, tmp_path)
+    assert docs["a.txt"]["encoding"] == "cp1251" and russian in docs["a.txt"]["text"]
+    assert docs["b.txt"]["encoding"] == "cp1252" and line in docs["b.txt"]["text"]
+
+
+@pytest.mark.parametrize("text,codec", [
+    # cp1252 whose only non-ASCII bytes are those of an encoded surrogate (ED A0 96)
+    ("Dijo así\xa0– y se fue. Nothing else here in plain ASCII text at all.", "cp1252"),
+    # Italian the detector calls cp852: cp1252 leads cp1250 by less than the double-byte tie
+    ("Il sistema selezionerà sempre la versione del pacchetto.", "cp1252"),
+])
+def test_legacy_text_the_new_rules_must_leave_alone(text: str, codec: str,
+                                                    tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_bytes(text.encode(codec))
+    doc = only_doc(build_docs(src, tmp_path)[0])
+    assert doc["text"] == text and doc["encoding"] != "utf-8"
+
+
 NOTICE_RU = ("ОБЪЯВЛЕНИЕ ДЛЯ ЖИЛЬЦОВ ДОМА\n\nВ СУББОТУ С ДЕВЯТИ УТРА ДО ЧАСУ ДНЯ В ПОДЪЕЗДЕ НЕ "
              "БУДЕТ ГОРЯЧЕЙ ВОДЫ, ПОТОМУ ЧТО МАСТЕРА МЕНЯЮТ СТАРЫЕ ТРУБЫ В ПОДВАЛЕ.")
 
@@ -154,9 +184,11 @@ def test_a_notice_in_capitals_in_a_cyrillic_code_page(codec: str, tmp_path: Path
     # ISO-8859-1 named: cp1252 reads œ as ½ and € as ¤ ("L'½uvre coûte 15 ¤")
     ("L'œuvre coûte 15 € : un bœuf, des œufs et un cœur d'artichaut. Ève et Zoë ont payé "
      "l'Œuvre du Šoštanj avec soin, à l'été.", "iso8859-15"),
-    # and a cp1252 text whose ½ is a fraction stays cp1252
+    # and a cp1252 text whose ½ is a fraction stays cp1252, alone too (a review: ½ scored
+    # 0.0 and œ 0.94, so ISO-8859-15 beat it by the ordinary margin)
     ("Ajoutez 1½ tasse de farine, puis laissez reposer la pâte une heure à l'abri du froid.",
      "cp1252"),
+    ("Add ½ cup of milk and stir until smooth.", "cp1252"),
 ])
 def test_sibling_code_pages_on_a_near_tie(text: str, codec: str, tmp_path: Path) -> None:
     src = tmp_path / "src"

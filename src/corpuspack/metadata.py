@@ -40,8 +40,10 @@ ALIASES = {
 RESERVED_META = ("date_raw", "language_raw", "license_raw", "decoding", "extraction")
 _LANGUAGE = re.compile(LANGUAGE_PATTERN)
 _SPACES = re.compile(r"\s+")
-_TIME_AFTER_DATE = re.compile(r"[Tt ][0-9]")
+_TIME_AFTER_DATE = re.compile(r"[Tt ][0-9:.+\-Z ]*$")
 _WITHDRAWN = {"mo": "ro"}  # Moldavian: withdrawn in 2008 for Romanian (the model has no "mo")
+# ISO 639-2 codes withdrawn for the codes of their languages (Moldavian, Serbian, Croatian)
+_RETIRED_639_2 = {"mol": "ron", "scc": "srp", "scr": "hrv"}
 
 
 def clean_inline(value: Any) -> str | None:
@@ -60,6 +62,16 @@ def clean_inline(value: Any) -> str | None:
     return text or None
 
 
+def date_said_more(value: Any) -> bool:
+    """Whether a date value says more than its date and a time: a range ("2024-03-01/
+    2024-03-05"), a qualifier ("2024-03-01 or thereabouts"): kept whole in ``date_raw``
+    beside the date."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    return len(text) > 10 and _TIME_AFTER_DATE.match(text, 10) is None
+
+
 def normalise_date(value: Any) -> str | None:
     """An ISO 8601 calendar date (YYYY-MM-DD) from a date, datetime or ISO string, else None."""
     if isinstance(value, dt.datetime):
@@ -69,9 +81,7 @@ def normalise_date(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if len(text) == 10 or _TIME_AFTER_DATE.match(text, 10):
-        # only a time may follow the date: "2024-03-01/2024-03-05" or "2024-03-0199" are
-        # no date of this one, and go to date_raw whole
+    if not text[10:11].isdigit():  # "2024-03-0199" is no date
         try:
             return dt.date.fromisoformat(text[:10]).isoformat()
         except ValueError:
@@ -86,9 +96,10 @@ def normalise_language(value: Any) -> str | None:
     """The ISO 639 code of a language tag's primary subtag ('en-GB' -> 'en'), or None when
     it names no language: the ISO 639-1 code where the language has one ('eng', 'ger' and
     'deu' -> 'de', as BCP 47 and the ``language`` column want), else its ISO 639-3 code
-    ('gsw') or an ISO 639-5 family ('ber'); withdrawn ISO 639-1 codes become their
-    successors ('iw' -> 'he', 'sh' -> 'hbs', 'mo' -> 'ro'). Codes come from pycountry's
-    ISO 639 tables; one they do not hold ('xx') is None, and the caller keeps the raw value.
+    ('gsw'); withdrawn codes become their successors ('iw' -> 'he', 'sh' -> 'hbs', 'mo' and
+    'mol' -> 'ro'). Codes come from pycountry's ISO 639 tables: a two-letter code they do not
+    hold ('xx') is None, and the caller keeps the raw value; a three-letter one (a family,
+    local use, a code newer or older than the tables) is kept as written.
     """
     if not isinstance(value, str):
         return None
@@ -106,10 +117,13 @@ def _iso_639(code: str) -> str | None:
         return _WITHDRAWN.get(code) or ISO_OF_LABEL[code]
     if len(code) == 2:
         return code if pycountry.languages.get(alpha_2=code) is not None else None
+    code = _RETIRED_639_2.get(code, code)
     found = (pycountry.languages.get(alpha_3=code)
              or pycountry.languages.get(bibliographic=code))
     if found is None:
-        return code if pycountry.language_families.get(alpha_3=code) is not None else None
+        # a code of a family (ber), of local use (qaa-qtz), or one pycountry's tables lack
+        # (ajp, retired into apc in 2023): a three-letter code as the source wrote it
+        return code
     two = getattr(found, "alpha_2", None)
     return two if two and two not in WITHDRAWN_639_1 else str(found.alpha_3)
 
@@ -156,10 +170,15 @@ def given_key(key: str, taken: dict[str, Any]) -> str:
     return out
 
 
-def _canonical_first(item: tuple[str, Any]) -> bool:
-    """Sort key: in one layer the key that is a column's own name ("license") comes before
-    its aliases and other spellings ("licence", "License"); otherwise the layer's order."""
-    return item[0] not in COLUMN_KEYS
+def _canonical_first(item: tuple[str, Any]) -> tuple[bool, bool]:
+    """Sort key: in one layer a value comes before an empty one, and the key that is a
+    column's own name ("license") before its aliases and other spellings ("licence",
+    "License"); otherwise the layer's order."""
+    return _blank(item[1]), item[0] not in COLUMN_KEYS
+
+
+def _blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
 
 
 def merge_layers(*layers: dict[str, Any]
@@ -187,7 +206,7 @@ def merge_layers(*layers: dict[str, Any]
             column = canonical_key(key)
             if column != key or column in COLUMN_KEYS:
                 if column in named:
-                    if jsonable(value) != jsonable(merged[column]):
+                    if not _blank(value) and jsonable(value) != jsonable(merged[column]):
                         aside[key] = value
                     continue
                 named[column] = key
@@ -205,7 +224,7 @@ def merge_layers(*layers: dict[str, Any]
     for key, value in merged.items():
         if key == "date":
             columns["date"] = normalise_date(value)
-            if columns["date"] is None:
+            if columns["date"] is None or date_said_more(value):
                 raw["date_raw"] = jsonable(value)
         elif key == "language":
             columns["language"] = normalise_language(value)

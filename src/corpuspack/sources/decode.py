@@ -116,6 +116,7 @@ SUPERSETS_AFTER: dict[str, tuple[str, ...]] = {
 # other symbols: "L'½uvre" is odd, "L'œuvre" is not).
 NEAR_SIBLINGS: dict[str, tuple[str, ...]] = {"cp1252": ("iso8859-15",),
                                              "iso8859-1": ("iso8859-15",)}
+_ALL_NEAR_SIBLINGS = frozenset(c for codecs_ in NEAR_SIBLINGS.values() for c in codecs_)
 # Labels Python does not know, as browsers read them (WHATWG Encoding Standard).
 _ALIASES = {
     "windows-31j": "cp932", "x-sjis": "shift_jis", "x-euc-jp": "euc_jp",
@@ -174,10 +175,11 @@ MIN_VALID_PER_BAD = 8
 # misreadings of a few non-ASCII words win (562), 0.3 and more kept detector errors (570,
 # 558 at 0.5, 494 when the default always stays).
 MARGIN = 0.15
-# Plausibilities of two challengers closer than this are a tie, which the order of trust
-# breaks. Measured with scripts/measure_decode.py: the smallest lead of a right challenger
-# over a wrong one it had to replace was 0.057 (Italian cp1252 over cp1250 when the
-# detector said cp852); at the full margin two such legacy excerpts went wrong.
+# Plausibilities of two double-byte challengers closer than this are a tie, which the
+# order of trust breaks (cp932 before Shift_JIS-2004). Single-byte ones are not held to
+# it: a right cp1252 reading led a wrong cp1250 one by less (Italian the detector called
+# cp852; a review), and at the full margin two legacy excerpts of measure_decode went
+# wrong.
 TIE = 0.02
 # Measured in docs/design.md: right readings of the 669 legacy and vendor excerpts had at
 # most 20% odd words; above this share, the detector's family is doubted and the guesses
@@ -327,12 +329,16 @@ def _iso2022(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+
+
 def _reads_as_text(sample: bytes, codec: str) -> bool:
     text = sample.decode(codec, "replace")
     if text.endswith("\ufffd"):  # the sample may end inside a surrogate pair
         text = text[:-1]
-    if "\ufffd" in text or _CONTROL_CHARS.search(text) is not None:
-        return False
+    if "\ufffd" in text or _CONTROL_CHARS.search(text) is not None \
+            or _PRIVATE_USE.search(text) is not None:
+        return False  # (legacy bytes read in pairs land in the private use area)
     # text with a few stray NULs reads as UTF-16 too (pairs of ASCII letters are CJK code
     # points): it is the text it is without them
     rest = _strict(sample.replace(b"\x00", b""), "utf-8")
@@ -418,6 +424,9 @@ def _encoded_surrogates(data: bytes) -> Decoded | None:
     except UnicodeDecodeError:
         return None
     text, lone = _SURROGATE.subn("\ufffd", join_surrogate_pairs(text))
+    multibyte = len(text) - len(text.encode("ascii", "ignore")) - lone
+    if lone and multibyte < MIN_VALID_PER_BAD * lone:
+        return None  # a lone one is a damaged character: cp1252 "í\xa0–" has ED A0 96 too
     return Decoded(text, "utf-8", "utf-8 with bad bytes", lone)
 
 
@@ -437,6 +446,9 @@ def _damaged_utf8(data: bytes) -> Decoded | None:
     bad = len(_SURROGATE_ESCAPES.findall(escaped))
     cut = _cut_tail(data)
     multibyte = len(escaped) - len(escaped.encode("ascii", "ignore")) - bad
+    runs = len(_SURROGATE_RUNS.findall(escaped)) - (1 if cut else 0)
+    if runs and multibyte < MIN_VALID_PER_BAD * runs:
+        return None  # each run is one damaged character at least (legacy text: at once)
     damaged = _damaged_characters(escaped) - (1 if cut else 0)
     if damaged == 0 and multibyte == 0:
         if cut < 2 or not _misread_utf8(data[len(data) - cut:]):
@@ -651,16 +663,19 @@ def _choose(readings: list[_Reading], score: Scorer | None) -> _Reading:
     base = default.plausibility(score)
     best, bar = default, base + MARGIN
     for reading in challengers:
-        near = reading.codec in NEAR_SIBLINGS.get(default.codec, ())
-        if near and reading.ceiling > default.ceiling and reading.plausibility(score) > base:
-            best, bar = reading, reading.plausibility(score) + MARGIN
+        if reading.codec in _ALL_NEAR_SIBLINGS:  # wins by the near rule only ("½ cup")
+            if reading.codec in NEAR_SIBLINGS.get(default.codec, ()) \
+                    and reading.ceiling > default.ceiling \
+                    and reading.plausibility(score) > base and best is default:
+                best, bar = reading, reading.plausibility(score) + MARGIN
         elif reading.ceiling > bar:
             value = reading.plausibility(score)
             if value > bar:
-                # within TIE of it, a later (less trusted) candidate does not replace it:
-                # cp932 and Shift_JIS-2004 read NEC and IBM characters alike plausibly
-                # (0.994 and 0.999), and cp932 is the Windows code page that wrote them
-                best, bar = reading, value + TIE
+                # within TIE of it, a later (less trusted) double-byte reading does not
+                # replace a double-byte one: cp932 and Shift_JIS-2004 read NEC and IBM
+                # characters alike plausibly (0.994 and 0.999), and cp932 is the Windows
+                # code page that wrote them
+                best, bar = reading, value + (TIE if reading.codec in _MULTIBYTE else 0.0)
     if best is not default:
         best.role = "plausibility"
     return best

@@ -91,6 +91,8 @@ _BOOLS = {"true": True, "True": True, "TRUE": True,
 _INT_RE = re.compile(r"[-+]?[0-9]+")
 _FLOAT_RE = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# a decimal of at most 15 significant digits (leading zeros not counted), no exponent
+_SHORT_DECIMAL = re.compile(r"[-+]?0*(?=(?:\.?[0-9]){1,15}$)[0-9]*(?:\.0*[0-9]*)?")
 _BASED_INT_RE = re.compile(r"0x[0-9a-fA-F]+|0o[0-7]+")
 _SPECIAL_FLOAT_RE = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -131,8 +133,15 @@ def exact_float(text: str) -> float | str:
     range), ``1e-400`` (it would become 0.0) and ``3.14159265358979323846`` (more digits
     than a float keeps) are kept as strings, as integers beyond 64 bits are."""
     value = float(text)
-    if math.isfinite(value) and Decimal(repr(value)) == Decimal(text):
+    if _SHORT_DECIMAL.fullmatch(text) and (value or not text.strip("-+0.")):
+        # at most 15 significant digits, no exponent: a double holds any such decimal
+        # (IEEE 754 binary64 keeps 15), and the common case costs no Decimal
         return value
+    try:
+        if math.isfinite(value) and Decimal(repr(value)) == Decimal(text):
+            return value
+    except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond Decimal's range
+        pass
     return text
 
 
@@ -178,9 +187,8 @@ def _scrub_key(key: str, keys: Any, taken: Any, removed: list[int]) -> str:
     cleaned = _scrub(key, removed)
     if cleaned != key and (cleaned in keys or cleaned in taken):
         cleaned = _SURROGATES.sub("\ufffd", join_surrogate_pairs(key))
-        if cleaned in keys or cleaned in taken:
-            raise MetadataError(f"has two keys that differ only by lone surrogates: "
-                                f"{cleaned!a}")
+        if cleaned in keys or cleaned in taken:  # three keys or more: as JSON escapes
+            cleaned = join_surrogate_pairs(key).encode("utf-8", "backslashreplace").decode()
     return cleaned
 
 
@@ -360,6 +368,7 @@ def _convert(node: Node, memo: dict[int, Any], removed: list[int]) -> Any:
         keys = {n.value for n, _ in node.value if isinstance(n, ScalarNode)}
         if len(keys) < sum(1 for n, _ in node.value if isinstance(n, ScalarNode)):
             removed[1] += 1  # a key written twice: the last value is kept, as in JSON
+        scrubbed: dict[str, str] = {}  # each key as written -> as kept
         for key_node, value_node in node.value:
             if isinstance(key_node, ScalarNode) and key_node.tag == _PLAIN \
                     and key_node.value == "<<":
@@ -371,8 +380,10 @@ def _convert(node: Node, memo: dict[int, Any], removed: list[int]) -> Any:
                         raise MetadataError("merges (<<) a value that is not a mapping")
                     merged.update(found)
                 continue
-            value[_scrub_key(_key(key_node), keys, value, removed)] = _convert(
-                value_node, memo, removed)
+            written = _key(key_node)
+            if written not in scrubbed:
+                scrubbed[written] = _scrub_key(written, keys, value, removed)
+            value[scrubbed[written]] = _convert(value_node, memo, removed)
         if merged:
             value = {**merged, **value}
     else:
@@ -493,6 +504,12 @@ def load_toml(text: str) -> tuple[Any, Counter[str]]:
     that is not TOML, :class:`MetadataError` past the bounds."""
     import tomllib
 
+    # tomllib's time grows with the square of a dotted key's length (a key of 30,000 parts
+    # in 60 kB took 8 s), and the depth bound is only seen after parsing: count first
+    for line in text.splitlines():
+        key = line.split("=", 1)[0] if "=" in line else line
+        if key.count(".") >= MAX_DEPTH and ".." not in key:  # (a line of dots is no key)
+            raise _too_deep()
     try:
         value = tomllib.loads(text, parse_float=exact_float)
     except RecursionError:

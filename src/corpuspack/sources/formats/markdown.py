@@ -21,7 +21,6 @@ from corpuspack.sources.metadata_files import (
 from corpuspack.sources.readers import Format, RawRecord, Source
 
 _ATX_HEADING = re.compile(r"^#\s+(.+?)(?:\s+#+)?\s*$", re.MULTILINE)
-_CLOSING = re.compile(r"^(?:-{3,}|\.{3})\s*$", re.MULTILINE)
 
 
 class _FrontMatter:
@@ -48,17 +47,6 @@ class _YAMLFrontMatter(YAMLHandler):
 
     def load(self, fm: str, **kwargs: object) -> Any:
         return self.caps.load(fm, "yaml")
-
-    def split(self, text: str) -> tuple[str, str]:
-        """Front matter and body: the block closes at the first ``---`` line or, as in
-        Pandoc's YAML metadata blocks, ``...`` line."""
-        assert self.FM_BOUNDARY is not None
-        opening = self.FM_BOUNDARY.match(text)
-        closing = _CLOSING.search(text, opening.end()) if opening else None
-        if opening is None or closing is None:
-            fm, content = super().split(text)
-            return fm, content
-        return text[opening.end():closing.start()], text[closing.end():]
 
 
 class _JSONFrontMatter(JSONHandler):
