@@ -91,8 +91,6 @@ _BOOLS = {"true": True, "True": True, "TRUE": True,
 _INT_RE = re.compile(r"[-+]?[0-9]+")
 _FLOAT_RE = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# a decimal of at most 15 significant digits (leading zeros not counted), no exponent
-_SHORT_DECIMAL = re.compile(r"[-+]?0*(?=(?:\.?[0-9]){1,15}$)[0-9]*(?:\.0*[0-9]*)?")
 _BASED_INT_RE = re.compile(r"0x[0-9a-fA-F]+|0o[0-7]+")
 _SPECIAL_FLOAT_RE = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -133,9 +131,10 @@ def exact_float(text: str) -> float | str:
     range), ``1e-400`` (it would become 0.0) and ``3.14159265358979323846`` (more digits
     than a float keeps) are kept as strings, as integers beyond 64 bits are."""
     value = float(text)
-    if _SHORT_DECIMAL.fullmatch(text) and (value or not text.strip("-+0.")):
-        # at most 15 significant digits, no exponent: a double holds any such decimal
-        # (IEEE 754 binary64 keeps 15), and the common case costs no Decimal
+    if len(text) <= 16 and "e" not in text and "E" not in text \
+            and ("." in text or len(text) <= 15):
+        # at most 15 digits and no exponent: a double holds any such decimal (IEEE 754
+        # binary64 keeps 15), and the common case costs no Decimal
         return value
     try:
         if math.isfinite(value) and Decimal(repr(value)) == Decimal(text):
@@ -475,7 +474,8 @@ def _scrub_all(value: Any, removed: list[int]) -> Any:
     return value
 
 
-def _exact(text: str | bytes) -> tuple[Any, Counter[str]]:
+def _exact(text: str | bytes, keys_twice: bool = True) -> tuple[Any, Counter[str]]:
+    """The standard library's parse, exact; ``keys_twice``: look for keys written twice."""
     duplicates = [0]
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -486,7 +486,8 @@ def _exact(text: str | bytes) -> tuple[Any, Counter[str]]:
 
     try:
         value = json.loads(text, parse_int=exact_int, parse_float=exact_float,
-                           parse_constant=_reject_constant, object_pairs_hook=pairs)
+                           parse_constant=_reject_constant,
+                           object_pairs_hook=pairs if keys_twice else None)
     except RecursionError:
         raise _too_deep() from None
     _inspect(value, 0, [MAX_VALUES])
@@ -554,7 +555,9 @@ def load_json(data: bytes | str) -> tuple[Any, Counter[str]]:
         except ValueError:
             raise exc from None
     keys = [0]
-    if _inspect(value, 0, [MAX_VALUES], keys) or _written_keys(data) != keys[0]:
-        return _exact(data)
+    exact = _inspect(value, 0, [MAX_VALUES], keys)
+    twice = _written_keys(data) != keys[0]
+    if exact or twice:
+        return _exact(data, twice)
     return value, Counter()
 
