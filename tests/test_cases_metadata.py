@@ -43,6 +43,12 @@ def build_docs(src: Path, tmp_path: Path) -> tuple[dict[str, dict[str, Any]], Bu
     return docs, report
 
 
+def write_jsonl(path: Path, *rows: str) -> None:
+    """JSON lines as written (escapes and all), ``@@`` standing for PROSE."""
+    path.write_text("".join(row.replace("@@", PROSE) + "\n" for row in rows),
+                    encoding="utf-8")
+
+
 def skips(report: BuildReport) -> dict[str, str]:
     return {s.path + (f"#{s.record}" if s.record else ""): s.reason for s in report.skipped}
 
@@ -364,10 +370,9 @@ def test_rules_around_a_paragraph_are_no_front_matter(tmp_path: Path) -> None:
 def test_a_records_own_source_id_and_text_keys(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
-    (src / "f.jsonl").write_text(
-        ('{"id": "r1", "source_id": "crawl-2023/000123", "text": "@@"}\n'
-         '{"id": "r2", "text": null, "content": "@@ Two."}\n'
-         '{"id": "r3", "text": 5, "content": 6}\n').replace("@@", PROSE), encoding="utf-8")
+    write_jsonl(src / "f.jsonl", '{"id": "r1", "source_id": "crawl-2023/000123", "text": "@@"}',
+                '{"id": "r2", "text": null, "content": "@@ Two."}',
+                '{"id": "r3", "text": 5, "content": 6}')
     docs, report = build_docs(src, tmp_path)
     assert docs["f.jsonl#r1"]["meta"] == {"source_id": "r1",
                                           "source_id_given": "crawl-2023/000123"}
@@ -424,10 +429,10 @@ def test_a_key_written_twice_is_on_record(tmp_path: Path) -> None:
     parser); the build counts it in its notes, in records, sidecars and front matter."""
     src = tmp_path / "src"
     src.mkdir()
-    (src / "f.jsonl").write_text(
-        ('{"id": "a", "text": "first", "text": "@@", "n": {"k": 1, "k": 2}}\n'
-         '{"id": "b", "text": "@@ Two.", "note": "say \\": here"}\n'
-         '{"id" : "c", "text" : "@@ Three."}\n').replace("@@", PROSE), encoding="utf-8")
+    write_jsonl(src / "f.jsonl",
+                '{"id": "a", "text": "first", "text": "@@", "n": {"k": 1, "k": 2}}',
+                '{"id": "b", "text": "@@ Two.", "note": "say \\": here"}',
+                '{"id" : "c", "text" : "@@ Three."}')
     (src / "g.txt").write_text(PROSE + " Sidecar.", encoding="utf-8")
     (src / "g.meta.yaml").write_text("title: One\ntitle: Two\n", encoding="utf-8")
     docs, report = build_docs(src, tmp_path)
