@@ -6,12 +6,14 @@ Order, cheapest and most certain first (measurements in docs/design.md, "Decodin
 2. strict UTF-8 - almost every modern file, and no detector is consulted - unless the
    bytes hold the escape sequences of ISO-2022-JP or ISO-2022-KR (7-bit encodings of
    Japanese and Korean mail and news, which are ASCII too) and decode in one strictly;
-3. **damaged UTF-8**: bytes that are UTF-8 but for a cut last character or a few bad bytes
-   stay UTF-8. "A few" is at most one bad byte per :data:`MIN_VALID_PER_BAD` well-formed
-   multi-byte characters (and at least one of those): text in a legacy code page, read as
-   UTF-8, never had more than 3 per bad byte (docs/design.md). Each bad byte run (a maximal
-   invalid subpart, as Python's ``errors="replace"`` and the Unicode standard count them)
-   becomes one U+FFFD; a cut last character is dropped;
+3. **damaged UTF-8**: bytes that are UTF-8 but for a cut last character or a few damaged
+   characters stay UTF-8. "A few" is at most one damaged character (the lead bytes of a
+   bad run) per :data:`MIN_VALID_PER_BAD` well-formed multi-byte characters (and at least
+   one of those): text in a legacy code page, read as UTF-8, never had more than 4 per
+   damaged character (docs/design.md). Each bad byte run (a maximal invalid subpart, as
+   Python's ``errors="replace"`` and the Unicode standard count them) becomes one U+FFFD;
+   a cut last character is dropped (:func:`_damaged_utf8`). UTF-8 that encodes UTF-16
+   surrogates (CESU-8, WTF-8) has its pairs joined and each lone one made U+FFFD;
 4. otherwise **candidates**: a charset the document declares (HTML ``<meta charset>``), the
    guess of Resiliparse's uchardet-based detector (the most accurate and fastest detector
    measured), each with its **supersets** (:data:`SUPERSETS_FIRST`, :data:`SUPERSETS_AFTER`:
