@@ -412,14 +412,14 @@ def test_hugo_toml_front_matter(tmp_path: Path) -> None:
     (src / "a.md").write_text(
         '+++\ntitle = "Ferry timetable"\ndate = 2024-03-01T10:00:00Z\ntags = ["ferry", "winter"]'
         '\nserial = 123456789012345678901234567890\nreading = 1e400\ndraft = false\n'
-        '[params]\nlicense = "CC-BY-4.0"\n+++\n' + PROSE, encoding="utf-8")
+        'peak = inf\n[params]\nlicense = "CC-BY-4.0"\n+++\n' + PROSE, encoding="utf-8")
     (src / "b.md").write_text('+++\ntitle = "unclosed\n+++\n' + PROSE + " Two.",
                               encoding="utf-8")
     docs, report = build_docs(src, tmp_path)
     a = docs["a.md"]
     assert (a["title"], a["date"], a["text"]) == ("Ferry timetable", "2024-03-01", PROSE)
     assert a["meta"] == {"tags": ["ferry", "winter"], "serial": "123456789012345678901234567890",
-                         "reading": "1e400", "draft": False,
+                         "reading": "1e400", "draft": False, "peak": "inf",
                          "params": {"license": "CC-BY-4.0"}}
     assert skips(report)["b.md"].startswith("invalid front matter: ")
 

@@ -131,8 +131,8 @@ def exact_float(text: str) -> float | str:
     range), ``1e-400`` (it would become 0.0) and ``3.14159265358979323846`` (more digits
     than a float keeps) are kept as strings, as integers beyond 64 bits are."""
     value = float(text)
-    if len(text) <= 16 and "e" not in text and "E" not in text \
-            and ("." in text or len(text) <= 15):
+    digits = text.lstrip("+-").replace(".", "", 1)
+    if len(digits) <= 15 and digits.isascii() and digits.isdigit():
         # at most 15 digits and no exponent: a double holds any such decimal (IEEE 754
         # binary64 keeps 15), and the common case costs no Decimal
         return value
