@@ -321,15 +321,23 @@ def _neighbour(node: ElementNode, forward: bool) -> ElementNode | None:
 def _context_kept(block: ElementNode, kept: str) -> bool:
     """Whether the element with text nearest to ``block`` (before it, else after it, at
     its level or its parent's) reached ``kept``: the block sat inside kept content."""
+    near = _nearest(block, (False, True))
+    return near is not None and _sample(_text(near)) in kept
+
+
+def _nearest(block: ElementNode, directions: tuple[bool, ...]) -> ElementNode | None:
+    """The element with text nearest to ``block`` in the first of ``directions`` (True:
+    after it) that has one, at its level or up to two levels above."""
     node: ElementNode | None = block
     for _ in range(3):
         if node is None or node.tag == "body":
-            return False
-        near = _neighbour(node, False) or _neighbour(node, True)
-        if near is not None:
-            return _sample(_text(near)) in kept
+            return None
+        for forward in directions:
+            near = _neighbour(node, forward)
+            if near is not None:
+                return near
         node = node.parent_element
-    return False
+    return None
 
 
 def dropped_block(scope: ElementNode, kept: str, page_wide: bool) -> str | None:
@@ -413,15 +421,8 @@ def _is_prose(block: ElementNode) -> bool:
 def _near_kept(block: ElementNode, kept: str, forward: bool) -> bool:
     """Whether the element with text nearest to ``block`` after it (``forward``) or before
     it, at its level or up to two levels above, reached ``kept``."""
-    node: ElementNode | None = block
-    for _ in range(3):
-        if node is None or node.tag == "body":
-            return False
-        near = _neighbour(node, forward)
-        if near is not None:
-            return _sample(_text(near)) in kept
-        node = node.parent_element
-    return False
+    near = _nearest(block, (forward,))
+    return near is not None and _sample(_text(near)) in kept
 
 
 def _shortfall(text: str, kept: str, reference: str, scope: ElementNode,

@@ -38,38 +38,34 @@ class _FrontMatter:
                              notes=self.notes)
 
 
-class _YAMLFrontMatter(YAMLHandler):
-    """python-frontmatter finds and splits the block; corpuspack's YAML reads it."""
+class _Capped:
+    """A python-frontmatter handler that reads its block with corpuspack's parsers, within
+    the caps (python-frontmatter only finds and splits the block)."""
+
+    KIND = ""
 
     def __init__(self, caps: _FrontMatter) -> None:
         super().__init__()
         self.caps = caps
 
     def load(self, fm: str, **kwargs: object) -> Any:
-        return self.caps.load(fm, "yaml")
+        return self.caps.load(fm, self.KIND)
 
 
-class _JSONFrontMatter(JSONHandler):
-    def __init__(self, caps: _FrontMatter) -> None:
-        super().__init__()
-        self.caps = caps
-
-    def load(self, fm: str, **kwargs: object) -> Any:
-        return self.caps.load(fm, "json")
+class _YAMLFrontMatter(_Capped, YAMLHandler):
+    KIND = "yaml"
 
 
-class _TOMLFrontMatter(BaseHandler):
+class _JSONFrontMatter(_Capped, JSONHandler):
+    KIND = "json"
+
+
+class _TOMLFrontMatter(_Capped, BaseHandler):
     """Hugo's ``+++`` TOML front matter, read by the standard library's ``tomllib``."""
 
+    KIND = "toml"
     FM_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
     START_DELIMITER = END_DELIMITER = "+++"
-
-    def __init__(self, caps: _FrontMatter) -> None:
-        super().__init__()
-        self.caps = caps
-
-    def load(self, fm: str, **kwargs: object) -> Any:
-        return self.caps.load(fm, "toml")
 
 
 def read_markdown(data: bytes, score: Scorer | None, *,
