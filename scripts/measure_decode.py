@@ -34,12 +34,14 @@ UKRAINIAN = ROOT.parent / "shared" / "cases" / "koi8u-ukrainian" / "oholoshennia
 
 # code pages each language was commonly written in before UTF-8
 CODE_PAGES = {
-    "fr": ["cp1252", "iso8859-1", "iso8859-15", "mac-roman"],
-    "de": ["cp1252", "iso8859-1", "mac-roman"], "es": ["cp1252", "mac-roman"],
-    "it": ["cp1252", "mac-roman"], "pt": ["cp1252", "mac-roman"],
-    "cs": ["cp1250", "iso8859-2"], "pl": ["cp1250", "iso8859-2"],
+    "fr": ["cp1252", "iso8859-1", "iso8859-15", "mac-roman", "cp850"],
+    "de": ["cp1252", "iso8859-1", "mac-roman", "cp850", "cp437"],
+    "es": ["cp1252", "mac-roman", "cp850"], "it": ["cp1252", "mac-roman", "cp850"],
+    "pt": ["cp1252", "mac-roman", "cp850", "cp860"],
+    "cs": ["cp1250", "iso8859-2", "cp852"], "pl": ["cp1250", "iso8859-2", "cp852"],
     "ru": ["cp1251", "koi8-r", "cp866", "iso8859-5", "mac-cyrillic"],
-    "uk": ["koi8-u", "cp1251"], "el": ["cp1253", "iso8859-7"], "tr": ["cp1254", "iso8859-9"],
+    "uk": ["koi8-u", "cp1251"], "el": ["cp1253", "iso8859-7", "cp737"],
+    "tr": ["cp1254", "iso8859-9", "cp857"],
     "ar": ["cp1256"], "ja": ["shift_jis", "cp932", "euc-jp"],
     "zh": ["gb2312", "gbk", "gb18030", "big5", "cp950"], "ko": ["euc-kr", "cp949"],
 }

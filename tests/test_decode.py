@@ -24,7 +24,7 @@ from corpuspack.sources.decode import (
     plausibility,
 )
 
-from .conftest import text_of
+from .conftest import FIXTURES, text_of
 
 SCORE = LanguageIdentifier().score
 
@@ -207,6 +207,51 @@ def test_cp1252_is_not_taken_for_mac_roman(lang: str) -> None:
     assert decoded.text == data.decode("cp1252") and decoded.encoding != "mac-roman"
 
 
+# DOS code pages: the detector names ISO-8859-1, ISO-8859-3 or cp1252 for them
+DOS = [("fr-fr", "cp850"), ("de-de", "cp850"), ("de-de", "cp437"), ("es-es", "cp850"),
+       ("it-it", "cp850"), ("pt-br", "cp850"), ("pt-br", "cp860"), ("tr-tr", "cp857"),
+       ("el-gr", "cp737")]
+
+
+@pytest.mark.parametrize(("lang", "codec"), DOS)
+def test_dos_code_pages(lang: str, codec: str) -> None:
+    data = text_of(lang).encode(codec, errors="ignore")
+    assert decode_bytes(data, score=SCORE).text == data.decode(codec)
+
+
+@pytest.mark.parametrize(("text", "codec"), [
+    ("Le système démarre après l'écran de sélection. Appuyez sur Entrée, ou sur Échap pour "
+     "revenir au menu précédent.", "cp850"),  # read as ISO-8859-3: "syst\x8ame"
+    ("Bitte prüfen Sie die Größe der Datei und drücken Sie eine Taste. Übersicht der "
+     "Änderungen folgt.", "cp437"),  # read as cp1252 with U+FFFD: "pr�fen", "Gr”áe"
+    ("A instalação do programa não é difícil. Você precisa de três disquetes.", "cp860"),
+    ("Kurulum programı dosyaları sabit diske kopyalayacak. Çıkmak için Esc tuşuna basın.",
+     "cp857"),
+    ("Το πρόγραμμα εγκατάστασης θα αντιγράψει τα αρχεία στο σκληρό δίσκο.", "cp737"),
+])
+def test_dos_notices(text: str, codec: str) -> None:
+    assert decode_bytes(text.encode(codec), score=SCORE).text == text
+
+
+@pytest.mark.parametrize("codec", ["cp1252", "mac-roman"])
+def test_windows_and_mac_text_is_not_taken_for_dos(codec: str) -> None:
+    for lang in ("fr-fr", "de-de", "es-es", "pt-br"):
+        data = text_of(lang).encode(codec, errors="ignore")
+        assert decode_bytes(data, score=SCORE).text == data.decode(codec), lang
+    # one accented word, in Mac Roman: cp852 (a DOS page the detector names itself) read it
+    # as "continťan" when tried as a guess
+    data = "Cuando falla un disco, los datos continúan disponibles en el otro.".encode(codec)
+    assert decode_bytes(data, score=SCORE).text == data.decode(codec)
+
+
+@pytest.mark.parametrize("name", ["cp1252-quotes-id", "cp1252-quotes-en", "cp1252-nbsp-dashes-en",
+                                  "cp1252-bullets-en", "cp1252-mixed-en"])
+def test_typographic_marks_are_not_read_as_letters(name: str) -> None:
+    # Mac Roman read three of them ("ìselectorî", "Red†Hat"), cp737 and cp437 two more
+    data = (FIXTURES / "decode" / f"{name}.txt").read_bytes()
+    assert decode_bytes(data, score=SCORE).text == data.decode("cp1252")
+
+
 # ------------------------------------------------------------ damaged UTF-8
 
 
@@ -298,10 +343,11 @@ def test_cp1252_with_an_undefined_byte_is_not_read_as_mac_roman() -> None:
 
 def test_odd_words() -> None:
     for word in ("пЗПМПЫЕООС", "Р╕Д", "fŸr", "ÑSpiegel", "pu˜", "grš§e", "M‰nner",
-                 "a\x93b", "ab\ue000", "ca\ufffdt"):
+                 "a\x93b", "ab\ue000", "ca\ufffdt", "Datentr„ger", "d‚j…", "erm”glicht",
+                 "╟Opzioni", "configurazione╚", "RAID¤"):
         assert _odd_word(word), word
     for word in ("ДМС", "più", "l·l", "дев'ятої", "ⅲRAID", "l´été", "Straße", "ÉTAT",
-                 "«Proxy", "McDonald’s", "é+b", "über-Café"):
+                 "«Proxy", "McDonald’s", "é+b", "über-Café", "„Gut“", "‚so‘", "║", "5¤"):
         assert not _odd_word(word), word
 
 

@@ -19,7 +19,8 @@ Order, cheapest and most certain first (measurements in docs/design.md, "Decodin
    measured), each with its **supersets** (:data:`SUPERSETS_FIRST`, :data:`SUPERSETS_AFTER`:
    detectors name the base code page, never the vendor superset that holds the text's
    extra characters), the Windows code page of the same script and cp1252 (the *named*
-   candidates); then **alternatives**: Mac Roman for Latin-script text, the other East
+   candidates); then **alternatives**: Mac Roman and the DOS code pages (:data:`_DOS`) for
+   Latin-script text or when the named ones read the bytes badly, the other East
    Asian code pages for short East Asian text, and guesses (:data:`_UNNAMED`) when the
    detector names nothing or its family reads the bytes badly (:func:`_doubtful`). Among
    the readings that decode strictly, the **default** is the first named one without C1
@@ -116,9 +117,12 @@ SUPERSETS_AFTER: dict[str, tuple[str, ...]] = {
 # without the margin when it reads fewer words as odd and is at least as plausible
 # (ISO-8859-15 puts œ, Œ, €, Š, š, Ž, ž, Ÿ where cp1252 and ISO-8859-1 have ½, ¼, ¤ and
 # other symbols: "L'½uvre" is odd, "L'œuvre" is not).
+# cp850 beside cp852, which the detector names for Spanish and Portuguese DOS text: they
+# share á, é, í, ó, ú, ç, ä, ö, ü, and differ in ñ, ã, õ ("tamaĄo", "sĂo" in cp852).
 NEAR_SIBLINGS: dict[str, tuple[str, ...]] = {"cp1252": ("iso8859-15",),
-                                             "iso8859-1": ("iso8859-15",)}
-_ALL_NEAR_SIBLINGS = frozenset(c for codecs_ in NEAR_SIBLINGS.values() for c in codecs_)
+                                             "iso8859-1": ("iso8859-15",), "cp852": ("cp850",)}
+# siblings that win by the near rule only: ISO-8859-15 read a lone "½ cup" as "œ cup"
+_NEAR_ONLY = frozenset({"iso8859-15"})
 # Labels Python does not know, as browsers read them (WHATWG Encoding Standard).
 _ALIASES = {
     "windows-31j": "cp932", "x-sjis": "shift_jis", "x-euc-jp": "euc_jp",
@@ -146,6 +150,13 @@ _EAST_ASIAN_MIN_SHARE = 0.2
 # got no guess, and came out as cp1252 or was skipped as binary)
 _UNNAMED_NON_LATIN = ("cp1251", "koi8-r", "koi8-u", "iso8859-5", "cp866", "mac-cyrillic",
                       "cp1253", "iso8859-7")
+# The DOS code pages of Western European (cp850, cp437), Portuguese, Turkish and Greek text,
+# tried as alternatives beside Mac Roman: detectors name ISO-8859-1, ISO-8859-3 or cp1252
+# for them, whose readings drop or garble every accented letter ("Le syst\x8ame", "pr\x81fen").
+# cp852 and cp866 are left out: the detector names them, and as a guess cp852 read Spanish
+# "continúan" in Mac Roman as "continťan". scripts/measure_decode.py, 692 excerpts: 580
+# right without them, 682 with them (docs/design.md, "Decoding").
+_DOS = ("cp850", "cp437", "cp860", "cp857", "cp737")
 _NON_ASCII = bytes(range(0x80, 0x100))
 # East Asian text in one double-byte code page often decodes strictly in another (Korean
 # cp949 as GB18030, Big5 as GB18030); detectors mix them up on short texts, so when one is
@@ -173,9 +184,10 @@ _MAX_SCORED_WORDS = 300
 # whole sentences), damaged UTF-8 has hundreds.
 MIN_VALID_PER_BAD = 8
 # Measured in docs/design.md: the plausibility a reading needs over the default to replace
-# it. Margins from 0.1 to 0.2 were right most often (573 of 576 legacy excerpts); 0 let
-# misreadings of a few non-ASCII words win (562), 0.3 and more kept detector errors (570,
-# 558 at 0.5, 494 when the default always stays).
+# it. Margins from 0.1 to 0.2 were right most often (573 of 576 legacy excerpts; 714-715
+# of 723 once DOS code pages were added); 0 let misreadings of a few non-ASCII words win
+# (562; 701), 0.3 and more kept detector errors (570, 558 at 0.5, 494 when the default
+# always stays; 711, 696, 533).
 MARGIN = 0.15
 # Plausibilities of two double-byte challengers closer than this are a tie, which the
 # order of trust breaks (cp932 before Shift_JIS-2004). Single-byte ones are not held to
@@ -205,7 +217,10 @@ _ERRORS = "corpuspack-mark"
 # Characters that never sit between two letters of a cased script in real text, but do
 # where a single-byte code page is misread (box drawing for Ukrainian letters, ‰ and § for
 # German umlauts in Mac Roman read as cp1252, and the reverse).
+# (and the quotation marks of cp1252 where DOS code pages have ä, é, ö: "Datentr„ger",
+# "d‚j…", "erm”glicht")
 _ODD_INSIDE = frozenset("‰§¶†‡•¡¿¤¦¬")
+_QUOTES_INSIDE = "‚„“”‹›"  # odd between letters too, but no symbols (:func:`_doubtful`)
 _ODD_CATEGORIES = frozenset({"Cc", "Cn", "Sm", "Sc", "Sk", "So"})
 # Spacing diacritics: writers put accents on letters (é), misreadings next to them ("pu˜",
 # "prioritˆ": Italian ò and à from Mac Roman read as cp1252). ´ is left out: some type it
@@ -530,7 +545,8 @@ def _odd_characters() -> tuple[list[str], list[str], list[str]]:
 def _odd_pattern() -> re.Pattern[str]:
     """The expression :func:`_odd_word` searches (built once, on first use)."""
     lower, upper, symbols = _odd_characters()
-    small, capital, symbol = _char_class(lower), _char_class(upper), _char_class(symbols)
+    small, capital = _char_class(lower), _char_class(upper)
+    symbol = _char_class(sorted([*symbols, *_QUOTES_INSIDE]))
     non_ascii_small = _char_class([ch for ch in lower if not ch.isascii()])
     non_ascii_capital = _char_class([ch for ch in upper if not ch.isascii()])
     diacritic = _char_class(sorted(_SPACING_DIACRITICS))
@@ -541,7 +557,11 @@ def _odd_pattern() -> re.Pattern[str]:
         f"|^[{non_ascii_capital}][{capital}][{small}]"  # "ÑSpiegel"
         "|[\x80-\x9f\ue000-\uf8ff\ufffd]"  # C1 controls, private use, U+FFFD
         f"|[^\\W\\d_][{diacritic}]|[{diacritic}][^\\W\\d_]"  # a diacritic touching a letter
-        f"|[{small}{capital}][{symbol}]+[{small}{capital}]")  # symbols between cased letters
+        f"|[{small}{capital}][{symbol}]+[{small}{capital}]"  # symbols between cased letters
+        # box drawing or ¤ touching a letter: DOS « » read as cp1252 or Mac Roman ("╟Opzioni")
+        "|[\u2500-\u259f¤][^\\W\\d_]|[^\\W\\d_][\u2500-\u259f¤]"
+        # a Latin letter touching a Greek or Cyrillic one: "Raphaδl" (cp1252 ë in cp437)
+        "|[A-Za-z\u00c0-\u024f][\u0370-\u04ff]|[\u0370-\u04ff][A-Za-z\u00c0-\u024f]")
 
 
 def _odd_word(word: str) -> bool:
@@ -583,6 +603,12 @@ class _Reading:
             self._words = _non_ascii_words(self.text)
             self._odd = sum(map(_odd_word, self._words))
         return self._words
+
+    @property
+    def odd(self) -> int:
+        """How many of its non-ASCII words are odd (:func:`_odd_word`)."""
+        _ = self.words
+        return self._odd
 
     @property
     def ceiling(self) -> float:
@@ -636,7 +662,8 @@ def _candidates(data: bytes, declared: str | None) -> tuple[list[tuple[str, str]
         for codec in _guesses(data):
             add(codec, "alternative")
     elif seen <= _LATIN:
-        add("mac-roman", "alternative")
+        for codec in ("mac-roman", *_DOS):
+            add(codec, "alternative")
     if seen & _EAST_ASIAN and len(data) < _EAST_ASIAN_SHORT:
         for codec in _UNNAMED_EAST_ASIAN + ("big5",):
             add(codec, "alternative")
@@ -655,7 +682,8 @@ def _choose(readings: list[_Reading], score: Scorer | None) -> _Reading:
     tried = {default.text}
     challengers = []
     for reading in readings:
-        if reading.text in tried or (reading.c1 and not default.c1):
+        if reading.text in tried or (reading.c1 and not default.c1) \
+                or (reading.codec in _DOS and default.odd == 0):  # (see below)
             continue
         tried.add(reading.text)
         if reading.ceiling > MARGIN:
@@ -664,12 +692,20 @@ def _choose(readings: list[_Reading], score: Scorer | None) -> _Reading:
         return default
     base = default.plausibility(score)
     best, bar = default, base + MARGIN
+    # A reading with a larger share of odd words never wins: on words of ASCII letters with
+    # a few non-ASCII marks the identifier's score is noise (Mac Roman's "ìselectorî" beat
+    # cp1252's "“selector”", and cp737's "Χ options" its "• options", on the benchmark). A
+    # DOS reading must have fewer odd words than the default: it turns cp1252's “ ” • — ©
+    # into letters ("ôsocial contractõ" scored 0.19 above "“social contract”").
     for reading in challengers:
-        if reading.codec in _ALL_NEAR_SIBLINGS:  # wins by the near rule only ("½ cup")
-            if reading.codec in NEAR_SIBLINGS.get(default.codec, ()) \
-                    and reading.ceiling > default.ceiling \
-                    and reading.plausibility(score) > base and best is default:
-                best, bar = reading, reading.plausibility(score) + MARGIN
+        if reading.ceiling < default.ceiling or (
+                reading.codec in _DOS and reading.odd >= default.odd):
+            continue
+        if best is default and reading.codec in NEAR_SIBLINGS.get(default.codec, ()) \
+                and reading.ceiling > default.ceiling and reading.plausibility(score) > base:
+            best, bar = reading, reading.plausibility(score) + MARGIN
+        elif reading.codec in _NEAR_ONLY:
+            continue
         elif reading.ceiling > bar:
             value = reading.plausibility(score)
             if value > bar:
@@ -750,7 +786,8 @@ def decode_bytes(data: bytes, declared: str | None = None, score: Scorer | None 
         # the detector named the wrong family (Shift_JIS-2004 taken for ISO-8859-7, Big5
         # for cp1252): try the guesses too
         tried = {codec for codec, _ in candidates}
-        rescue = [(codec, "alternative") for codec in _guesses(data) if codec not in tried]
+        rescue = [(codec, "alternative") for codec in (*_guesses(data), *_DOS)
+                  if codec not in tried]
         candidates += rescue
         readings += _strict_readings(data, rescue)
     if any(r.role != "alternative" for r in readings):
