@@ -73,6 +73,21 @@ def test_card_goes_stale_when_the_corpus_changes(tmp_path: Path) -> None:
         str(config.package_dir / "DATA_CARD.md"), str(config.package_dir / ".huggingface.yaml")]
 
 
+def test_the_summary_says_how_many_languages_it_leaves_out(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    names = sorted(p.stem for p in (Path(__file__).parent / "fixtures" / "multilingual")
+                   .glob("*.txt"))[:12]
+    for name in names:
+        (src / f"{name}.txt").write_text(text_of(name), encoding="utf-8")
+    config, report = build_to(src, tmp_path / "pkg")
+    assert report.documents_written == 12
+    update(locate(config.package_dir))
+    row = next(line for line in (config.package_dir / "DATA_CARD.md").read_text().splitlines()
+               if line.startswith("| languages |"))
+    assert row.count(",") == 9 and row.endswith(" and 2 more |"), row
+
+
 def test_repository_card_is_current() -> None:
     assert update(locate(cwd=Path(__file__).parent.parent), check=True) == []
 

@@ -336,6 +336,13 @@ def test_column_values_as_written(tmp_path: Path) -> None:
               {"language": "sr", "date": "2024-03-01"}, {"date_raw": "2024-03-01 (Fri)"}),
         "k": ("language: ajp\ndate: '2024-03-01T10:00:00Z'\n",
               {"language": "ajp", "date": "2024-03-01"}, {}),
+        # BCP 47 tags whose language is not their first subtag (they were cut to "zh")
+        "l": ("language: zh-yue\n", {"language": "yue"}, {}),
+        "m": ("language: zh-min-nan\n", {"language": "nan"}, {}),
+        "n": ("language: i-klingon\n", {"language": "tlh"}, {}),
+        "o": ("language: zh-cmn-Hans\n", {"language": "zh"}, {}),
+        # a blank value declares nothing
+        "p": ("language: '  '\ndate: ''\n", {"language": "en", "date": None}, {}),
     }
     for name, (yaml_text, _, _) in cases.items():
         (src / f"{name}.md").write_text(f"---\n{yaml_text}---\n{PROSE} {name}.",

@@ -86,6 +86,17 @@ def test_markdown_code_blocks(tmp_path: Path) -> None:
     assert report.summary(timing=False)["boilerplate_removed"] == {}
 
 
+def test_markdown_opening_with_indented_code_keeps_its_indentation(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    code = "    $ ./configure --prefix=/usr\n    $ make install\n    $ make check"
+    (src / "README.md").write_text(f"\n{code}\n\nThen read the manual.\n", encoding="utf-8")
+    (src / "notes.md").write_text(f"---\ntitle: Notes\n---\n\n{code}\n", encoding="utf-8")
+    docs, _ = build_docs(src, tmp_path)
+    assert docs["README.md"]["text"] == code + "\n\nThen read the manual."
+    assert docs["notes.md"]["text"] == code and docs["notes.md"]["title"] == "Notes"
+
+
 # ---------------------------------------------------------------- short lines that are text
 
 ENDINGS = {

@@ -406,6 +406,31 @@ def test_capitals_in_several_languages_through_a_build(tmp_path: Path) -> None:
         code: code for code in CAPITALS}
 
 
+# headlines in capitals of other scripts above a lower-case link: the link's ASCII letters
+# are most of the text, and the capitals were not counted
+CAPITALS_AND_A_LINK = {
+    "mk": "ИЗВЕСТУВАЊЕ ЗА СТАНАРИТЕ ВО ЗГРАДАТА\nhttps://www.vodovod-skopje.com.mk/"
+          "izvestuvanja/2024/06/14/prekin-na-vodosnabduvanje\n",
+    "be": "АБВЕСТКА ДЛЯ ЖЫХАРОЎ ДОМА\nhttps://www.minskvodokanal.by/naviny/2024/06/14/"
+          "adklyuchenne-garachay-vady\n",
+    "ka": "ᲒᲐᲜᲪᲮᲐᲓᲔᲑᲐ ᲛᲐᲪᲮᲝᲕᲠᲔᲑᲚᲔᲑᲘᲡᲗᲕᲘᲡ\nhttps://www.gwp.ge/ka/siakhleebi/2024/06/14/"
+          "tsqlis-mitsodebis-shetskveta-tbilisi\n",
+    "bg": "СЪОБЩЕНИЕ ЗА ЖИВУЩИТЕ В БЛОКА\nhttps://www.sofiyskavoda.bg/saobshtenia/2024/06/14/"
+          "sprirane-na-vodata-mladost\n",
+}
+
+
+def test_capitals_of_other_scripts_beside_a_link(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    for code, text in CAPITALS_AND_A_LINK.items():
+        (src / f"{code}.txt").write_text(text, encoding="utf-8")
+    docs, report = build_docs(src, tmp_path)
+    assert {name[:-4]: doc["language"] for name, doc in docs.items()} == {
+        code: code for code in CAPITALS_AND_A_LINK}
+    assert all(doc["language_score"] >= 0.5 for doc in docs.values())
+
+
 # ---------------------------------------------------------------- lid-label-not-iso
 
 

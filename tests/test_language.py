@@ -143,6 +143,11 @@ def test_casing_for_model() -> None:
     assert casing_for_model("ДОМ У ОЗЕРА ПРОДАЁТСЯ. Осмотр в субботу.") == \
         "дом у озера продаётся. осмотр в субботу."
     assert casing_for_model("日本語のテキスト") == "日本語のテキスト"
+    link = "\nhttps://www.example.com/notices/2024/06/14/water-supply-interrupted"
+    assert casing_for_model("ДОМ У ОЗЕРА ПРОДАЁТСЯ" + link) == "дом у озера продаётся" + link
+    # accented letters of Latin text are too few to pass the share: not looked at
+    french = "Visites le samedi, à l'été, après la réunion annuelle." + link
+    assert casing_for_model(french) == french
 
 
 # ------------------------------------------------------------ low scores

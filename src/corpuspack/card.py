@@ -180,6 +180,12 @@ def _layout_counts(layout: Any, parts: dict[tuple[str, ...], list[int]]) -> dict
                               for key, (n, w, c) in sorted(parts.items())], layout)
 
 
+def _first_languages(codes: list[str], shown: int = 10) -> str:
+    """The first ``shown`` codes (by documents), and how many more there are."""
+    text = ", ".join(md_text(k) for k in codes[:shown]) or "-"
+    return text + (f" and {len(codes) - shown} more" if len(codes) > shown else "")
+
+
 def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -252,8 +258,7 @@ def _sections(package: Package, prof: CorpusProfile, report: dict[str, Any],
         ("name", md_code(d.get("name", ""))), ("version", md_text(d.get("version", ""))),
         ("documents", _fmt(docs)), ("words", _fmt(words)),
         ("characters", _fmt(stats.get("chars", 0))),
-        ("languages", ", ".join(md_text(k) for k in list(stats.get("languages", {}))[:10])
-         or "-"),
+        ("languages", _first_languages(list(stats.get("languages", {})))),
         ("date range", f"{md_text(stats.get('date_min') or '-')} to "
                        f"{md_text(stats.get('date_max') or '-')}"),
     ], ("", ""))

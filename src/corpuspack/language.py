@@ -31,6 +31,7 @@ A score under :data:`LOW_SCORE` is a doubt that the build counts (``FileStats.no
 
 from __future__ import annotations
 
+import re
 import struct
 import sys
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ CAPITALS_SHARE = 0.2
 LOW_SCORE = 0.5
 LOW_SCORE_NOTE = f"language: identifier score below {LOW_SCORE}"
 _ASCII_UPPER = bytes(range(ord("A"), ord("Z") + 1))
+_ASCII_RUNS = re.compile("[\x00-\x7f]+")
 _ASCII_LOWER = bytes(range(ord("a"), ord("z") + 1))
 
 
@@ -149,13 +151,16 @@ def casing_for_model(text: str) -> str:
 
     The share is taken over a sample of at most 500 characters (:func:`sample`): over its
     ASCII letters when they make up at least half of it (counted in C: 2 µs for a
-    300-character sample instead of 8-10 µs, a sixth of what identifying it costs), else
-    over every cased letter among 150 characters spread over it (4 µs).
+    300-character sample instead of 8-10 µs, a sixth of what identifying it costs), with
+    its other characters' cased letters added when they are enough to pass the share (a
+    Cyrillic or Georgian headline in capitals above a lower-case link), else over every
+    cased letter among 150 characters spread over it (4 µs).
     """
     probe = sample(text, 500)
     ascii_part = probe.encode("ascii", "ignore")
     upper = len(ascii_part) - len(ascii_part.translate(None, _ASCII_UPPER))
     lower = len(ascii_part) - len(ascii_part.translate(None, _ASCII_LOWER))
+    others = len(probe) - len(ascii_part)
     if 2 * (upper + lower) < len(probe):
         upper = lower = 0
         for ch in probe[:: max(1, len(probe) // 150)]:  # 150 letters tell a share of 20%
@@ -163,6 +168,14 @@ def casing_for_model(text: str) -> str:
                 upper += 1
             elif ch.islower():
                 lower += 1
+    elif upper <= CAPITALS_SHARE * (upper + lower) \
+            and upper + others > CAPITALS_SHARE * (upper + lower + others):
+        step = max(1, others // 150)
+        for ch in _ASCII_RUNS.sub("", probe)[::step]:
+            if ch.isupper():
+                upper += step
+            elif ch.islower():
+                lower += step
     return text.lower() if upper > CAPITALS_SHARE * (upper + lower) else text
 
 

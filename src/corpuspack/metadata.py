@@ -93,8 +93,11 @@ def normalise_date(value: Any) -> str | None:
 
 
 def normalise_language(value: Any) -> str | None:
-    """The ISO 639 code of a language tag's primary subtag ('en-GB' -> 'en'), or None when
-    it names no language: the ISO 639-1 code where the language has one ('eng', 'ger' and
+    """The ISO 639 code of a language tag ('en-GB' -> 'en'), or None when it names no
+    language. A tag of several subtags is read by langcodes (BCP 47, its registry's
+    preferred values: the extended language of 'zh-yue' -> 'yue', 'zh-min-nan' -> 'nan',
+    'i-klingon' -> 'tlh', 'zh-cmn-Hans' -> 'zh'); its language, or a single code, is then
+    the ISO 639-1 code where the language has one ('eng', 'ger' and
     'deu' -> 'de', as BCP 47 and the ``language`` column want), else its ISO 639-3 code
     ('gsw'); withdrawn codes become their successors ('iw' -> 'he', 'sh' -> 'hbs', 'mo' and
     'mol' -> 'ro'). Codes come from pycountry's ISO 639 tables: a two-letter code they do not
@@ -103,8 +106,26 @@ def normalise_language(value: Any) -> str | None:
     """
     if not isinstance(value, str):
         return None
-    code = value.strip().lower().replace("_", "-").split("-")[0]
+    tag = value.strip().lower().replace("_", "-")
+    code = _bcp47_language(tag) if "-" in tag else tag
     return _iso_639(code) if _LANGUAGE.match(code) else None
+
+
+@lru_cache(maxsize=1024)
+def _bcp47_language(tag: str) -> str:
+    """The language subtag langcodes gives a tag (its primary subtag when langcodes refuses
+    the tag, or for a withdrawn code, which :func:`_iso_639` maps: 'sh-...' -> 'hbs')."""
+    import langcodes
+
+    from corpuspack.language import WITHDRAWN_639_1
+
+    primary = tag.split("-")[0]
+    if primary in WITHDRAWN_639_1:
+        return primary
+    try:
+        return langcodes.Language.get(tag).language or primary
+    except (langcodes.LanguageTagError, ValueError):
+        return primary
 
 
 @lru_cache(maxsize=1024)
@@ -224,11 +245,11 @@ def merge_layers(*layers: dict[str, Any]
     for key, value in merged.items():
         if key == "date":
             columns["date"] = normalise_date(value)
-            if columns["date"] is None or date_said_more(value):
+            if (columns["date"] is None and not _blank(value)) or date_said_more(value):
                 raw["date_raw"] = jsonable(value)
-        elif key == "language":
+        elif key == "language":  # (a blank one declares nothing: the identifier's is taken)
             columns["language"] = normalise_language(value)
-            if columns["language"] is None:
+            if columns["language"] is None and not _blank(value):
                 raw["language_raw"] = jsonable(value)
         elif key == "license":
             columns["license"], fits = normalise_license(value)

@@ -68,6 +68,15 @@ class _TOMLFrontMatter(_Capped, BaseHandler):
     START_DELIMITER = END_DELIMITER = "+++"
 
 
+_LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\r?\n)+")
+
+
+def _trimmed(text: str) -> str:
+    """``text`` without its leading blank lines and trailing white space (its first line's
+    indentation kept)."""
+    return _LEADING_BLANK_LINES.sub("", text).rstrip()
+
+
 def read_markdown(data: bytes, score: Scorer | None, *,
                   max_metadata_bytes: int = MAX_METADATA_BYTES,
                   max_meta_bytes: int = MAX_META_BYTES,
@@ -87,13 +96,20 @@ def read_markdown(data: bytes, score: Scorer | None, *,
                                                        _JSONFrontMatter(caps),
                                                        _TOMLFrontMatter(caps)])
     meta: dict[str, Any] = {}
-    content = decoded.text.strip()
-    if handler is not None:  # never None into frontmatter: it would pick its own handlers
+    content = _trimmed(decoded.text)
+    if handler is not None:
+        # split and loaded here, not by frontmatter.parse, which strips the body: the first
+        # line's indentation (an indented code block) was lost
+        split: tuple[str, str] | None
         try:
-            found, content = frontmatter.parse(decoded.text, handler=handler)
-            meta = dict(found)
-        except NotAMapping:
-            pass  # a rule, a paragraph and a rule (or a list): Markdown, no front matter
+            split = handler.split(decoded.text.strip())
+        except ValueError:
+            split = None  # no closing delimiter: no front matter
+        if split is not None:
+            try:
+                meta, content = dict(handler.load(split[0])), _trimmed(split[1])
+            except NotAMapping:
+                pass  # a rule, a paragraph and a rule (or a list): no front matter
     if "title" not in meta:
         heading = _ATX_HEADING.search(content)
         if heading:
