@@ -24,6 +24,7 @@ import pytest
 from corpuspack.boilerplate import (
     FORMATS,
     Rules,
+    chrome_use,
     clean,
     is_manual_page,
     looks_like_code,
@@ -150,6 +151,20 @@ AUTHOR_LISTS = {
                "Home\nUp in the light the story goes\nHome",
     "ledger": "January, Bake sale, 120\nFebruary, Anonymous donation, 50\nMarch, Read more "
               "book club, 15\nMarch, Subscribe and save club, 10",
+    # one word of the author's beside the phrase was enough for a strong line (a probe)
+    "terse plans": "Tomorrow:\nCall the plumber about the boiler\nDonate the old sofa\nSign up "
+                   "for yoga\nBuy milk and eggs",
+    "short resolutions": "Read more books\nDonate blood\nSign up for a marathon\nCall my "
+                         "mother every week",
+    "references": "Sources\nGoogle. Privacy Policy. 2023\nMeta. Terms of Service. 2022\n"
+                  "Apple. Cookie Policy. 2024",
+    # a refrain counted once per line it fills
+    "rhyme": "Read more, read more,\nsays the library door\none book for the bus\nand one for "
+             "the shore\nread more, read more,\nthere is always one more",
+    "chorus": "Kommt und singt mit uns im Chor\nJetzt zum Winterchor anmelden\nJede Stimme "
+              "zählt davor\nJetzt zum Winterchor anmelden",
+    "verse": "Quiero leer más\nquiero leer más\nlas cartas del mar\nque nadie escribió\n"
+             "quiero leer más\ny nunca acabar",
 }
 
 
@@ -161,6 +176,35 @@ KEPT_ENDINGS = {**ENDINGS, **AUTHOR_LISTS}
 def test_short_lines_without_chrome_stay(name: str, fmt: str) -> None:
     text = normalise_text(f"{PROSE}\n\n{KEPT_ENDINGS[name]}")
     assert cleaned(text, fmt) == (text, [])
+
+
+# Openings of an author's that have a menu's shape: a table of contents naming "Navigation"
+# and "Search" chapters, a stanza with a refrain
+OPENINGS = {
+    "contents": "Contents\nGetting started\nNavigation\nSearch\nSettings",
+    "inhalt": "Inhalt\nErste Schritte\nNavigation\nSuche\nEinstellungen",
+    "stanza": "Quiero leer más\nlas cartas del mar\nquiero leer más\ny nunca acabar",
+}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("name", sorted(OPENINGS))
+def test_openings_that_are_text_stay(name: str, fmt: str) -> None:
+    text = normalise_text(f"{OPENINGS[name]}\n\n{PROSE}")
+    assert cleaned(text, fmt) == (text, [])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_repeated_steps_and_choruses_stay(fmt: str) -> None:
+    steps = "".join(f"Procedure {n}\n\n1. Sign in to the Azure portal.\n2. Open the account "
+                    f"number {n}.\n\n" for n in range(3))
+    chorus = "Follow us on the long road north\nFollow us on the long road north\nWhere the "
+    chorus += "rivers run and the pines stand tall\nFollow us on the long road north"
+    verse = "We packed the van at midnight\nThe city fast asleep\nWe left the keys\nAnd "
+    verse += "promises to keep"
+    for text in (steps + PROSE, f"{verse}\n\n{chorus}\n\n{verse} again\n\n{chorus}"):
+        text = normalise_text(text)
+        assert cleaned(text, fmt) == (text, [])
 
 
 # Chrome a review of the first version of the rule above found kept (it counted strong
@@ -196,6 +240,15 @@ def test_repeated_chrome_and_a_one_entry_menu(fmt: str) -> None:
     menu = ["Home", "News", "Sport", "Weather", "Contact"]
     kept, removals = cleaned("\n".join(menu) + f"\n\n{PROSE}", "html")
     assert kept == PROSE and removals[0].lines == menu
+
+
+def test_the_word_beside_a_phrase_is_a_name() -> None:
+    for line in ("ICFTO Newsletter", "Subscribe to The Guardian", "Donate to Wikipedia",
+                 "Please consider supporting our efforts.", "Follow us on Mastodon"):
+        assert chrome_use(line), line
+    for line in ("Sign up for yoga", "Donate blood", "Read more books", "Publish a privacy "
+                 "policy on your website", "Google. Privacy Policy. 2023"):
+        assert not chrome_use(line), line
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

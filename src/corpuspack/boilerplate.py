@@ -64,6 +64,7 @@ import fnmatch
 import hashlib
 import re
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
@@ -139,9 +140,12 @@ def chrome_phrase(text: str) -> re.Match[str] | None:
 # authors write, as a verb with its own object: "Read more books than last year", "Donate
 # the clothes I did not wear", "Sign up for the community choir", "Publish a privacy policy
 # on your website". So a block goes only when one of its evidence lines is *strong*: the
-# phrase in its chrome use, with at most PHRASE_REST_WORDS word of content beside it (the
-# words of _SITE_WORDS, numbers and the phrases themselves not counted: "Subscribe to our
-# newsletter", "Follow us on Mastodon", "Abonnez-vous à notre newsletter"), a bar of links
+# phrase in its chrome use, with at most PHRASE_REST_WORDS word of content beside it, a
+# name (an acronym, or capitalised past the line's first word: the site's, "ICFTO
+# Newsletter", "Follow The Verge") (the words of _SITE_WORDS, numbers and
+# the phrases themselves not counted: "Subscribe to our newsletter", "Follow us on
+# Mastodon", "Abonnez-vous à notre newsletter"; an author's own word is not a name: "Sign up
+# for yoga", "Donate blood", "Read more books", a probe's lists), a bar of links
 # holding a phrase ("About | Privacy Policy | Careers"), a copyright line, a tags label, or
 # navigation. The other evidence lines of the block count as before (a review of the first
 # version, which counted strong lines only, found 32 of 79 real chrome lines no longer
@@ -151,7 +155,7 @@ _SITE_WORDS = frozenset(
     # English
     "a an and all at by for free from here in more me now of on or our please the this to "
     "today up us via we with you your it reply cancel email e-mail link copy print save "
-    "pin tweet "
+    "pin tweet efforts journalism website site "
     # German, French, Spanish: the pronouns, articles and prepositions of their chrome lines
     "sie ihr ihre unser unsere unseren unserem unserer uns den die der das dem zum zur für "
     "mit und jetzt hier "
@@ -177,7 +181,12 @@ def chrome_use(line: str) -> bool:
         return True
     rest = BOILERPLATE.sub(" ", line)
     words = [w for w in _WORD.findall(rest) if w.lower() not in _SITE_WORDS]
-    return len(words) <= PHRASE_REST_WORDS
+    if len(words) > PHRASE_REST_WORDS:
+        return False
+    opening = _WORD.search(line)
+    first = opening.group() if opening else ""
+    # a name: an acronym, or capitalised past the line's first word ("Publish ...")
+    return all(w.isupper() and len(w) > 1 or (w[0].isupper() and w != first) for w in words)
 
 
 # Navigation words: a line that is one of them, or a breadcrumb or menu bar starting with
@@ -668,6 +677,8 @@ class _Lines:
 
     def _chrome(self, line: str) -> dict[str, Any] | None:
         stripped = line.strip()
+        if _NUMBERED.match(stripped):  # an author's step: "1. Sign in to the Azure portal."
+            return None
         found = NAVIGATION.match(stripped)
         if found:
             return {"line": stripped, "why": "navigation", "match": found.group(0).strip()}
@@ -677,6 +688,10 @@ class _Lines:
         if found:
             return {"line": stripped, "why": "chrome phrase", "match": found.group(0)}
         return None
+
+
+# an item of a numbered list ("1.", "2)", "iv.", "b)"): page chrome is never numbered
+_NUMBERED = re.compile(r"(?:\d{1,3}|[ivx]{1,4}|[a-z])[.)]\s+\S", re.IGNORECASE)
 
 
 def _code_like(line: str) -> bool:
@@ -725,7 +740,7 @@ def _trailing(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
     first = next((i for i, _ in found if not doc.continues(i)), n)
     # a lone navigation word opens a block but is no evidence of one (_counted)
     evidence = [e for i, e in _counted(found) if i >= first]
-    if len(evidence) < doc.need or not any(map(_strong, evidence)):
+    if _distinct(evidence) < doc.need or not _has_strong(evidence):
         return n, []
     lead = above(first)
     if lead >= 0 and lines[lead].rstrip().endswith(":") and not doc.evidence(lead) \
@@ -743,7 +758,7 @@ def _leading(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
     ``min_chrome_lines`` navigation or chrome lines ("Home", "Skip to content", a
     breadcrumb), so that a title, a byline and a date are not taken for a menu.
     """
-    end, taken = 0, 0
+    end, taken, first = 0, 0, 0
     evidence: list[tuple[int, dict[str, Any]]] = []
     for i, line in enumerate(doc.lines):
         stripped = line.strip()
@@ -751,6 +766,8 @@ def _leading(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
             if taken:
                 break  # a menu is one run of lines; what follows a blank line is content
             continue
+        if not taken:
+            first = i
         if doc.guarded(i):
             break
         found = doc.evidence(i)
@@ -768,9 +785,54 @@ def _leading(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
     if len(words) > len(set(words)):  # a menu names each entry once: "Home" twice is verse
         evidence = [(i, e) for i, e in evidence if not _bare_navigation(e)]
     counted = [e for _, e in evidence]
-    if taken >= doc.rules.min_block_lines and len(counted) >= doc.need:
+    if taken >= doc.rules.min_block_lines and _distinct(counted) >= doc.need \
+            and _has_strong(counted) \
+            and not _TABLE_OF_CONTENTS.fullmatch(doc.lines[first].strip()):
         return end, counted
     return 0, []
+
+
+# The headings of a table of contents: the lines below them name the text's own sections,
+# whatever they are called ("Navigation", "Search" and "Settings" in a device's manual).
+_TABLE_OF_CONTENTS = re.compile(
+    r"(?:table of )?contents|inhalt(?:sverzeichnis)?|sommaire|table des matières|"
+    r"índice|indice|contenidos?|sumário|inhoud(?:sopgave)?|spis treści|obsah|содержание|"
+    r"зміст", re.IGNORECASE)
+
+
+def _in_stanza(doc: _Lines, i: int) -> bool:
+    """Line i is a refrain: it sits in a run of at least 3 lines (between blank lines),
+    each of at most :attr:`Rules.link_max_words` words and half of them of 3 words or more,
+    fewer than half of them different chrome lines ("quiero leer más" three times among
+    six lines of verse). A share bar ("Share", "Facebook", "E-mail") is chrome line after
+    line; a teaser closed by "Read more" holds a paragraph."""
+    lines, limit = doc.lines, doc.rules.link_max_words
+    start = end = i
+    while start > 0 and lines[start - 1].strip():
+        start -= 1
+    while end + 1 < len(lines) and lines[end + 1].strip():
+        end += 1
+    run = range(start, end + 1)
+    if len(run) < 3 or any(doc.words(j) > limit for j in run) \
+            or 2 * sum(doc.words(j) >= 3 for j in run) < len(run):
+        return False  # (a menu's entries are a word or two: "Newsletter", "Privacy")
+    chrome = [e for j in run if (e := doc.evidence(j))]
+    return 2 * _distinct(chrome) < len(run)
+
+
+def _has_strong(evidence: list[dict[str, Any]]) -> bool:
+    """Whether a block's evidence holds a strong line (:func:`_strong`) that the block does
+    not repeat: a repeated one is a refrain ("Jetzt zum Winterchor anmelden" twice in a
+    stanza of four), where a menu or a footer names each of its entries once."""
+    times = Counter(e["line"].casefold() for e in evidence)
+    return any(_strong(e) and times[e["line"].casefold()] == 1 for e in evidence)
+
+
+def _distinct(evidence: list[dict[str, Any]]) -> int:
+    """How many different lines the evidence is of: a refrain repeating its line is one
+    ("Read more, read more," twice closing a rhyme), where a menu or a footer names each
+    entry once."""
+    return len({e["line"].casefold() for e in evidence})
 
 
 def _counted(evidence: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
@@ -795,8 +857,11 @@ def _bare_navigation(evidence: dict[str, Any]) -> bool:
 
 
 def _strong(evidence: dict[str, Any]) -> bool:
-    """Evidence a block can go on: navigation, or a chrome phrase in its chrome use."""
-    return evidence["why"] != "chrome phrase" or chrome_use(evidence["line"])
+    """Evidence a block can go on: navigation, or a chrome phrase in its chrome use, on a
+    line that does not run on into the next (a verse's "Read more, read more,")."""
+    line = evidence["line"]
+    return evidence["why"] != "chrome phrase" or (chrome_use(line)
+                                                  and not line.endswith(_JOINING))
 
 
 def clean(text: str, rules: Rules, fmt: str = "text",
@@ -856,8 +921,9 @@ def _apply(doc: _Lines) -> tuple[bytearray, list[Removal]]:
             if first.repeats(line.strip().casefold(), i):
                 found = doc.evidence(i)
                 # a navigation word alone, repeated, is a refrain or a heading ("Home",
-                # "Menu" over each course): menus are the block rules' to find
-                if found and not _bare_navigation(found):
+                # "Menu" over each course): menus are the block rules' to find; so is a
+                # line repeated in a stanza (a chorus)
+                if found and not _bare_navigation(found) and not _in_stanza(doc, i):
                     repeats.append(i)
                     evidence.append(found)
         if repeats:
