@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from corpuspack.pipeline import FileStats, Settings, process_file
+from corpuspack.pipeline import NOTE_RENAMED, FileStats, Settings, process_file
 from corpuspack.report import BuildReport, Skipped
 from corpuspack.sources.files import SourceFile, walk_sources
 from tests.conftest import REPO, build_to, read_docs
@@ -372,6 +372,24 @@ def test_rules_around_a_paragraph_are_no_front_matter(tmp_path: Path) -> None:
     assert docs["b.md"]["text"] == second
     assert docs["c.md"]["title"] == "Real front matter"
     assert docs["c.md"]["text"] == PROSE + " Three."
+
+
+def test_a_line_key_and_an_id_that_collide_keep_both_records(tmp_path: Path) -> None:
+    """A record without an id is keyed by its line ("L2"); a record whose id is that same
+    text is no fault of the source's, and both are kept (the later one was skipped)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    write_jsonl(src / "a.jsonl", '{"text": "@@ One."}', '{"id": "L1", "text": "@@ Two."}',
+                '{"id": "L1~2", "text": "@@ Three."}')
+    write_jsonl(src / "b.jsonl", '{"id": "L2", "text": "@@ Uno."}', '{"text": "@@ Dos."}',
+                '{"id": "x", "text": "@@ Tres."}', '{"id": "x", "text": "@@ Cuatro."}')
+    docs, report = build_docs(src, tmp_path)
+    assert {k: v["text"].rsplit(" ", 1)[1] for k, v in docs.items()} == {
+        "a.jsonl#L1": "One.", "a.jsonl#L1~2": "Two.", "a.jsonl#L1~2~2": "Three.",
+        "b.jsonl#L2": "Uno.", "b.jsonl#L2~2": "Dos.", "b.jsonl#x": "Tres."}
+    assert docs["a.jsonl#L1~2"]["meta"] == {"source_id": "L1"}
+    assert skips(report) == {"b.jsonl#L4": "id 'x' repeats an earlier record's id"}
+    assert report.notes[NOTE_RENAMED] == 3
 
 
 def test_a_records_own_source_id_and_text_keys(tmp_path: Path) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import count
 from typing import Any, BinaryIO
 
 from corpuspack.boilerplate import Removal, Rules, clean, frequent_candidates, word_count
@@ -32,6 +33,7 @@ from corpuspack.sources.readers import BadRecord, RawRecord
 
 MiB = 1 << 20
 SPLIT_MAX_CHARS = 1 << 20
+NOTE_RENAMED = "record key taken by a record without an id: the later one's key numbered"
 # formats read by corpuspack.sources.formats.html.read_html, whose meta["extraction"] is
 # corpuspack's record of a fallback; any other source's "extraction" key is the source's
 EXTRACTION_FORMATS = frozenset({"html", "warc"})
@@ -164,25 +166,35 @@ class _Source:
 def _records(src: SourceFile, settings: Settings, langid: LanguageIdentifier,
              notes: Counter[str]) -> Iterator[RawRecord | BadRecord]:
     """The records of a file, by its format's reader; in a file of many records, a record
-    without a key or whose key repeats an earlier one's is a BadRecord (the two would share
-    a document id). The keys seen are kept for the file's duration."""
+    without a key, or whose id repeats an earlier record's id, is a BadRecord (the two would
+    share a document id). A key that repeats another where one of the two is a position
+    (``L<line>``, the key of a record without an id) is no fault of the source's: the later
+    record takes the key with ``~2`` (``~3``, ...) added, counted in ``notes``
+    (:data:`NOTE_RENAMED`). The keys seen are kept for the file's duration."""
     fmt = FORMATS[src.format]
     records = fmt.read(_Source(src, settings, langid.score, notes))
     if not fmt.many:
         yield from records
         return
-    seen: set[str] = set()
+    seen: dict[str, bool] = {}  # key -> whether it is a position
     for item in records:
         if isinstance(item, BadRecord):
             yield item
-        elif item.record is None:
+            continue
+        key = item.record
+        if key is None:
             yield BadRecord(item.position or "?", "record has no key")
-        elif item.record in seen:
-            yield BadRecord(item.position or item.record,
-                            f"id {item.record!r} repeats an earlier record's id")
-        else:
-            seen.add(item.record)
-            yield item
+            continue
+        position = key == item.position
+        if key in seen:
+            if not (position or seen[key]):
+                yield BadRecord(item.position or key, f"id {key!r} repeats an earlier record's id")
+                continue
+            key = next(f"{key}~{n}" for n in count(2) if f"{key}~{n}" not in seen)
+            item, position = replace(item, record=key), True  # (a key of corpuspack's)
+            notes[NOTE_RENAMED] += 1
+        seen[key] = position
+        yield item
 
 
 def make_document(src: SourceFile, raw: RawRecord, sidecar: dict[str, Any],

@@ -116,5 +116,8 @@ FORMAT = Format(
     many=True,
     read=read,
     documents="one document per line: an object with a string `text` (or `content`); "
-              "`id`/`_id`/`doc_id` becomes the record key; other keys are metadata",
+              "`id`/`_id`/`doc_id` becomes the record key (else `L<line>`; a second record "
+              "with the same id is skipped, but a key that meets another record's "
+              "`L<line>` is numbered, `L2~2`, and counted in `notes`); other keys are "
+              "metadata",
 )
