@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import struct
 from collections import Counter
 
 import pytest
@@ -71,6 +72,22 @@ def test_utf16_without_bom() -> None:
     text = text_of("fr-fr")
     assert decode_bytes(text.encode("utf-16-le")).text == text
     assert decode_bytes(text.encode("utf-16-be")).text == text
+
+
+@pytest.mark.parametrize("codec", ["utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize("lang", ["fr-fr", "ru-ru", "ja-jp", "zh-cn"])
+def test_utf32_without_bom(lang: str, codec: str) -> None:
+    text = text_of(lang) + " 😀"
+    decoded = decode_bytes(text.encode(codec))
+    assert (decoded.text, decoded.encoding, decoded.method) == (text, codec,
+                                                                "utf-32 without bom")
+
+
+def test_numbers_are_not_utf32() -> None:
+    # 32-bit floats and integers have the NULs of UTF-32 (1.5 is U+C03F read big-endian)
+    for data in (struct.pack("<64f", *[1.5] * 64), struct.pack(">300I", *range(0x4E00, 0x4F2C))):
+        with pytest.raises(SkipFile):
+            decode_bytes(data)
 
 
 def test_utf8_is_taken_without_detection() -> None:

@@ -2,7 +2,8 @@
 
 Order, cheapest and most certain first (measurements in docs/design.md, "Decoding"):
 
-1. a byte order mark decides (UTF-8, UTF-16, UTF-32);
+1. a byte order mark decides (UTF-8, UTF-16, UTF-32); without one, UTF-32 and UTF-16 are
+   recognised by where their NUL bytes fall;
 2. strict UTF-8 - almost every modern file, and no detector is consulted - unless the
    bytes hold the escape sequences of ISO-2022-JP or ISO-2022-KR (7-bit encodings of
    Japanese and Korean mail and news, which are ASCII too) and decode in one strictly;
@@ -199,9 +200,9 @@ TIE = 0.02
 # most 20% odd words; above this share, the detector's family is doubted and the guesses
 # are tried too.
 MAX_ODD_SHARE = 0.3
-METHODS = ("bom", "utf-16 without bom", "iso-2022 escapes", "utf-8 with bad bytes",
-           "declared", "detected",
-           "superset", "same script", "plausibility", "replacement")
+METHODS = ("bom", "utf-16 without bom", "utf-32 without bom", "iso-2022 escapes",
+           "utf-8 with bad bytes", "declared", "detected", "superset", "same script",
+           "plausibility", "replacement")
 
 # Doubts the build counts (FileStats.notes), by what each counts
 NOTE_REPLACED = "decoding: undecodable bytes replaced with U+FFFD"  # U+FFFD written
@@ -302,6 +303,26 @@ def codec_name(label: str | None) -> str | None:
         return codecs.lookup(_ALIASES.get(label, label)).name
     except (LookupError, ValueError):
         return None
+
+
+def _utf32_without_bom(data: bytes) -> str | None:
+    """Recognise BOM-less UTF-32: the high byte of every code unit is NUL, and the next one
+    in at least 9 of 10 (characters beyond U+FFFF are rare), and the sample decodes
+    strictly to text without control or private-use characters, with white space (a line
+    break at least) in every 200 characters: an array of 32-bit numbers (floats 1.5 are
+    U+C03F in big-endian) has the same NULs."""
+    sample = data[:_SAMPLE]
+    units = len(sample) // 4
+    if units < 2 or len(data) % 4:
+        return None
+    for codec, high, next_high in (("utf-32-le", 3, 2), ("utf-32-be", 0, 1)):
+        if sample[high::4].count(0) == units and sample[next_high::4].count(0) >= 0.9 * units:
+            text = _strict(sample, codec)
+            if text is not None and _CONTROL_CHARS.search(text) is None \
+                    and _PRIVATE_USE.search(text) is None \
+                    and sum(map(str.isspace, text)) >= max(1, len(text) // 200):
+                return codec
+    return None
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
@@ -760,11 +781,11 @@ def decode_bytes(data: bytes, declared: str | None = None, score: Scorer | None 
             return Decoded(text, name, "bom", replaced)
 
     if b"\x00" in data[:_SAMPLE]:
-        utf16 = _utf16_without_bom(data)
+        utf16 = _utf32_without_bom(data) or _utf16_without_bom(data)
         if utf16 is not None:
             text, replaced = _replacing(data, utf16)
             _check_not_binary(text, replaced=bool(replaced))
-            return Decoded(text, utf16, "utf-16 without bom", replaced)
+            return Decoded(text, utf16, f"{utf16[:6]} without bom", replaced)
 
     as_utf8 = _strict(data, "utf-8")
     if as_utf8 is not None:
