@@ -210,6 +210,54 @@ def test_a_paragraph_of_the_article_is_never_dropped_silently(holder: str, at: i
             "fallback: <main> subtree: main-content extraction dropped a ")
 
 
+# Two paragraphs in one dropped element: each one's nearest text is the other (a probe);
+# and paragraphs of languages with other sentence ends or without spaces
+TWO_DROPPED = {
+    "related div": '<div id="related-posts"><p>{}</p><p>{}</p></div>',
+    "article footer": "<footer><p>{}</p><p>{}</p></footer>",
+    "quotation box": '<blockquote class="related-quote"><p>{}</p><p>{}</p></blockquote>',
+}
+NOTE_2 = ("The operator said a timetable for the strike days would be published on its "
+          "website by the end of the week.")
+OTHER_LANGUAGES = [
+    "Der Bürgermeister sagte am Sonntag: „Die Brücke haben Freiwillige vor vier Jahren "
+    "gebaut, und wir werden sie so schnell wie möglich wieder öffnen.“",
+    "Der Bürgermeister sagte: »Die Brücke wird so schnell wie möglich wieder geöffnet.«",
+    "この橋は四年前、夏祭りで集めた寄付金をもとにボランティアが建設したもので、これまでに"
+    "何千人もの人が渡ってきた。",
+    "村议会说，工程师将在星期一检查这座桥，在此之前请走下面草地的绕行路线。",
+]
+
+
+@pytest.mark.parametrize("holder", sorted(TWO_DROPPED))
+@pytest.mark.parametrize("at", [1, 4])
+def test_two_paragraphs_in_one_dropped_element(holder: str, at: int) -> None:
+    paragraphs = [f"<p>{p}</p>" for p in ARTICLE]
+    paragraphs.insert(at, TWO_DROPPED[holder].format(NOTE, NOTE_2))
+    body = f"<main><article><h1>{HEADLINE}</h1>{''.join(paragraphs)}</article></main>"
+    text = canon(read_html(page(body), None).text)
+    assert canon(NOTE) in text and canon(NOTE_2) in text
+
+
+@pytest.mark.parametrize("note", OTHER_LANGUAGES)
+@pytest.mark.parametrize("holder", ['<div class="related"><p>{}</p></div>',
+                                    "<footer><p>{}</p></footer>"])
+def test_a_dropped_paragraph_in_another_language(note: str, holder: str) -> None:
+    paragraphs = [f"<p>{p}</p>" for p in ARTICLE] + [holder.format(note)]
+    body = f"<main><article><h1>{HEADLINE}</h1>{''.join(paragraphs)}</article></main>"
+    assert canon(note) in canon(read_html(page(body), None).text)
+
+
+def test_amp_elements_laid_out_hidden_are_not_text() -> None:
+    # the fallback for the list took the article's whole text, with the hidden AMP menu
+    items = "".join(f"<li>{p}</li>" for p in ("Flour", "Water", "Salt", "Yeast"))
+    body = (f'<main><article><h1>{HEADLINE}</h1><amp-sidebar id="s" layout="nodisplay">'
+            f"<p>Sections menu</p></amp-sidebar>{article(False)}<ul>{items}</ul>"
+            "</article></main>")
+    text = read_html(page(body), None).text
+    assert "Sections menu" not in text and "Yeast" in text
+
+
 @pytest.mark.parametrize("extra", [
     # a comment section after the article (found by a review of the first version: the
     # fallback brought in commenters, comments and "Reply")

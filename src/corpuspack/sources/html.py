@@ -140,9 +140,12 @@ _PROSE = "p, blockquote"
 # level's whole text once per level cost 33 s on a 2 MB page nested 200 deep)
 _INNER = "p, blockquote, div, table, ul, ol, dl, pre, h1, h2, h3, h4, h5, h6"
 _HIDDEN = ('[hidden], [aria-hidden="true"], [style*="display:none"], '
-           '[style*="display: none"], [role=dialog], noscript, template')
+           '[style*="display: none"], [role=dialog], noscript, template, [layout=nodisplay]')
 PROSE_MIN_WORDS = 6
-_SENTENCE_END = tuple(".!?…\"”’»)")
+# (Chinese and Japanese write no spaces: a sentence of this many characters is prose)
+PROSE_MIN_CHARS_UNSPACED = 20
+# sentence ends of European languages (German „…“ and »…«), Chinese and Japanese, Hindi
+_SENTENCE_END = tuple(".!?…\"”’»)“«。！？」』।")
 _NESTING = "ul, ol, dl, pre"
 _BLOCK_NAMES = {"ul": "list", "ol": "list", "dl": "definition list", "table": "table",
                 "pre": "code block", "blockquote": "quotation"}
@@ -177,13 +180,14 @@ ANCHOR_MARKS = ("a.headerlink", "a.hash-link", "a.header-anchor", "a.anchorjs-li
 TEXT_OPTIONS: dict[str, Any] = {
     "alt_texts": False, "links": False, "form_fields": False, "noscript": False,
     "comments": False, "list_bullets": True, "preserve_formatting": True,
-    "skip_elements": ANCHOR_MARKS}
+    # (AMP's elements shown only on demand, a menu's amp-sidebar: layout="nodisplay")
+    "skip_elements": (*ANCHOR_MARKS, "[layout=nodisplay]")}
 
 
 def plain_text(tree: HTMLTree, main_content: bool) -> str:
     """Resiliparse's text of a page (its main content, or all its visible text), with
-    list bullets and line breaks, without alt texts, form fields, comment sections or
-    anchor marks (:data:`ANCHOR_MARKS`)."""
+    list bullets and line breaks, without alt texts, form fields, comment sections, anchor
+    marks (:data:`ANCHOR_MARKS`) or AMP elements laid out as hidden."""
     text: str = extract_plain_text(tree, main_content=main_content, **TEXT_OPTIONS)
     return text
 
@@ -395,34 +399,60 @@ def dropped_paragraph(scope: ElementNode, kept: str, reference: str) -> str | No
         article = block.closest("article")
         if _near_kept(block, kept, False) and (
                 _near_kept(block, kept, True)
-                or (article is not None and _last_in(block, article))):
+                or (article is not None and _last_in(block, article, kept))):
             return _BLOCK_NAMES.get(block.tag or "", "paragraph")
     return None
 
 
-def _last_in(block: ElementNode, container: ElementNode) -> bool:
-    """Whether no element with text follows ``block`` inside ``container``."""
-    node: ElementNode | None = block
-    while node is not None and node is not container and node.tag != "body":
-        if _neighbour(node, True) is not None:
-            return False
-        node = node.parent_element
-    return True
+def _last_in(block: ElementNode, container: ElementNode, kept: str) -> bool:
+    """Whether no element with text follows ``block`` inside ``container`` but dropped
+    paragraphs of the author's (:func:`_next_text`: the article's last two)."""
+    near = _next_text(block, kept, True)
+    return near is None or container not in _ancestors(near)
+
+
+def _ancestors(node: ElementNode) -> list[ElementNode]:
+    found = []
+    parent = node.parent_element
+    while parent is not None:
+        found.append(parent)
+        parent = parent.parent_element
+    return found
 
 
 def _is_prose(block: ElementNode) -> bool:
-    """A paragraph of the author's: a sentence of :data:`PROSE_MIN_WORDS` words or more,
-    at most 20% of its text in links."""
+    """A paragraph of the author's: a sentence of :data:`PROSE_MIN_WORDS` words or more
+    (:data:`PROSE_MIN_CHARS_UNSPACED` characters in a script written without spaces), at
+    most 20% of its text in links."""
     text = " ".join(_text(block).split())
-    return (len(text.split()) >= PROSE_MIN_WORDS and text.endswith(_SENTENCE_END)
-            and _link_share(block) <= 0.2)
+    words = text.split()
+    long_enough = len(words) >= PROSE_MIN_WORDS or (
+        len(text) >= PROSE_MIN_CHARS_UNSPACED and len(text) >= 10 * len(words))
+    return long_enough and text.endswith(_SENTENCE_END) and _link_share(block) <= 0.2
 
 
 def _near_kept(block: ElementNode, kept: str, forward: bool) -> bool:
     """Whether the element with text nearest to ``block`` after it (``forward``) or before
-    it, at its level or up to two levels above, reached ``kept``."""
-    near = _nearest(block, (forward,))
+    it, at its level or up to two levels above, reached ``kept``; dropped paragraphs of the
+    author's on the way are passed over (:func:`_next_text`)."""
+    near = _next_text(block, kept, forward)
     return near is not None and _sample(_text(near)) in kept
+
+
+# dropped paragraphs passed over to find kept text (two or three in a "related" box)
+_MAX_PASSED = 8
+
+
+def _next_text(block: ElementNode, kept: str, forward: bool) -> ElementNode | None:
+    """The element with text nearest to ``block`` in one direction (:func:`_nearest`),
+    passing over at most :data:`_MAX_PASSED` dropped paragraphs of the author's: two
+    paragraphs in one dropped element each have the other for their nearest text."""
+    near = _nearest(block, (forward,))
+    for _ in range(_MAX_PASSED):
+        if near is None or _sample(_text(near)) in kept or not _is_prose(near):
+            return near
+        near = _nearest(near, (forward,))
+    return near
 
 
 def _shortfall(text: str, kept: str, reference: str, scope: ElementNode,
