@@ -165,6 +165,7 @@ AUTHOR_LISTS = {
               "zählt davor\nJetzt zum Winterchor anmelden",
     "verse": "Quiero leer más\nquiero leer más\nlas cartas del mar\nque nadie escribió\n"
              "quiero leer más\ny nunca acabar",
+    "refrain of chrome words": "Follow us\nfollow us home\nFollow us\nfollow us home",
 }
 
 
@@ -192,6 +193,25 @@ OPENINGS = {
 def test_openings_that_are_text_stay(name: str, fmt: str) -> None:
     text = normalise_text(f"{OPENINGS[name]}\n\n{PROSE}")
     assert cleaned(text, fmt) == (text, [])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_chrome_a_review_found_kept_goes(fmt: str) -> None:
+    teasers = "Council approves budget\nRead more\nSchools reopen next week\nRead more\n" \
+              "Local team wins the cup\nRead more"
+    kept, removals = cleaned(f"{PROSE}\n\n{teasers}\n\n{PROSE} Again.", fmt)
+    assert [(r.rule, r.lines) for r in removals] == [("repeated_lines", ["Read more"] * 2)]
+    numbered = ["1. Home", "2. About us", "3. Privacy Policy", "4. Terms of Use",
+                "© 2024 Example News"]
+    kept, removals = cleaned(f"{PROSE}\n\n" + "\n".join(numbered), fmt)
+    assert kept == PROSE and removals[0].lines == numbered
+    menu = ["1. Home", "2. News", "3. Sport", "4. Search"]
+    kept, removals = cleaned("\n".join(menu) + f"\n\n{PROSE}", fmt)
+    assert kept == PROSE and removals[0].lines == menu
+    bars = ["Share this article", "Facebook", "Twitter", "", "Related", "Council approves "
+            "budget", "", "Share this article", "Facebook", "Twitter"]
+    kept, removals = cleaned(f"{PROSE}\n\n" + "\n".join(bars), fmt)
+    assert kept == PROSE and removals[0].rule == "trailing_block"
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -242,9 +262,22 @@ def test_repeated_chrome_and_a_one_entry_menu(fmt: str) -> None:
     assert kept == PROSE and removals[0].lines == menu
 
 
+# real chrome lines a review found losing their strength to the rule below, kept strong by
+# the words of chrome lines (_SITE_WORDS)
+REAL_CHROME_LINES = [
+    "Get our newsletter", "Join our newsletter", "Read more stories", "Read more articles",
+    "Sign up for newsletters", "Newsletter sign-up", "Newsletter signup", "Log in to comment",
+    "Log in or register", "Make a donation today", "Manage cookie preferences",
+    "Newsletter bestellen", "Kostenlos anmelden", "Recevez notre newsletter",
+    "Inscrivez-vous à la newsletter", "Suscríbete al boletín", "Leer más noticias",
+    "Recibe nuestra newsletter", "Daily newsletter", "Subscribe to podcasts",
+    "Subscribe to our YouTube channel"]
+
+
 def test_the_word_beside_a_phrase_is_a_name() -> None:
     for line in ("ICFTO Newsletter", "Subscribe to The Guardian", "Donate to Wikipedia",
-                 "Please consider supporting our efforts.", "Follow us on Mastodon"):
+                 "Please consider supporting our efforts.", "Follow us on Mastodon",
+                 *REAL_CHROME_LINES):
         assert chrome_use(line), line
     for line in ("Sign up for yoga", "Donate blood", "Read more books", "Publish a privacy "
                  "policy on your website", "Google. Privacy Policy. 2023"):

@@ -156,6 +156,13 @@ _SITE_WORDS = frozenset(
     "a an and all at by for free from here in more me now of on or our please the this to "
     "today up us via we with you your it reply cancel email e-mail link copy print save "
     "pin tweet efforts journalism website site "
+    # the nouns and verbs of chrome lines ("Newsletter sign-up", "Log in to comment", "Read
+    # more stories", "Manage cookie preferences", "Make a donation": a review's real lines)
+    "get join make manage sign-up signup register comment comments newsletters stories news "
+    "articles posts channel podcast podcasts donation daily weekly monthly cookie cookies "
+    "preferences settings account alerts updates app "
+    "kostenlos anmelden bestellen recevez inscrivez-vous gratuite gratuit suscríbete gratis "
+    "boletín noticias recibe "
     # German, French, Spanish: the pronouns, articles and prepositions of their chrome lines
     "sie ihr ihre unser unsere unseren unserem unserer uns den die der das dem zum zur für "
     "mit und jetzt hier "
@@ -179,14 +186,27 @@ def chrome_use(line: str) -> bool:
         return False
     if _WHATEVER_FOLLOWS.search(line) or _LINK_BAR.search(line):
         return True
-    rest = BOILERPLATE.sub(" ", line)
-    words = [w for w in _WORD.findall(rest) if w.lower() not in _SITE_WORDS]
+    words = rest_words(line)
     if len(words) > PHRASE_REST_WORDS:
         return False
     opening = _WORD.search(line)
     first = opening.group() if opening else ""
     # a name: an acronym, or capitalised past the line's first word ("Publish ...")
     return all(w.isupper() and len(w) > 1 or (w[0].isupper() and w != first) for w in words)
+
+
+def rest_words(line: str) -> list[str]:
+    """The words of ``line`` besides its chrome phrases and site words (:data:`_SITE_WORDS`):
+    none in "Share this article", "Read more »", "Sign up for our newsletter"."""
+    return [w for w in _WORD.findall(BOILERPLATE.sub(" ", line)) if w.lower() not in _SITE_WORDS]
+
+
+def _pure_chrome(line: str) -> bool:
+    """A chrome line with nothing else in it (:func:`rest_words`) that does not run on
+    into the next: chrome wherever it stands and however often, where a refrain says more
+    ("Jetzt zum Winterchor anmelden") or runs on ("Read more, read more,")."""
+    return len(line) <= _CHROME_USE_CHARS and not line.endswith(_JOINING) \
+        and not rest_words(line)
 
 
 # Navigation words: a line that is one of them, or a breadcrumb or menu bar starting with
@@ -677,8 +697,12 @@ class _Lines:
 
     def _chrome(self, line: str) -> dict[str, Any] | None:
         stripped = line.strip()
-        if _NUMBERED.match(stripped):  # an author's step: "1. Sign in to the Azure portal."
-            return None
+        numbered = _NUMBERED.match(stripped)
+        if numbered:  # an author's step ("1. Sign in to the Azure portal."), unless chrome
+            rest = stripped[numbered.end():]  # alone ("2. Privacy Policy", "1. Home")
+            if not (NAVIGATION.match(rest) or (chrome_phrase(rest) and _pure_chrome(rest))):
+                return None
+            stripped = rest
         found = NAVIGATION.match(stripped)
         if found:
             return {"line": stripped, "why": "navigation", "match": found.group(0).strip()}
@@ -691,7 +715,7 @@ class _Lines:
 
 
 # an item of a numbered list ("1.", "2)", "iv.", "b)"): page chrome is never numbered
-_NUMBERED = re.compile(r"(?:\d{1,3}|[ivx]{1,4}|[a-z])[.)]\s+\S", re.IGNORECASE)
+_NUMBERED = re.compile(r"(?:\d{1,3}|[ivx]{1,4}|[a-z])[.)]\s+(?=\S)", re.IGNORECASE)
 
 
 def _code_like(line: str) -> bool:
@@ -739,9 +763,10 @@ def _trailing(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
     found = [(i, e) for i in range(start, n) if lines[i].strip() and (e := doc.evidence(i))]
     first = next((i for i, _ in found if not doc.continues(i)), n)
     # a lone navigation word opens a block but is no evidence of one (_counted)
-    evidence = [e for i, e in _counted(found) if i >= first]
-    if _distinct(evidence) < doc.need or not _has_strong(evidence):
+    counted = [(i, e) for i, e in _counted(found) if i >= first]
+    if _distinct(doc, counted) < doc.need or not _has_strong(doc, counted):
         return n, []
+    evidence = [e for _, e in counted]
     lead = above(first)
     if lead >= 0 and lines[lead].rstrip().endswith(":") and not doc.evidence(lead) \
             and doc.words(lead) >= LEAD_IN_WORDS:
@@ -784,11 +809,10 @@ def _leading(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
     words = [e["match"].lower() for _, e in evidence if _bare_navigation(e)]
     if len(words) > len(set(words)):  # a menu names each entry once: "Home" twice is verse
         evidence = [(i, e) for i, e in evidence if not _bare_navigation(e)]
-    counted = [e for _, e in evidence]
-    if taken >= doc.rules.min_block_lines and _distinct(counted) >= doc.need \
-            and _has_strong(counted) \
+    if taken >= doc.rules.min_block_lines and _distinct(doc, evidence) >= doc.need \
+            and _has_strong(doc, evidence) \
             and not _TABLE_OF_CONTENTS.fullmatch(doc.lines[first].strip()):
-        return end, counted
+        return end, [e for _, e in evidence]
     return 0, []
 
 
@@ -816,23 +840,43 @@ def _in_stanza(doc: _Lines, i: int) -> bool:
     if len(run) < 3 or any(doc.words(j) > limit for j in run) \
             or 2 * sum(doc.words(j) >= 3 for j in run) < len(run):
         return False  # (a menu's entries are a word or two: "Newsletter", "Privacy")
-    chrome = [e for j in run if (e := doc.evidence(j))]
-    return 2 * _distinct(chrome) < len(run)
+    chrome = [(j, e) for j in run if (e := doc.evidence(j))]
+    return 2 * _distinct(doc, chrome) < len(run)
 
 
-def _has_strong(evidence: list[dict[str, Any]]) -> bool:
-    """Whether a block's evidence holds a strong line (:func:`_strong`) that the block does
-    not repeat: a repeated one is a refrain ("Jetzt zum Winterchor anmelden" twice in a
-    stanza of four), where a menu or a footer names each of its entries once."""
-    times = Counter(e["line"].casefold() for e in evidence)
-    return any(_strong(e) and times[e["line"].casefold()] == 1 for e in evidence)
+Evidence = list[tuple[int, dict[str, Any]]]  # (line index, why the line is chrome)
 
 
-def _distinct(evidence: list[dict[str, Any]]) -> int:
-    """How many different lines the evidence is of: a refrain repeating its line is one
-    ("Read more, read more," twice closing a rhyme), where a menu or a footer names each
-    entry once."""
-    return len({e["line"].casefold() for e in evidence})
+def _keys(doc: _Lines, evidence: Evidence) -> list[tuple[str, int]]:
+    """What tells evidence lines apart: the text, and for a line that is chrome alone
+    (navigation, :func:`_pure_chrome`) the run of lines it stands in (between blank lines):
+    a share bar twice is two, "Follow us" twice in a stanza one, and a line saying more than
+    chrome ("Jetzt zum Winterchor anmelden") one wherever it is repeated."""
+    keys = []
+    for i, e in evidence:
+        alone = e["why"] != "chrome phrase" or _pure_chrome(e["line"])
+        keys.append((e["line"].casefold(), _run_start(doc.lines, i) if alone else -1))
+    return keys
+
+
+def _run_start(lines: Sequence[str], i: int) -> int:
+    while i > 0 and lines[i - 1].strip():
+        i -= 1
+    return i
+
+
+def _distinct(doc: _Lines, evidence: Evidence) -> int:
+    """How many lines the evidence is of, a refrain counted once (:func:`_keys`): a menu or
+    a footer names each of its entries once."""
+    return len(set(_keys(doc, evidence)))
+
+
+def _has_strong(doc: _Lines, evidence: Evidence) -> bool:
+    """Whether a block's evidence holds a strong line (:func:`_strong`) that is no refrain:
+    its key (:func:`_keys`) found once."""
+    keys = _keys(doc, evidence)
+    times = Counter(keys)
+    return any(_strong(e) and times[key] == 1 for (_, e), key in zip(evidence, keys, strict=True))
 
 
 def _counted(evidence: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
@@ -922,8 +966,13 @@ def _apply(doc: _Lines) -> tuple[bytearray, list[Removal]]:
                 found = doc.evidence(i)
                 # a navigation word alone, repeated, is a refrain or a heading ("Home",
                 # "Menu" over each course): menus are the block rules' to find; so is a
-                # line repeated in a stanza (a chorus)
-                if found and not _bare_navigation(found) and not _in_stanza(doc, i):
+                # line saying more than chrome repeated in a stanza (a chorus), where
+                # "Read more" under each of a run of headlines goes
+                runs_on = i + 1 < len(lines) and bool(lines[i + 1].strip()) \
+                    and doc.continues(i + 1)  # "Follow us / follow us home": a verse
+                if found and not _bare_navigation(found) and not runs_on and not (
+                        found["why"] == "chrome phrase" and not _pure_chrome(found["line"])
+                        and _in_stanza(doc, i)):
                     repeats.append(i)
                     evidence.append(found)
         if repeats:
