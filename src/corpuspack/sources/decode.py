@@ -155,7 +155,7 @@ _UNNAMED_NON_LATIN = ("cp1251", "koi8-r", "koi8-u", "iso8859-5", "cp866", "mac-c
 # tried as alternatives beside Mac Roman: detectors name ISO-8859-1, ISO-8859-3 or cp1252
 # for them, whose readings drop or garble every accented letter ("Le syst\x8ame", "pr\x81fen").
 # cp852 and cp866 are left out: the detector names them, and as a guess cp852 read Spanish
-# "continúan" in Mac Roman as "continťan". scripts/measure_decode.py, 692 excerpts: 580
+# "continúan" in Mac Roman as "continťan". scripts/measure_decode.py, 723 excerpts: 611
 # right without them, 682 with them (docs/design.md, "Decoding").
 _DOS = ("cp850", "cp437", "cp860", "cp857", "cp737")
 _NON_ASCII = bytes(range(0x80, 0x100))
@@ -185,10 +185,10 @@ _MAX_SCORED_WORDS = 300
 # whole sentences), damaged UTF-8 has hundreds.
 MIN_VALID_PER_BAD = 8
 # Measured in docs/design.md: the plausibility a reading needs over the default to replace
-# it. Margins from 0.1 to 0.2 were right most often (573 of 576 legacy excerpts; 714-715
+# it. Margins from 0.1 to 0.2 were right most often (573 of 576 legacy excerpts; 681-682
 # of 723 once DOS code pages were added); 0 let misreadings of a few non-ASCII words win
-# (562; 701), 0.3 and more kept detector errors (570, 558 at 0.5, 494 when the default
-# always stays; 711, 696, 533).
+# (562), 0.3 and more kept detector errors (570, 558 at 0.5, 494 when the default always
+# stays).
 MARGIN = 0.15
 # Plausibilities of two double-byte challengers closer than this are a tie, which the
 # order of trust breaks (cp932 before Shift_JIS-2004). Single-byte ones are not held to
@@ -702,9 +702,10 @@ def _choose(readings: list[_Reading], score: Scorer | None) -> _Reading:
     # that cannot clear the bar (most misreadings)
     tried = {default.text}
     challengers = []
+    dos_bar = _dos_bar(readings, default)
     for reading in readings:
         if reading.text in tried or (reading.c1 and not default.c1) \
-                or (reading.codec in _DOS and default.odd == 0):  # (see below)
+                or (reading.codec in _DOS and dos_bar <= 0):  # (see below)
             continue
         tried.add(reading.text)
         if reading.ceiling > MARGIN:
@@ -716,11 +717,10 @@ def _choose(readings: list[_Reading], score: Scorer | None) -> _Reading:
     # A reading with a larger share of odd words never wins: on words of ASCII letters with
     # a few non-ASCII marks the identifier's score is noise (Mac Roman's "ìselectorî" beat
     # cp1252's "“selector”", and cp737's "Χ options" its "• options", on the benchmark). A
-    # DOS reading must have fewer odd words than the default: it turns cp1252's “ ” • — ©
-    # into letters ("ôsocial contractõ" scored 0.19 above "“social contract”").
+    # DOS reading must have fewer odd words than every other (:func:`_dos_bar`).
     for reading in challengers:
-        if reading.ceiling < default.ceiling or (
-                reading.codec in _DOS and reading.odd >= default.odd):
+        if reading.ceiling < default.ceiling or (reading.codec in _DOS
+                                                 and reading.odd >= dos_bar):
             continue
         if best is default and reading.codec in NEAR_SIBLINGS.get(default.codec, ()) \
                 and reading.ceiling > default.ceiling and reading.plausibility(score) > base:
@@ -738,6 +738,23 @@ def _choose(readings: list[_Reading], score: Scorer | None) -> _Reading:
     if best is not default:
         best.role = "plausibility"
     return best
+
+
+# the odd words every other reading must have before a DOS one is tried
+DOS_MIN_ODD = 2
+
+
+def _dos_bar(readings: list[_Reading], default: _Reading) -> int:
+    """The odd words a DOS reading must have fewer of to be tried: as many as the reading
+    of any other code page with the fewest, when that is :data:`DOS_MIN_ODD` or more, else
+    0 (none is tried). DOS readings turn cp1252's “ ” • — © and Mac Roman's ’ ® into
+    letters ("ôsocial contractõ" scored 0.19 above "“social contract”", "isnıt" 0.84
+    against 0.33 for "isn’t"): one odd word of the others' ("W×H", a quotation mark
+    between two words) is no evidence against them (a review)."""
+    if default.odd < DOS_MIN_ODD:
+        return 0  # (most texts: the others' odd words are not counted)
+    least = min((r.odd for r in readings if r.codec not in _DOS), default=default.odd)
+    return least if least >= DOS_MIN_ODD else 0
 
 
 def _doubtful(readings: list[_Reading]) -> bool:
