@@ -205,8 +205,12 @@ def _pure_chrome(line: str) -> bool:
     """A chrome line with nothing else in it (:func:`rest_words`) that does not run on
     into the next: chrome wherever it stands and however often, where a refrain says more
     ("Jetzt zum Winterchor anmelden") or runs on ("Read more, read more,")."""
-    return len(line) <= _CHROME_USE_CHARS and not line.endswith(_JOINING) \
-        and not rest_words(line)
+    return len(line) <= _CHROME_USE_CHARS and _short_pure_chrome(line)
+
+
+@lru_cache(maxsize=4096)  # footers recur across a corpus's documents (lines of 500 or less)
+def _short_pure_chrome(line: str) -> bool:
+    return not line.endswith(_JOINING) and not rest_words(line)
 
 
 # Navigation words: a line that is one of them, or a breadcrumb or menu bar starting with
