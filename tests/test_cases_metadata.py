@@ -383,12 +383,20 @@ def test_a_line_key_and_an_id_that_collide_keep_both_records(tmp_path: Path) -> 
                 '{"id": "L1~2", "text": "@@ Three."}')
     write_jsonl(src / "b.jsonl", '{"id": "L2", "text": "@@ Uno."}', '{"text": "@@ Dos."}',
                 '{"id": "x", "text": "@@ Tres."}', '{"id": "x", "text": "@@ Cuatro."}')
+    # ids that repeat are the source's fault, even an id that is its own line's key (a
+    # review: the first version kept and numbered every copy, in quadratic time)
+    write_jsonl(src / "c.jsonl", '{"id": "L1", "text": "@@ Un."}',
+                '{"id": "L1", "text": "@@ Deux."}', '{"text": "@@ Trois."}',
+                '{"id": "L1", "text": "@@ Quatre."}')
     docs, report = build_docs(src, tmp_path)
     assert {k: v["text"].rsplit(" ", 1)[1] for k, v in docs.items()} == {
         "a.jsonl#L1": "One.", "a.jsonl#L1~2": "Two.", "a.jsonl#L1~2~2": "Three.",
-        "b.jsonl#L2": "Uno.", "b.jsonl#L2~2": "Dos.", "b.jsonl#x": "Tres."}
+        "b.jsonl#L2": "Uno.", "b.jsonl#L2~2": "Dos.", "b.jsonl#x": "Tres.",
+        "c.jsonl#L1": "Un.", "c.jsonl#L3": "Trois."}
     assert docs["a.jsonl#L1~2"]["meta"] == {"source_id": "L1"}
-    assert skips(report) == {"b.jsonl#L4": "id 'x' repeats an earlier record's id"}
+    assert skips(report) == {"b.jsonl#L4": "id 'x' repeats an earlier record's id",
+                             "c.jsonl#L2": "id 'L1' repeats an earlier record's id",
+                             "c.jsonl#L4": "id 'L1' repeats an earlier record's id"}
     assert report.notes[NOTE_RENAMED] == 3
 
 

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from itertools import count
 from typing import Any, BinaryIO
 
 from corpuspack.boilerplate import Removal, Rules, clean, frequent_candidates, word_count
@@ -167,16 +166,19 @@ def _records(src: SourceFile, settings: Settings, langid: LanguageIdentifier,
              notes: Counter[str]) -> Iterator[RawRecord | BadRecord]:
     """The records of a file, by its format's reader; in a file of many records, a record
     without a key, or whose id repeats an earlier record's id, is a BadRecord (the two would
-    share a document id). A key that repeats another where one of the two is a position
-    (``L<line>``, the key of a record without an id) is no fault of the source's: the later
-    record takes the key with ``~2`` (``~3``, ...) added, counted in ``notes``
-    (:data:`NOTE_RENAMED`). The keys seen are kept for the file's duration."""
+    share a document id). A key that meets another where one of the two is no id of the
+    source's (a line key ``L<line>`` of a record without an id, or a key numbered here) is
+    no fault of the source's: the later record takes the key with ``~2`` (``~3``, ...)
+    added, counted in ``notes`` (:data:`NOTE_RENAMED`). The keys seen are kept for the
+    file's duration."""
     fmt = FORMATS[src.format]
     records = fmt.read(_Source(src, settings, langid.score, notes))
     if not fmt.many:
         yield from records
         return
-    seen: dict[str, bool] = {}  # key -> whether it is a position
+    seen: set[str] = set()  # the keys given so far
+    ids: set[str] = set()  # the records' own ids met so far
+    numbered: dict[str, int] = {}  # the next number to try for a key (no quadratic search)
     for item in records:
         if isinstance(item, BadRecord):
             yield item
@@ -185,15 +187,20 @@ def _records(src: SourceFile, settings: Settings, langid: LanguageIdentifier,
         if key is None:
             yield BadRecord(item.position or "?", "record has no key")
             continue
-        position = key == item.position
-        if key in seen:
-            if not (position or seen[key]):
+        if not item.line_key:
+            if key in ids:
                 yield BadRecord(item.position or key, f"id {key!r} repeats an earlier record's id")
                 continue
-            key = next(f"{key}~{n}" for n in count(2) if f"{key}~{n}" not in seen)
-            item, position = replace(item, record=key), True  # (a key of corpuspack's)
+            ids.add(key)
+        if key in seen:  # a line key and an id, or a numbered key and an id, met
+            n = numbered.get(key, 2)
+            while f"{key}~{n}" in seen:
+                n += 1
+            numbered[key] = n + 1
+            key = f"{key}~{n}"
+            item = replace(item, record=key)
             notes[NOTE_RENAMED] += 1
-        seen[key] = position
+        seen.add(key)
         yield item
 
 

@@ -23,7 +23,8 @@ class RawRecord:
 
     ``record`` is the record's key inside a file of many records (its id, or ``L<line>``),
     unique within the file; None for a file that is one document. ``position`` is where the
-    record is in its file as reports name it (``L<line>``), when that is not its key.
+    record is in its file as reports name it (``L<line>``), when that is not its key;
+    ``line_key`` says that the key is that position (the record has no id).
     ``decoding`` says how the bytes were decoded when they were not strict UTF-8
     (:attr:`corpuspack.sources.decode.Decoded.record`); it becomes ``meta["decoding"]``.
     ``verbatim`` holds the lines the reader knows to be code or other verbatim text
@@ -37,6 +38,7 @@ class RawRecord:
     decoding: dict[str, Any] | None = None
     verbatim: frozenset[str] = frozenset()
     position: str | None = None
+    line_key: bool = False  # ``record`` is the position, the record having no id of its own
 
 
 class BadRecord(NamedTuple):

@@ -102,7 +102,8 @@ def iter_table(stream: BinaryIO, delimiter: str, max_row: int, notes: Counter[st
         if id_at is not None and id_at < len(row) and row[id_at].strip():
             record = row[id_at].strip()
             meta["source_id"] = record
-        yield RawRecord(body, "utf-8", meta, record, position=position)
+        yield RawRecord(body, "utf-8", meta, record, position=position,
+                        line_key=record is position)
 
 
 def read(source: Source) -> Iterator[RawRecord | BadRecord]:

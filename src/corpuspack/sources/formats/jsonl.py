@@ -79,7 +79,8 @@ def read_jsonl_line(line: bytes, number: int, score: Scorer | None,
                 value[given_key("source_id", value)] = value.pop("source_id")
             value["source_id"] = rid
             break
-    return RawRecord(text, encoding, value, record, decoding, position=position)
+    return RawRecord(text, encoding, value, record, decoding, position=position,
+                     line_key=record is position)
 
 
 def iter_jsonl(lines: Iterator[tuple[int, bytes]], max_line: int, score: Scorer | None,
