@@ -239,6 +239,31 @@ def test_two_paragraphs_in_one_dropped_element(holder: str, at: int) -> None:
     assert canon(NOTE) in text and canon(NOTE_2) in text
 
 
+# boxes of a site's with two sentences each (a review: the first version passed from one
+# to the other and sent the page to its fallback, bringing the box in)
+SITE_BOXES = [
+    '<div class="newsletter-signup"><p>Sign up for our weekly newsletter to get the best '
+    "stories delivered to your inbox.</p><p>We respect your privacy and you can unsubscribe "
+    'at any time you like.</p><form><input type="email"></form></div>',
+    '<div class="comments"><div class="comment"><p>Great article, I really enjoyed reading '
+    'it and learned a lot from it today.</p></div><div class="comment"><p>I disagree with '
+    "the second point, the author should have cited more sources.</p></div></div>",
+    '<div class="cookie-notice"><p>We use cookies to improve your experience on our website '
+    "and for analytics.</p><p>By continuing to browse the site you agree to our use of "
+    "cookies.</p></div>",
+]
+
+
+@pytest.mark.parametrize("box", SITE_BOXES)
+@pytest.mark.parametrize("at", [2, 4])
+def test_a_sites_box_of_sentences_sends_no_page_to_its_fallback(box: str, at: int) -> None:
+    paragraphs = [f"<p>{p}</p>" for p in ARTICLE]
+    paragraphs.insert(at, box)
+    body = f"<main><article><h1>{HEADLINE}</h1>{''.join(paragraphs)}</article></main>"
+    record = read_html(page(body), None)
+    assert "extraction" not in record.meta, record.meta
+
+
 @pytest.mark.parametrize("note", OTHER_LANGUAGES)
 @pytest.mark.parametrize("holder", ['<div class="related"><p>{}</p></div>',
                                     "<footer><p>{}</p></footer>"])

@@ -406,18 +406,18 @@ def dropped_paragraph(scope: ElementNode, kept: str, reference: str) -> str | No
 
 def _last_in(block: ElementNode, container: ElementNode, kept: str) -> bool:
     """Whether no element with text follows ``block`` inside ``container`` but dropped
-    paragraphs of the author's (:func:`_next_text`: the article's last two)."""
-    near = _next_text(block, kept, True)
-    return near is None or container not in _ancestors(near)
-
-
-def _ancestors(node: ElementNode) -> list[ElementNode]:
-    found = []
-    parent = node.parent_element
-    while parent is not None:
-        found.append(parent)
-        parent = parent.parent_element
-    return found
+    paragraphs of the author's (:func:`_passable`: the article's last two)."""
+    node: ElementNode | None = block
+    while node is not None and node is not container and node.tag != "body":
+        sibling = _neighbour(node, True)
+        for _ in range(_MAX_PASSED):
+            if sibling is None or not _passable(sibling, kept):
+                break
+            sibling = _neighbour(sibling, True)
+        if sibling is not None:
+            return False
+        node = node.parent_element
+    return True
 
 
 def _is_prose(block: ElementNode) -> bool:
@@ -445,14 +445,38 @@ _MAX_PASSED = 8
 
 def _next_text(block: ElementNode, kept: str, forward: bool) -> ElementNode | None:
     """The element with text nearest to ``block`` in one direction (:func:`_nearest`),
-    passing over at most :data:`_MAX_PASSED` dropped paragraphs of the author's: two
-    paragraphs in one dropped element each have the other for their nearest text."""
-    near = _nearest(block, (forward,))
+    passing over at most :data:`_MAX_PASSED` dropped paragraphs beside it in its element
+    (:func:`_passable`): two paragraphs in one dropped element each have the other for
+    their nearest text."""
+    node = block
     for _ in range(_MAX_PASSED):
-        if near is None or _sample(_text(near)) in kept or not _is_prose(near):
-            return near
-        near = _nearest(near, (forward,))
-    return near
+        sibling = _neighbour(node, forward)
+        if sibling is None or not _passable(sibling, kept):
+            break
+        node = sibling
+    return _nearest(node, (forward,))
+
+
+# elements of these classes or ids are a site's, whatever their paragraphs say: a
+# newsletter box's two sentences, a comment thread, a cookie notice (a review)
+_CHROME_BOX = re.compile(r"comment|newsletter|subscri|signup|sign-up|cookie|consent|promo",
+                         re.IGNORECASE)
+
+
+def _passable(node: ElementNode, kept: str) -> bool:
+    """A paragraph (``<p>``, ``<blockquote>``) of the author's that extraction dropped,
+    outside any element whose class or id names a newsletter box, comments or a cookie
+    notice: passed over in looking for the kept text around a dropped paragraph."""
+    if node.tag not in ("p", "blockquote") or _sample(_text(node)) in kept \
+            or not _is_prose(node):
+        return False
+    ancestor: ElementNode | None = node
+    while ancestor is not None and ancestor.tag != "body":
+        marks = f"{ancestor.getattr('class') or ''} {ancestor.getattr('id') or ''}"
+        if _CHROME_BOX.search(marks):
+            return False
+        ancestor = ancestor.parent_element
+    return True
 
 
 def _shortfall(text: str, kept: str, reference: str, scope: ElementNode,
