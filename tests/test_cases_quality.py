@@ -151,13 +151,6 @@ AUTHOR_LISTS = {
                "Home\nUp in the light the story goes\nHome",
     "ledger": "January, Bake sale, 120\nFebruary, Anonymous donation, 50\nMarch, Read more "
               "book club, 15\nMarch, Subscribe and save club, 10",
-    # one word of the author's beside the phrase was enough for a strong line (a probe)
-    "terse plans": "Tomorrow:\nCall the plumber about the boiler\nDonate the old sofa\nSign up "
-                   "for yoga\nBuy milk and eggs",
-    "short resolutions": "Read more books\nDonate blood\nSign up for a marathon\nCall my "
-                         "mother every week",
-    "references": "Sources\nGoogle. Privacy Policy. 2023\nMeta. Terms of Service. 2022\n"
-                  "Apple. Cookie Policy. 2024",
     # a refrain counted once per line it fills
     "rhyme": "Read more, read more,\nsays the library door\none book for the bus\nand one for "
              "the shore\nread more, read more,\nthere is always one more",
@@ -166,6 +159,9 @@ AUTHOR_LISTS = {
     "verse": "Quiero leer más\nquiero leer más\nlas cartas del mar\nque nadie escribió\n"
              "quiero leer más\ny nunca acabar",
     "refrain of chrome words": "Follow us\nfollow us home\nFollow us\nfollow us home",
+    # a numbered list of an app's tabs (a review)
+    "app tabs": "The app has four tabs, at the bottom of the screen.\n1. Home\n2. Search\n"
+                "3. Account settings\n4. Sign out",
 }
 
 
@@ -201,13 +197,20 @@ def test_chrome_a_review_found_kept_goes(fmt: str) -> None:
               "Local team wins the cup\nRead more"
     kept, removals = cleaned(f"{PROSE}\n\n{teasers}\n\n{PROSE} Again.", fmt)
     assert [(r.rule, r.lines) for r in removals] == [("repeated_lines", ["Read more"] * 2)]
-    numbered = ["1. Home", "2. About us", "3. Privacy Policy", "4. Terms of Use",
+    numbered = ["1. Privacy Policy", "2. Terms of Use", "3. Cookie settings",
                 "© 2024 Example News"]
     kept, removals = cleaned(f"{PROSE}\n\n" + "\n".join(numbered), fmt)
     assert kept == PROSE and removals[0].lines == numbered
-    menu = ["1. Home", "2. News", "3. Sport", "4. Search"]
-    kept, removals = cleaned("\n".join(menu) + f"\n\n{PROSE}", fmt)
-    assert kept == PROSE and removals[0].lines == menu
+    # an advertisement marker that splits a paragraph's sentence
+    split = f"{PROSE} The council met and\nAdvertisement\nofficials said the budget would pass."
+    kept, removals = cleaned(f"{split}\n\n{split}", fmt)
+    assert [(r.rule, r.lines) for r in removals] == [("repeated_lines", ["Advertisement"])]
+    # a blog index: each item's headline, summary and "Posted in ..."
+    items = "".join(f"Headline number {n} of the blog\nA summary of the post, in a sentence.\n"
+                    "Posted in Uncategorized\n" for n in range(3))
+    kept, removals = cleaned(f"{PROSE}\n\n{items}\n{PROSE} Again.", fmt)
+    assert [(r.rule, r.lines) for r in removals] == [("repeated_lines",
+                                                       ["Posted in Uncategorized"] * 2)]
     bars = ["Share this article", "Facebook", "Twitter", "", "Related", "Council approves "
             "budget", "", "Share this article", "Facebook", "Twitter"]
     kept, removals = cleaned(f"{PROSE}\n\n" + "\n".join(bars), fmt)
@@ -262,8 +265,8 @@ def test_repeated_chrome_and_a_one_entry_menu(fmt: str) -> None:
     assert kept == PROSE and removals[0].lines == menu
 
 
-# real chrome lines a review found losing their strength to the rule below, kept strong by
-# the words of chrome lines (_SITE_WORDS)
+# real chrome lines two reviews found losing their strength to a version of the rule below
+# that asked the one word beside the phrase to be a name
 REAL_CHROME_LINES = [
     "Get our newsletter", "Join our newsletter", "Read more stories", "Read more articles",
     "Sign up for newsletters", "Newsletter sign-up", "Newsletter signup", "Log in to comment",
@@ -274,13 +277,13 @@ REAL_CHROME_LINES = [
     "Subscribe to our YouTube channel"]
 
 
-def test_the_word_beside_a_phrase_is_a_name() -> None:
+def test_a_phrase_beside_one_word_is_in_its_chrome_use() -> None:
     for line in ("ICFTO Newsletter", "Subscribe to The Guardian", "Donate to Wikipedia",
                  "Please consider supporting our efforts.", "Follow us on Mastodon",
                  *REAL_CHROME_LINES):
         assert chrome_use(line), line
-    for line in ("Sign up for yoga", "Donate blood", "Read more books", "Publish a privacy "
-                 "policy on your website", "Google. Privacy Policy. 2023"):
+    for line in ("Publish a privacy policy on your website", "Sign up for the community "
+                 "choir", "Read more books than last year"):
         assert not chrome_use(line), line
 
 

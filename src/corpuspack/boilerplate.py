@@ -140,12 +140,9 @@ def chrome_phrase(text: str) -> re.Match[str] | None:
 # authors write, as a verb with its own object: "Read more books than last year", "Donate
 # the clothes I did not wear", "Sign up for the community choir", "Publish a privacy policy
 # on your website". So a block goes only when one of its evidence lines is *strong*: the
-# phrase in its chrome use, with at most PHRASE_REST_WORDS word of content beside it, a
-# name (an acronym, or capitalised past the line's first word: the site's, "ICFTO
-# Newsletter", "Follow The Verge") (the words of _SITE_WORDS, numbers and
-# the phrases themselves not counted: "Subscribe to our newsletter", "Follow us on
-# Mastodon", "Abonnez-vous à notre newsletter"; an author's own word is not a name: "Sign up
-# for yoga", "Donate blood", "Read more books", a probe's lists), a bar of links
+# phrase in its chrome use, with at most PHRASE_REST_WORDS word of content beside it (the
+# words of _SITE_WORDS, numbers and the phrases themselves not counted: "Subscribe to our
+# newsletter", "Follow us on Mastodon", "Abonnez-vous à notre newsletter"), a bar of links
 # holding a phrase ("About | Privacy Policy | Careers"), a copyright line, a tags label, or
 # navigation. The other evidence lines of the block count as before (a review of the first
 # version, which counted strong lines only, found 32 of 79 real chrome lines no longer
@@ -155,14 +152,7 @@ _SITE_WORDS = frozenset(
     # English
     "a an and all at by for free from here in more me now of on or our please the this to "
     "today up us via we with you your it reply cancel email e-mail link copy print save "
-    "pin tweet efforts journalism website site "
-    # the nouns and verbs of chrome lines ("Newsletter sign-up", "Log in to comment", "Read
-    # more stories", "Manage cookie preferences", "Make a donation": a review's real lines)
-    "get join make manage sign-up signup register comment comments newsletters stories news "
-    "articles posts channel podcast podcasts donation daily weekly monthly cookie cookies "
-    "preferences settings account alerts updates app "
-    "kostenlos anmelden bestellen recevez inscrivez-vous gratuite gratuit suscríbete gratis "
-    "boletín noticias recibe "
+    "pin tweet "
     # German, French, Spanish: the pronouns, articles and prepositions of their chrome lines
     "sie ihr ihre unser unsere unseren unserem unserer uns den die der das dem zum zur für "
     "mit und jetzt hier "
@@ -186,13 +176,7 @@ def chrome_use(line: str) -> bool:
         return False
     if _WHATEVER_FOLLOWS.search(line) or _LINK_BAR.search(line):
         return True
-    words = rest_words(line)
-    if len(words) > PHRASE_REST_WORDS:
-        return False
-    opening = _WORD.search(line)
-    first = opening.group() if opening else ""
-    # a name: an acronym, or capitalised past the line's first word ("Publish ...")
-    return all(w.isupper() and len(w) > 1 or (w[0].isupper() and w != first) for w in words)
+    return len(rest_words(line)) <= PHRASE_REST_WORDS
 
 
 def rest_words(line: str) -> list[str]:
@@ -210,6 +194,8 @@ def _pure_chrome(line: str) -> bool:
 
 @lru_cache(maxsize=4096)  # footers recur across a corpus's documents (lines of 500 or less)
 def _short_pure_chrome(line: str) -> bool:
+    if _WHATEVER_FOLLOWS.search(line) or _LINK_BAR.search(line):
+        return True  # "© 2024 ...", "Posted in Uncategorized", "About | Privacy | Jobs"
     return not line.endswith(_JOINING) and not rest_words(line)
 
 
@@ -704,8 +690,8 @@ class _Lines:
         numbered = _NUMBERED.match(stripped)
         if numbered:  # an author's step ("1. Sign in to the Azure portal."), unless chrome
             rest = stripped[numbered.end():]  # alone ("2. Privacy Policy", "1. Home")
-            if not (NAVIGATION.match(rest) or (chrome_phrase(rest) and _pure_chrome(rest))):
-                return None
+            if not (chrome_phrase(rest) and _pure_chrome(rest)):
+                return None  # ("1. Home", "2. Search": the tabs of an app, in a manual)
             stripped = rest
         found = NAVIGATION.match(stripped)
         if found:
@@ -807,8 +793,8 @@ def _leading(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
         if i >= WINDOW_LINES:  # a run of short lines this long is a list, not a menu: kept
             doc.notes.append(NOTE_LEADING)
             return 0, []
-        if found:
-            evidence.append((i, found))
+        if found and not _NUMBERED.match(stripped):  # a numbered list opening a text is
+            evidence.append((i, found))  # its own ("1. Home, 2. Settings": an app's tabs)
         end, taken = i + 1, taken + 1
     words = [e["match"].lower() for _, e in evidence if _bare_navigation(e)]
     if len(words) > len(set(words)):  # a menu names each entry once: "Home" twice is verse
@@ -829,11 +815,13 @@ _TABLE_OF_CONTENTS = re.compile(
 
 
 def _in_stanza(doc: _Lines, i: int) -> bool:
-    """Line i is a refrain: it sits in a run of at least 3 lines (between blank lines),
-    each of at most :attr:`Rules.link_max_words` words and half of them of 3 words or more,
-    fewer than half of them different chrome lines ("quiero leer más" three times among
-    six lines of verse). A share bar ("Share", "Facebook", "E-mail") is chrome line after
-    line; a teaser closed by "Read more" holds a paragraph."""
+    """Line i is a refrain: it sits in a run of at least 4 lines (between blank lines),
+    each of at most :attr:`Rules.link_max_words` words, half of them of 3 words or more and
+    at most a quarter ending a sentence, fewer than half of them different chrome lines
+    ("quiero leer más" three times among six lines of verse), and not repeated three times
+    or more at one interval (under each item of a listing). A share bar ("Share",
+    "Facebook", "E-mail") is chrome line after line; a teaser's summary is a sentence, and
+    a blog index's items of headline, summary and "Posted in ..." three lines."""
     lines, limit = doc.lines, doc.rules.link_max_words
     start = end = i
     while start > 0 and lines[start - 1].strip():
@@ -841,9 +829,15 @@ def _in_stanza(doc: _Lines, i: int) -> bool:
     while end + 1 < len(lines) and lines[end + 1].strip():
         end += 1
     run = range(start, end + 1)
-    if len(run) < 3 or any(doc.words(j) > limit for j in run) \
-            or 2 * sum(doc.words(j) >= 3 for j in run) < len(run):
-        return False  # (a menu's entries are a word or two: "Newsletter", "Privacy")
+    text = lines[i].strip().casefold()
+    at = [j for j in run if lines[j].strip().casefold() == text]
+    if len(at) >= 3 and len({b - a for a, b in zip(at, at[1:], strict=False)}) == 1:
+        return False  # under each item of a listing ("Subscribe to read" after each headline)
+    if len(run) < 4 or any(doc.words(j) > limit for j in run) \
+            or 2 * sum(doc.words(j) >= 3 for j in run) < len(run) \
+            or 4 * sum(lines[j].rstrip().endswith((".", "!", "?", "…")) for j in run) \
+            > len(run):
+        return False  # (a menu's entries are a word or two; a teaser has a sentence)
     chrome = [(j, e) for j in run if (e := doc.evidence(j))]
     return 2 * _distinct(doc, chrome) < len(run)
 
@@ -972,8 +966,12 @@ def _apply(doc: _Lines) -> tuple[bytearray, list[Removal]]:
                 # "Menu" over each course): menus are the block rules' to find; so is a
                 # line saying more than chrome repeated in a stanza (a chorus), where
                 # "Read more" under each of a run of headlines goes
+                # "Follow us / follow us home": a verse; but an advertisement marker
+                # between two halves of a paragraph's sentence is chrome
                 runs_on = i + 1 < len(lines) and bool(lines[i + 1].strip()) \
-                    and doc.continues(i + 1)  # "Follow us / follow us home": a verse
+                    and doc.continues(i + 1) \
+                    and not (i > 0 and doc.words(i - 1) > rules.nav_max_words
+                             and not lines[i - 1].rstrip().endswith(TERMINAL))
                 if found and not _bare_navigation(found) and not runs_on and not (
                         found["why"] == "chrome phrase" and not _pure_chrome(found["line"])
                         and _in_stanza(doc, i)):
