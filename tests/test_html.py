@@ -273,6 +273,16 @@ def test_a_dropped_paragraph_in_another_language(note: str, holder: str) -> None
     assert canon(note) in canon(read_html(page(body), None).text)
 
 
+def test_a_dropped_list_of_words_the_text_names_is_found() -> None:
+    # the list's first and last items were found inside the sentence above it (a probe)
+    items = ["Flour", "Water", "Yeast", "Sugar", "Salt"]
+    body = (f"<main><article><h1>{HEADLINE}</h1><p>This flatbread needs only flour, water, "
+            "salt and a little oil, and it cooks in a dry pan in two minutes a side.</p><ul>"
+            + "".join(f"<li>{i}</li>" for i in items) + "</ul></article></main>")
+    record = read_html(page(body), None)
+    assert all(f"• {i}" in record.text for i in items), record.text
+
+
 def test_amp_elements_laid_out_hidden_are_not_text() -> None:
     # the fallback for the list took the article's whole text, with the hidden AMP menu
     items = "".join(f"<li>{p}</li>" for p in ("Flour", "Water", "Salt", "Yeast"))

@@ -344,12 +344,35 @@ def _nearest(block: ElementNode, directions: tuple[bool, ...]) -> ElementNode | 
     return None
 
 
-def dropped_block(scope: ElementNode, kept: str, page_wide: bool) -> str | None:
+# a sample shorter than this is looked for at the start of a line (or cell) of the
+# extraction, not anywhere in it: a list of "Flour", "Water", "Salt" under a sentence
+# naming them was taken for kept (a probe)
+_SHORT_SAMPLE = 16
+
+
+def _kept_lines(text: str) -> list[str]:
+    """The lines of an extraction, and the cells of its table rows (tab-separated)."""
+    return [c for c in map(_canon, _CELLS.split(text)) if c]
+
+
+_CELLS = re.compile(r"[\n\t]")
+
+
+def _reached(sample: str, kept: str, lines: list[str] | None) -> bool:
+    if lines is None or len(sample) >= _SHORT_SAMPLE:
+        return sample in kept
+    return any(line.startswith(sample) for line in lines)
+
+
+def dropped_block(scope: ElementNode, kept: str, page_wide: bool,
+                  text: str | None = None) -> str | None:
     """The kind of the first block of ``scope`` missing from ``kept`` (canonical text:
     :func:`_canon`): ``"heading"``, ``"list"``, ``"definition list"``, ``"table"`` or
     ``"code block"``; None when none is.
 
-    Each block is looked for by the first 40 word characters of its samples (:func:`_samples`);
+    Each block is looked for by the first 40 word characters of its samples (:func:`_samples`),
+    a short one (under :data:`_SHORT_SAMPLE`) at the start of a line of ``text`` (the
+    extraction) when it is given;
     lists and tables inside another are checked with it; at most :data:`MAX_BLOCKS`
     blocks. With ``page_wide`` (a page that marks no main content) a block counts only
     where it is not navigation: outside ``nav``, ``header``, ``footer``, ``aside`` and
@@ -357,6 +380,7 @@ def dropped_block(scope: ElementNode, kept: str, page_wide: bool) -> str | None:
     for a link cluster), and next to content that was kept (:func:`_context_kept`).
     """
     checked = 0
+    lines = _kept_lines(text) if text is not None else None
     for block in scope.query_selector_all(_BLOCKS).values():
         parent = block.parent_element
         if block.tag in _BLOCK_NAMES and parent is not None \
@@ -368,7 +392,7 @@ def dropped_block(scope: ElementNode, kept: str, page_wide: bool) -> str | None:
         checked += 1
         if checked > MAX_BLOCKS:
             break
-        if all(s in kept for s in samples):
+        if all(_reached(s, kept, lines) for s in samples):
             continue
         if page_wide and (block.closest(_CHROME) is not None or _link_share(block) > 0.2
                           or not _context_kept(block, kept)):
@@ -489,7 +513,7 @@ def _shortfall(text: str, kept: str, reference: str, scope: ElementNode,
     least = MIN_BODY_COVERAGE if page_wide else MIN_REGION_COVERAGE
     if words and len(text.split()) < least * words:
         return REASON_COVERAGE.format(least)
-    block = dropped_block(scope, kept, page_wide)
+    block = dropped_block(scope, kept, page_wide, text)
     if block is None and not page_wide:
         block = dropped_paragraph(scope, kept, _canon(reference))
     return REASON_BLOCK.format(block) if block else None
