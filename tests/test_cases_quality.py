@@ -205,6 +205,13 @@ def test_chrome_a_review_found_kept_goes(fmt: str) -> None:
     split = f"{PROSE} The council met and\nAdvertisement\nofficials said the budget would pass."
     kept, removals = cleaned(f"{split}\n\n{split}", fmt)
     assert [(r.rule, r.lines) for r in removals] == [("repeated_lines", ["Advertisement"])]
+    # a fallback's whole-body text: a menu as a bulleted list, a share bar on one line
+    menu = ["• Home", "• News", "• About"]
+    kept, removals = cleaned("\n".join(menu) + f"\n\n{PROSE}", "html")
+    assert kept == PROSE and removals[0].lines == menu
+    bar = "Facebook Twitter Email\nShare: X | LinkedIn\nPrint this page"
+    kept, removals = cleaned(f"{PROSE}\n\n{bar}", fmt)
+    assert kept == PROSE, removals
     # a blog index: each item's headline, summary and "Posted in ..."
     items = "".join(f"Headline number {n} of the blog\nA summary of the post, in a sentence.\n"
                     "Posted in Uncategorized\n" for n in range(3))

@@ -687,6 +687,9 @@ class _Lines:
 
     def _chrome(self, line: str) -> dict[str, Any] | None:
         stripped = line.strip()
+        bullet = _BULLET.match(stripped)  # "• Home": a menu's entry as a fallback lists it
+        if bullet:
+            stripped = stripped[bullet.end():]
         numbered = _NUMBERED.match(stripped)
         if numbered:  # an author's step ("1. Sign in to the Azure portal."), unless chrome
             rest = stripped[numbered.end():]  # alone ("2. Privacy Policy", "1. Home")
@@ -701,7 +704,20 @@ class _Lines:
         found = self._phrase(_URL.sub(" ", stripped) if _may_hold_url(stripped) else stripped)
         if found:
             return {"line": stripped, "why": "chrome phrase", "match": found.group(0)}
+        found = _SHARE_BAR.fullmatch(stripped)
+        if found and _PLATFORM.search(stripped):
+            return {"line": stripped, "why": "share bar", "match": stripped}
         return None
+
+
+_BULLET = re.compile(r"[•·▪●‣◦*\-–]\s+(?=\S)")
+# the buttons of a share bar on one line ("Facebook Twitter Email", "Share: X | LinkedIn")
+_PLATFORM = re.compile(r"\b(?:bluesky|facebook|instagram|linkedin|mastodon|pinterest|reddit|"
+                       r"telegram|threads|tiktok|twitter|whatsapp|youtube)\b", re.IGNORECASE)
+_SHARE_BAR = re.compile(
+    r"(?:(?:bluesky|facebook|instagram|linkedin|mastodon|pinterest|reddit|telegram|threads|"
+    r"tiktok|twitter|whatsapp|youtube|x|e-?mail|print|copy link|share(?: this)?)[\s:|/·•,]*)"
+    r"{2,}", re.IGNORECASE)
 
 
 # an item of a numbered list ("1.", "2)", "iv.", "b)"): page chrome is never numbered
