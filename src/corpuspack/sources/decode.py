@@ -582,7 +582,9 @@ def _odd_pattern() -> re.Pattern[str]:
         # box drawing or ¤ touching a letter: DOS « » read as cp1252 or Mac Roman ("╟Opzioni")
         "|[\u2500-\u259f¤][^\\W\\d_]|[^\\W\\d_][\u2500-\u259f¤]"
         # a Latin letter touching a Greek or Cyrillic one: "Raphaδl" (cp1252 ë in cp437)
-        "|[A-Za-z\u00c0-\u024f][\u0370-\u04ff]|[\u0370-\u04ff][A-Za-z\u00c0-\u024f]")
+        "|[A-Za-z\u00c0-\u024f][\u0370-\u04ff]|[\u0370-\u04ff][A-Za-z\u00c0-\u024f]"
+        # Greek's final sigma inside a word: KOI8 capitals read as ISO-8859-7 ("πςοηςαννα")
+        "|ς[^\\W\\d_]")
 
 
 def _odd_word(word: str) -> bool:
@@ -725,6 +727,9 @@ def _choose(readings: list[_Reading], score: Scorer | None) -> _Reading:
         if best is default and reading.codec in NEAR_SIBLINGS.get(default.codec, ()) \
                 and reading.ceiling > default.ceiling and reading.plausibility(score) > base:
             best, bar = reading, reading.plausibility(score) + MARGIN
+        elif best is default and _case_swapped(default, reading) \
+                and reading.plausibility(score) > base:
+            best, bar = reading, reading.plausibility(score) + MARGIN
         elif reading.codec in _NEAR_ONLY:
             continue
         elif reading.ceiling > bar:
@@ -738,6 +743,25 @@ def _choose(readings: list[_Reading], score: Scorer | None) -> _Reading:
     if best is not default:
         best.role = "plausibility"
     return best
+
+
+# Cyrillic code pages that read each other's capitals as small letters: a notice in
+# capitals written in cp1251 reads in KOI8 as small letters throughout, which the
+# identifier scored 0.84 (Russian) against 0.96 for the right Bulgarian (a probe)
+_CASE_SWAPS = {"koi8-r": frozenset({"cp1251"}), "koi8-u": frozenset({"cp1251"}),
+               "cp1251": frozenset({"koi8-r", "koi8-u"})}
+
+
+def _case_swapped(default: _Reading, reading: _Reading) -> bool:
+    """Whether ``reading`` is the other of a case-swapping pair (:data:`_CASE_SWAPS`) and
+    the default reads no capital letter where ``reading`` reads only capitals: then
+    plausibility decides without the margin."""
+    if reading.codec not in _CASE_SWAPS.get(default.codec, ()):
+        return False
+    words = "".join(default.words)
+    other = "".join(reading.words)
+    return bool(words) and not any(map(str.isupper, words)) \
+        and not any(map(str.islower, other))
 
 
 # the odd words every other reading must have before a DOS one is tried
