@@ -415,16 +415,6 @@ CAPITALS = {
 }
 
 
-def test_capitals_in_several_languages_through_a_build(tmp_path: Path) -> None:
-    src = tmp_path / "src"
-    src.mkdir()
-    for code, text in CAPITALS.items():
-        (src / f"{code}.txt").write_text(text, encoding="utf-8")
-    docs, _ = build_docs(src, tmp_path)
-    assert {name[:-4]: doc["language"] for name, doc in docs.items()} == {
-        code: code for code in CAPITALS}
-
-
 # headlines in capitals of other scripts above a lower-case link: the link's ASCII letters
 # are most of the text, and the capitals were not counted
 CAPITALS_AND_A_LINK = {
@@ -439,14 +429,16 @@ CAPITALS_AND_A_LINK = {
 }
 
 
-def test_capitals_of_other_scripts_beside_a_link(tmp_path: Path) -> None:
+@pytest.mark.parametrize("texts", [CAPITALS, CAPITALS_AND_A_LINK],
+                         ids=["capitals in several languages", "capitals beside a link"])
+def test_capitals_through_a_build(texts: dict[str, str], tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
-    for code, text in CAPITALS_AND_A_LINK.items():
+    for code, text in texts.items():
         (src / f"{code}.txt").write_text(text, encoding="utf-8")
-    docs, report = build_docs(src, tmp_path)
+    docs, _ = build_docs(src, tmp_path)
     assert {name[:-4]: doc["language"] for name, doc in docs.items()} == {
-        code: code for code in CAPITALS_AND_A_LINK}
+        code: code for code in texts}
     assert all(doc["language_score"] >= 0.5 for doc in docs.values())
 
 
