@@ -148,6 +148,8 @@ def chrome_phrase(text: str) -> re.Match[str] | None:
 # version, which counted strong lines only, found 32 of 79 real chrome lines no longer
 # counted: "Get our free weekly newsletter", "Log in or create an account").
 PHRASE_REST_WORDS = 1
+_PLATFORMS = ("bluesky", "facebook", "instagram", "linkedin", "mastodon", "pinterest", "reddit",
+              "telegram", "threads", "tiktok", "twitter", "whatsapp", "youtube")
 _SITE_WORDS = frozenset(
     # English
     "a an and all at by for free from here in more me now of on or our please the this to "
@@ -158,9 +160,8 @@ _SITE_WORDS = frozenset(
     "mit und jetzt hier "
     "à au aux notre nos votre vos la le les l de des du et sur pour ici "
     "al el los las del y en para nuestro nuestra nuestros nuestras aquí ahora "
-    # the platforms a page links to
-    "bluesky facebook instagram linkedin mastodon pinterest reddit rss telegram threads "
-    "tiktok twitter whatsapp x youtube".split())
+    # the platforms a page links to (_PLATFORMS)
+    "rss x".split()) | set(_PLATFORMS)
 _WHATEVER_FOLLOWS = re.compile(r"©|\bcopyright\b|all rights reserved|^tags?:|"
                                r"^(posted|filed) (in|on|by|under)\b", re.IGNORECASE)
 _LINK_BAR = re.compile(r"(?:\s[|·•]\s.*){2}")  # three cells or more
@@ -712,12 +713,9 @@ class _Lines:
 
 _BULLET = re.compile(r"[•·▪●‣◦*\-–]\s+(?=\S)")
 # the buttons of a share bar on one line ("Facebook Twitter Email", "Share: X | LinkedIn")
-_PLATFORM = re.compile(r"\b(?:bluesky|facebook|instagram|linkedin|mastodon|pinterest|reddit|"
-                       r"telegram|threads|tiktok|twitter|whatsapp|youtube)\b", re.IGNORECASE)
-_SHARE_BAR = re.compile(
-    r"(?:(?:bluesky|facebook|instagram|linkedin|mastodon|pinterest|reddit|telegram|threads|"
-    r"tiktok|twitter|whatsapp|youtube|x|e-?mail|print|copy link|share(?: this)?)[\s:|/·•,]*)"
-    r"{2,}", re.IGNORECASE)
+_PLATFORM = re.compile(rf"\b(?:{'|'.join(_PLATFORMS)})\b", re.IGNORECASE)
+_SHARE_BAR = re.compile(rf"(?:(?:{'|'.join(_PLATFORMS)}|x|e-?mail|print|copy link|"
+                        r"share(?: this)?)[\s:|/·•,]*){2,}", re.IGNORECASE)
 
 
 # an item of a numbered list ("1.", "2)", "iv.", "b)"): page chrome is never numbered
@@ -839,12 +837,7 @@ def _in_stanza(doc: _Lines, i: int) -> bool:
     "Facebook", "E-mail") is chrome line after line; a teaser's summary is a sentence, and
     a blog index's items of headline, summary and "Posted in ..." three lines."""
     lines, limit = doc.lines, doc.rules.link_max_words
-    start = end = i
-    while start > 0 and lines[start - 1].strip():
-        start -= 1
-    while end + 1 < len(lines) and lines[end + 1].strip():
-        end += 1
-    run = range(start, end + 1)
+    run = _run(lines, i)
     text = lines[i].strip().casefold()
     at = [j for j in run if lines[j].strip().casefold() == text]
     if len(at) >= 3 and len({b - a for a, b in zip(at, at[1:], strict=False)}) == 1:
@@ -874,9 +867,29 @@ def _keys(doc: _Lines, evidence: Evidence) -> list[tuple[str, int]]:
 
 
 def _run_start(lines: Sequence[str], i: int) -> int:
+    """The first line of the run of non-blank lines holding line i."""
     while i > 0 and lines[i - 1].strip():
         i -= 1
     return i
+
+
+def _run(lines: Sequence[str], i: int) -> range:
+    """The run of non-blank lines (between blank lines) holding line i."""
+    end = i
+    while end + 1 < len(lines) and lines[end + 1].strip():
+        end += 1
+    return range(_run_start(lines, i), end + 1)
+
+
+def _runs_on(doc: _Lines, i: int) -> bool:
+    """Whether the next line goes on with line i ("Follow us / follow us home": a verse),
+    line i not splitting a sentence of prose (an "Advertisement" marker between the two
+    halves of a paragraph's sentence is chrome)."""
+    lines = doc.lines
+    splits = i > 0 and doc.words(i - 1) > doc.rules.nav_max_words \
+        and not lines[i - 1].rstrip().endswith(TERMINAL)
+    return i + 1 < len(lines) and bool(lines[i + 1].strip()) and doc.continues(i + 1) \
+        and not splits
 
 
 def _distinct(doc: _Lines, evidence: Evidence) -> int:
@@ -980,15 +993,9 @@ def _apply(doc: _Lines) -> tuple[bytearray, list[Removal]]:
                 found = doc.evidence(i)
                 # a navigation word alone, repeated, is a refrain or a heading ("Home",
                 # "Menu" over each course): menus are the block rules' to find; so is a
-                # line saying more than chrome repeated in a stanza (a chorus), where
-                # "Read more" under each of a run of headlines goes
-                # "Follow us / follow us home": a verse; but an advertisement marker
-                # between two halves of a paragraph's sentence is chrome
-                runs_on = i + 1 < len(lines) and bool(lines[i + 1].strip()) \
-                    and doc.continues(i + 1) \
-                    and not (i > 0 and doc.words(i - 1) > rules.nav_max_words
-                             and not lines[i - 1].rstrip().endswith(TERMINAL))
-                if found and not _bare_navigation(found) and not runs_on and not (
+                # line a verse runs on from, and a line saying more than chrome repeated
+                # in a stanza (a chorus)
+                if found and not _bare_navigation(found) and not _runs_on(doc, i) and not (
                         found["why"] == "chrome phrase" and not _pure_chrome(found["line"])
                         and _in_stanza(doc, i)):
                     repeats.append(i)
