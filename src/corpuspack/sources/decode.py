@@ -724,11 +724,9 @@ def _choose(readings: list[_Reading], score: Scorer | None) -> _Reading:
         if reading.ceiling < default.ceiling or (reading.codec in _DOS
                                                  and reading.odd >= dos_bar):
             continue
-        if best is default and reading.codec in NEAR_SIBLINGS.get(default.codec, ()) \
-                and reading.ceiling > default.ceiling and reading.plausibility(score) > base:
-            best, bar = reading, reading.plausibility(score) + MARGIN
-        elif best is default and _case_swapped(default, reading) \
-                and reading.plausibility(score) > base:
+        near = (reading.codec in NEAR_SIBLINGS.get(default.codec, ())
+                and reading.ceiling > default.ceiling) or _case_swapped(default, reading)
+        if best is default and near and reading.plausibility(score) > base:
             best, bar = reading, reading.plausibility(score) + MARGIN
         elif reading.codec in _NEAR_ONLY:
             continue
@@ -822,11 +820,11 @@ def decode_bytes(data: bytes, declared: str | None = None, score: Scorer | None 
             return Decoded(text, name, "bom", replaced)
 
     if b"\x00" in data[:_SAMPLE]:
-        utf16 = _utf32_without_bom(data) or _utf16_without_bom(data)
-        if utf16 is not None:
-            text, replaced = _replacing(data, utf16)
+        wide = _utf32_without_bom(data) or _utf16_without_bom(data)
+        if wide is not None:
+            text, replaced = _replacing(data, wide)
             _check_not_binary(text, replaced=bool(replaced))
-            return Decoded(text, utf16, f"{utf16[:6]} without bom", replaced)
+            return Decoded(text, wide, f"{wide[:6]} without bom", replaced)
 
     as_utf8 = _strict(data, "utf-8")
     if as_utf8 is not None:
