@@ -162,6 +162,13 @@ AUTHOR_LISTS = {
     # a numbered list of an app's tabs (a review)
     "app tabs": "The app has four tabs, at the bottom of the screen.\n1. Home\n2. Search\n"
                 "3. Account settings\n4. Sign out",
+    # a third review: bulleted lists, and platforms named in an author's lists
+    "screens": "Screens\n- Home\n- Search\n- Library\n- Settings",
+    "meeting checklist": "Before the meeting\n- Posted on the noticeboard\n- Sign up sheet "
+                         "printed\n- Tables booked",
+    "survey": "Which apps do you use most?\nInstagram / TikTok\nWhatsApp / YouTube\n"
+              "Snapchat / TikTok",
+    "targets": "Supported targets\nFacebook, Twitter, Email\nLinkedIn, Reddit\nMastodon",
 }
 
 
@@ -209,7 +216,19 @@ def test_chrome_a_review_found_kept_goes(fmt: str) -> None:
     menu = ["• Home", "• News", "• About"]
     kept, removals = cleaned("\n".join(menu) + f"\n\n{PROSE}", "html")
     assert kept == PROSE and removals[0].lines == menu
-    bar = "Facebook Twitter Email\nShare: X | LinkedIn\nPrint this page"
+    manual = "Manual\n• Home\n• Search\n• Settings"  # a list under a heading: the author's
+    assert cleaned(f"{manual}\n\n{PROSE}", "html")[1] == []
+    # "Read more" under each teaser, a footer printed twice, an ad above "iPhone ..."
+    teasers = "Council approves budget\nRead more\nSchools reopen next week\nRead more"
+    kept, removals = cleaned(f"{PROSE}\n\n{teasers}", fmt)  # (from the first "Read more")
+    assert kept == f"{PROSE}\n\nCouncil approves budget", removals
+    footer = "About us\nPrivacy Policy\nTerms of Use\nAbout us\nPrivacy Policy\nTerms of Use"
+    kept, removals = cleaned(f"{PROSE}\n\n{footer}", fmt)  # (from its first chrome phrase)
+    assert kept == f"{PROSE}\n\nAbout us", removals
+    ad = f"{PROSE}\nAdvertisement\niPhone sales rose by a tenth in the quarter, the company said."
+    kept, removals = cleaned(f"{ad}\n\n{ad}", fmt)
+    assert [(r.rule, r.lines) for r in removals] == [("repeated_lines", ["Advertisement"])]
+    bar = "Share: Facebook Twitter Email\nPrint | Facebook | X\nCopy link"
     kept, removals = cleaned(f"{PROSE}\n\n{bar}", fmt)
     assert kept == PROSE, removals
     # a blog index: each item's headline, summary and "Posted in ..."

@@ -688,9 +688,6 @@ class _Lines:
 
     def _chrome(self, line: str) -> dict[str, Any] | None:
         stripped = line.strip()
-        bullet = _BULLET.match(stripped)  # "• Home": a menu's entry as a fallback lists it
-        if bullet:
-            stripped = stripped[bullet.end():]
         numbered = _NUMBERED.match(stripped)
         if numbered:  # an author's step ("1. Sign in to the Azure portal."), unless chrome
             rest = stripped[numbered.end():]  # alone ("2. Privacy Policy", "1. Home")
@@ -706,16 +703,36 @@ class _Lines:
         if found:
             return {"line": stripped, "why": "chrome phrase", "match": found.group(0)}
         found = _SHARE_BAR.fullmatch(stripped)
-        if found and _PLATFORM.search(stripped):
+        if found and _PLATFORM.search(stripped) and _SHARE_ACTION.search(stripped):
             return {"line": stripped, "why": "share bar", "match": stripped}
         return None
 
 
-_BULLET = re.compile(r"[•·▪●‣◦*\-–]\s+(?=\S)")
+_BULLET = re.compile(r"•\s+(?=\S)")  # the bullet of a list item in HTML's text
+
+
+def _bulleted_navigation(doc: _Lines, i: int) -> dict[str, Any] | None:
+    """Navigation as a bulleted item ("• Home") at the top of an HTML page's text: how a
+    whole-body fallback gives a menu. Only there: in other formats, and below the top, a
+    list is the author's ("- Home / - Search / - Settings": an app's screens)."""
+    if doc.fmt != "html" or doc.guarded(i) \
+            or not _BULLET.match(doc.lines[_run_start(doc.lines, i)].strip()):
+        return None  # (a list under a heading is an author's: "Manual / • Home / • Search")
+    stripped = doc.lines[i].strip()
+    bullet = _BULLET.match(stripped)
+    if bullet is None:
+        return None
+    entry = stripped[bullet.end():]
+    found = NAVIGATION.match(entry)
+    return {"line": entry, "why": "navigation", "match": found.group(0).strip()} \
+        if found else None
 # the buttons of a share bar on one line ("Facebook Twitter Email", "Share: X | LinkedIn")
 _PLATFORM = re.compile(rf"\b(?:{'|'.join(_PLATFORMS)})\b", re.IGNORECASE)
 _SHARE_BAR = re.compile(rf"(?:(?:{'|'.join(_PLATFORMS)}|x|e-?mail|print|copy link|"
                         r"share(?: this)?)[\s:|/·•,]*){2,}", re.IGNORECASE)
+# a share bar says what its buttons do: "Instagram / TikTok" under a survey's question, or
+# "Facebook, Twitter, Email" as a program's targets, is an author's list (a review)
+_SHARE_ACTION = re.compile(r"\b(?:share|print|copy link)\b", re.IGNORECASE)
 
 
 # an item of a numbered list ("1.", "2)", "iv.", "b)"): page chrome is never numbered
@@ -799,7 +816,7 @@ def _leading(doc: _Lines) -> tuple[int, list[dict[str, Any]]]:
             first = i
         if doc.guarded(i):
             break
-        found = doc.evidence(i)
+        found = doc.evidence(i) or _bulleted_navigation(doc, i)
         navigation = found is not None and found["why"] == "navigation"
         if not (navigation or (doc.words(i) <= doc.rules.nav_max_words
                                and not stripped.endswith(TERMINAL))):
@@ -855,14 +872,21 @@ Evidence = list[tuple[int, dict[str, Any]]]  # (line index, why the line is chro
 
 
 def _keys(doc: _Lines, evidence: Evidence) -> list[tuple[str, int]]:
-    """What tells evidence lines apart: the text, and for a line that is chrome alone
-    (navigation, :func:`_pure_chrome`) the run of lines it stands in (between blank lines):
-    a share bar twice is two, "Follow us" twice in a stanza one, and a line saying more than
-    chrome ("Jetzt zum Winterchor anmelden") one wherever it is repeated."""
+    """What tells evidence lines apart: a line saying more than chrome ("Jetzt zum
+    Winterchor anmelden") is one wherever it is repeated (a refrain); a line of chrome
+    alone (navigation, :func:`_pure_chrome`) that a verse runs on from (:func:`_runs_on`:
+    "Follow us / follow us home") is one in its run of lines; any other line of chrome
+    alone counts each time ("Read more" under each teaser, a footer printed twice)."""
     keys = []
     for i, e in evidence:
         alone = e["why"] != "chrome phrase" or _pure_chrome(e["line"])
-        keys.append((e["line"].casefold(), _run_start(doc.lines, i) if alone else -1))
+        if not alone:
+            key = -1  # one wherever it is repeated
+        elif _runs_on(doc, i):
+            key = -2 - _run_start(doc.lines, i)  # one in its run of lines
+        else:
+            key = i  # each occurrence: "Read more" under each teaser, a footer twice
+        keys.append((e["line"].casefold(), key))
     return keys
 
 
@@ -881,15 +905,24 @@ def _run(lines: Sequence[str], i: int) -> range:
     return range(_run_start(lines, i), end + 1)
 
 
+# a line of this many words ending a sentence is prose, no verse
+_PROSE_WORDS = 8
+
+
 def _runs_on(doc: _Lines, i: int) -> bool:
     """Whether the next line goes on with line i ("Follow us / follow us home": a verse),
     line i not splitting a sentence of prose (an "Advertisement" marker between the two
-    halves of a paragraph's sentence is chrome)."""
+    halves of a paragraph's sentence is chrome), no paragraph above it and the next line no
+    sentence of prose of its own (a paragraph starting "iPhone" or "eBay" below an
+    "Advertisement")."""
     lines = doc.lines
+    if i + 1 >= len(lines) or not lines[i + 1].strip() or not doc.continues(i + 1):
+        return False
     splits = i > 0 and doc.words(i - 1) > doc.rules.nav_max_words \
         and not lines[i - 1].rstrip().endswith(TERMINAL)
-    return i + 1 < len(lines) and bool(lines[i + 1].strip()) and doc.continues(i + 1) \
-        and not splits
+    in_prose = i > 0 and doc.words(i - 1) >= _PROSE_WORDS  # a paragraph above: no verse
+    prose = doc.words(i + 1) >= _PROSE_WORDS and lines[i + 1].rstrip().endswith(TERMINAL)
+    return not (splits or in_prose or prose)
 
 
 def _distinct(doc: _Lines, evidence: Evidence) -> int:
