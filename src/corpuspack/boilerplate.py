@@ -726,7 +726,7 @@ def _bulleted_navigation(doc: _Lines, i: int) -> dict[str, Any] | None:
     found = NAVIGATION.match(entry)
     return {"line": entry, "why": "navigation", "match": found.group(0).strip()} \
         if found else None
-# the buttons of a share bar on one line ("Facebook Twitter Email", "Share: X | LinkedIn")
+# the buttons of a share bar on one line ("Share: Facebook Twitter Email", "Print | X")
 _PLATFORM = re.compile(rf"\b(?:{'|'.join(_PLATFORMS)})\b", re.IGNORECASE)
 _SHARE_BAR = re.compile(rf"(?:(?:{'|'.join(_PLATFORMS)}|x|e-?mail|print|copy link|"
                         r"share(?: this)?)[\s:|/·•,]*){2,}", re.IGNORECASE)
