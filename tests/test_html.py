@@ -137,6 +137,16 @@ BLOCKS = {
     "dl": "<dl>" + "".join(f"<dt>{i}</dt><dd>from the pantry shelf</dd>" for i in ITEMS)
           + "</dl>",
     "pre": "<pre>" + "\n".join(ITEMS) + "</pre>",
+    # blocks wrapped in a <figure>, which Resiliparse drops whole with its alt texts
+    "table in a figure (WordPress)": '<figure class="wp-block-table"><table>' + "".join(
+        f"<tr><td>{i}</td></tr>" for i in ITEMS) + "</table></figure>",
+    "code in a figure (Jekyll, Hugo)": '<figure class="highlight"><pre><code>'
+                                       + "\n".join(ITEMS) + "</code></pre></figure>",
+    "quotation in a figure (pullquote)": '<figure class="wp-block-pullquote"><blockquote>'
+                                         + "".join(f"<p>{i}</p>" for i in ITEMS)
+                                         + "</blockquote></figure>",
+    "list in a captioned figure": "<figure><ul>" + "".join(f"<li>{i}</li>" for i in ITEMS)
+                                  + "</ul><figcaption>What goes in</figcaption></figure>",
 }
 CONTAINERS = {
     "<main><article>": "<main><article>{}</article></main>",
@@ -291,6 +301,35 @@ def test_amp_elements_laid_out_hidden_are_not_text() -> None:
             "</article></main>")
     text = read_html(page(body), None).text
     assert "Sections menu" not in text and "Yeast" in text
+
+
+MEDIA_STAND_INS = {
+    "image": '<img src="port.jpg" alt="STAND-IN">',
+    "image map": '<map name="m"><area href="/north" alt="STAND-IN"></map>',
+    "picture": '<picture><source srcset="a.webp"><img src="a.jpg" alt="STAND-IN"></picture>',
+    "video": "<video src=\"a.mp4\"><p>STAND-IN: your browser cannot play this video.</p></video>",
+    "audio": "<audio src=\"a.mp3\">STAND-IN</audio>",
+    "object": '<object data="a.swf">STAND-IN</object>',
+    "canvas": "<canvas>STAND-IN</canvas>",
+    "svg": "<svg><title>STAND-IN</title><text>STAND-IN</text></svg>",
+    "image button": '<input type="image" src="go.png" alt="STAND-IN">',
+}
+
+
+@pytest.mark.parametrize("media", sorted(MEDIA_STAND_INS))
+@pytest.mark.parametrize("region", [True, False], ids=["main", "no-main"])
+def test_media_stand_ins_are_no_text_and_a_figures_caption_is(media: str, region: bool
+                                                              ) -> None:
+    """Resiliparse leaves alt texts out only with every <figure>; the caption and what a
+    figure holds are the author's text, an image's stand-in is not."""
+    figure = (f"<figure>{MEDIA_STAND_INS[media]}<figcaption>The northern ferry leaving "
+              "the harbour at dawn</figcaption></figure>")
+    body = f"<h1>{HEADLINE}</h1><p>{ARTICLE[0]}</p>{figure}<p>{ARTICLE[1]}</p>"
+    record = read_html(page(f"<main><article>{body}</article></main>" if region else body),
+                       None)
+    assert "STAND-IN" not in record.text
+    assert "The northern ferry leaving the harbour at dawn" in record.text
+    assert canon(ARTICLE[1]) in canon(record.text)
 
 
 @pytest.mark.parametrize("extra", [

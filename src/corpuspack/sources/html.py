@@ -106,8 +106,9 @@ def flat_text(tree: HTMLTree) -> str:
     """All visible text of a page as one paragraph (white space collapsed, no list
     indentation): linear in the page's size, for pages :func:`check_nesting` refuses."""
     text: str = extract_plain_text(
-        tree, main_content=False, preserve_formatting=False, alt_texts=False, links=False,
-        form_fields=False, noscript=False, comments=False, list_bullets=False)
+        tree, main_content=False, preserve_formatting=False, alt_texts=True, links=False,
+        form_fields=False, noscript=False, comments=False, list_bullets=False,
+        skip_elements=MEDIA)
     return text
 
 
@@ -133,8 +134,8 @@ _BLOCKS = "h1, h2, h3, h4, h5, h6, ul, ol, dl, table, pre"
 # Paragraphs of the element a page marks as its main content, checked after the blocks:
 # main-content extraction drops a paragraph for its element's class or tag ("comments-from-
 # council", a <p class="related">, an <aside> correction, the article's <footer> byline)
-# and keeps the rest, so no other check sees it go. (Captions are not checked: the all-text
-# extraction a fallback takes leaves them out too, as alt texts.)
+# and keeps the rest, so no other check sees it go. (A <figcaption> is not checked: both
+# extractions keep one wherever its <figure> is kept.)
 _PROSE = "p, blockquote"
 # a paragraph holding blocks is looked at through them (a quotation of quotations: each
 # level's whole text once per level cost 33 s on a 2 MB page nested 200 deep)
@@ -177,11 +178,20 @@ REASON_BLOCK = "dropped a {}"
 # (a fallback) would end each heading with the mark.
 ANCHOR_MARKS = ("a.headerlink", "a.hash-link", "a.header-anchor", "a.anchorjs-link",
                 "a.anchor-link")
+# Media and their stand-ins, which are no text of the page: an image's alternative text,
+# the fallback content of <video>, <audio>, <object> and <canvas> ("Your browser does not
+# support the video tag"), an SVG drawing's labels. Resiliparse's own switch for these
+# (alt_texts=False) also drops every <figure> with all it holds, the tables, code listings
+# and quotations that WordPress (wp-block-table, wp-block-pullquote), Jekyll and Hugo
+# (figure.highlight) wrap in one, and their captions; so the switch stays on and these
+# elements are skipped by name.
+MEDIA = ("img", "area", "picture", "video", "audio", "object", "embed", "canvas", "svg",
+         'input[type="image" i]')
 TEXT_OPTIONS: dict[str, Any] = {
-    "alt_texts": False, "links": False, "form_fields": False, "noscript": False,
+    "alt_texts": True, "links": False, "form_fields": False, "noscript": False,
     "comments": False, "list_bullets": True, "preserve_formatting": True,
     # (AMP's elements shown only on demand, a menu's amp-sidebar: layout="nodisplay")
-    "skip_elements": (*ANCHOR_MARKS, "[layout=nodisplay]")}
+    "skip_elements": (*ANCHOR_MARKS, "[layout=nodisplay]", *MEDIA)}
 
 
 def plain_text(tree: HTMLTree, main_content: bool) -> str:
