@@ -24,11 +24,19 @@ reader records why in ``meta["extraction"]``: :data:`FALLBACK_DEPTH` or
 
 from __future__ import annotations
 
+import html as html_module
 import re
 from typing import Any, cast
 
 from resiliparse.extract.html2text import extract_plain_text
-from resiliparse.parse.html import DOMContext, DOMNode, ElementNode, HTMLTree, traverse_dom
+from resiliparse.parse.html import (
+    DOMContext,
+    DOMNode,
+    ElementNode,
+    HTMLTree,
+    NodeType,
+    traverse_dom,
+)
 
 # Browsers nest no deeper: Blink's HTML parser stops at 512 levels
 # (kMaximumHTMLParserDOMTreeDepth), so real pages never need more.
@@ -108,7 +116,7 @@ def flat_text(tree: HTMLTree) -> str:
     text: str = extract_plain_text(
         tree, main_content=False, preserve_formatting=False, alt_texts=True, links=False,
         form_fields=False, noscript=False, comments=False, list_bullets=False,
-        skip_elements=MEDIA)
+        skip_elements=(*MEDIA, *RUBY_NOTES))
     return text
 
 
@@ -187,19 +195,125 @@ ANCHOR_MARKS = ("a.headerlink", "a.hash-link", "a.header-anchor", "a.anchorjs-li
 # elements are skipped by name.
 MEDIA = ("img", "area", "picture", "video", "audio", "object", "embed", "canvas", "svg",
          'input[type="image" i]')
+# A ruby's reading (furigana, pinyin, bopomofo) and the parentheses shown where ruby is not
+# supported: a gloss on the base text, which with it came out interleaved, "漢かん字じ"
+# for "漢字"; the base text stays.
+RUBY_NOTES = ("rt", "rp")
 TEXT_OPTIONS: dict[str, Any] = {
     "alt_texts": True, "links": False, "form_fields": False, "noscript": False,
     "comments": False, "list_bullets": True, "preserve_formatting": True,
     # (AMP's elements shown only on demand, a menu's amp-sidebar: layout="nodisplay")
-    "skip_elements": (*ANCHOR_MARKS, "[layout=nodisplay]", *MEDIA)}
+    "skip_elements": (*ANCHOR_MARKS, "[layout=nodisplay]", *MEDIA, *RUBY_NOTES)}
 
 
 def plain_text(tree: HTMLTree, main_content: bool) -> str:
     """Resiliparse's text of a page (its main content, or all its visible text), with
     list bullets and line breaks, without alt texts, form fields, comment sections, anchor
-    marks (:data:`ANCHOR_MARKS`) or AMP elements laid out as hidden."""
-    text: str = extract_plain_text(tree, main_content=main_content, **TEXT_OPTIONS)
-    return text
+    marks (:data:`ANCHOR_MARKS`) or AMP elements laid out as hidden. Main content keeps
+    the characters that stand alone in an element (:func:`_lone_characters`)."""
+    if not main_content:
+        text: str = extract_plain_text(tree, main_content=False, **TEXT_OPTIONS)
+        return text
+    _unmark_inline_metadata(tree)
+    lone = _lone_characters(tree)
+    marker = _marker(tree) if lone else None
+    if marker is None:
+        text = extract_plain_text(tree, main_content=True, **TEXT_OPTIONS)
+        return text
+    for node, value, char in lone:
+        node.text = value.replace(char, char + marker, 1)
+    try:
+        text = extract_plain_text(tree, main_content=True, **TEXT_OPTIONS)
+    finally:
+        for node, value, _ in lone:
+            node.text = value
+    return text.replace(marker, "")
+
+
+# Resiliparse's main-content extraction leaves out an article's metadata by its element
+# (<time>) and attributes (rel="author", itemprop="author", "datePublished", "url"), also
+# where it stands inside a sentence: "The council met on <time>Friday</time> and voted"
+# came out as "The council met on and voted".
+_INLINE_METADATA = ('time, [rel="author" i], [itemprop="author"], [itemprop="datePublished"], '
+                    '[itemprop="url"]')
+_WORD_END = re.compile(r"\w\s*$")
+_SENTENCE_GOES_ON = re.compile(r"^\s*(?:\w|[.,;:!?)…])")
+
+
+def _unmark_inline_metadata(tree: HTMLTree) -> None:
+    """Make the metadata elements (:data:`_INLINE_METADATA`) that sit inside a sentence
+    plain text to main-content extraction: a <time> becomes its text, the others lose the
+    attribute. Inside a sentence: text ending in a letter or digit before it, and after it
+    text going on with one or with punctuation ("met on <time>Friday</time>."). A dateline
+    or byline of its own ("Published <time>3 March</time>", "By <a rel=author>...</a>")
+    is left to be dropped."""
+    body = tree.body
+    if body is None:
+        return
+    for element in body.query_selector_all(_INLINE_METADATA):
+        before, after = element.prev, element.next
+        if before is None or after is None or before.type != NodeType.TEXT \
+                or after.type != NodeType.TEXT \
+                or not _WORD_END.search(before.text or "") \
+                or not _SENTENCE_GOES_ON.match(after.text or ""):
+            continue
+        if element.tag == "time":
+            parent, text = element.parent, tree.create_text_node(element.text or "")
+            if parent is not None and text is not None:
+                parent.replace_child(text, element)
+        else:
+            for name in ("rel", "itemprop"):
+                if element.hasattr(name):
+                    element.delattr(name)
+
+
+# Resiliparse's main-content extraction (2.0.1) means to leave out an icon font's glyph:
+# an element or text node holding one character of the Private Use Area (U+E000-U+F8FF)
+# and nothing else. Its test compares the character's three UTF-8 bytes, read as one
+# little-endian number, with a range that nearly every three-byte character falls in: a
+# kanji alone in <b>, a ruby base (<ruby>漢<rt>かん</rt>字<rt>じ</rt></ruby> came out as
+# "かん"), a <td>€</td>, the dash of "1990<span>–</span>2000" were dropped from the text.
+# So before that extraction such a character gets a marker behind it, which the
+# extraction's text then loses again; Private Use Area glyphs are left to be dropped.
+_LONE_CHARACTER = re.compile(r">[ \t\n\r\f]*([\u0800-\udfff\uf900-\uffff]|&#?\w{1,32};)"
+                             r"[ \t\n\r\f]*<")
+# noncharacters (never in interchange text): the first one the page does not hold
+_MARKERS = tuple(chr(c) for c in range(0xFDD0, 0xFDF0))
+_ASCII_SPACE = " \t\n\r\f\v"
+
+
+def _three_byte(char: str) -> bool:
+    return len(char) == 1 and "\u0800" <= char <= "\uffff" and not "\ue000" <= char <= "\uf8ff"
+
+
+def _lone_characters(tree: HTMLTree) -> list[tuple[DOMNode, str, str]]:
+    """The text nodes of the page's body whose text is one character of three UTF-8 bytes
+    outside the Private Use Area, with ASCII white space around it: (node, its text, the
+    character). The page's HTML is searched first (one regular expression), so a page
+    without such a node between two tags costs no walk over its nodes."""
+    body = tree.body
+    if body is None:
+        return []
+    found = False
+    for match in _LONE_CHARACTER.finditer(body.html):
+        if _three_byte(html_module.unescape(match.group(1))):
+            found = True
+            break
+    if not found:
+        return []
+    lone = []
+    for node in body:
+        if node.type == NodeType.TEXT:
+            value = node.text or ""
+            char = value.strip(_ASCII_SPACE)
+            if _three_byte(char):
+                lone.append((node, value, char))
+    return lone
+
+
+def _marker(tree: HTMLTree) -> str | None:
+    text = (tree.body.text if tree.body is not None else None) or ""
+    return next((m for m in _MARKERS if m not in text), None)
 
 
 def _text(node: ElementNode) -> str:
