@@ -185,6 +185,11 @@ def test_a_notice_in_capitals_in_a_cyrillic_code_page(codec: str, tmp_path: Path
     # words ("πςοηςαννα")
     ("ОГОЛОШЕННЯ ДЛЯ МЕШКАНЦІВ БУДИНКУ\nУ СУБОТУ З ДЕВ'ЯТОЇ ДО ЧЕТВЕРТОЇ НЕ БУДЕ ГАРЯЧОЇ "
      "ВОДИ. ПРОСИМО ЗАЗДАЛЕГІДЬ НАБРАТИ ВОДУ.", "koi8-u", "uk"),
+    # KOI8 capitals the detector names cp1251 for (read as small letters, "ртпзтбнб"), or
+    # ISO-8859-7 (Greek small letters): KOI8-R and KOI8-U were never tried
+    ("ПРОГРАМА КОНФЕРЕНЦІЇ", "koi8-u", "uk"),
+    ("ВНИМАНИЕ! В ЧЕТВЕРГ С 10 ДО 17 ЧАСОВ БУДЕТ ОТКЛЮЧЕНА ГОРЯЧАЯ ВОДА В СВЯЗИ С "
+     "РЕМОНТНЫМИ РАБОТАМИ.", "koi8-r", "ru"),
 ])
 def test_capitals_in_other_cyrillic_code_pages(text: str, codec: str, language: str,
                                                tmp_path: Path) -> None:
@@ -244,6 +249,35 @@ def test_ukrainian_in_every_cyrillic_code_page(codec: str, tmp_path: Path) -> No
     for i, text in enumerate(UKRAINIAN):
         doc = docs[f"{i}.txt"]
         assert (doc["text"], doc["encoding"], doc["language"]) == (text, codec, "uk")
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    # "і", "є" and "її" standing alone read in KOI8-R as box-drawing corners ("╕", "╓",
+    # "╖╖"), which it counted as no word at all
+    ("Це є моя земля, і я її люблю.", "uk"),
+    ("Привіт! Як справи?", "uk"),
+    # Belarusian і inside words: "гадз╕н" in KOI8-R
+    ("Абвестка. Паважаныя жыхары! У чацвер з 10 да 17 гадзін будзе адключана гарачая "
+     "вада.", "be"),
+])
+def test_koi8u_text_the_detector_takes_for_koi8r(text: str, language: str,
+                                                  tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_bytes(text.encode("koi8-u"))
+    doc = only_doc(build_docs(src, tmp_path)[0])
+    assert (doc["encoding"], doc["text"], doc["language"]) == ("koi8-u", text, language)
+
+
+def test_box_drawing_in_koi8r_stays_box_drawing(tmp_path: Path) -> None:
+    # a table drawn in KOI8-R: its corners join lines, they are no misread letters
+    text = ("╔════════╤═══════╗\n║ Город  │ Число ║\n╟────────┼───────╢\n║ Москва │ 12    ║\n"
+            "╚════════╧═══════╝\nТаблица показывает число жителей в миллионах человек.")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_bytes(text.encode("koi8-r"))
+    doc = only_doc(build_docs(src, tmp_path)[0])
+    assert (doc["encoding"], doc["text"]) == ("koi8-r", text)
 
 
 def test_russian_koi8r_stays_koi8r(tmp_path: Path) -> None:

@@ -120,8 +120,11 @@ SUPERSETS_AFTER: dict[str, tuple[str, ...]] = {
 # other symbols: "L'½uvre" is odd, "L'œuvre" is not).
 # cp850 beside cp852, which the detector names for Spanish and Portuguese DOS text: they
 # share á, é, í, ó, ú, ç, ä, ö, ü, and differ in ñ, ã, õ ("tamaĄo", "sĂo" in cp852).
+# KOI8-U beside KOI8-R, which detectors name for both: they differ in eight bytes, box
+# drawing in KOI8-R where KOI8-U has і, ї, є, ґ (Belarusian "гадз╕н" for "гадзін").
 NEAR_SIBLINGS: dict[str, tuple[str, ...]] = {"cp1252": ("iso8859-15",),
-                                             "iso8859-1": ("iso8859-15",), "cp852": ("cp850",)}
+                                             "iso8859-1": ("iso8859-15",), "cp852": ("cp850",),
+                                             "koi8-r": ("koi8-u",)}
 # siblings that win by the near rule only: ISO-8859-15 read a lone "½ cup" as "œ cup"
 _NEAR_ONLY = frozenset({"iso8859-15"})
 # Labels Python does not know, as browsers read them (WHATWG Encoding Standard).
@@ -151,6 +154,12 @@ _EAST_ASIAN_MIN_SHARE = 0.2
 # got no guess, and came out as cp1252 or was skipped as binary)
 _UNNAMED_NON_LATIN = ("cp1251", "koi8-r", "koi8-u", "iso8859-5", "cp866", "mac-cyrillic",
                       "cp1253", "iso8859-7")
+# Single-byte code pages that read KOI8's capitals (0xE0-0xFF) as small or caseless letters:
+# detectors name them for KOI8 text in capitals ("ПРОГРАМА КОНФЕРЕНЦІЇ" as cp1251
+# "ртпзтбнб лпожетеог¶·", a Russian notice as ISO-8859-7 "χξιναξιε!"), so KOI8-R and
+# KOI8-U are tried beside them
+_READ_KOI8_CAPITALS = frozenset({"cp1251", "iso8859-5", "cp866", "mac-cyrillic", "iso8859-7",
+                                 "cp1253", "iso8859-8", "cp1255"})
 # The DOS code pages of Western European (cp850, cp437), Portuguese, Turkish and Greek text,
 # tried as alternatives beside Mac Roman: detectors name ISO-8859-1, ISO-8859-3 or cp1252
 # for them, whose readings drop or garble every accented letter ("Le syst\x8ame", "pr\x81fen").
@@ -562,6 +571,10 @@ def _odd_characters() -> tuple[list[str], list[str], list[str]]:
     return lower, upper, symbols
 
 
+# Box drawing but its straight lines (─ ━ │ ┃, dashed, double ═ ║, half lines)
+_BOX_JOINS = "\u250c-\u254b\u2552-\u2573"
+
+
 @functools.cache
 def _odd_pattern() -> re.Pattern[str]:
     """The expression :func:`_odd_word` searches (built once, on first use)."""
@@ -584,7 +597,10 @@ def _odd_pattern() -> re.Pattern[str]:
         # a Latin letter touching a Greek or Cyrillic one: "Raphaδl" (cp1252 ë in cp437)
         "|[A-Za-z\u00c0-\u024f][\u0370-\u04ff]|[\u0370-\u04ff][A-Za-z\u00c0-\u024f]"
         # Greek's final sigma inside a word: KOI8 capitals read as ISO-8859-7 ("πςοηςαννα")
-        "|ς[^\\W\\d_]")
+        "|ς[^\\W\\d_]"
+        # a word of box-drawing corners and junctions alone: KOI8-R's reading of Ukrainian
+        # "і", "є", "її" ("╕", "╓", "╖╖"); in a drawing they join lines ("╔══╗", "├──")
+        f"|^[{_BOX_JOINS}]+$")
 
 
 def _odd_word(word: str) -> bool:
@@ -681,6 +697,9 @@ def _candidates(data: bytes, declared: str | None) -> tuple[list[tuple[str, str]
     for codec, _ in list(found):
         for sibling in NEAR_SIBLINGS.get(codec, ()):
             add(sibling, "alternative")
+    if seen & _READ_KOI8_CAPITALS:
+        for codec in ("koi8-r", "koi8-u"):
+            add(codec, "alternative")
     if unnamed:
         for codec in _guesses(data):
             add(codec, "alternative")
@@ -746,8 +765,9 @@ def _choose(readings: list[_Reading], score: Scorer | None) -> _Reading:
 # Cyrillic code pages that read each other's capitals as small letters: a notice in
 # capitals written in cp1251 reads in KOI8 as small letters throughout, which the
 # identifier scored 0.84 (Russian) against 0.96 for the right Bulgarian (a probe)
+_KOI8 = frozenset({"koi8-r", "koi8-u"})
 _CASE_SWAPS = {"koi8-r": frozenset({"cp1251"}), "koi8-u": frozenset({"cp1251"}),
-               "cp1251": frozenset({"koi8-r", "koi8-u"})}
+               "cp1251": _KOI8, "iso8859-5": _KOI8, "cp866": _KOI8, "mac-cyrillic": _KOI8}
 
 
 def _case_swapped(default: _Reading, reading: _Reading) -> bool:
