@@ -9,6 +9,7 @@ Every doubt must be on record: in the document's ``meta["decoding"]`` and the bu
 
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 from typing import Any
@@ -322,6 +323,39 @@ def test_truncated_utf8(tmp_path: Path) -> None:
     assert doc["text"].endswith("окончательный проек")
     assert doc["meta"]["decoding"] == {"method": "utf-8 with bad bytes", "truncated": 1}
     assert report.notes[NOTE_TRUNCATED] == 1 and NOTE_REPLACED not in report.notes
+
+
+CUT_AFTER_A_BOM = "Сьогодні засідання міськради перенесли на завтра ✓"
+
+
+@pytest.mark.parametrize(("codec", "bom"), [
+    ("utf-8", codecs.BOM_UTF8), ("utf-16-le", codecs.BOM_UTF16_LE),
+    ("utf-16-be", codecs.BOM_UTF16_BE), ("utf-32-le", codecs.BOM_UTF32_LE),
+    ("utf-32-be", codecs.BOM_UTF32_BE)])
+@pytest.mark.parametrize("last", ["✓", "😀"], ids=["bmp", "astral"])
+def test_text_with_a_byte_order_mark_cut_in_its_last_character(
+        codec: str, bom: bytes, last: str, tmp_path: Path) -> None:
+    """Cut anywhere inside its last character (a UTF-16 surrogate pair too), a text with a
+    byte order mark loses that character, on record; before, it ended in U+FFFD, and a
+    short one was skipped as binary."""
+    width = len(last.encode(codec))
+    src = tmp_path / "src"
+    src.mkdir()
+    texts = {}
+    for keep in range(1, width):  # (each text its own: equal ones are duplicates)
+        for name, text in ((f"long-{keep}", f"{keep}. {CUT_AFTER_A_BOM}"),
+                           (f"short-{keep}", f"{keep} засідання ✓")):
+            encoded = bom + text.replace("✓", last).encode(codec)
+            (src / f"{name}.txt").write_bytes(encoded[: len(encoded) - width + keep])
+            texts[name] = text[:-1].strip()
+    docs, report = build_docs(src, tmp_path)
+    for keep in range(1, width):
+        for name in (f"long-{keep}", f"short-{keep}"):
+            doc = docs[f"{name}.txt"]
+            assert doc["text"] == texts[name]
+            assert doc["meta"]["decoding"] == {"method": "bom", "truncated": keep}
+    assert report.notes[NOTE_TRUNCATED] == 2 * (width - 1)
+    assert NOTE_REPLACED not in report.notes
 
 
 def test_damaged_utf8_and_jsonl_through_a_build(tmp_path: Path) -> None:

@@ -448,6 +448,23 @@ def _cut_tail(data: bytes) -> int:
     return 0
 
 
+def _cut_after_bom(data: bytes, bom: int, name: str) -> int:
+    """Bytes of a cut last character at the end of text with a byte order mark: an
+    incomplete UTF-8 character (:func:`_cut_tail`), UTF-16 or UTF-32 code unit, or a
+    UTF-16 high surrogate without its low one; 0 if none. (Read as U+FFFD it was the text's
+    last character, and a short text with one was skipped as binary.)"""
+    if name == "utf-8-sig":
+        return _cut_tail(data[bom:])
+    unit = 4 if name.startswith("utf-32") else 2
+    cut = (len(data) - bom) % unit
+    if unit == 2 and len(data) - cut - bom >= 2:
+        last = data[len(data) - cut - 2: len(data) - cut]
+        high = last[1] if name.endswith("le") else last[0]
+        if 0xD8 <= high <= 0xDB:
+            cut += 2
+    return cut
+
+
 _PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -835,9 +852,10 @@ def decode_bytes(data: bytes, declared: str | None = None, score: Scorer | None 
     """
     for bom, name, codec in _BOMS:
         if data.startswith(bom):
-            text, replaced = _replacing(data, codec)
+            cut = _cut_after_bom(data, len(bom), name)
+            text, replaced = _replacing(data[: len(data) - cut], codec)
             _check_not_binary(text, replaced=bool(replaced))
-            return Decoded(text, name, "bom", replaced)
+            return Decoded(text, name, "bom", replaced, cut)
 
     if b"\x00" in data[:_SAMPLE]:
         wide = _utf32_without_bom(data) or _utf16_without_bom(data)
