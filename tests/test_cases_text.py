@@ -331,13 +331,15 @@ CUT_AFTER_A_BOM = "Сьогодні засідання міськради пер
 @pytest.mark.parametrize(("codec", "bom"), [
     ("utf-8", codecs.BOM_UTF8), ("utf-16-le", codecs.BOM_UTF16_LE),
     ("utf-16-be", codecs.BOM_UTF16_BE), ("utf-32-le", codecs.BOM_UTF32_LE),
-    ("utf-32-be", codecs.BOM_UTF32_BE)])
+    ("utf-32-be", codecs.BOM_UTF32_BE), ("utf-16-le", b""), ("utf-16-be", b""),
+    ("utf-32-le", b""), ("utf-32-be", b"")])
 @pytest.mark.parametrize("last", ["✓", "😀"], ids=["bmp", "astral"])
 def test_text_with_a_byte_order_mark_cut_in_its_last_character(
         codec: str, bom: bytes, last: str, tmp_path: Path) -> None:
     """Cut anywhere inside its last character (a UTF-16 surrogate pair too), a text with a
-    byte order mark loses that character, on record; before, it ended in U+FFFD, and a
-    short one was skipped as binary."""
+    byte order mark, or in UTF-16 or UTF-32 without one, loses that character, on record;
+    before, it ended in U+FFFD, and a short one (or any UTF-32 without a mark) was skipped
+    as binary."""
     width = len(last.encode(codec))
     src = tmp_path / "src"
     src.mkdir()
@@ -353,7 +355,8 @@ def test_text_with_a_byte_order_mark_cut_in_its_last_character(
         for name in (f"long-{keep}", f"short-{keep}"):
             doc = docs[f"{name}.txt"]
             assert doc["text"] == texts[name]
-            assert doc["meta"]["decoding"] == {"method": "bom", "truncated": keep}
+            method = "bom" if bom else f"{codec[:6]} without bom"
+            assert doc["meta"]["decoding"] == {"method": method, "truncated": keep}
     assert report.notes[NOTE_TRUNCATED] == 2 * (width - 1)
     assert NOTE_REPLACED not in report.notes
 

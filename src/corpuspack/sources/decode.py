@@ -320,9 +320,9 @@ def _utf32_without_bom(data: bytes) -> str | None:
     strictly to text without control or private-use characters, with white space (a line
     break at least) in every 200 characters: an array of 32-bit numbers (floats 1.5 are
     U+C03F in big-endian) has the same NULs."""
-    sample = data[:_SAMPLE]
+    sample = data[: min(_SAMPLE, len(data) - len(data) % 4)]  # (a cut last unit: dropped)
     units = len(sample) // 4
-    if units < 2 or len(data) % 4:
+    if units < 2:
         return None
     for codec, high, next_high in (("utf-32-le", 3, 2), ("utf-32-be", 0, 1)):
         if sample[high::4].count(0) == units and sample[next_high::4].count(0) >= 0.9 * units:
@@ -449,7 +449,8 @@ def _cut_tail(data: bytes) -> int:
 
 
 def _cut_after_bom(data: bytes, bom: int, name: str) -> int:
-    """Bytes of a cut last character at the end of text with a byte order mark: an
+    """Bytes of a cut last character at the end of text after a byte order mark of ``bom``
+    bytes (0: UTF-16 or UTF-32 recognised without one): an
     incomplete UTF-8 character (:func:`_cut_tail`), UTF-16 or UTF-32 code unit, or a
     UTF-16 high surrogate without its low one; 0 if none. (Read as U+FFFD it was the text's
     last character, and a short text with one was skipped as binary.)"""
@@ -860,9 +861,10 @@ def decode_bytes(data: bytes, declared: str | None = None, score: Scorer | None 
     if b"\x00" in data[:_SAMPLE]:
         wide = _utf32_without_bom(data) or _utf16_without_bom(data)
         if wide is not None:
-            text, replaced = _replacing(data, wide)
+            cut = _cut_after_bom(data, 0, wide)
+            text, replaced = _replacing(data[: len(data) - cut], wide)
             _check_not_binary(text, replaced=bool(replaced))
-            return Decoded(text, wide, f"{wide[:6]} without bom", replaced)
+            return Decoded(text, wide, f"{wide[:6]} without bom", replaced, cut)
 
     as_utf8 = _strict(data, "utf-8")
     if as_utf8 is not None:
