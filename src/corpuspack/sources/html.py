@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import html as html_module
 import re
+import unicodedata
 from typing import Any, cast
 
 from resiliparse.extract.html2text import extract_plain_text
@@ -116,7 +117,7 @@ def flat_text(tree: HTMLTree) -> str:
     text: str = extract_plain_text(
         tree, main_content=False, preserve_formatting=False, alt_texts=True, links=False,
         form_fields=False, noscript=False, comments=False, list_bullets=False,
-        skip_elements=(*MEDIA, *RUBY_NOTES))
+        skip_elements=(*MEDIA, *RUBY_NOTES, *MEDIA_CAPTIONS))
     return text
 
 
@@ -199,34 +200,43 @@ MEDIA = ("img", "area", "picture", "video", "audio", "object", "embed", "canvas"
 # supported: a gloss on the base text, which with it came out interleaved, "漢かん字じ"
 # for "漢字"; the base text stays.
 RUBY_NOTES = ("rt", "rp")
+# The caption of an image, a video or a drawing: left out with it, as before figures were
+# text (a gallery's eight "Photo: ..." lines, a carousel's captions in the fallback's
+# reference when main-content extraction drops the carousel); a table's, a code listing's
+# or a quotation's caption stays with it.
+MEDIA_CAPTIONS = ("figure:has(img, picture, video, audio, object, embed, canvas, svg, iframe, "
+                  "map, input) figcaption",)
 TEXT_OPTIONS: dict[str, Any] = {
     "alt_texts": True, "links": False, "form_fields": False, "noscript": False,
     "comments": False, "list_bullets": True, "preserve_formatting": True,
     # (AMP's elements shown only on demand, a menu's amp-sidebar: layout="nodisplay")
-    "skip_elements": (*ANCHOR_MARKS, "[layout=nodisplay]", *MEDIA, *RUBY_NOTES)}
+    "skip_elements": (*ANCHOR_MARKS, "[layout=nodisplay]", *MEDIA, *RUBY_NOTES,
+                      *MEDIA_CAPTIONS)}
 
 
-def plain_text(tree: HTMLTree, main_content: bool) -> str:
+def plain_text(tree: HTMLTree, main_content: bool, html: str | None = None) -> str:
     """Resiliparse's text of a page (its main content, or all its visible text), with
     list bullets and line breaks, without alt texts, form fields, comment sections, anchor
-    marks (:data:`ANCHOR_MARKS`) or AMP elements laid out as hidden. Main content keeps
-    the characters that stand alone in an element (:func:`_lone_characters`)."""
+    marks (:data:`ANCHOR_MARKS`) or AMP elements laid out as hidden.
+
+    Main content keeps what stands alone in an element (:func:`_marked_lone_text`; ``html``
+    is the page's source, else the tree is serialised) and metadata elements inside a
+    sentence (:func:`_unmark_inline_metadata`, which changes ``tree``)."""
     if not main_content:
         text: str = extract_plain_text(tree, main_content=False, **TEXT_OPTIONS)
         return text
-    _unmark_inline_metadata(tree)
-    lone = _lone_characters(tree)
-    marker = _marker(tree) if lone else None
-    if marker is None:
+    if html is None:
+        html = (tree.document.html if tree.document is not None else None) or ""
+    marked = _marked_lone_text(html)
+    if marked is None:
+        _unmark_inline_metadata(tree)
         text = extract_plain_text(tree, main_content=True, **TEXT_OPTIONS)
         return text
-    for node, value, char in lone:
-        node.text = value.replace(char, char + marker, 1)
-    try:
-        text = extract_plain_text(tree, main_content=True, **TEXT_OPTIONS)
-    finally:
-        for node, value, _ in lone:
-            node.text = value
+    source, marker = marked
+    other = HTMLTree.parse(source)
+    _drop_ruby_notes(other)
+    _unmark_inline_metadata(other)
+    text = extract_plain_text(other, main_content=True, **TEXT_OPTIONS)
     return text.replace(marker, "")
 
 
@@ -242,11 +252,12 @@ _SENTENCE_GOES_ON = re.compile(r"^\s*(?:\w|[.,;:!?)…])")
 
 def _unmark_inline_metadata(tree: HTMLTree) -> None:
     """Make the metadata elements (:data:`_INLINE_METADATA`) that sit inside a sentence
-    plain text to main-content extraction: a <time> becomes its text, the others lose the
-    attribute. Inside a sentence: text ending in a letter or digit before it, and after it
-    text going on with one or with punctuation ("met on <time>Friday</time>."). A dateline
-    or byline of its own ("Published <time>3 March</time>", "By <a rel=author>...</a>")
-    is left to be dropped."""
+    plain text to main-content extraction: a <time> of plain text becomes that text, the
+    others lose the attribute. Inside a sentence: text ending in a letter or digit before
+    it, and after it text going on with one or with punctuation ("met on
+    <time>Friday</time>."). A dateline or byline of its own ("Published <time>3
+    March</time>", "By <a rel=author>...</a>") is left to be dropped, as is a <time>
+    holding elements (its text would run their lines together)."""
     body = tree.body
     if body is None:
         return
@@ -258,6 +269,9 @@ def _unmark_inline_metadata(tree: HTMLTree) -> None:
                 or not _SENTENCE_GOES_ON.match(after.text or ""):
             continue
         if element.tag == "time":
+            children = element.child_nodes
+            if len(children) != 1 or children[0].type != NodeType.TEXT:
+                continue
             parent, text = element.parent, tree.create_text_node(element.text or "")
             if parent is not None and text is not None:
                 parent.replace_child(text, element)
@@ -267,53 +281,62 @@ def _unmark_inline_metadata(tree: HTMLTree) -> None:
                     element.delattr(name)
 
 
-# Resiliparse's main-content extraction (2.0.1) means to leave out an icon font's glyph:
-# an element or text node holding one character of the Private Use Area (U+E000-U+F8FF)
-# and nothing else. Its test compares the character's three UTF-8 bytes, read as one
-# little-endian number, with a range that nearly every three-byte character falls in: a
-# kanji alone in <b>, a ruby base (<ruby>漢<rt>かん</rt>字<rt>じ</rt></ruby> came out as
-# "かん"), a <td>€</td>, the dash of "1990<span>–</span>2000" were dropped from the text.
-# So before that extraction such a character gets a marker behind it, which the
-# extraction's text then loses again; Private Use Area glyphs are left to be dropped.
-_LONE_CHARACTER = re.compile(r">[ \t\n\r\f]*([\u0800-\udfff\uf900-\uffff]|&#?\w{1,32};)"
-                             r"[ \t\n\r\f]*<")
+def _drop_ruby_notes(tree: HTMLTree) -> None:
+    """Remove the ruby readings (:data:`RUBY_NOTES`) from the page, so that no check or
+    title sees them either."""
+    if tree.body is not None:
+        for element in tree.body.query_selector_all(", ".join(RUBY_NOTES)):
+            element.decompose()
+
+
+# Resiliparse's main-content extraction (2.0.1, and its main branch) means to leave out an
+# icon font's glyph: an element or text node holding one character of the Private Use
+# Area (U+E000-U+F8FF) and nothing else. Its test reads the text's three UTF-8 bytes as
+# one little-endian number and compares it with a range that nearly every three-byte text
+# falls in: one character of U+0800-U+FFFF, or an ASCII character and one of two bytes. So
+# a kanji alone in <b>, a ruby base (<ruby>漢<rt>かん</rt>字<rt>じ</rt></ruby> came out as
+# "かん"), the と between two commands, a <td>€</td>, the dash of "1990<span>–</span>
+# 2000", a Spanish <em>sí</em> were dropped. Such a text between two tags (or written as
+# a character reference) gets a marker behind it in the page's source, which is parsed
+# again for that extraction, and the marker is taken out of its text. Symbols (dingbats,
+# stars, icons: Unicode's So), format and other invisible characters, and the Private Use
+# Area are left to be dropped, as the test means.
+_LONE_TEXT = re.compile(r"(>[ \t\n\r\f]*)([\u0800-\uffff]|[!-~][\u0080-\u07ff]|[!-~]?&#?\w{1,32};)"
+                        r"(?=[ \t\n\r\f]*<)")
+_KEPT_ALONE = frozenset(("L", "N", "P", "Sc", "Sm"))
 # noncharacters (never in interchange text): the first one the page does not hold
 _MARKERS = tuple(chr(c) for c in range(0xFDD0, 0xFDF0))
-_ASCII_SPACE = " \t\n\r\f\v"
 
 
-def _three_byte(char: str) -> bool:
-    return len(char) == 1 and "\u0800" <= char <= "\uffff" and not "\ue000" <= char <= "\uf8ff"
+def _kept_alone(text: str) -> bool:
+    """Whether Resiliparse's glyph test drops ``text`` and it is text to keep."""
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded) != 3 or encoded[2] < 0x80:
+        return False
+    if len(text) == 2:
+        return True  # an ASCII character and a letter of two bytes: "sí", "Mü"
+    category = unicodedata.category(text)
+    return category in _KEPT_ALONE or category[0] in _KEPT_ALONE
 
 
-def _lone_characters(tree: HTMLTree) -> list[tuple[DOMNode, str, str]]:
-    """The text nodes of the page's body whose text is one character of three UTF-8 bytes
-    outside the Private Use Area, with ASCII white space around it: (node, its text, the
-    character). The page's HTML is searched first (one regular expression), so a page
-    without such a node between two tags costs no walk over its nodes."""
-    body = tree.body
-    if body is None:
-        return []
-    found = False
-    for match in _LONE_CHARACTER.finditer(body.html):
-        if _three_byte(html_module.unescape(match.group(1))):
-            found = True
-            break
+def _marked_lone_text(source: str) -> tuple[str, str] | None:
+    """``source`` with a marker behind each text Resiliparse's glyph test would drop and
+    :func:`_kept_alone` keeps, and the marker; None when there is none (or the page holds
+    every marker)."""
+    found = [m for m in _LONE_TEXT.finditer(source) if _kept_alone(
+        html_module.unescape(m.group(2)))]
     if not found:
-        return []
-    lone = []
-    for node in body:
-        if node.type == NodeType.TEXT:
-            value = node.text or ""
-            char = value.strip(_ASCII_SPACE)
-            if _three_byte(char):
-                lone.append((node, value, char))
-    return lone
-
-
-def _marker(tree: HTMLTree) -> str | None:
-    text = (tree.body.text if tree.body is not None else None) or ""
-    return next((m for m in _MARKERS if m not in text), None)
+        return None
+    marker = next((m for m in _MARKERS if m not in source), None)
+    if marker is None:
+        return None
+    parts, at = [], 0
+    for match in found:
+        parts.append(source[at:match.end(2)])
+        parts.append(marker)
+        at = match.end(2)
+    parts.append(source[at:])
+    return "".join(parts), marker
 
 
 def _text(node: ElementNode) -> str:
@@ -643,7 +666,8 @@ def _shortfall(text: str, kept: str, reference: str, scope: ElementNode,
     return REASON_BLOCK.format(block) if block else None
 
 
-def main_text(tree: HTMLTree, region: ElementNode | None) -> tuple[str, str | None]:
+def main_text(tree: HTMLTree, region: ElementNode | None, html: str | None = None
+              ) -> tuple[str, str | None]:
     """The page's main text, and why a fallback was taken (the ``meta["extraction"]``
     value) or None.
 
@@ -657,8 +681,11 @@ def main_text(tree: HTMLTree, region: ElementNode | None) -> tuple[str, str | No
     (``"fallback: <main> subtree: …"``); when the heading is not in that element either
     but elsewhere on the page, the whole body's (``"fallback: whole body: …"``). The
     chrome a fallback brings in is for the boilerplate rules, which run on every document.
+    ``html`` is the page's source (else the tree is serialised for :func:`plain_text`);
+    ruby readings are removed from ``tree``.
     """
-    text = plain_text(tree, main_content=True)
+    _drop_ruby_notes(tree)
+    text = plain_text(tree, main_content=True, html=html)
     body = tree.body
     if body is None:
         return text, None

@@ -81,7 +81,7 @@ def read_html(data: bytes, score: Scorer | None, declared: str | None = None) ->
         meta: dict[str, Any] = {"extraction": fallback}
     else:
         region = extract.find_region(tree)
-        text, fallback = extract.main_text(tree, region)
+        text, fallback = extract.main_text(tree, region, decoded.text)
         meta = _html_metadata(decoded.text)
         meta.pop("title", None)  # trafilatura's may be a dialog's or a sidebar's heading
         title = extract.page_title(tree, region)
