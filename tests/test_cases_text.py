@@ -16,12 +16,14 @@ from typing import Any
 
 import pytest
 
+from corpuspack.errors import SkipFile
 from corpuspack.language import LOW_SCORE_NOTE
 from corpuspack.normalise import normalise_text
 from corpuspack.sources.decode import (
     NOTE_PLAUSIBILITY,
     NOTE_REPLACED,
     NOTE_TRUNCATED,
+    decode_bytes,
 )
 from tests.conftest import text_of
 from tests.test_cases_metadata import build_docs, case
@@ -186,11 +188,6 @@ def test_a_notice_in_capitals_in_a_cyrillic_code_page(codec: str, tmp_path: Path
     # words ("πςοηςαννα")
     ("ОГОЛОШЕННЯ ДЛЯ МЕШКАНЦІВ БУДИНКУ\nУ СУБОТУ З ДЕВ'ЯТОЇ ДО ЧЕТВЕРТОЇ НЕ БУДЕ ГАРЯЧОЇ "
      "ВОДИ. ПРОСИМО ЗАЗДАЛЕГІДЬ НАБРАТИ ВОДУ.", "koi8-u", "uk"),
-    # KOI8 capitals the detector names cp1251 for (read as small letters, "ртпзтбнб"), or
-    # ISO-8859-7 (Greek small letters): KOI8-R and KOI8-U were never tried
-    ("ПРОГРАМА КОНФЕРЕНЦІЇ", "koi8-u", "uk"),
-    ("ВНИМАНИЕ! В ЧЕТВЕРГ С 10 ДО 17 ЧАСОВ БУДЕТ ОТКЛЮЧЕНА ГОРЯЧАЯ ВОДА В СВЯЗИ С "
-     "РЕМОНТНЫМИ РАБОТАМИ.", "koi8-r", "ru"),
 ])
 def test_capitals_in_other_cyrillic_code_pages(text: str, codec: str, language: str,
                                                tmp_path: Path) -> None:
@@ -270,15 +267,24 @@ def test_koi8u_text_the_detector_takes_for_koi8r(text: str, language: str,
     assert (doc["encoding"], doc["text"], doc["language"]) == ("koi8-u", text, language)
 
 
-def test_box_drawing_in_koi8r_stays_box_drawing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("text", "codec"), [
     # a table drawn in KOI8-R: its corners join lines, they are no misread letters
-    text = ("╔════════╤═══════╗\n║ Город  │ Число ║\n╟────────┼───────╢\n║ Москва │ 12    ║\n"
-            "╚════════╧═══════╝\nТаблица показывает число жителей в миллионах человек.")
+    ("╔════════╤═══════╗\n║ Город  │ Число ║\n╟────────┼───────╢\n║ Москва │ 12    ║\n"
+     "╚════════╧═══════╝\nТаблица показывает число жителей в миллионах человек.", "koi8-r"),
+    # lone corners of a tree and of small boxes (a review of a first version, which took
+    # every lone corner for a misread letter)
+    ("Структура каталога:\n├ bin\n├ etc\n└ usr", "koi8-r"),
+    ("Структура каталога:\n├ bin\n├ etc\n└ usr", "cp866"),
+    ("Directory layout:\n├ bin\n├ etc\n└ usr\nDon't touch Zürich.", "cp437"),
+    ("┌┐ ┌┐ ┌┐\n└┘ └┘ └┘\n\nСтворює індекс для збільшення швидкості доступу до архівів",
+     "koi8-u"),
+])
+def test_box_drawing_stays_box_drawing(text: str, codec: str, tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
-    (src / "a.txt").write_bytes(text.encode("koi8-r"))
+    (src / "a.txt").write_bytes(text.encode(codec))
     doc = only_doc(build_docs(src, tmp_path)[0])
-    assert (doc["encoding"], doc["text"]) == ("koi8-r", text)
+    assert doc["text"] == text  # (cp852 reads those bytes of cp437 alike)
 
 
 def test_russian_koi8r_stays_koi8r(tmp_path: Path) -> None:
@@ -338,27 +344,35 @@ def test_text_with_a_byte_order_mark_cut_in_its_last_character(
         codec: str, bom: bytes, last: str, tmp_path: Path) -> None:
     """Cut anywhere inside its last character (a UTF-16 surrogate pair too), a text with a
     byte order mark, or in UTF-16 or UTF-32 without one, loses that character, on record;
-    before, it ended in U+FFFD, and a short one (or any UTF-32 without a mark) was skipped
-    as binary."""
+    before, it ended in U+FFFD (UTF-32 without a mark was skipped as binary). Whether the
+    bytes are binary is decided as before: the cut counts as one undecodable character."""
     width = len(last.encode(codec))
     src = tmp_path / "src"
     src.mkdir()
     texts = {}
     for keep in range(1, width):  # (each text its own: equal ones are duplicates)
-        for name, text in ((f"long-{keep}", f"{keep}. {CUT_AFTER_A_BOM}"),
-                           (f"short-{keep}", f"{keep} засідання ✓")):
-            encoded = bom + text.replace("✓", last).encode(codec)
-            (src / f"{name}.txt").write_bytes(encoded[: len(encoded) - width + keep])
-            texts[name] = text[:-1].strip()
+        text = f"{keep}. {CUT_AFTER_A_BOM}"
+        encoded = bom + text.replace("✓", last).encode(codec)
+        (src / f"{keep}.txt").write_bytes(encoded[: len(encoded) - width + keep])
+        texts[keep] = text[:-1].strip()
     docs, report = build_docs(src, tmp_path)
     for keep in range(1, width):
-        for name in (f"long-{keep}", f"short-{keep}"):
-            doc = docs[f"{name}.txt"]
-            assert doc["text"] == texts[name]
-            method = "bom" if bom else f"{codec[:6]} without bom"
-            assert doc["meta"]["decoding"] == {"method": method, "truncated": keep}
-    assert report.notes[NOTE_TRUNCATED] == 2 * (width - 1)
+        doc = docs[f"{keep}.txt"]
+        assert doc["text"] == texts[keep]
+        method = "bom" if bom else f"{codec[:6]} without bom"
+        assert doc["meta"]["decoding"] == {"method": method, "truncated": keep}
+    assert report.notes[NOTE_TRUNCATED] == width - 1
     assert NOTE_REPLACED not in report.notes
+
+
+@pytest.mark.parametrize("data", [
+    b"\xff\xfeA", b"\xef\xbb\xbf\xc6", b"\xff\xfe\x00\x00\x1f\x8b\x08\x00\x00\x00\x00",
+    b"\x7fELF\x02\x01\x01\x03\x00"])
+def test_a_few_bytes_cut_are_still_binary(data: bytes) -> None:
+    # a review: dropping the cut character let short binary files pass as text; the check
+    # counts it as the U+FFFD it was
+    with pytest.raises(SkipFile):
+        decode_bytes(data)
 
 
 def test_damaged_utf8_and_jsonl_through_a_build(tmp_path: Path) -> None:

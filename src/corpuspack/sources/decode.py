@@ -154,12 +154,6 @@ _EAST_ASIAN_MIN_SHARE = 0.2
 # got no guess, and came out as cp1252 or was skipped as binary)
 _UNNAMED_NON_LATIN = ("cp1251", "koi8-r", "koi8-u", "iso8859-5", "cp866", "mac-cyrillic",
                       "cp1253", "iso8859-7")
-# Single-byte code pages that read KOI8's capitals (0xE0-0xFF) as small or caseless letters:
-# detectors name them for KOI8 text in capitals ("ПРОГРАМА КОНФЕРЕНЦІЇ" as cp1251
-# "ртпзтбнб лпожетеог¶·", a Russian notice as ISO-8859-7 "χξιναξιε!"), so KOI8-R and
-# KOI8-U are tried beside them
-_READ_KOI8_CAPITALS = frozenset({"cp1251", "iso8859-5", "cp866", "mac-cyrillic", "iso8859-7",
-                                 "cp1253", "iso8859-8", "cp1255"})
 # The DOS code pages of Western European (cp850, cp437), Portuguese, Turkish and Greek text,
 # tried as alternatives beside Mac Roman: detectors name ISO-8859-1, ISO-8859-3 or cp1252
 # for them, whose readings drop or garble every accented letter ("Le syst\x8ame", "pr\x81fen").
@@ -589,8 +583,20 @@ def _odd_characters() -> tuple[list[str], list[str], list[str]]:
     return lower, upper, symbols
 
 
-# Box drawing but its straight lines (─ ━ │ ┃, dashed, double ═ ║, half lines)
-_BOX_JOINS = "\u250c-\u254b\u2552-\u2573"
+# KOI8-R's box-drawing characters where KOI8-U has є, і, ї: a word of them alone in a
+# KOI8-R reading is odd ("Це ╓ моя земля, ╕ я ╖╖ люблю"), unless the reading holds
+# other box drawing, a drawing's (a review found compact boxes "╓╖" and bullets "╥")
+_KOI8U_SMALL_IN_KOI8R = frozenset(bytes([0xA4, 0xA6, 0xA7]).decode("koi8-r"))
+_BOX_DRAWING = re.compile("[\u2500-\u257f]")
+_KOI8U_ONLY = bytes([0xA4, 0xA6, 0xA7, 0xAD, 0xB4, 0xB6, 0xB7, 0xBD]).decode("koi8-r")
+
+
+def _stray_koi8u_words(words: list[str], text: str) -> int:
+    """In a KOI8-R reading, the words that are KOI8-U's є, і, ї read as box drawing, when
+    no other box drawing is in the text."""
+    if _BOX_DRAWING.search(text.translate({ord(c): None for c in _KOI8U_ONLY})):
+        return 0
+    return sum(1 for word in words if not set(word) - _KOI8U_SMALL_IN_KOI8R)
 
 
 @functools.cache
@@ -615,10 +621,7 @@ def _odd_pattern() -> re.Pattern[str]:
         # a Latin letter touching a Greek or Cyrillic one: "Raphaδl" (cp1252 ë in cp437)
         "|[A-Za-z\u00c0-\u024f][\u0370-\u04ff]|[\u0370-\u04ff][A-Za-z\u00c0-\u024f]"
         # Greek's final sigma inside a word: KOI8 capitals read as ISO-8859-7 ("πςοηςαννα")
-        "|ς[^\\W\\d_]"
-        # a word of box-drawing corners and junctions alone: KOI8-R's reading of Ukrainian
-        # "і", "є", "її" ("╕", "╓", "╖╖"); in a drawing they join lines ("╔══╗", "├──")
-        f"|^[{_BOX_JOINS}]+$")
+        "|ς[^\\W\\d_]")
 
 
 def _odd_word(word: str) -> bool:
@@ -659,6 +662,8 @@ class _Reading:
         if self._words is None:
             self._words = _non_ascii_words(self.text)
             self._odd = sum(map(_odd_word, self._words))
+            if self.codec == "koi8-r" and not _KOI8U_SMALL_IN_KOI8R.isdisjoint(self.text):
+                self._odd += _stray_koi8u_words(self._words, self.text)
         return self._words
 
     @property
@@ -715,9 +720,6 @@ def _candidates(data: bytes, declared: str | None) -> tuple[list[tuple[str, str]
     for codec, _ in list(found):
         for sibling in NEAR_SIBLINGS.get(codec, ()):
             add(sibling, "alternative")
-    if seen & _READ_KOI8_CAPITALS:
-        for codec in ("koi8-r", "koi8-u"):
-            add(codec, "alternative")
     if unnamed:
         for codec in _guesses(data):
             add(codec, "alternative")
@@ -783,9 +785,8 @@ def _choose(readings: list[_Reading], score: Scorer | None) -> _Reading:
 # Cyrillic code pages that read each other's capitals as small letters: a notice in
 # capitals written in cp1251 reads in KOI8 as small letters throughout, which the
 # identifier scored 0.84 (Russian) against 0.96 for the right Bulgarian (a probe)
-_KOI8 = frozenset({"koi8-r", "koi8-u"})
 _CASE_SWAPS = {"koi8-r": frozenset({"cp1251"}), "koi8-u": frozenset({"cp1251"}),
-               "cp1251": _KOI8, "iso8859-5": _KOI8, "cp866": _KOI8, "mac-cyrillic": _KOI8}
+               "cp1251": frozenset({"koi8-r", "koi8-u"})}
 
 
 def _case_swapped(default: _Reading, reading: _Reading) -> bool:
@@ -855,7 +856,7 @@ def decode_bytes(data: bytes, declared: str | None = None, score: Scorer | None 
         if data.startswith(bom):
             cut = _cut_after_bom(data, len(bom), name)
             text, replaced = _replacing(data[: len(data) - cut], codec)
-            _check_not_binary(text, replaced=bool(replaced))
+            _check_not_binary(text + "\ufffd" * bool(cut), replaced=bool(replaced or cut))
             return Decoded(text, name, "bom", replaced, cut)
 
     if b"\x00" in data[:_SAMPLE]:
@@ -863,7 +864,7 @@ def decode_bytes(data: bytes, declared: str | None = None, score: Scorer | None 
         if wide is not None:
             cut = _cut_after_bom(data, 0, wide)
             text, replaced = _replacing(data[: len(data) - cut], wide)
-            _check_not_binary(text, replaced=bool(replaced))
+            _check_not_binary(text + "\ufffd" * bool(cut), replaced=bool(replaced or cut))
             return Decoded(text, wide, f"{wide[:6]} without bom", replaced, cut)
 
     as_utf8 = _strict(data, "utf-8")
