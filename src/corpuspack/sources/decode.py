@@ -444,10 +444,9 @@ def _cut_tail(data: bytes) -> int:
 
 def _cut_after_bom(data: bytes, bom: int, name: str) -> int:
     """Bytes of a cut last character at the end of text after a byte order mark of ``bom``
-    bytes (0: UTF-16 or UTF-32 recognised without one): an
-    incomplete UTF-8 character (:func:`_cut_tail`), UTF-16 or UTF-32 code unit, or a
-    UTF-16 high surrogate without its low one; 0 if none. (Read as U+FFFD it was the text's
-    last character, and a short text with one was skipped as binary.)"""
+    bytes (0: UTF-16 or UTF-32 recognised without one): an incomplete UTF-8 character
+    (:func:`_cut_tail`), UTF-16 or UTF-32 code unit, or a UTF-16 high surrogate without
+    its low one; 0 if none."""
     if name == "utf-8-sig":
         return _cut_tail(data[bom:])
     unit = 4 if name.startswith("utf-32") else 2
@@ -591,10 +590,13 @@ _BOX_DRAWING = re.compile("[\u2500-\u257f]")
 _KOI8U_ONLY = bytes([0xA4, 0xA6, 0xA7, 0xAD, 0xB4, 0xB6, 0xB7, 0xBD]).decode("koi8-r")
 
 
+_WITHOUT_KOI8U_ONLY = {ord(c): None for c in _KOI8U_ONLY}
+
+
 def _stray_koi8u_words(words: list[str], text: str) -> int:
     """In a KOI8-R reading, the words that are KOI8-U's є, і, ї read as box drawing, when
     no other box drawing is in the text."""
-    if _BOX_DRAWING.search(text.translate({ord(c): None for c in _KOI8U_ONLY})):
+    if _BOX_DRAWING.search(text.translate(_WITHOUT_KOI8U_ONLY)):
         return 0
     return sum(1 for word in words if not set(word) - _KOI8U_SMALL_IN_KOI8R)
 
@@ -844,6 +846,17 @@ def _strict_readings(data: bytes, candidates: list[tuple[str, str]]) -> list[_Re
     return readings
 
 
+def _unicode(data: bytes, bom: int, name: str, codec: str, method: str) -> Decoded:
+    """``data`` in a Unicode encoding (after a byte order mark of ``bom`` bytes), a cut last
+    character dropped (:func:`_cut_after_bom`), undecodable bytes replaced; binary is told
+    as before the cut was dropped, the cut counting as the U+FFFD it was (a review found
+    short binary files passing as text otherwise)."""
+    cut = _cut_after_bom(data, bom, name)
+    text, replaced = _replacing(data[: len(data) - cut], codec)
+    _check_not_binary(text + "\ufffd" * bool(cut), replaced=bool(replaced or cut))
+    return Decoded(text, name, method, replaced, cut)
+
+
 def decode_bytes(data: bytes, declared: str | None = None, score: Scorer | None = None) -> Decoded:
     """Decode ``data`` to text; raise :class:`SkipFile` when it is binary.
 
@@ -854,18 +867,12 @@ def decode_bytes(data: bytes, declared: str | None = None, score: Scorer | None 
     """
     for bom, name, codec in _BOMS:
         if data.startswith(bom):
-            cut = _cut_after_bom(data, len(bom), name)
-            text, replaced = _replacing(data[: len(data) - cut], codec)
-            _check_not_binary(text + "\ufffd" * bool(cut), replaced=bool(replaced or cut))
-            return Decoded(text, name, "bom", replaced, cut)
+            return _unicode(data, len(bom), name, codec, "bom")
 
     if b"\x00" in data[:_SAMPLE]:
         wide = _utf32_without_bom(data) or _utf16_without_bom(data)
         if wide is not None:
-            cut = _cut_after_bom(data, 0, wide)
-            text, replaced = _replacing(data[: len(data) - cut], wide)
-            _check_not_binary(text + "\ufffd" * bool(cut), replaced=bool(replaced or cut))
-            return Decoded(text, wide, f"{wide[:6]} without bom", replaced, cut)
+            return _unicode(data, 0, wide, wide, f"{wide[:6]} without bom")
 
     as_utf8 = _strict(data, "utf-8")
     if as_utf8 is not None:
